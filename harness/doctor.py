@@ -1,0 +1,32 @@
+"""``harness doctor``: which database backends work on this machine, and why not."""
+
+from __future__ import annotations
+
+from harness.backends import REGISTRY, Diagnosis
+from harness.target import TargetSpec
+
+__all__ = ["diagnose_all", "render"]
+
+
+def diagnose_all(spec: TargetSpec) -> list[Diagnosis]:
+    results = []
+    for name in REGISTRY:
+        try:
+            target = spec.with_backend(name)
+        except Exception as exc:  # e.g. dsn without a DSN: that is the diagnosis
+            results.append(Diagnosis(name, False, str(exc)))
+            continue
+        backend = REGISTRY[name](target)
+        try:
+            results.append(backend.diagnose())
+        except Exception as exc:
+            results.append(Diagnosis(name, False, f"{type(exc).__name__}: {exc}"))
+    return results
+
+
+def render(spec: TargetSpec, results: list[Diagnosis]) -> str:
+    lines = [f"target {spec.name} ({spec.path.name}); selected backend: {spec.database.backend}"]
+    for d in results:
+        mark = "ok " if d.works else "no "
+        lines.append(f"  {mark} {d.backend:<9} {d.detail}")
+    return "\n".join(lines)
