@@ -55,12 +55,20 @@ class Database:
     owner: ConnParams = field(repr=False)
     app: ConnParams = field(repr=False)
     spec: TargetSpec = field(repr=False)
+    # on a shared server whose app role existed before us we do not know (or change) its
+    # password: the owner logs in and switches to the role for the whole session instead
+    app_via_set_role: bool = False
 
     def connect_owner(self, **kwargs: Any) -> psycopg.Connection:
         return psycopg.connect(self.owner.conninfo(), **kwargs)
 
     def connect_app(self, **kwargs: Any) -> psycopg.Connection:
-        return psycopg.connect(self.app.conninfo(), **kwargs)
+        if not self.app_via_set_role:
+            return psycopg.connect(self.app.conninfo(), **kwargs)
+        conn = psycopg.connect(self.owner.conninfo(), **{**kwargs, "autocommit": True})
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(self.spec.app_role)))
+        conn.autocommit = kwargs.get("autocommit", False)
+        return conn
 
 
 class Run:
@@ -158,7 +166,8 @@ class Run:
         state = ServerState.from_json(record["server"])
         owner = state.admin.with_db(name)
         app = owner.as_user(self.spec.app_role, record["app_password"])
-        return Database(name=name, owner=owner, app=app, spec=self.spec)
+        via_set_role = state.backend == "dsn" and not record["app_role_created"]
+        return Database(name=name, owner=owner, app=app, spec=self.spec, app_via_set_role=via_set_role)
 
     def create_empty(self, label: str = "empty") -> Database:
         """A new database with nothing migrated (for migration rehearsals)."""

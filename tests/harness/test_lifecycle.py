@@ -85,6 +85,10 @@ def test_dsn_backend_creates_and_drops_only_its_own_databases(monkeypatch):
         guest.acquire()
         with guest.fresh_database("dsn") as db:
             assert db.name in _databases(host)
+            # the app role pre-existed on that server: the harness switches to it, never alters it
+            assert db.app_via_set_role
+            with db.connect_app() as conn:
+                assert conn.execute("select current_user").fetchone()[0] == spec.app_role
         guest.template()
         guest.release()
         remaining = _databases(host)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,12 @@ def test_cli_bad_spec_is_one_line_exit_2(tmp_path):
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, out.stderr
     assert "database.backend" in lines[0] and "fix:" in lines[0]
+
+
+def test_doctor_reports_each_backend():
+    out = subprocess.run([sys.executable, "-m", "harness", "doctor", "--target", str(ROOT / "target.yaml")],
+                         capture_output=True, text=True, env={**os.environ, "HARNESS_BACKEND": ""})
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.split()[:2] == ["ok", "embedded"] for line in lines), out.stdout
+    assert {line.split()[1] for line in lines[1:]} == {"embedded", "docker", "dsn"}
