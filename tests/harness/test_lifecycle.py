@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from harness.lifecycle import Run
 from harness.migrations import current_heads, downgrade, script_heads, upgrade
 from harness.target import load_target
 
-from .conftest import ROOT, leftover_servers, run_pytest
+from .conftest import ROOT, leftover_servers, private_tmp, run_pytest
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ def lifecycle_round_trip(spec_backend: str | None) -> None:
         run.release()
     if state.backend == "embedded":
         assert not Path(state.handle["pgdata"]).exists()
-        assert leftover_servers() == []
+        assert leftover_servers(state.handle["pgdata"]) == []
 
 
 def test_embedded_backend_start_migrate_clone_cleanup():
@@ -137,7 +138,7 @@ def test_xdist_workers_share_one_server_and_one_template(pytester_dir):
     out = run_pytest(pytester_dir, "-n", "2", "-q", "-s")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "6 passed" in out.stdout
-    assert leftover_servers() == []
+    assert leftover_servers(pytester_dir) == []
 
 
 SLOW_TEST = '''
@@ -152,10 +153,12 @@ def test_hangs(fresh_database):
 def test_ctrl_c_leaves_no_server_behind(pytester_dir):
     """An interrupted run (SIGINT, as Ctrl-C sends) still stops the server it started."""
     (pytester_dir / "test_slow.py").write_text(SLOW_TEST)
+    env = {**os.environ, "TMPDIR": str(private_tmp(pytester_dir))}
+    env.pop("HARNESS_RUN_ID", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "-q",
          "--rootdir", str(pytester_dir), "--harness-target", str(ROOT / "target.yaml")],
-        cwd=pytester_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=pytester_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.monotonic() + 60
     seen = ""
     while time.monotonic() < deadline:
@@ -164,7 +167,7 @@ def test_ctrl_c_leaves_no_server_behind(pytester_dir):
         if "SERVER-UP" in line:
             break
     assert "SERVER-UP" in seen, seen
-    assert leftover_servers(), "the server should be up while the test runs"
+    assert leftover_servers(pytester_dir), "the server should be up while the test runs"
     proc.send_signal(signal.SIGINT)
     proc.wait(60)
-    assert leftover_servers() == []
+    assert leftover_servers(pytester_dir) == []

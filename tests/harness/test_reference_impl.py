@@ -40,8 +40,8 @@ def test_last_owner_cannot_leave_or_be_demoted(target_adapter, team):
 def test_last_owner_invariant_holds_in_the_database_itself(fresh_database, team):
     """Even an app-role UPDATE that skips the service layer cannot remove the last owner."""
     ws, owner, _, _ = team
-    with fresh_database.connect_app() as conn, pytest.raises(psycopg.errors.CheckViolation):
-        with conn.transaction():
+    with fresh_database.connect_app() as conn, pytest.raises(psycopg.errors.CheckViolation), \
+            conn.transaction():
             conn.execute("select set_config('app.workspace_id', %s, true)", (str(ws),))
             conn.execute("delete from memberships where user_id = %s", (owner,))
 
@@ -73,8 +73,8 @@ def test_every_membership_change_writes_an_audit_row(target_adapter, team):
 def test_audit_log_is_append_only_for_the_app_role(fresh_database, team):
     ws, *_ = team
     for statement in ("update audit_log set action = 'x'", "delete from audit_log"):
-        with fresh_database.connect_app() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
-            with conn.transaction():
+        with fresh_database.connect_app() as conn, \
+                pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute("select set_config('app.workspace_id', %s, true)", (str(ws),))
                 conn.execute(statement)
 
