@@ -1,0 +1,136 @@
+"""The Allure 3 report for one gate, rendered into the packet where Node.js is available.
+
+Allure 3 is the npm package ``allure``, pinned in the harness's ``package.json`` and
+``package-lock.json`` and installed with ``npm ci`` (only when ``node_modules`` is missing).
+The report is generated from a staged copy of the gate's own results — only its tests, with
+attachments redacted like the packet's — in the awesome plugin's single-file mode, and then
+the analytics script tags Allure always adds are stripped, so the page makes no outside request.
+If any outside reference remains, the report is dropped rather than shipped.
+
+Without Node, npm or the pinned package the packet is complete all the same: the returned
+:class:`~harness.gates.model.AllureStatus` says why there is no report, and the packet shows it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from harness.gates.model import AllureStatus
+from harness.gates.redaction import Redactor
+from harness.gates.results import ResultSet, TestCase
+
+__all__ = ["REPORT_DIR", "render_allure", "strip_outside_requests"]
+
+REPORT_DIR = "allure-report"
+_PROJECT = Path(__file__).resolve().parents[2]    # where package.json pins allure
+_NPM_TIMEOUT = 600
+_GENERATE_TIMEOUT = 300
+_EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']https?://[^>]*>\s*</script>\s*", re.I)
+_INLINE_SCRIPT = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?</script>\s*", re.I | re.S)
+_OUTSIDE = re.compile(r"<(?:script|link|img|iframe|source|embed)\b[^>]*\b(?:src|href)\s*=\s*[\"'](https?:)?//", re.I)
+
+
+def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: Path, title: str,
+                  redactor: Redactor, *, project: Path = _PROJECT) -> AllureStatus:
+    node = shutil.which("node")
+    if node is None:
+        return AllureStatus(False, "Node.js is not installed here (node not on PATH)")
+    if not (project / "package.json").is_file() or not (project / "package-lock.json").is_file():
+        return AllureStatus(False, f"no package.json and package-lock.json pinning allure in {project}")
+    cli = project / "node_modules" / "allure" / "cli.js"
+    if not cli.is_file():
+        problem = _npm_ci(project)
+        if problem:
+            return AllureStatus(False, problem)
+    version = _version(project)
+    with tempfile.TemporaryDirectory(prefix="harness-allure-") as stage_name:
+        stage = Path(stage_name)
+        staged = _stage(results, cases, stage / "results", redactor)
+        output = packet_dir / REPORT_DIR
+        config = {"name": title, "output": str(output),
+                  "plugins": {"awesome": {"options": {"singleFile": True, "reportName": title}}}}
+        (stage / "allurerc.json").write_text(json.dumps(config), encoding="utf-8")
+        try:
+            done = subprocess.run(
+                [node, str(cli), "generate", "--config", str(stage / "allurerc.json"),
+                 "--cwd", str(stage), str(stage / "results")],
+                cwd=stage, capture_output=True, text=True, timeout=_GENERATE_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(output, ignore_errors=True)
+            return AllureStatus(False, f"allure generate took longer than {_GENERATE_TIMEOUT} s")
+        index = output / "index.html"
+        if done.returncode != 0 or not index.is_file():
+            shutil.rmtree(output, ignore_errors=True)
+            return AllureStatus(False, f"allure generate failed (exit {done.returncode}): "
+                                       f"{_last_line(done.stderr or done.stdout)}")
+    for page in output.rglob("*.html"):
+        html = strip_outside_requests(page.read_text(encoding="utf-8"))
+        leftover = _OUTSIDE.search(html)
+        if leftover:
+            shutil.rmtree(output, ignore_errors=True)
+            return AllureStatus(False, f"the Allure report would load an outside resource "
+                                       f"({leftover.group(0)[:80]}…), so it was not kept")
+        page.write_text(html, encoding="utf-8")
+    if any(redactor.leaks(f.read_bytes()) for f in output.rglob("*") if f.is_file()):
+        shutil.rmtree(output, ignore_errors=True)
+        return AllureStatus(False, "the Allure report contained a secret, so it was not kept")
+    return AllureStatus(True, f"Allure {version}, single file, {staged} results, analytics removed",
+                        f"{REPORT_DIR}/index.html")
+
+
+def strip_outside_requests(html: str) -> str:
+    """Removes script tags that load from the network and the inline analytics that feed them."""
+    html = _EXTERNAL_SCRIPT.sub("", html)
+    return _INLINE_SCRIPT.sub(
+        lambda m: "" if ("gtag(" in m.group(0) or "dataLayer" in m.group(0)) else m.group(0), html)
+
+
+def _stage(results: ResultSet, cases: tuple[TestCase, ...], stage: Path, redactor: Redactor) -> int:
+    stage.mkdir(parents=True)
+    count = 0
+    for case in cases:
+        for attempt in case.attempts:
+            # redact the parsed values, not the JSON text: a pattern must not eat a quote
+            result = json.loads((results.directory / attempt.file).read_text(encoding="utf-8"))
+            (stage / attempt.file).write_text(json.dumps(redactor.value(result)), encoding="utf-8")
+            count += 1
+            for attachment in attempt.attachments:
+                src = results.directory / attachment.source
+                if not attachment.present or (stage / attachment.source).exists():
+                    continue
+                data = redactor.file_bytes(src.read_bytes(), attachment.type)
+                if data is not None:
+                    (stage / attachment.source).write_bytes(data)
+    return count
+
+
+def _npm_ci(project: Path) -> str | None:
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not installed here, so allure could not be installed"
+    try:
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=project, capture_output=True,
+                              text=True, timeout=_NPM_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return f"npm ci took longer than {_NPM_TIMEOUT} s"
+    if done.returncode != 0 or not (project / "node_modules" / "allure" / "cli.js").is_file():
+        return f"npm ci failed (exit {done.returncode}): {_last_line(done.stderr or done.stdout)}"
+    return None
+
+
+def _version(project: Path) -> str:
+    try:
+        return json.loads((project / "node_modules" / "allure" / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return "(unknown version)"
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()
+             if line.strip() and "Unknown user config" not in line]
+    return lines[-1][:200] if lines else "no output"

@@ -1,0 +1,155 @@
+"""Assembling a gate packet: results, documents and waivers in; a sealed directory out.
+
+:func:`build_packet` reads the Allure results, checks the gate's documents, decides, gathers
+provenance, copies the evidence (redacted), renders ``packet.json``, ``packet.md`` and
+``index.html`` (and the Allure report where Node is available), and seals everything with
+``MANIFEST.sha256``. The packet is built in a temporary directory beside the destination and
+renamed into place only when complete, so a failure never leaves a half-written packet where a
+reader would find it; an older packet of the gate is replaced only at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.gates.allure_report import render_allure
+from harness.gates.baseline import compare, load_baseline
+from harness.gates.catalog import Catalog, Gate
+from harness.gates.decision import GateVerdict, decide
+from harness.gates.documents import DocumentContext, DocumentResult, run_check
+from harness.gates.manifest import write_manifest
+from harness.gates.model import AllureStatus, EvidenceFile, Packet, packet_json
+from harness.gates.provenance import collect_provenance
+from harness.gates.redaction import Redactor
+from harness.gates.render import RENDERERS
+from harness.gates.results import ResultSet, read_results
+from harness.gates.waivers import Waiver
+
+if TYPE_CHECKING:
+    from harness.target import TargetSpec
+
+__all__ = ["BuildRequest", "BuiltPacket", "build_packet", "check_documents"]
+
+EVIDENCE_DIR = "evidence"
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    catalog: Catalog
+    gate_id: str
+    results_dir: Path
+    out_root: Path = Path("reports/packets")
+    waivers: tuple[Waiver, ...] = ()
+    target: TargetSpec | None = None
+    baseline: Path | None = None
+    allure: bool = True
+    now: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class BuiltPacket:
+    directory: Path
+    verdict: GateVerdict
+    data: dict[str, Any]
+
+    @property
+    def decision(self) -> str:
+        return self.verdict.decision
+
+
+def check_documents(gate: Gate, target: TargetSpec | None, today: dt.date) -> dict[str, DocumentResult]:
+    if target is None:
+        return {}
+    context = DocumentContext(root=target.root, script_location=target.migrations.script_location,
+                              today=today)
+    return {item.id: run_check(item.check or "", context, item.path)
+            for item in gate.items if item.kind == "document"}
+
+
+def build_packet(request: BuildRequest, results: ResultSet | None = None) -> BuiltPacket:
+    gate = request.catalog.gate(request.gate_id)
+    results = results if results is not None else read_results(request.results_dir)
+    now = request.now or dt.datetime.now(dt.UTC)
+    today = now.date()
+    baseline = load_baseline(request.baseline, gate.id) if request.baseline is not None else None
+    verdict = decide(gate, results.cases, request.waivers, today,
+                     check_documents(gate, request.target, today))
+    redactor = Redactor.for_target(request.target)
+    provenance = collect_provenance(results.provenance, request.target, redactor)
+
+    out_root = request.out_root
+    out_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{gate.id}-building-", dir=out_root))
+    try:
+        os.chmod(staging, 0o755)
+        cases = tuple({v.case.key: v.case for item in verdict.items for v in item.cases}.values())
+        evidence = _copy_evidence(results, cases, staging, redactor)
+        if request.allure:
+            allure = render_allure(results, cases, staging, f"{gate.id} {gate.name}", redactor)
+        else:
+            allure = AllureStatus(False, "not requested (--no-allure)")
+        packet = Packet(verdict=verdict, generated_at=now.isoformat(timespec="seconds"),
+                        provenance=provenance, evidence=evidence, allure=allure)
+        data = packet_json(packet, redactor)
+        if baseline is not None:
+            packet = replace(packet, baseline=compare(baseline, data))
+            data = packet_json(packet, redactor)
+        (staging / "packet.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        for renderer in RENDERERS.values():
+            text = redactor.known(renderer.render(data, staging))
+            (staging / renderer.filename).write_text(text, encoding="utf-8")
+        write_manifest(staging)
+        destination = out_root / gate.id
+        _swap_into_place(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return BuiltPacket(directory=destination, verdict=verdict, data=data)
+
+
+def _copy_evidence(results: ResultSet, cases: tuple, staging: Path,
+                   redactor: Redactor) -> dict[str, EvidenceFile]:
+    published: dict[str, EvidenceFile] = {}
+    folder = staging / EVIDENCE_DIR
+    for case in cases:
+        for attempt in case.attempts:
+            for attachment in attempt.attachments:
+                if attachment.source in published:
+                    continue
+                if not attachment.present:
+                    published[attachment.source] = EvidenceFile(None, "missing from the results directory")
+                    continue
+                data = redactor.file_bytes((results.directory / attachment.source).read_bytes(),
+                                           attachment.type)
+                if data is None:
+                    published[attachment.source] = EvidenceFile(None, "withheld: it contained a secret")
+                    continue
+                folder.mkdir(exist_ok=True)
+                (folder / attachment.source).write_bytes(data)
+                published[attachment.source] = EvidenceFile(f"{EVIDENCE_DIR}/{attachment.source}",
+                                                            sha256=hashlib.sha256(data).hexdigest())
+    return published
+
+
+def _swap_into_place(staging: Path, destination: Path) -> None:
+    """Renames the finished packet into place; an older one is moved aside first, then removed."""
+    if destination.exists():
+        retired = destination.with_name(f".{destination.name}-old-{uuid.uuid4().hex[:8]}")
+        destination.rename(retired)
+        try:
+            staging.rename(destination)
+        except BaseException:
+            retired.rename(destination)
+            raise
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(destination)

@@ -1,0 +1,42 @@
+"""The latest packet of each gate under a packets folder, for ``harness gates``.
+
+A decision is only worth listing if the packet still says what it said when it was written,
+so each packet's manifest is verified on the way; a packet that fails is listed as changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.gates.manifest import verify
+
+__all__ = ["LatestPacket", "latest_packet"]
+
+
+@dataclass(frozen=True)
+class LatestPacket:
+    gate: str
+    path: Path
+    decision: str | None          # None: no readable packet
+    generated_at: str | None
+    intact: bool
+    problem: str = ""
+
+
+def latest_packet(packets_root: Path, gate_id: str) -> LatestPacket:
+    directory = packets_root / gate_id
+    file = directory / "packet.json"
+    if not file.is_file():
+        return LatestPacket(gate_id, directory, None, None, False, "no packet yet")
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return LatestPacket(gate_id, directory, None, None, False, f"packet.json unreadable ({exc})")
+    problems = verify(directory)
+    decision = data.get("decision") if isinstance(data, dict) else None
+    generated = data.get("generated_at") if isinstance(data, dict) else None
+    return LatestPacket(gate_id, directory, str(decision) if decision else None,
+                        str(generated) if generated else None, not problems,
+                        problems[0] if problems else "")

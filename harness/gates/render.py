@@ -1,0 +1,125 @@
+"""Renderers: the packet's plain data in, a document out, through Jinja2 templates.
+
+A renderer is anything matching :class:`Renderer`; :data:`RENDERERS` holds them by name. Each
+receives the ``packet.json`` dict and the packet directory (to inline evidence that was already
+copied and redacted there), and never the dataclasses: the templates see exactly what a reader
+of ``packet.json`` sees. The HTML page is self-contained: styles inline, images as data URIs,
+and a Content-Security-Policy that forbids every outside request.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any, Protocol
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from harness.gates.plots import plots_for
+
+__all__ = ["RENDERERS", "HtmlRenderer", "MarkdownRenderer", "Renderer"]
+
+_INLINE_TEXT_LIMIT = 20_000
+_INLINE_IMAGE_LIMIT = 2_000_000
+_IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg", "image/gif")
+
+
+class Renderer(Protocol):
+    filename: str
+
+    def render(self, packet: dict[str, Any], directory: Path) -> str: ...
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("harness", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        extensions=["jinja2.ext.do"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md_cell"] = _md_cell
+    env.filters["duration"] = _duration
+    env.filters["clip"] = _clip
+    env.filters["pct"] = _pct
+    return env
+
+
+def _md_cell(value: Any) -> str:
+    """Text that cannot break a Markdown table row."""
+    return str(value if value is not None else "").replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+
+
+def _duration(ms: Any) -> str:
+    if ms is None:
+        return "–"
+    ms = int(ms)
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def _clip(text: Any, limit: int = 2000) -> str:
+    text = str(text or "")
+    return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters in packet.json)"
+
+
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value * 100:+.0f}%"
+
+
+class MarkdownRenderer:
+    """``packet.md``: the packet as a pull-request comment."""
+
+    filename = "packet.md"
+    template = "packet.md.j2"
+
+    def render(self, packet: dict[str, Any], directory: Path) -> str:
+        return _environment().get_template(self.template).render(packet=packet, **_shared(packet))
+
+
+class HtmlRenderer:
+    """``index.html``: one self-contained page for the release lead."""
+
+    filename = "index.html"
+    template = "index.html.j2"
+
+    def render(self, packet: dict[str, Any], directory: Path) -> str:
+        return _environment().get_template(self.template).render(
+            packet=packet, plots=plots_for(packet), inline=_inline_evidence(packet, directory),
+            **_shared(packet))
+
+
+def _shared(packet: dict[str, Any]) -> dict[str, Any]:
+    # waived items stay in view: a reader should see what the waiver is covering for
+    not_met = [i for i in packet["items"] if i["status"] != "met"]
+    failing = [(item, test) for item in packet["items"] for test in item["tests"]
+               if test["status"] in ("failed", "broken", "flaky")]
+    return {"not_met": not_met, "failing": failing}
+
+
+def _inline_evidence(packet: dict[str, Any], directory: Path) -> dict[str, dict[str, Any]]:
+    """Attachments worth showing on the page: the evidence of failures, and every image."""
+    inline: dict[str, dict[str, Any]] = {}
+    for item in packet["items"]:
+        for test in item["tests"]:
+            failing = test["status"] in ("failed", "broken", "flaky")
+            for attachment in test["attachments"]:
+                path = attachment.get("path")
+                if not path or path in inline:
+                    continue
+                file = directory / path
+                if not file.is_file():
+                    continue
+                kind = attachment["type"]
+                if kind in _IMAGE_TYPES and file.stat().st_size <= _INLINE_IMAGE_LIMIT:
+                    data = base64.b64encode(file.read_bytes()).decode("ascii")
+                    inline[path] = {"kind": "image", "src": f"data:{kind};base64,{data}"}
+                elif failing and (kind.startswith("text/") or kind in ("application/json", "application/xml")):
+                    text = file.read_text(encoding="utf-8", errors="replace")
+                    inline[path] = {"kind": "text", "text": text[:_INLINE_TEXT_LIMIT],
+                                    "truncated": len(text) > _INLINE_TEXT_LIMIT}
+    return inline
+
+
+RENDERERS: dict[str, Renderer] = {"markdown": MarkdownRenderer(), "html": HtmlRenderer()}

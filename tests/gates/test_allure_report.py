@@ -1,0 +1,83 @@
+"""The Allure 3 report inside a packet: rendered single-file with the pinned npm package where
+Node is available, stripped of its analytics; without Node the packet is complete and says why."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from harness.gates.allure_report import strip_outside_requests
+from harness.gates.assemble import BuildRequest, build_packet
+from harness.gates.manifest import verify
+from tests.gates.conftest import NOW, REPO, SECRET
+from tests.gates.test_assemble import fill
+
+ALLURE_TAIL = """\
+<script src="data:text/javascript;base64,AAAA"></script>
+    <script async src="https://www.googletagmanager.com/gtag/js?id=G-LNDJ3J7WT0"></script>
+    <script>
+        window.dataLayer = window.dataLayer || [];
+        function gtag(){dataLayer.push(arguments);}
+        gtag('js', new Date());
+    </script>
+    <script async>
+      window.allureReportDataReady = false;
+    </script>
+"""
+
+
+def test_strip_removes_the_analytics_and_keeps_the_report_scripts():
+    html = strip_outside_requests(ALLURE_TAIL)
+    assert "googletagmanager" not in html and "gtag(" not in html
+    assert "data:text/javascript;base64,AAAA" in html and "allureReportDataReady" in html
+
+
+def test_package_json_pins_allure_3_with_a_lockfile():
+    package = json.loads((REPO / "package.json").read_text())
+    version = package["devDependencies"]["allure"]
+    assert re.fullmatch(r"3\.\d+\.\d+", version), "pin an exact Allure 3 version"
+    lock = json.loads((REPO / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/allure"]["version"] == version
+
+
+def test_without_node_the_packet_is_complete_and_says_why(catalog, results, tmp_path, target, monkeypatch):
+    fill(results)
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
+                                      out_root=tmp_path / "packets", target=target, now=NOW))
+    assert built.data["allure_report"] == {
+        "rendered": False, "detail": "Node.js is not installed here (node not on PATH)", "path": None}
+    assert not (built.directory / "allure-report").exists()
+    assert "Not rendered: Node.js is not installed here" in (built.directory / "index.html").read_text()
+    assert "Allure report: not rendered (Node.js is not installed here" in (built.directory / "packet.md").read_text()
+    assert not verify(built.directory)
+
+
+@pytest.mark.slow
+def test_allure_report_is_rendered_single_file_without_outside_requests(catalog, results, tmp_path, target):
+    assert shutil.which("node"), "Node.js is needed for this check: install nodejs and run npm ci"
+    fill(results)
+    results.add("test_leaky", evidence=("S03.cross-tenant-negatives",), message=f"pw {SECRET}",
+                attachments=(("log", "text/plain", f"password={SECRET}".encode()),))
+    built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
+                                      out_root=tmp_path / "packets", target=target, now=NOW))
+    status = built.data["allure_report"]
+    assert status["rendered"] is True, status["detail"]
+    assert status["path"] == "allure-report/index.html"
+    page = (built.directory / status["path"]).read_text()
+    assert "googletagmanager" not in page and "gtag(" not in page
+    assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=[\"'](https?:)?//", page)
+    report_files = {p.name for p in (built.directory / "allure-report").iterdir()}
+    assert report_files >= {"index.html"}  # single file: no app bundle beside it
+    assert not any(name.endswith(".js") for name in report_files)
+    for path in built.directory.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    assert not verify(built.directory)
+    html = (built.directory / "index.html").read_text()
+    assert 'href="allure-report/index.html"' in html
