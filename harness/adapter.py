@@ -7,15 +7,20 @@ takes the acting user and a correlation id, because every such change must be tr
 
 Failures a scenario expects are typed: :class:`AccessDenied` when the actor may not do it,
 :class:`InvariantViolated` when the data layer refuses (e.g. the last owner leaving).
+
+An adapter may also implement :class:`RowOverrides` (``row_overrides(table)``): values the
+isolation suite's row factory cannot infer from the catalog. It is optional, looked up with
+``getattr``, and not part of :class:`TargetAdapter`, so adapters without it keep working.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-__all__ = ["AccessDenied", "AuditRecord", "InvariantViolated", "TargetAdapter"]
+__all__ = ["AccessDenied", "AuditRecord", "InvariantViolated", "RowOverrides", "TargetAdapter"]
 
 
 class AccessDenied(Exception):
@@ -56,3 +61,16 @@ class TargetAdapter(Protocol):
     def can_access(self, workspace: UUID, user: UUID) -> bool: ...
 
     def audit_trail(self, workspace: UUID, correlation_id: str) -> list[AuditRecord]: ...
+
+
+@runtime_checkable
+class RowOverrides(Protocol):
+    """Optional: column values for rows the isolation suite seeds in ``table``.
+
+    Return ``{column: value}`` (a value, or a zero-argument callable for a fresh one each row)
+    for what the catalog cannot tell: a check across columns, a type without a generic value,
+    or business meaning (e.g. seed memberships as plain members, not owners). ``table`` is the
+    bare table name; return ``{}`` for tables that need nothing.
+    """
+
+    def row_overrides(self, table: str) -> Mapping[str, object]: ...

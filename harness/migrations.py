@@ -1,6 +1,7 @@
 """Running the target's Alembic migrations against one database.
 
-Alembic is driven through its command API with the script location from the target spec. The
+Alembic is driven through its command API with the script location from the target spec (plus
+any extra version directories it names, e.g. a known-bad variant stacked on the reference). The
 URL is handed over in memory (never written to an ini file), the app role name is passed both
 as ``config.attributes["app_role"]`` and as ``-x app_role=...`` so that a target's ``env.py``
 can grant to it, and every step is timed for the evidence.
@@ -8,6 +9,7 @@ can grant to it, and every step is timed for the evidence.
 
 from __future__ import annotations
 
+import os
 import time
 from argparse import Namespace
 from dataclasses import dataclass
@@ -33,8 +35,7 @@ class MigrationStep:
 
 
 def alembic_config(spec: TargetSpec, params: ConnParams) -> Config:
-    cfg = Config(cmd_opts=Namespace(x=[f"app_role={spec.app_role}"]))
-    cfg.set_main_option("script_location", str(spec.migrations.script_location))
+    cfg = _script_config(spec)
     # '%' must be doubled for ConfigParser; the URL only lives in this in-memory object
     url = params.sqlalchemy_url().render_as_string(hide_password=False).replace("%", "%%")
     cfg.set_main_option("sqlalchemy.url", url)
@@ -56,8 +57,22 @@ def downgrade(spec: TargetSpec, params: ConnParams, revision: str) -> MigrationS
 
 
 def script_heads(spec: TargetSpec) -> tuple[str, ...]:
-    script = ScriptDirectory(str(spec.migrations.script_location))
+    script = ScriptDirectory.from_config(_script_config(spec))
     return tuple(sorted(script.get_heads()))
+
+
+def _script_config(spec: TargetSpec) -> Config:
+    """Where the revisions are: the script location, plus any extra version directories."""
+    cfg = Config(cmd_opts=Namespace(x=[f"app_role={spec.app_role}"]))
+    location = spec.migrations.script_location
+    cfg.set_main_option("script_location", str(location))
+    if spec.migrations.version_locations:
+        # naming version_locations replaces the default <script_location>/versions, so keep it;
+        # the target spec refuses paths that contain os.pathsep
+        dirs = (location / "versions", *spec.migrations.version_locations)
+        cfg.set_main_option("path_separator", "os")
+        cfg.set_main_option("version_locations", os.pathsep.join(str(d) for d in dirs))
+    return cfg
 
 
 def current_heads(params: ConnParams) -> tuple[str, ...]:

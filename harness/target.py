@@ -42,6 +42,8 @@ class DatabaseSpec:
 class MigrationsSpec:
     script_location: Path
     tool: str = "alembic"
+    # extra Alembic version directories, on top of <script_location>/versions (e.g. a variant)
+    version_locations: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations", "is missing",
                           "add migrations: {tool: alembic, script_location: path/to/migrations}")
     _mapping(where, "migrations", raw)
-    _reject_unknown(where, "migrations", raw, {"tool", "script_location"})
+    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "version_locations"})
     tool = _text(where, "migrations.tool", raw.get("tool", "alembic"))
     _check_choice(where, "migrations.tool", tool, ("alembic",))
     location = raw.get("script_location")
@@ -178,7 +180,26 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations.script_location",
                           f"{location!r} has no env.py (looked in {path})",
                           "point it at the folder holding Alembic's env.py")
-    return MigrationsSpec(script_location=path, tool=tool)
+    return MigrationsSpec(script_location=path, tool=tool,
+                          version_locations=_version_locations(where, root, raw.get("version_locations", [])))
+
+
+def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
+    fld = "migrations.version_locations"
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
+        raise ConfigError(where, fld, "must be a list of folders",
+                          "e.g. version_locations: [variants/extra_versions], relative to the spec")
+    paths = []
+    for i, entry in enumerate(raw):
+        path = (root / entry).resolve()
+        if not path.is_dir():
+            raise ConfigError(where, f"{fld}[{i}]", f"{entry!r} is not a folder (looked in {path})",
+                              "name a folder of Alembic revision files, relative to the spec")
+        if os.pathsep in str(path):
+            raise ConfigError(where, f"{fld}[{i}]", f"{path} contains {os.pathsep!r}",
+                              "move the folder to a path without it")
+        paths.append(path)
+    return tuple(paths)
 
 
 def _api(where: str, raw: Any) -> ApiSpec:

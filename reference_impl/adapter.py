@@ -93,6 +93,12 @@ class ReferenceAdapter:
                 (workspace, correlation_id)).fetchall()
         return [AuditRecord(*row) for row in rows]
 
+    # -- seeding hints for the isolation suite (harness.adapter.RowOverrides) -----------------
+    def row_overrides(self, table: str) -> dict[str, object]:
+        """Seeded memberships are plain members: the last-owner rule is the role matrix's job,
+        and an owner row would make the matrix's own-row DELETE depend on it."""
+        return {"role": "member"} if table == "memberships" else {}
+
     # -- internals ---------------------------------------------------------------------------
     def _bind(self, conn: psycopg.Connection, workspace: UUID, actor: UUID, correlation_id: str) -> None:
         bind_workspace(conn, self.setting, workspace,

@@ -1,0 +1,60 @@
+"""The one failure type of the isolation checks, and the findings it carries.
+
+A check that finds a problem raises :class:`IsolationFailure`, an ``AssertionError`` (so a report
+counts it as a failed check, not a crash) carrying ``context=[(title, text)]`` after
+pytest-alembic: one section per table and command, holding what a reviewer needs to judge it
+without re-running anything: the table, the command, the tenant bound, the SQL tried and the
+rows that leaked. Checks collect every problem first and raise once, so one run shows them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Finding", "IsolationFailure", "require_no_findings"]
+
+
+class IsolationFailure(AssertionError):
+    """A tenant isolation check failed; ``context`` holds the evidence, section by section."""
+
+    def __init__(self, message: str, context: Iterable[tuple[str, str]] = ()) -> None:
+        self.message = message
+        self.context: list[tuple[str, str]] = list(context)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        sections = [f"--- {title} ---\n{text.rstrip()}" for title, text in self.context]
+        return "\n\n".join([self.message, *sections])
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem of a static check (coverage, posture, bypass): where, what, and the fix."""
+
+    subject: str          # the table, view, function or role it is about
+    check: str            # e.g. "rls-forced", "policy:DELETE", "view-security-invoker"
+    problem: str
+    fix: str = ""
+    detail: str = ""      # the catalog text behind it (a policy expression, a grant)
+
+    def title(self) -> str:
+        return f"{self.subject}: {self.check}"
+
+    def text(self) -> str:
+        lines = [self.problem]
+        if self.detail:
+            lines.append(f"catalog: {self.detail}")
+        if self.fix:
+            lines.append(f"fix: {self.fix}")
+        return "\n".join(lines)
+
+
+def require_no_findings(findings: Sequence[Finding], what: str) -> None:
+    """Raises one :class:`IsolationFailure` listing every finding, or returns quietly."""
+    __tracebackhide__ = True
+    if findings:
+        subjects = sorted({f.subject for f in findings})
+        raise IsolationFailure(
+            f"{what}: {len(findings)} problem(s) in {', '.join(subjects)}",
+            [(f.title(), f.text()) for f in findings])

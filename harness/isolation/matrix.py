@@ -1,0 +1,374 @@
+"""The cross-tenant matrix: per tenant table and per command, what a bound tenant can do.
+
+Given two seeded tenants A and B and a connection as the app role, each case runs one statement
+per tenant table inside a transaction that is always rolled back, so the seeds never change
+between cases, and records a :class:`Probe`: the table, the command, the tenant bound, the SQL,
+what was expected, what happened, and the rows that leaked.
+
+- **reads**: bound to A, SELECT sees every row of A and no row of another tenant.
+- **foreign writes**: bound to A, UPDATE and DELETE aimed at B's rows touch 0 rows; an UPDATE or
+  DELETE with *no* WHERE touches exactly A's rows (PostgreSQL applies SELECT policies as well
+  whenever a statement reads a column, so only an unfiltered statement shows a too-broad UPDATE
+  or DELETE policy on its own); an INSERT carrying B's tenant id and an UPDATE moving A's rows
+  to B are rejected by the table's own policy.
+- **fail closed**: with no tenant bound, reads see nothing and writes change nothing.
+- **own CRUD** (the positive twin, so the negatives are not vacuous): bound to A, INSERT,
+  UPDATE and DELETE of A's own rows succeed.
+
+A command the app role has no privilege for must be refused with "permission denied" in every
+case, positive ones included: that is how an append-only table such as ``audit_log`` is
+protected. The tenant root (``workspaces``, keyed by the tenant column) takes a fresh tenant id
+where other tables take B's, since B's id is already its key, and is spared the unfiltered
+DELETE, which would cascade through A's whole tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from harness.isolation.catalog import Catalog, Table
+from harness.isolation.failures import IsolationFailure
+from harness.isolation.rows import RowFactory, SeededRow, Statement
+
+__all__ = ["Probe", "SeededTenant", "TenantMatrix", "require_passed", "seed_tenants"]
+
+_SHOWN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Probe:
+    table: str
+    command: str
+    case: str
+    tenant: str
+    sql: str
+    expected: str
+    observed: str
+    passed: bool
+    rows: tuple[dict[str, Any], ...] = ()
+
+    def evidence(self) -> tuple[str, str]:
+        lines = [f"table: {self.table}", f"command: {self.command}", f"tenant bound: {self.tenant}",
+                 f"sql: {self.sql}", f"expected: {self.expected}", f"observed: {self.observed}"]
+        if self.rows:
+            lines.append(f"rows ({len(self.rows)} shown):")
+            lines.extend("  " + ", ".join(f"{k}={v}" for k, v in row.items()) for row in self.rows)
+        return f"{self.table} {self.command} [{self.case}]", "\n".join(lines)
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["rows"] = [{k: str(v) for k, v in row.items()} for row in self.rows]
+        return data
+
+
+@dataclass
+class SeededTenant:
+    label: str
+    tenant: object
+    rows: dict[str, list[SeededRow]] = field(default_factory=dict)
+
+    def describe(self, column: str) -> str:
+        return f"{self.label} ({column}={self.tenant})"
+
+
+def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
+                 rows_per_table: int = 2) -> dict[str, SeededTenant]:
+    """New tenants with ``rows_per_table`` rows in every tenant table (the root has one each)."""
+    root = factory.catalog.tenant_root
+    seeded = {}
+    for label in labels:
+        tenant = SeededTenant(label, factory.new_tenant_id())
+        if root is not None:
+            tenant.rows[root.qualified] = [factory.insert(root, tenant.tenant)]
+        for table in factory.catalog.tenant_tables:
+            if root is None or table.qualified != root.qualified:
+                tenant.rows[table.qualified] = [factory.insert(table, tenant.tenant)
+                                                for _ in range(rows_per_table)]
+        seeded[label] = tenant
+    return seeded
+
+
+def require_passed(probes: Sequence[Probe], what: str) -> None:
+    """Raises one :class:`IsolationFailure` with the evidence of every failed probe."""
+    __tracebackhide__ = True
+    failed = [p for p in probes if not p.passed]
+    if failed:
+        tables = sorted({p.table for p in failed})
+        raise IsolationFailure(f"{what}: {len(failed)} of {len(probes)} probes failed on "
+                               f"{', '.join(tables)}", [p.evidence() for p in failed])
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    rowcount: int
+    rows: list[tuple]
+    error: psycopg.Error | None
+    setup: tuple | None = None      # the first row the setup statement returned
+
+    def describe(self) -> str:
+        if self.error is not None:
+            return f"error {self.error.sqlstate}: {str(self.error).splitlines()[0]}"
+        return f"{self.rowcount} row(s)"
+
+    def denied(self, t: Table) -> bool:
+        """Refused by the privilege system on ``t`` itself."""
+        return self._message(t, "permission denied for table {}")
+
+    def rejected(self, t: Table) -> bool:
+        """Refused by ``t``'s own row-level security (not by a side effect on another table)."""
+        return self._message(t, 'violates row-level security policy for table "{}"') or self.denied(t)
+
+    def _message(self, t: Table, shape: str) -> bool:
+        if self.error is None or self.error.sqlstate != "42501":
+            return False
+        text = str(self.error)
+        if not any(known in text for known in ("permission denied for", "row-level security policy")):
+            return True  # a server answering in another language: the SQLSTATE is all there is
+        return shape.format(t.name) in text
+
+
+Judge = Callable[[_Outcome], bool]
+
+
+class TenantMatrix:
+    """The matrix cases for every tenant table of the factory's catalog, run through ``conn``."""
+
+    def __init__(self, conn: psycopg.Connection, factory: RowFactory, a: SeededTenant,
+                 b: SeededTenant, tenant_setting: str) -> None:
+        self.conn, self.factory, self.a, self.b = conn, factory, a, b
+        self.catalog: Catalog = factory.catalog
+        self.setting = tenant_setting
+        self.col = self.catalog.tenant_column
+
+    # -- the cases ---------------------------------------------------------------------------
+    def reads(self) -> list[Probe]:
+        return [self._read(t) for t in self.catalog.tenant_tables]
+
+    def foreign_writes(self) -> list[Probe]:
+        probes = []
+        for t in self.catalog.tenant_tables:
+            probes += [self._aimed_at_b(t, "UPDATE"), self._aimed_at_b(t, "DELETE"),
+                       self._unfiltered(t, "UPDATE")]
+            if not self._is_root(t):
+                probes.append(self._unfiltered(t, "DELETE"))
+            probes += [self._insert_foreign(t), self._move_to_foreign(t)]
+        return probes
+
+    def fail_closed(self, conn: psycopg.Connection | None = None) -> list[Probe]:
+        """Nothing bound on ``conn`` (default: the matrix's own, which has been bound before)."""
+        conn = conn or self.conn
+        with conn.transaction(force_rollback=True):
+            state = conn.execute("select current_setting(%s, true)", (self.setting,)).fetchone()[0]
+        tenant = f"none (current_setting = {state!r})"
+        nothing = "0 rows or an error"
+        probes = []
+        for t in self.catalog.tenant_tables:
+            insert = self._insert(t, self._foreign_id(t, self.a.tenant))
+            probes += [
+                self._probe(t, "SELECT", "fail-closed", None, tenant, self._select(t), nothing,
+                            lambda o: o.error is not None or not o.rows, leaked=True, conn=conn),
+                self._probe(t, "INSERT", "fail-closed", None, tenant, insert, "rejected (an error)",
+                            lambda o: o.error is not None, shown=[self._row_of(t, insert)], conn=conn),
+                self._probe(t, "UPDATE", "fail-closed", None, tenant, self._touch(t, None), nothing,
+                            lambda o: o.error is not None or o.rowcount == 0, conn=conn),
+                self._probe(t, "DELETE", "fail-closed", None, tenant, self._delete(t, None), nothing,
+                            lambda o: o.error is not None or o.rowcount == 0, conn=conn),
+            ]
+        return probes
+
+    def own_crud(self) -> list[Probe]:
+        probes = []
+        for t in self.catalog.tenant_tables:
+            probes += [self._own_insert(t), self._own_update(t), self._own_delete(t)]
+        return probes
+
+    # -- one probe per case ------------------------------------------------------------------
+    def _read(self, t: Table) -> Probe:
+        seeded = {r.key for r in self.a.rows.get(t.qualified, [])}
+        found: dict[str, Any] = {}
+
+        def judge(o: _Outcome) -> bool:
+            if o.error is not None:
+                return False
+            found["leaked"] = [row for row in o.rows if row[0] != self.a.tenant]
+            missing = seeded - {tuple(row[1:]) for row in o.rows}
+            found["note"] = (f": {len(found['leaked'])} of another tenant, {len(missing)} of A's "
+                             f"{len(seeded)} seeded rows missing")
+            return not found["leaked"] and not missing
+
+        expected, judge = self._granted(t, "SELECT", "every row of A and no other", judge)
+        return self._probe(t, "SELECT", "read-own", self.a.tenant, self._label(), self._select(t),
+                           expected, judge, leaked=True, extra=found)
+
+    def _aimed_at_b(self, t: Table, command: str) -> Probe:
+        stmt = self._touch(t, self.b.tenant) if command == "UPDATE" else self._delete(t, self.b.tenant)
+        expected, judge = self._granted(t, command, "0 rows touched",
+                                        lambda o: o.error is None and o.rowcount == 0)
+        return self._probe(t, command, f"{command.lower()}-other", self.a.tenant, self._label(), stmt,
+                           expected, judge, shown=[r.values for r in self.b.rows.get(t.qualified, [])])
+
+    def _unfiltered(self, t: Table, command: str) -> Probe:
+        count = Statement(sql.SQL("select count(*) from {} where {} = %s").format(
+            t.ident, sql.Identifier(self.col)), (self.a.tenant,))
+        if command == "UPDATE":  # a constant SET reads no column: only the UPDATE policy applies
+            stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self.col)),
+                             (self.a.tenant,))
+        else:
+            stmt = self._delete(t, None)
+        expected, judge = self._granted(
+            t, command, "exactly A's rows touched (as many as A counts)",
+            lambda o: o.error is None and o.setup is not None and o.rowcount == o.setup[0])
+        if command not in t.app_privileges:
+            count = None  # reading first would need SELECT; the refusal is what is judged
+        return self._probe(t, command, f"{command.lower()}-unfiltered", self.a.tenant, self._label(),
+                           stmt, expected, judge, setup=count,
+                           shown=[r.values for r in self.b.rows.get(t.qualified, [])])
+
+    def _insert_foreign(self, t: Table) -> Probe:
+        stmt = self._insert(t, self._foreign_id(t, self.b.tenant))
+        return self._probe(t, "INSERT", "insert-other", self.a.tenant, self._label(), stmt,
+                           f"rejected by {t.qualified}'s own policy or privileges (42501)",
+                           lambda o: o.rejected(t), shown=[self._row_of(t, stmt)])
+
+    def _move_to_foreign(self, t: Table) -> Probe:
+        other = self._foreign_id(t, self.b.tenant)
+        stmt = Statement(sql.SQL("update {} set {} = %s where {} = %s").format(
+            t.ident, sql.Identifier(self.col), sql.Identifier(self.col)), (other, self.a.tenant))
+        return self._probe(t, "UPDATE", "move-to-other", self.a.tenant, self._label(), stmt,
+                           f"rejected by {t.qualified}'s own policy or privileges (42501)",
+                           lambda o: o.rejected(t))
+
+    def _own_insert(self, t: Table) -> Probe:
+        tenant, label = self._own_tenant(t)
+        expected, judge = self._granted(t, "INSERT", "1 row", lambda o: o.error is None and o.rowcount == 1)
+        return self._probe(t, "INSERT", "own-insert", tenant, label, self._insert(t, tenant), expected, judge)
+
+    def _own_update(self, t: Table) -> Probe:
+        seeded = max(len(self.a.rows.get(t.qualified, [])), 1)
+        expected, judge = self._granted(t, "UPDATE", f"at least {seeded} row(s)",
+                                        lambda o: o.error is None and o.rowcount >= seeded)
+        return self._probe(t, "UPDATE", "own-update", self.a.tenant, self._label(),
+                           self._touch(t, self.a.tenant), expected, judge)
+
+    def _own_delete(self, t: Table) -> Probe:
+        setup = None
+        if {"INSERT", "SELECT"} <= t.app_privileges:
+            # delete a row A has just inserted: deleting a seeded row could cascade into others
+            tenant, label = self._own_tenant(t)
+            insert = self._insert(t, tenant)
+            setup = Statement(insert.query + sql.SQL(" returning {}").format(self._key_columns(t)),
+                              insert.params)
+        else:
+            tenant, label = self.a.tenant, self._label()
+        expected, judge = self._granted(t, "DELETE", "1 row", lambda o: o.error is None and o.rowcount == 1)
+        return self._probe(t, "DELETE", "own-delete", tenant, label,
+                           lambda row: self._delete_one(t, row), expected, judge, setup=setup)
+
+    # -- running -----------------------------------------------------------------------------
+    def _granted(self, t: Table, command: str, expected: str, judge: Judge) -> tuple[str, Judge]:
+        """The expectation when the app role may run ``command`` on ``t``, else a refusal."""
+        if command in t.app_privileges:
+            return expected, judge
+        return f"permission denied ({self.catalog.app_role} has no {command} privilege)", \
+            lambda o: o.denied(t)
+
+    def _probe(self, t: Table, command: str, case: str, tenant: object | None, label: str,
+               stmt: Statement | Callable[[tuple | None], Statement], expected: str, judge: Judge, *,
+               leaked: bool = False, shown: list | None = None, extra: dict | None = None,
+               conn: psycopg.Connection | None = None, setup: Statement | None = None) -> Probe:
+        """Runs ``setup`` then ``stmt`` (called with setup's first row when it is a callable)
+        bound to ``tenant``, in a transaction that is always rolled back, and judges it."""
+        conn = conn or self.conn
+        texts, first = [], None
+        try:
+            with conn.transaction(force_rollback=True):
+                if tenant is not None:
+                    conn.execute("select set_config(%s, %s, true)", (self.setting, str(tenant)))
+                if setup is not None:
+                    texts.append(setup.text(conn))
+                    first = tuple(conn.execute(setup.query, setup.params).fetchone())
+                if callable(stmt):
+                    stmt = stmt(first)
+                texts.append(stmt.text(conn))
+                cur = conn.execute(stmt.query, stmt.params)
+                outcome = _Outcome(cur.rowcount, cur.fetchall() if cur.description else [], None, first)
+        except psycopg.Error as err:
+            outcome = _Outcome(-1, [], err, first)
+        passed = bool(judge(outcome))
+        observed = outcome.describe()
+        if outcome.error is None:
+            observed += (extra or {}).get("note", "")
+            observed += f" (A counts {first[0]})" if first is not None and len(first) == 1 else ""
+        rows: list = []
+        if not passed:
+            if leaked and outcome.error is None:
+                rows = [self._row_dict(t, r) for r in ((extra or {}).get("leaked") or outcome.rows)]
+            elif shown:
+                rows = list(shown)
+        return Probe(t.qualified, command, case, label, "\n".join(texts), expected, observed, passed,
+                     tuple(rows[:_SHOWN_ROWS]))
+
+    # -- statements --------------------------------------------------------------------------
+    def _select(self, t: Table) -> Statement:
+        return Statement(sql.SQL("select {}, {} from {}").format(
+            sql.Identifier(self.col), self._key_columns(t), t.ident))
+
+    def _touch(self, t: Table, tenant: object | None) -> Statement:
+        col = sql.Identifier(self.col)
+        query = sql.SQL("update {} set {} = {}").format(t.ident, col, col)
+        if tenant is None:
+            return Statement(query)
+        return Statement(query + sql.SQL(" where {} = %s").format(col), (tenant,))
+
+    def _delete(self, t: Table, tenant: object | None) -> Statement:
+        query = sql.SQL("delete from {}").format(t.ident)
+        if tenant is None:
+            return Statement(query)
+        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self.col)), (tenant,))
+
+    def _delete_one(self, t: Table, key: tuple | None) -> Statement:
+        if key is None:
+            key = self.a.rows[t.qualified][0].key
+        if t.primary_key:
+            where = sql.SQL(" and ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in t.primary_key)
+        else:
+            where = sql.SQL("ctid = %s::tid")
+        return Statement(sql.SQL("delete from {} where {}").format(t.ident, where), tuple(key))
+
+    def _insert(self, t: Table, tenant: object) -> Statement:
+        return self.factory.insert_statement(t, self.factory.values(t, tenant))
+
+    def _key_columns(self, t: Table) -> sql.Composable:
+        if t.primary_key:
+            return sql.SQL(", ").join(map(sql.Identifier, t.primary_key))
+        return sql.SQL("ctid::text")
+
+    def _is_root(self, t: Table) -> bool:
+        root = self.catalog.tenant_root
+        return root is not None and t.qualified == root.qualified
+
+    def _foreign_id(self, t: Table, other: object) -> object:
+        """Another tenant's id for ``t``: B's, or a fresh one for the root (B's is taken there)."""
+        return self.factory.new_tenant_id() if self._is_root(t) else other
+
+    def _own_tenant(self, t: Table) -> tuple[object, str]:
+        if self._is_root(t):
+            fresh = self.factory.new_tenant_id()
+            return fresh, f"a new tenant ({self.col}={fresh}): the root row is the tenant itself"
+        return self.a.tenant, self._label()
+
+    def _label(self) -> str:
+        return self.a.describe(self.col)
+
+    def _row_dict(self, t: Table, row: tuple) -> dict[str, Any]:
+        names = [self.col, *(t.primary_key or ("ctid",))]
+        return dict(zip(names, row, strict=False))
+
+    @staticmethod
+    def _row_of(t: Table, stmt: Statement) -> dict[str, Any]:
+        return {"insert into": t.qualified, "params": [str(getattr(p, "obj", p)) for p in stmt.params]}

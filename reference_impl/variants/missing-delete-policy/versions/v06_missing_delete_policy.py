@@ -1,0 +1,31 @@
+"""KNOWN-BAD VARIANT: memberships loses its DELETE policy
+
+Revision ID: v06_missing_delete_policy
+Revises: 0003
+Create Date: 2026-11-22
+
+The app role keeps its DELETE privilege but no policy covers DELETE: deletes silently touch
+nothing today, and the first broad policy someone adds opens them. Expected:
+S03.policy-coverage NO-GO (posture: policy:DELETE) and S03.cross-tenant-negatives NO-GO (A
+cannot delete its own membership rows: the positive twin).
+
+Rollback: downgrade() restores the reference policy.
+"""
+
+from alembic import op
+
+from reference_impl.rls import TENANT
+
+revision = "v06_missing_delete_policy"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("DROP POLICY memberships_delete_own_workspace ON memberships")
+
+
+def downgrade() -> None:
+    op.execute("CREATE POLICY memberships_delete_own_workspace ON memberships FOR DELETE "
+               f"USING (workspace_id = {TENANT})")

@@ -1,0 +1,1 @@
+"""The scenario suites, one folder per scenario family; they use ``harness`` and the target adapter."""

@@ -1,0 +1,80 @@
+"""Fixtures of the tenant isolation suite: one database per module, read and seeded once.
+
+The catalog is read and two tenants (A and B) are seeded once per module through the owner
+role; every check then runs as the app role in transactions that are rolled back, so the seeds
+never change under a test. The app role is verified first: a check run as a role that bypasses
+RLS would prove nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from harness.errors import UnsafeAppRole
+from harness.isolation import (
+    Catalog,
+    RowFactory,
+    SeededTenant,
+    TenantMatrix,
+    overrides_from,
+    read_catalog,
+    seed_tenants,
+)
+from harness.lifecycle import Database
+from harness.roles import require_safe_app_role
+
+
+@pytest.fixture(scope="module")
+def seed_conn(module_database: Database) -> Iterator[psycopg.Connection]:
+    """The owner role on the module's database, autocommit: for reading the catalog and seeding."""
+    with module_database.connect_owner(autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def isolation_catalog(seed_conn: psycopg.Connection, module_database: Database) -> Catalog:
+    return read_catalog(seed_conn, module_database.spec)
+
+
+@pytest.fixture(scope="module")
+def module_adapter(module_database: Database):
+    """The target's adapter on the module's database, or None when the spec names none."""
+    spec = module_database.spec
+    return spec.load_adapter_class()(module_database) if spec.adapter else None
+
+
+@pytest.fixture(scope="module")
+def row_factory(seed_conn, isolation_catalog, module_database, module_adapter) -> RowFactory:
+    return RowFactory(seed_conn, isolation_catalog, module_database.spec.tenant_setting,
+                      overrides_from(module_adapter))
+
+
+@pytest.fixture(scope="module")
+def safe_app_role(seed_conn: psycopg.Connection, module_database: Database) -> None:
+    spec = module_database.spec
+    try:
+        require_safe_app_role(seed_conn, spec.app_role, spec.tenancy.schemas)
+    except UnsafeAppRole as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def seeded_tenants(row_factory: RowFactory, safe_app_role: None) -> dict[str, SeededTenant]:
+    """Tenants A and B, each with rows in every tenant table (committed)."""
+    return seed_tenants(row_factory)
+
+
+@pytest.fixture(scope="module")
+def app_session(module_database: Database, safe_app_role: None) -> Iterator[psycopg.Connection]:
+    """One app-role connection for the module; every probe rolls its own transaction back."""
+    with module_database.connect_app() as conn:
+        yield conn
+
+
+@pytest.fixture(scope="module")
+def tenant_matrix(app_session, row_factory, seeded_tenants, module_database) -> TenantMatrix:
+    return TenantMatrix(app_session, row_factory, seeded_tenants["A"], seeded_tenants["B"],
+                        module_database.spec.tenant_setting)

@@ -1,0 +1,108 @@
+"""Catalog discovery and the row factory, on a clone of the reference database."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.isolation import IsolationFailure, RowFactory, overrides_from
+
+pytestmark = pytest.mark.slow
+
+PROJECTS_AND_TASKS = """
+CREATE TABLE projects (
+    workspace_id uuid NOT NULL REFERENCES workspaces (workspace_id),
+    project_id uuid NOT NULL DEFAULT gen_random_uuid(),
+    code varchar(6) NOT NULL CHECK (code ~ '^[A-Z]+$'),
+    status text NOT NULL CHECK (status IN ('open', 'closed')),
+    priority int NOT NULL CHECK (priority BETWEEN 1 AND 5),
+    PRIMARY KEY (workspace_id, project_id)
+);
+CREATE TABLE tasks (
+    workspace_id uuid NOT NULL,
+    task_id bigint GENERATED ALWAYS AS IDENTITY,
+    project_id uuid NOT NULL,
+    assignee uuid NOT NULL REFERENCES users (user_id),
+    done boolean NOT NULL,
+    meta jsonb NOT NULL,
+    due date,
+    PRIMARY KEY (workspace_id, task_id),
+    FOREIGN KEY (workspace_id, project_id) REFERENCES projects (workspace_id, project_id)
+);
+"""
+
+
+class _Overrides:
+    def __init__(self, **per_table):
+        self.per_table = per_table
+
+    def row_overrides(self, table):
+        return self.per_table.get(table, {})
+
+
+def test_reference_catalog(catalog_of):
+    catalog = catalog_of()
+    assert [t.name for t in catalog.tenant_tables] == ["audit_log", "memberships", "workspaces"]
+    assert catalog.tenant_root.name == "workspaces"
+    assert catalog.table("audit_log").app_privileges == {"SELECT", "INSERT"}
+    assert catalog.table("public.memberships").rls_forced
+    assert {p.command for p in catalog.table("memberships").policies} == {"SELECT", "INSERT", "UPDATE", "DELETE"}
+    assert catalog.views == () and catalog.security_definer_functions == ()
+
+
+def test_a_table_added_later_is_discovered_and_seeded(owner_conn, catalog_of, fresh_database):
+    """No test names projects or tasks: the catalog finds them, the factory fills them."""
+    owner_conn.execute(PROJECTS_AND_TASKS)
+    catalog = catalog_of()
+    assert {"projects", "tasks"} <= {t.name for t in catalog.tenant_tables}
+    factory = RowFactory(owner_conn, catalog, fresh_database.spec.tenant_setting,
+                         overrides_from(_Overrides(projects={"code": "ABC"})))
+    tenant = factory.new_tenant()
+    task = factory.insert("tasks", tenant)
+    assert task.values["workspace_id"] == tenant and task.values["done"] is True
+    project = owner_conn.execute("select workspace_id, status, priority from projects where project_id = %s",
+                                 (task.values["project_id"],)).fetchone()
+    # the parent is in the same tenant, and every check holds
+    assert project[:2] == (tenant, "open") and 1 <= project[2] <= 5
+
+
+def test_what_the_catalog_cannot_solve_asks_for_an_override(owner_conn, catalog_of, fresh_database):
+    owner_conn.execute(PROJECTS_AND_TASKS)
+    factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
+    with pytest.raises(IsolationFailure) as err:
+        factory.insert("projects", factory.new_tenant())
+    text = str(err.value)
+    assert "public.projects.code" in text and "row_overrides('projects')" in text
+
+
+def test_a_type_without_a_generic_value_asks_for_an_override(owner_conn, catalog_of, fresh_database):
+    owner_conn.execute("CREATE TABLE places (workspace_id uuid NOT NULL, spot point NOT NULL)")
+    factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
+    with pytest.raises(IsolationFailure, match="has type point"):
+        factory.insert("places", factory.new_tenant())
+    factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting,
+                         overrides_from(_Overrides(places={"spot": lambda: "(1,2)"})))
+    assert factory.insert("places", factory.new_tenant()).values["spot"] is not None
+
+
+def test_the_reference_adapter_seeds_plain_members(owner_conn, catalog_of, target_adapter, fresh_database):
+    factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting,
+                         overrides_from(target_adapter))
+    row = factory.insert("memberships", factory.new_tenant())
+    assert row.values["role"] == "member" and row.values["status"] == "active"
+    assert overrides_from(object())("memberships") == {}
+
+
+def test_a_pgvector_table_is_seeded(owner_conn, catalog_of, fresh_database):
+    """Retrieval (S07) adds embedding tables: the factory fills vector columns of any width."""
+    if owner_conn.execute("select 1 from pg_available_extensions where name = 'vector'").fetchone() is None:
+        pytest.skip("pgvector is not installed on this server")
+    owner_conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+    owner_conn.execute("CREATE TABLE chunks (workspace_id uuid NOT NULL REFERENCES workspaces, "
+                       "chunk_id bigint GENERATED ALWAYS AS IDENTITY, body text NOT NULL, "
+                       "embedding vector(4) NOT NULL, PRIMARY KEY (workspace_id, chunk_id))")
+    catalog = catalog_of()
+    assert "chunks" in {t.name for t in catalog.tenant_tables}
+    factory = RowFactory(owner_conn, catalog, fresh_database.spec.tenant_setting)
+    row = factory.insert("chunks", factory.new_tenant())
+    assert owner_conn.execute("select vector_dims(embedding) from chunks where chunk_id = %s",
+                              (row.values["chunk_id"],)).fetchone() == (4,)

@@ -1,0 +1,27 @@
+"""The membership role matrix through an adapter, on the reference and on a broken adapter."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.isolation import ROLE_CASES, access_loss_outcomes, run_role_case
+from reference_impl.variants.adapters import ViewerCanWriteAdapter
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_reference_adapter_passes_every_case(target_adapter):
+    outcomes = [run_role_case(target_adapter, case) for case in ROLE_CASES]
+    assert [o.evidence() for o in outcomes if o.problems] == []
+    assert {o.observed for o in outcomes} == {"allowed", "denied", "invariant"}
+    assert all(o.passed for o in access_loss_outcomes(target_adapter))
+
+
+def test_an_adapter_that_skips_the_role_check_is_caught(fresh_database):
+    adapter = ViewerCanWriteAdapter(fresh_database)
+    viewer_adds = next(c for c in ROLE_CASES if c.actor == "viewer" and c.action == "add")
+    outcome = run_role_case(adapter, viewer_adds)
+    assert (outcome.expected, outcome.observed, outcome.role_ok) == ("denied", "allowed", False)
+    assert outcome.audit_ok  # the change it wrongly allowed is at least audited
+    title, text = outcome.evidence()
+    assert title == "viewer add new to viewer" and "role model: expected denied, got allowed" in text
