@@ -84,3 +84,12 @@ def test_member_cannot_manage_members(target_adapter, team):
     newcomer = target_adapter.create_user("new@example.com")
     with pytest.raises(AccessDenied):
         target_adapter.add_member(ws, member, newcomer, "viewer", "member-invites")
+
+
+def test_deleting_a_workspace_takes_its_members_and_audit_trail(owner_conn, team):
+    """Cascade: a deleted workspace leaves no memberships or audit rows behind, and no error."""
+    ws, *_ = team
+    owner_conn.execute("delete from workspaces where workspace_id = %s", (ws,))
+    for table in ("memberships", "audit_log"):
+        left = owner_conn.execute(f"select count(*) from {table} where workspace_id = %s", (ws,)).fetchone()[0]
+        assert left == 0, table

@@ -46,6 +46,12 @@ def upgrade() -> None:
             row_old memberships := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE OLD END;
             subject memberships := coalesce(row_new, row_old);
         BEGIN
+            -- a workspace being deleted takes its audit trail with it (ON DELETE CASCADE); an
+            -- audit row for its cascaded memberships would reference a workspace that is gone
+            IF TG_OP = 'DELETE' AND NOT EXISTS (SELECT 1 FROM workspaces
+                                                WHERE workspace_id = OLD.workspace_id) THEN
+                RETURN NULL;
+            END IF;
             INSERT INTO audit_log (workspace_id, action, actor_user_id, subject_user_id, details,
                                    correlation_id)
             VALUES (
