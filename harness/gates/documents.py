@@ -72,7 +72,7 @@ def run_check(name: str, context: DocumentContext, path: str | None) -> Document
 
 
 def _risk_register(context: DocumentContext, path: str | None) -> DocumentResult:
-    from harness.gates.yamlsource import line_of, read_yaml
+    from harness.gates.yamlsource import line_of, parse_date, read_yaml
 
     subject = path or "risks.yaml"
     file = context.root / subject
@@ -106,24 +106,13 @@ def _risk_register(context: DocumentContext, path: str | None) -> DocumentResult
         status = risk.get("status")
         if status is not None and status not in RISK_STATUSES:
             problems.append(f"{label}: status {status!r} is not one of {', '.join(RISK_STATUSES)}")
-        due = _as_date(risk.get("due"))
+        due = parse_date(risk.get("due"))
         if risk.get("due") not in (None, "") and due is None:
             problems.append(f"{label}: due {risk.get('due')!r} is not an ISO date (YYYY-MM-DD)")
         if due is not None and status in OPEN_STATUSES and due < context.today:
             problems.append(f"{label}: is {status} and past due (due {due.isoformat()})")
     return DocumentResult("failed" if problems else "passed", subject, tuple(problems), (subject,))
 
-
-def _as_date(value: object) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return None
     return None
 
 

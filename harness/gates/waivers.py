@@ -26,7 +26,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.gates.catalog import Catalog, EvidenceItem
-from harness.gates.yamlsource import line_of, read_yaml
+from harness.gates.yamlsource import line_of, parse_date, read_yaml
 
 __all__ = ["WAIVER_STATES", "Waiver", "WaiverState", "assess", "load_waivers"]
 
@@ -90,7 +90,7 @@ def _waiver(where: str, index: int, raw: Any, line: int, catalog: Catalog) -> Wa
         raise ConfigError(where, f"line {line_of(raw, 'item')}: waivers[{index}].item",
                           f"{values['item']!r} is not an evidence item in {catalog.path.name}",
                           "use an item id from the catalog, e.g. S03.policy-coverage")
-    expires = _date(raw.get("expires"))
+    expires = parse_date(raw.get("expires"))
     if expires is None:
         raise ConfigError(where, f"line {line_of(raw, 'expires') or line}: waivers[{index}].expires",
                           f"{raw.get('expires')!r} is not a date",
@@ -99,17 +99,6 @@ def _waiver(where: str, index: int, raw: Any, line: int, catalog: Catalog) -> Wa
     return Waiver(item=values["item"], reason=values["reason"], approver=values["approver"],
                   expires=expires, ticket=str(ticket or ""), line=line)
 
-
-def _date(value: Any) -> dt.date | None:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return None
     return None
 
 

@@ -9,6 +9,7 @@ line of each element. Scalars (text, numbers, dates) are what ``yaml.safe_load``
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import yaml
 
 from harness.errors import ConfigError
 
-__all__ = ["LineList", "LineMap", "line_of", "read_yaml"]
+__all__ = ["LineList", "LineMap", "line_of", "parse_date", "read_yaml"]
 
 
 class LineMap(dict):
@@ -100,3 +101,17 @@ def read_yaml(path: Path, *, fix: str) -> Any:
         line = f"line {mark.line + 1}" if mark else "YAML"
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(where, line, f"not valid YAML ({problem})", "fix the YAML syntax") from None
+
+
+def parse_date(value: object) -> dt.date | None:
+    """A YAML date field as a date: YAML's own date, or ISO text; None when it is neither."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
