@@ -19,7 +19,7 @@ import pytest
 
 from harness import provenance
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
-from harness.evidence import EvidenceClaim, parse_claim
+from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
 from harness.lifecycle import Database, Run, reap
 from harness.roles import require_safe_app_role
 from harness.target import TargetSpec, load_target
@@ -101,6 +101,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed check's evidence (``EvidenceFailure.context``) goes to Allure section by section."""
+    yield
+    failure = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(failure, EvidenceFailure):
+        attach_context(failure)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

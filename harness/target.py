@@ -73,6 +73,8 @@ class TargetSpec:
     adapter: str | None
     api: ApiSpec
     tenancy: TenancySpec
+    # capabilities this target does not have, each with the reason (their items: not applicable)
+    unsupported: dict[str, str] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -117,7 +119,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
     raw = _expand(where, "", raw)
     _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
-                                    "adapter", "api", "tenancy"})
+                                    "adapter", "api", "tenancy", "unsupported"})
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -137,6 +139,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         name=name, path=spec_path, database=database, migrations=migrations, app_role=app_role,
         tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
+        unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)

@@ -22,19 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.evidence import COMPARISONS  # one list for writer and reader
 from harness.gates.yamlsource import LineMap, line_of, read_yaml
 
 __all__ = ["COMPARISONS", "KINDS", "Catalog", "EvidenceItem", "Gate", "Threshold", "load_catalog"]
 
 KINDS = ("test", "slo", "document")
-COMPARISONS = ("<=", "<", ">=", ">", "==")
 GATE_ID = re.compile(r"^S\d{2}$")
 ITEM_ID = re.compile(r"^(S\d{2})\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 STORY_ID = re.compile(r"^F\d+-E\d+-S\d+$")
 
 _GATE_FIELDS = {"id", "name", "objective", "stories", "items"}
 _ITEM_FIELDS = {"id", "kind", "proves", "stories", "min_tests", "waivable", "check", "path",
-                "thresholds"}
+                "thresholds", "capability"}
 _THRESHOLD_FIELDS = {"metric", "comparison", "value", "unit"}
 
 
@@ -59,6 +59,9 @@ class EvidenceItem:
     check: str | None = None       # document items: the registered check's name
     path: str | None = None        # document items: the file, relative to the target's root
     thresholds: tuple[Threshold, ...] = ()
+    # the target capability the item needs (harness.capabilities); a target that declares it
+    # unsupported gets the item as "not applicable"
+    capability: str | None = None
     line: int = 0
 
     @property
@@ -192,9 +195,10 @@ def _item(where: str, gate_id: str, gate_stories: tuple[str, ...], index: int, r
                           f"must be true or false, got {waivable!r}", "write waivable: false")
     check, path = _document_fields(where, fld, kind, raw)
     thresholds = _thresholds(where, fld, kind, raw)
+    capability = _text(where, fld, raw, "capability", required=False) if "capability" in raw else None
     return EvidenceItem(id=item_id, kind=kind, proves=_text(where, fld, raw, "proves"),
                         stories=stories, min_tests=min_tests, waivable=waivable, check=check,
-                        path=path, thresholds=thresholds, line=raw.line)
+                        path=path, thresholds=thresholds, capability=capability, line=raw.line)
 
 
 def _document_fields(where: str, fld: str, kind: str, raw: LineMap) -> tuple[str | None, str | None]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-from harness.gates.catalog import COMPARISONS
+from harness.evidence import COMPARISONS, LABEL_EVIDENCE, LABEL_GATE, METRIC_PREFIX
 
 __all__ = ["OUTCOMES", "Attachment", "Attempt", "Metric", "ResultSet", "TestCase", "outcome_of",
            "read_results"]
@@ -126,11 +126,11 @@ class TestCase:
 
     @property
     def evidence(self) -> tuple[str, ...]:
-        return tuple(sorted({v for a in self.attempts for v in a.label_values("evidence")}))
+        return tuple(sorted({v for a in self.attempts for v in a.label_values(LABEL_EVIDENCE)}))
 
     @property
     def gates(self) -> tuple[str, ...]:
-        gates = {v for a in self.attempts for v in a.label_values("gate")}
+        gates = {v for a in self.attempts for v in a.label_values(LABEL_GATE)}
         gates.update(e.split(".", 1)[0] for e in self.evidence)
         return tuple(sorted(gates))
 
@@ -209,7 +209,7 @@ def _history_key(raw: dict[str, Any], attempt: Attempt) -> str:
     if raw.get("historyId"):
         return str(raw["historyId"])
     if raw.get("fullName"):
-        params = ",".join(f"{k}={v}" for k, v in attempt.parameters if not k.startswith("metric:"))
+        params = ",".join(f"{k}={v}" for k, v in attempt.parameters if not k.startswith(METRIC_PREFIX))
         return f"{raw['fullName']}[{params}]"
     return attempt.uuid
 
@@ -256,11 +256,11 @@ def _metrics(directory: Path, where: str, attachments: tuple[Attachment, ...],
              parameters: tuple[tuple[str, str], ...]) -> tuple[Metric, ...]:
     metrics: dict[str, Metric] = {}
     for name, value in parameters:
-        if name.startswith("metric:"):
-            metric = name.removeprefix("metric:")
+        if name.startswith(METRIC_PREFIX):
+            metric = name.removeprefix(METRIC_PREFIX)
             metrics[metric] = Metric(name=metric, value=_number(where, f"parameters.{name}", value))
     for attachment in attachments:
-        if not attachment.name.startswith("metric:") or not attachment.present:
+        if not attachment.name.startswith(METRIC_PREFIX) or not attachment.present:
             continue
         file = directory / attachment.source
         body = _load_json(file)
@@ -268,7 +268,7 @@ def _metrics(directory: Path, where: str, attachments: tuple[Attachment, ...],
         if not isinstance(body, dict) or "value" not in body:
             raise ConfigError(str(file), fld, "must be a JSON object with at least 'value'",
                               'attach {"name", "value", "unit", "threshold", "comparison"}')
-        metric = str(body.get("name") or attachment.name.removeprefix("metric:"))
+        metric = str(body.get("name") or attachment.name.removeprefix(METRIC_PREFIX))
         comparison = body.get("comparison")
         if comparison is not None and comparison not in COMPARISONS:
             raise ConfigError(str(file), f"{fld}.comparison", f"{comparison!r} is not a comparison",

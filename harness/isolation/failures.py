@@ -9,23 +9,16 @@ rows that leaked. Checks collect every problem first and raise once, so one run 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from harness.evidence import EvidenceFailure
 
 __all__ = ["Finding", "IsolationFailure", "require_no_findings"]
 
 
-class IsolationFailure(AssertionError):
+class IsolationFailure(EvidenceFailure):
     """A tenant isolation check failed; ``context`` holds the evidence, section by section."""
-
-    def __init__(self, message: str, context: Iterable[tuple[str, str]] = ()) -> None:
-        self.message = message
-        self.context: list[tuple[str, str]] = list(context)
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        sections = [f"--- {title} ---\n{text.rstrip()}" for title, text in self.context]
-        return "\n\n".join([self.message, *sections])
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from alembic import op
 from sqlalchemy import text
 
 from reference_impl.rls import app_role
+from reference_impl.schema_head import HEAD
 
 revision = "v04_app_role_bypassrls"
-down_revision = "0003"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 

@@ -15,9 +15,10 @@ Rollback: downgrade() restores the reference policy.
 from alembic import op
 
 from reference_impl.rls import TENANT
+from reference_impl.schema_head import HEAD
 
 revision = "v06_missing_delete_policy"
-down_revision = "0003"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 

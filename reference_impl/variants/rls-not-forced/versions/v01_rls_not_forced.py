@@ -12,8 +12,10 @@ Rollback: downgrade() forces RLS again.
 
 from alembic import op
 
+from reference_impl.schema_head import HEAD
+
 revision = "v01_rls_not_forced"
-down_revision = "0003"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 

@@ -13,9 +13,10 @@ Rollback: downgrade() drops notes and its rows.
 from alembic import op
 
 from reference_impl.rls import app_role
+from reference_impl.schema_head import HEAD
 
 revision = "v05_table_without_workspace_id"
-down_revision = "0003"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 

@@ -14,8 +14,10 @@ Rollback: downgrade() drops the policy.
 
 from alembic import op
 
+from reference_impl.schema_head import HEAD
+
 revision = "v02_using_true"
-down_revision = "0003"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 

@@ -14,9 +14,10 @@ Rollback: downgrade() drops the view.
 from alembic import op
 
 from reference_impl.rls import app_role
+from reference_impl.schema_head import HEAD
 
 revision = "v03_view_no_security_invoker"
-down_revision = "0003"
+down_revision = HEAD
 branch_labels = None
 depends_on = None
 

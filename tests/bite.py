@@ -1,0 +1,116 @@
+"""Proof a family bites: run one family's suite against a target and read the gate packet.
+
+Every family's bite test (``tests/<family>/test_suite_bites.py``) asks the same question: run
+*only this family's* scenarios (``scenarios/<family>``) against the clean reference or a
+known-bad variant, build the gate packet with the ``harness`` command line and the catalog's
+own decision rules, and read each item's status from ``packet.json``. This module is the one
+place that knows how.
+
+Variants of one family share one server: :func:`shared_server` starts an embedded PostgreSQL
+once for a test module, and each run reaches it through the ``dsn`` backend (the harness
+creates and drops only its own ``harness_*`` databases there). A variant that changes
+cluster-wide state (roles) must ask for a private server instead (``dsn=None``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HARNESS = [sys.executable, "-m", "harness"]
+VARIANTS = ROOT / "reference_impl" / "variants"
+
+__all__ = ["ROOT", "VARIANTS", "GateVerdict", "run_family", "shared_server", "target_path"]
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    decision: str                        # GO / NO-GO
+    items: dict[str, str]                # item -> met / failed / missing / flaky / waived / ...
+    tests: dict[str, dict[str, str]]     # item -> {test name: passed / failed / broken / skipped}
+    log: str                             # the end of the commands' output, for a failure message
+
+    def failing_tests(self) -> dict[str, list[str]]:
+        return {item: sorted(t for t, s in tests.items() if s in ("failed", "broken"))
+                for item, tests in self.tests.items()
+                if any(s in ("failed", "broken") for s in tests.values())}
+
+    def skipped(self, items: tuple[str, ...]) -> dict[str, list[str]]:
+        return {i: sorted(t for t, s in self.tests.get(i, {}).items() if s == "skipped")
+                for i in items if any(s == "skipped" for s in self.tests.get(i, {}).values())}
+
+
+def target_path(name: str) -> Path:
+    """``reference`` is the repository's target.yaml; anything else a variant's folder name."""
+    return ROOT / "target.yaml" if name == "reference" else VARIANTS / name / "target.yaml"
+
+
+def _clean_env(dsn: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HARNESS_RUN_ID", "PYTEST_ADDOPTS", "HARNESS_DSN")
+           and not k.startswith("PYTEST_XDIST")}
+    if dsn is None:
+        env["HARNESS_BACKEND"] = "embedded"
+    else:
+        env["HARNESS_BACKEND"] = "dsn"
+        env["HARNESS_DSN"] = dsn
+    return env
+
+
+def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
+               dsn: str | None = None, timeout: float = 900,
+               pytest_args: tuple[str, ...] = ()) -> dict[str, GateVerdict]:
+    """Runs ``scenarios/<family>`` for ``gates`` against ``target``; one verdict per gate."""
+    results, packets = out / "results", out / "packets"
+    env = _clean_env(dsn)
+    command = [sys.executable, "-m", "pytest", str(ROOT / "scenarios" / family), "-q",
+               "-p", "no:cacheprovider", "--harness-target", str(target),
+               "--alluredir", str(results), *pytest_args]
+    for gate in gates:
+        command += ["--harness-gate", gate]
+    log = []
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    log.append(f"$ pytest scenarios/{family} ({target.parent.name}) -> exit {done.returncode}\n"
+               f"{done.stdout[-4000:]}{done.stderr[-2000:]}")
+    verdicts = {}
+    for gate in gates:
+        build = [*HARNESS, "packet", "build", "--results", str(results), "--gate", gate,
+                 "--target", str(target), "--out", str(packets), "--catalog",
+                 str(ROOT / "gates.yaml"), "--no-allure", "-q"]
+        done = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=300, check=False)
+        log.append(f"$ harness packet build --gate {gate} -> exit {done.returncode}\n"
+                   f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
+        packet_file = packets / gate / "packet.json"
+        assert packet_file.is_file(), "no packet was written:\n" + "\n".join(log)
+        packet = json.loads(packet_file.read_text())
+        verdicts[gate] = GateVerdict(
+            packet["decision"], {i["id"]: i["status"] for i in packet["items"]},
+            {i["id"]: {t["name"]: t["status"] for t in i["tests"]} for i in packet["items"]},
+            "\n".join(log))
+    return verdicts
+
+
+@contextmanager
+def shared_server() -> Iterator[str]:
+    """An embedded PostgreSQL for a module's gate runs; yields its superuser DSN (never print it)."""
+    from harness.backends import get_backend
+    from harness.target import load_target
+
+    spec = load_target(ROOT / "target.yaml", backend="embedded")
+    backend = get_backend(spec)
+    with tempfile.TemporaryDirectory(prefix="harness-bite-") as tmp:
+        state = backend.start(Path(tmp) / "server")
+        try:
+            yield state.admin.conninfo()
+        finally:
+            backend.stop(state)
