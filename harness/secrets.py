@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from harness.errors import ConfigError
+
 __all__ = ["ConnParams", "redact"]
 
 
@@ -58,18 +60,28 @@ class ConnParams:
         return f"{self.user}@{self.host}{port}/{self.dbname}"
 
     @classmethod
-    def from_dsn(cls, dsn: str) -> ConnParams:
-        parts = conninfo_to_dict(dsn)
+    def from_dsn(cls, dsn: str, *, where: str = "DSN", field: str = "") -> ConnParams:
+        """Parses a libpq DSN or URL. A bad one is a one-line ConfigError that never quotes it:
+        the driver's own message would echo the DSN, password included."""
+        try:
+            parts = conninfo_to_dict(dsn)
+            port = int(parts["port"]) if parts.get("port") else None
+        except Exception as exc:  # psycopg.ProgrammingError, ValueError: both may quote the DSN
+            reason = redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, dsn)
+            raise ConfigError(where, field, f"is not a valid PostgreSQL DSN ({reason})",
+                              "use postgresql://user:password@host:port/dbname "
+                              "(IPv6 hosts in [brackets])") from None
         return cls(
             host=str(parts.get("host") or "localhost"),
-            port=int(parts["port"]) if parts.get("port") else None,
+            port=port,
             user=str(parts.get("user") or "postgres"),
             dbname=str(parts.get("dbname") or "postgres"),
             password=str(parts["password"]) if parts.get("password") else None,
         )
 
 
-_URL_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]+):[^@\s]+@")
+# greedy up to the last '@' of the word: a password may itself contain '@'
+_URL_PASSWORD = re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/@\s]*):\S+@", re.IGNORECASE)
 _KV_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
 

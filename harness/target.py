@@ -17,10 +17,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError
 from harness.secrets import ConnParams
+from harness.yamlfiles import load_text, read_text
 
 __all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "DatabaseSpec", "TargetSpec", "load_target"]
 
@@ -95,7 +94,7 @@ class TargetSpec:
                     str(self.path), "database.dsn", "backend 'dsn' needs a DSN",
                     "set database.dsn in the spec or export HARNESS_DSN",
                 )
-            db = replace(db, dsn=ConnParams.from_dsn(dsn))
+            db = replace(db, dsn=ConnParams.from_dsn(dsn, where="HARNESS_DSN (environment)"))
         return replace(self, database=db)
 
     def load_adapter_class(self) -> type:
@@ -106,15 +105,8 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file."""
     spec_path = Path(path).resolve()
     where = str(path)
-    try:
-        raw = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(where, "", "file not found", "pass --target FILE naming a target spec") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}" if mark else "YAML"
-        raise ConfigError(where, line, f"not valid YAML ({getattr(exc, 'problem', exc)})",
-                          "fix the YAML syntax") from None
+    text = read_text(spec_path, where, "pass --target FILE naming a target spec")
+    raw = load_text(text, where)
     if not isinstance(raw, dict):
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
     raw = _expand(where, "", raw)
@@ -124,7 +116,10 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
     migrations = _migrations(where, spec_path.parent, raw.get("migrations"))
-    app_role = _text(where, "app_role", raw.get("app_role", "app_user"))
+    if raw.get("app_role") is None:
+        raise ConfigError(where, "app_role", "is missing",
+                          "name the login role scenarios act as, e.g. app_role: app_user")
+    app_role = _text(where, "app_role", raw["app_role"])
     if not _IDENT.match(app_role):
         raise ConfigError(where, "app_role", f"{app_role!r} is not a plain role name",
                           "use lower-case letters, digits and underscores")
@@ -142,6 +137,9 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
+    if backend is None and env_backend is not None and env_backend not in BACKENDS:
+        raise ConfigError("HARNESS_BACKEND (environment variable)", "", f"{env_backend!r} is not one "
+                          f"of {', '.join(BACKENDS)}", f"unset HARNESS_BACKEND or set it to one of {', '.join(BACKENDS)}")
     return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
 
 
@@ -154,12 +152,8 @@ def _database(where: str, raw: Any) -> DatabaseSpec:
     dsn_text = raw.get("dsn")
     dsn = None
     if dsn_text is not None:
-        try:
-            dsn = ConnParams.from_dsn(_text(where, "database.dsn", dsn_text))
-        except Exception:
-            # the psycopg message would echo the DSN, password included
-            raise ConfigError(where, "database.dsn", "is not a valid PostgreSQL DSN",
-                              "use postgresql://user:password@host:port/dbname") from None
+        dsn = ConnParams.from_dsn(_text(where, "database.dsn", dsn_text), where=where,
+                                  field="database.dsn")
     if backend == "dsn" and dsn is None and not os.environ.get("HARNESS_DSN"):
         raise ConfigError(where, "database.dsn", "backend 'dsn' needs a DSN",
                           "set database.dsn: ${HARNESS_DSN} and export HARNESS_DSN")

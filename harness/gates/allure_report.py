@@ -96,11 +96,11 @@ def _stage(results: ResultSet, cases: tuple[TestCase, ...], stage: Path, redacto
     for case in cases:
         for attempt in case.attempts:
             # redact the parsed values, not the JSON text: a pattern must not eat a quote
-            result = json.loads((results.directory / attempt.file).read_text(encoding="utf-8"))
+            result = json.loads(attempt.path.read_text(encoding="utf-8"))
             (stage / attempt.file).write_text(json.dumps(redactor.value(result)), encoding="utf-8")
             count += 1
             for attachment in attempt.attachments:
-                src = results.directory / attachment.source
+                src = attachment.path
                 if not attachment.present or (stage / attachment.source).exists():
                     continue
                 data = redactor.file_bytes(src.read_bytes(), attachment.type)

@@ -3,9 +3,12 @@
 :func:`build_packet` reads the Allure results, checks the gate's documents, decides, gathers
 provenance, copies the evidence (redacted), renders ``packet.json``, ``packet.md`` and
 ``index.html`` (and the Allure report where Node is available), and seals everything with
-``MANIFEST.sha256``. The packet is built in a temporary directory beside the destination and
-renamed into place only when complete, so a failure never leaves a half-written packet where a
-reader would find it; an older packet of the gate is replaced only at that moment.
+``MANIFEST.sha256``, including ``results.sha256``, the digest of the results it was built from.
+Several results directories (shards of a CI matrix) make one packet when they come from one
+target and commit (:mod:`~harness.gates.shards`). The packet is built in a staging folder beside
+the destination and swapped into place only when complete
+(:mod:`~harness.gates.packets_folder`), so a failure, an interrupt or a kill never leaves a
+half-written packet where a reader would find it.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import tempfile
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,16 +28,17 @@ from harness.gates.decision import GateVerdict, decide
 from harness.gates.documents import DocumentContext, DocumentResult, run_check
 from harness.gates.manifest import write_manifest
 from harness.gates.model import AllureStatus, EvidenceFile, Packet, packet_json
-from harness.gates.provenance import collect_provenance
+from harness.gates.packets_folder import remove_stale_staging, staging_dir, swap_into_place
 from harness.gates.redaction import Redactor
 from harness.gates.render import RENDERERS
 from harness.gates.results import ResultSet, read_results
+from harness.gates.shards import RESULTS_SEAL, describe_shards, results_seal
 from harness.gates.waivers import Waiver
 
 if TYPE_CHECKING:
     from harness.target import TargetSpec
 
-__all__ = ["BuildRequest", "BuiltPacket", "build_packet", "check_documents"]
+__all__ = ["BuildRequest", "BuiltPacket", "build_packet", "check_documents", "write_documents"]
 
 EVIDENCE_DIR = "evidence"
 
@@ -53,6 +54,11 @@ class BuildRequest:
     baseline: Path | None = None
     allure: bool = True
     now: dt.datetime | None = None
+    more_results: tuple[Path, ...] = ()    # further shards, after results_dir
+
+    @property
+    def results_dirs(self) -> tuple[Path, ...]:
+        return (self.results_dir, *self.more_results)
 
 
 @dataclass(frozen=True)
@@ -77,47 +83,58 @@ def check_documents(gate: Gate, target: TargetSpec | None, today: dt.date) -> di
 
 def build_packet(request: BuildRequest, results: ResultSet | None = None) -> BuiltPacket:
     gate = request.catalog.gate(request.gate_id)
-    results = results if results is not None else read_results(request.results_dir)
+    results = results if results is not None else read_results(request.results_dirs)
     now = request.now or dt.datetime.now(dt.UTC)
     today = now.date()
     baseline = load_baseline(request.baseline, gate.id) if request.baseline is not None else None
-    verdict = decide(gate, results.cases, request.waivers, today,
-                     check_documents(gate, request.target, today))
     redactor = Redactor.for_target(request.target)
-    provenance = collect_provenance(results.provenance, request.target, redactor)
+    directories = results.directories or (results.directory,)
+    shards = describe_shards(directories, results.provenances or (results.provenance,),
+                             request.target, redactor)
+    provenance = shards[0].provenance
+    verdict = decide(gate, results.cases, request.waivers, today,
+                     check_documents(gate, request.target, today), provenance.unsupported)
 
-    out_root = request.out_root
+    # absolute: the Allure CLI runs in a folder of its own and resolves relative paths there
+    out_root = request.out_root.resolve()
     out_root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{gate.id}-building-", dir=out_root))
+    remove_stale_staging(out_root, gate.id)
+    staging = staging_dir(out_root, gate.id)
     try:
-        os.chmod(staging, 0o755)
         cases = tuple({v.case.key: v.case for item in verdict.items for v in item.cases}.values())
-        evidence = _copy_evidence(results, cases, staging, redactor)
+        evidence = _copy_evidence(cases, staging, redactor)
         if request.allure:
             allure = render_allure(results, cases, staging, f"{gate.id} {gate.name}", redactor)
         else:
             allure = AllureStatus(False, "not requested (--no-allure)")
         packet = Packet(verdict=verdict, generated_at=now.isoformat(timespec="seconds"),
-                        provenance=provenance, evidence=evidence, allure=allure)
+                        provenance=provenance, evidence=evidence, allure=allure, shards=shards)
         data = packet_json(packet, redactor)
         if baseline is not None:
             packet = replace(packet, baseline=compare(baseline, data))
             data = packet_json(packet, redactor)
-        (staging / "packet.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        for renderer in RENDERERS.values():
-            text = redactor.known(renderer.render(data, staging))
-            (staging / renderer.filename).write_text(text, encoding="utf-8")
-        write_manifest(staging)
-        destination = out_root / gate.id
-        _swap_into_place(staging, destination)
+        (staging / RESULTS_SEAL).write_text(results_seal(directories, shards), encoding="utf-8")
+        write_documents(staging, data, redactor)
+        destination = request.out_root / gate.id
+        swap_into_place(staging, out_root / gate.id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return BuiltPacket(directory=destination, verdict=verdict, data=data)
 
 
-def _copy_evidence(results: ResultSet, cases: tuple, staging: Path,
-                   redactor: Redactor) -> dict[str, EvidenceFile]:
+def write_documents(directory: Path, data: dict[str, Any], redactor: Redactor | None = None) -> None:
+    """``packet.json``, the rendered documents and the manifest, from the packet's data."""
+    (directory / "packet.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    for renderer in RENDERERS.values():
+        text = renderer.render(data, directory)
+        if redactor is not None:
+            text = redactor.known(text)
+        (directory / renderer.filename).write_text(text, encoding="utf-8")
+    write_manifest(directory)
+
+
+def _copy_evidence(cases: tuple, staging: Path, redactor: Redactor) -> dict[str, EvidenceFile]:
     published: dict[str, EvidenceFile] = {}
     folder = staging / EVIDENCE_DIR
     for case in cases:
@@ -128,7 +145,7 @@ def _copy_evidence(results: ResultSet, cases: tuple, staging: Path,
                 if not attachment.present:
                     published[attachment.source] = EvidenceFile(None, "missing from the results directory")
                     continue
-                data = redactor.file_bytes((results.directory / attachment.source).read_bytes(),
+                data = redactor.file_bytes(attachment.path.read_bytes(),
                                            attachment.type)
                 if data is None:
                     published[attachment.source] = EvidenceFile(None, "withheld: it contained a secret")
@@ -138,18 +155,3 @@ def _copy_evidence(results: ResultSet, cases: tuple, staging: Path,
                 published[attachment.source] = EvidenceFile(f"{EVIDENCE_DIR}/{attachment.source}",
                                                             sha256=hashlib.sha256(data).hexdigest())
     return published
-
-
-def _swap_into_place(staging: Path, destination: Path) -> None:
-    """Renames the finished packet into place; an older one is moved aside first, then removed."""
-    if destination.exists():
-        retired = destination.with_name(f".{destination.name}-old-{uuid.uuid4().hex[:8]}")
-        destination.rename(retired)
-        try:
-            staging.rename(destination)
-        except BaseException:
-            retired.rename(destination)
-            raise
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(destination)

@@ -71,7 +71,7 @@ def load_baseline(path: str | Path, gate_id: str) -> dict[str, Any]:
                               "use an untouched packet as the baseline")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(str(file), "--baseline", f"cannot be read as JSON ({exc})", fix) from None
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise ConfigError(str(file), "--baseline", "is not a gate packet (no items)", fix)

@@ -5,9 +5,18 @@ tested exhaustively with generated result sets. The rules, strict by default (DE
 
 - **Skipped tests are never evidence.** A test whose every attempt was skipped is listed, not
   counted.
-- An item is **failed** when any counted test failed or broke, or (``slo``) when a measured value
+- An item is **not-applicable** when it needs a capability (``capability:`` in the catalog)
+  that the target declares unsupported (``unsupported: {name: reason}`` in its spec), with
+  that reason. It is **never met**: it blocks GO like any other item that is not met, unless a
+  release lead waives it (a waivable item with a valid waiver). Strict on purpose: a target that
+  cannot do what the gate asks has not passed the gate.
+- An item is **failed** when any counted test failed on the target (Allure ``failed``: an
+  ``AssertionError``, such as an ``EvidenceFailure``), or (``slo``) when a measured value
   breaks its threshold: the catalog's threshold for that metric when it has one, else the one the
   test attached.
+- An item is **error** when a counted test errored in setup or in harness code (Allure
+  ``broken``: any other exception) and none failed: still not met, but shown apart from
+  failures with its cause, since it says nothing yet about the target.
 - An item is **flaky** when a counted test passed only on a rerun. Flaky is **never met**, for any
   item: a rerun-pass shows the check can fail, and a gate "that can be trusted" cannot open on
   it. For a waivable item, a release lead who accepts that risk says so with a waiver, which
@@ -22,7 +31,7 @@ tested exhaustively with generated result sets. The rules, strict by default (DE
   **waived**; expired waivers and waivers of non-waivable items change nothing.
 - The gate is **GO** exactly when every item is met or waived.
 
-Precedence when several apply: failed, then flaky, then missing.
+Precedence when several apply: not-applicable, then failed, error, flaky, missing.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from harness.gates.waivers import Waiver, WaiverState, assess
 __all__ = ["ITEM_STATUSES", "CaseVerdict", "GateVerdict", "ItemVerdict", "MetricCheck", "decide",
            "decision_of", "evaluate_item"]
 
-ITEM_STATUSES = ("met", "failed", "missing", "flaky", "waived")
+ITEM_STATUSES = ("met", "failed", "error", "missing", "flaky", "not-applicable", "waived")
 _OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
 
 
@@ -102,13 +111,16 @@ def decision_of(statuses: Iterable[str]) -> str:
 
 
 def decide(gate: Gate, cases: Iterable[TestCase], waivers: tuple[Waiver, ...], today: dt.date,
-           documents: Mapping[str, DocumentResult] | None = None) -> GateVerdict:
-    """The verdict for ``gate``: one :class:`ItemVerdict` per catalog item, and the decision."""
+           documents: Mapping[str, DocumentResult] | None = None,
+           unsupported: Mapping[str, str] | None = None) -> GateVerdict:
+    """The verdict for ``gate``: one :class:`ItemVerdict` per catalog item, and the decision.
+
+    ``unsupported`` maps the capabilities the target declares it lacks to the reason."""
     cases = tuple(cases)
     documents = documents or {}
     items = tuple(
         evaluate_item(item, tuple(c for c in cases if item.id in c.evidence), waivers, today,
-                      documents.get(item.id))
+                      documents.get(item.id), unsupported)
         for item in gate.items
     )
     known = {i.id for i in gate.items}
@@ -125,8 +137,16 @@ def decide(gate: Gate, cases: Iterable[TestCase], waivers: tuple[Waiver, ...], t
 
 
 def evaluate_item(item: EvidenceItem, cases: tuple[TestCase, ...], waivers: tuple[Waiver, ...],
-                  today: dt.date, document: DocumentResult | None = None) -> ItemVerdict:
-    if item.kind == "document":
+                  today: dt.date, document: DocumentResult | None = None,
+                  unsupported: Mapping[str, str] | None = None) -> ItemVerdict:
+    reason_unsupported = (unsupported or {}).get(item.capability or "")
+    if item.capability and reason_unsupported is not None:
+        status = "not-applicable"
+        reason = f"the target does not support {item.capability}: {reason_unsupported}"
+        verdicts = tuple(CaseVerdict(c, False, "not counted: the item is not applicable")
+                         for c in cases)
+        checks: tuple[MetricCheck, ...] = ()
+    elif item.kind == "document":
         status, reason, verdicts, checks = _document_status(document, cases)
     else:
         status, reason, verdicts, checks = _test_status(item, cases)
@@ -155,18 +175,24 @@ def _test_status(item: EvidenceItem, cases: tuple[TestCase, ...]) -> _Evaluation
     counted = [v.case for v in verdicts if v.counted]
     checks = tuple(_check(item, case, metric) for case in counted for metric in case.metrics) \
         if item.kind == "slo" else ()
-    failed = [c.name for c in counted if c.outcome in ("failed", "broken")]
+    failed = [c.name for c in counted if c.outcome == "failed"]
+    errored = [c for c in counted if c.outcome == "broken"]
     breaches = [m for m in checks if m.ok is False]
     flaky = [c.name for c in counted if c.outcome == "flaky"]
     skipped = len(verdicts) - len(counted)
     unmeasured = [t.metric for t in item.thresholds
                   if not any(m.metric.name == t.metric for m in checks)]
     if failed:
-        status, reason = "failed", f"{len(failed)} of {len(counted)} tests failed or broke: {_names(failed)}"
+        status, reason = "failed", f"{len(failed)} of {len(counted)} tests failed: {_names(failed)}"
     elif breaches:
         status, reason = "failed", "; ".join(f"{m.test}: {m.describe()}" for m in breaches)
+    elif errored:
+        status = "error"
+        reason = (f"{len(errored)} of {len(counted)} tests errored in setup or harness code, "
+                  f"not on the target: " + "; ".join(f"{c.name}: {_cause(c)}" for c in errored[:3]))
     elif flaky:
-        status, reason = "flaky", f"passed only on a rerun: {_names(flaky)}"
+        status, reason = "flaky", "; ".join(f"{why}: {_names(names)}" for why, names in _flaky_why(
+            [c for c in counted if c.outcome == "flaky"]).items())
     elif not counted:
         status = "missing"
         reason = "no test ran" + (f" ({skipped} skipped or without evidence)" if skipped else "")
@@ -208,6 +234,25 @@ def _check(item: EvidenceItem, case: TestCase, metric: Metric) -> MetricCheck:
         return MetricCheck(case.name, metric, None, None, None, None)
     ok = bool(_OPS[comparison](metric.value, threshold))
     return MetricCheck(case.name, metric, comparison, threshold, source, ok)
+
+
+def _flaky_why(cases: list[TestCase]) -> dict[str, list[str]]:
+    why: dict[str, list[str]] = {}
+    for case in cases:
+        if len({a.shard for a in case.executed}) > 1:
+            text = "outcomes differ between shards"
+        elif any(a.marked_flaky for a in case.executed):
+            text = "marked flaky by Allure"
+        else:
+            text = "passed only on a rerun"
+        why.setdefault(text, []).append(case.name)
+    return why
+
+
+def _cause(case: TestCase) -> str:
+    """The first line of the error a broken test reported (Allure's statusDetails.message)."""
+    message = case.final.message.strip()
+    return message.splitlines()[0][:300] if message else "no message recorded"
 
 
 def _names(names: list[str]) -> str:

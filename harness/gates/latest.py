@@ -32,7 +32,7 @@ def latest_packet(packets_root: Path, gate_id: str) -> LatestPacket:
         return LatestPacket(gate_id, directory, None, None, False, "no packet yet")
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         return LatestPacket(gate_id, directory, None, None, False, f"packet.json unreadable ({exc})")
     problems = verify(directory)
     decision = data.get("decision") if isinstance(data, dict) else None

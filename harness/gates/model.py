@@ -14,14 +14,15 @@ from dataclasses import asdict, dataclass
 
 from harness.gates.baseline import BaselineDiff
 from harness.gates.decision import ITEM_STATUSES, GateVerdict, ItemVerdict
-from harness.gates.provenance import Provenance
 from harness.gates.redaction import Redactor
 from harness.gates.results import Attachment, TestCase
+from harness.gates.shards import Shard
 from harness.gates.waivers import WaiverState
+from harness.provenance import Provenance
 
 __all__ = ["SCHEMA_VERSION", "AllureStatus", "EvidenceFile", "Packet", "packet_json"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: item status error and not-applicable, shards, signature
 _TRACE_LIMIT = 20_000
 
 
@@ -49,6 +50,7 @@ class Packet:
     evidence: Mapping[str, EvidenceFile]
     allure: AllureStatus
     baseline: BaselineDiff | None = None
+    shards: tuple[Shard, ...] = ()
 
     @property
     def gate(self) -> str:
@@ -76,6 +78,12 @@ def packet_json(packet: Packet, redactor: Redactor) -> dict:
         "unmatched": [{"evidence": evidence, "test": case.name, "full_name": case.full_name}
                       for evidence, case in verdict.unmatched],
         "provenance": asdict(packet.provenance),
+        "shards": [{"results": s.label, "results_sha256": s.results_sha256, "files": s.files,
+                    "provenance": asdict(s.provenance)} for s in packet.shards],
+        "not_applicable": [{"item": i.item.id, "capability": i.item.capability, "reason": i.reason}
+                           for i in verdict.items if i.evidence_status == "not-applicable"],
+        # set by `harness packet sign`; a packet is built unsigned
+        "signature": {"signed": False, "key": None, "namespace": None},
         "allure_report": asdict(packet.allure),
         "baseline": asdict(packet.baseline) if packet.baseline is not None else None,
     }
@@ -88,6 +96,7 @@ def _item(item: ItemVerdict, evidence: Mapping[str, EvidenceFile]) -> dict:
     return {
         "id": spec.id,
         "kind": spec.kind,
+        "capability": spec.capability,
         "proves": spec.proves,
         "stories": list(spec.stories),
         "waivable": spec.waivable,
@@ -124,6 +133,8 @@ def _test(case: TestCase, counted: bool, note: str, evidence: Mapping[str, Evide
         "full_name": case.full_name,
         "history_id": case.key,
         "status": case.outcome,
+        # broken: an exception other than a failed check, in setup or harness code
+        "error": case.outcome == "broken",
         "counted": counted,
         "note": note,
         "duration_ms": final.duration_ms,

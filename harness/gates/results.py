@@ -9,8 +9,14 @@ What is read, and how:
 - **Reruns share a ``historyId``.** Attempts with the same ``historyId`` (else ``fullName`` plus
   parameters, else the file's ``uuid``) form one :class:`TestCase`, ordered by ``start``.
   Skipped attempts are never evidence. The outcome is the last executed attempt's status,
-  except that a pass after a failed or broken attempt is ``flaky``; with no executed attempt
-  the case is ``skipped``.
+  except that a pass after a failed or broken attempt is ``flaky``, and so is a pass that
+  Allure itself marks ``statusDetails.flaky: true``; with no executed attempt the case is
+  ``skipped``.
+- **Shards.** :func:`read_results` takes several directories (a CI matrix, one per job); a
+  test that ran in more than one of them with different outcomes is ``flaky``.
+- **Nothing outside the directory.** An attachment must be a plain file name inside the
+  results directory and a regular file, not a symbolic link: a link (to ``/etc/shadow``, say)
+  is an error, never evidence.
 - **Evidence labels.** ``evidence=<item id>`` labels (a test may carry several) say which items a
   test feeds; its gates are the ``gate`` labels plus the prefix of each evidence id.
 - **Metrics** (what SLO items need): a measured value is read from either
@@ -52,6 +58,11 @@ class Attachment:
     source: str      # a file name inside the results directory
     type: str
     present: bool    # False when the result names a file that is not there
+    directory: Path = Path()   # the results directory holding it
+
+    @property
+    def path(self) -> Path:
+        return self.directory / self.source
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,13 @@ class Attempt:
     labels: tuple[tuple[str, str], ...] = ()
     parameters: tuple[tuple[str, str], ...] = ()
     file: str = ""
+    directory: Path = Path()   # the results directory (shard) it was read from
+    shard: int = 0
+    marked_flaky: bool = False  # Allure's statusDetails.flaky
+
+    @property
+    def path(self) -> Path:
+        return self.directory / self.file
 
     @property
     def duration_ms(self) -> int | None:
@@ -87,13 +105,16 @@ class Attempt:
         return tuple(v for k, v in self.labels if k == name)
 
 
-def outcome_of(statuses: list[str] | tuple[str, ...]) -> str:
+def outcome_of(statuses: list[str] | tuple[str, ...], *, marked_flaky: bool = False,
+               shards_disagree: bool = False) -> str:
     """A test's outcome from its attempts' statuses in run order (see the module docstring)."""
     executed = [s for s in statuses if s != "skipped"]
     if not executed:
         return "skipped"
     last = executed[-1]
-    if last == "passed" and any(s in ("failed", "broken") for s in executed[:-1]):
+    if last == "passed" and (marked_flaky or any(s in ("failed", "broken") for s in executed[:-1])):
+        return "flaky"
+    if shards_disagree:
         return "flaky"
     return last
 
@@ -109,7 +130,15 @@ class TestCase:
 
     @property
     def outcome(self) -> str:
-        return outcome_of([a.status for a in self.attempts])
+        executed = self.executed
+        by_shard: dict[int, set[str]] = {}
+        for attempt in executed:
+            by_shard.setdefault(attempt.shard, set()).add(attempt.status)
+        # a test run in two shards (two CI jobs) with different outcomes cannot be trusted
+        disagree = len(by_shard) > 1 and len({a.status for a in executed}) > 1
+        return outcome_of([a.status for a in self.attempts],
+                          marked_flaky=any(a.marked_flaky for a in executed),
+                          shards_disagree=disagree)
 
     @property
     def executed(self) -> tuple[Attempt, ...]:
@@ -137,9 +166,11 @@ class TestCase:
 
 @dataclass(frozen=True)
 class ResultSet:
-    directory: Path
+    directory: Path                      # the first (often the only) results directory
     cases: tuple[TestCase, ...]
-    provenance: dict[str, Any] | None
+    provenance: dict[str, Any] | None    # the first directory's record
+    directories: tuple[Path, ...] = ()
+    provenances: tuple[dict[str, Any] | None, ...] = ()   # one per directory
 
     def for_item(self, item_id: str) -> tuple[TestCase, ...]:
         return tuple(c for c in self.cases if item_id in c.evidence)
@@ -148,38 +179,59 @@ class ResultSet:
         return tuple(c for c in self.cases if gate_id in c.gates)
 
 
-def read_results(directory: str | Path) -> ResultSet:
-    directory = Path(directory)
+def read_results(directory: str | Path | list[str | Path] | tuple[str | Path, ...]) -> ResultSet:
+    """Reads one results directory, or several (shards of one run) as one set of tests."""
+    directories = [Path(d) for d in directory] if isinstance(directory, list | tuple) else [Path(directory)]
+    if not directories:
+        raise ConfigError("--results", "", "no results directory given", "pass --results DIR")
+    attempts: dict[str, list[Attempt]] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for shard, folder in enumerate(directories):
+        _check_directory(folder)
+        for file in sorted(folder.glob("*-result.json")):
+            raw = _load_json(file)
+            attempt = _attempt(folder, file, raw, shard)
+            key = _history_key(raw, attempt)
+            attempts.setdefault(key, []).append(attempt)
+            names[key] = (str(raw.get("name") or raw.get("fullName") or attempt.uuid),
+                          str(raw.get("fullName") or raw.get("name") or ""))
+    cases = []
+    for key, group in attempts.items():
+        group.sort(key=lambda a: (a.start if a.start is not None else 0, a.stop or 0, a.shard, a.file))
+        cases.append(TestCase(key=key, name=names[key][0], full_name=names[key][1], attempts=tuple(group)))
+    cases.sort(key=lambda c: (c.full_name, c.name, c.key))
+    provenances = tuple(_provenance(folder) for folder in directories)
+    return ResultSet(directory=directories[0], cases=tuple(cases), provenance=provenances[0],
+                     directories=tuple(directories), provenances=provenances)
+
+
+def _check_directory(directory: Path) -> None:
+    if directory.is_symlink():
+        raise ConfigError(str(directory), "", "is a symbolic link",
+                          "pass the results directory itself, not a link to it")
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(str(directory), "", "is a file, not a results directory",
+                          "pass --results DIR written by pytest --alluredir DIR")
     if not directory.is_dir():
         raise ConfigError(str(directory), "", "results directory not found",
                           "pass --results DIR written by pytest --alluredir DIR")
-    attempts: dict[str, list[Attempt]] = {}
-    names: dict[str, tuple[str, str]] = {}
-    for file in sorted(directory.glob("*-result.json")):
-        raw = _load_json(file)
-        attempt = _attempt(directory, file, raw)
-        key = _history_key(raw, attempt)
-        attempts.setdefault(key, []).append(attempt)
-        names[key] = (str(raw.get("name") or raw.get("fullName") or attempt.uuid),
-                      str(raw.get("fullName") or raw.get("name") or ""))
-    cases = []
-    for key, group in attempts.items():
-        group.sort(key=lambda a: (a.start if a.start is not None else 0, a.stop or 0, a.file))
-        cases.append(TestCase(key=key, name=names[key][0], full_name=names[key][1], attempts=tuple(group)))
-    cases.sort(key=lambda c: (c.full_name, c.name, c.key))
-    return ResultSet(directory=directory, cases=tuple(cases), provenance=_provenance(directory))
 
 
 def _load_json(file: Path) -> Any:
+    if file.is_symlink():
+        raise ConfigError(str(file), "", "is a symbolic link; a results directory holds plain files",
+                          "remove the link: the harness never follows one out of the results")
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(str(file), f"line {exc.lineno}", f"not valid JSON ({exc.msg})", _FIX) from None
+    except RecursionError:
+        raise ConfigError(str(file), "", "nested too deeply to be a test result", _FIX) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(file), "", f"cannot be read ({exc})", _FIX) from None
 
 
-def _attempt(directory: Path, file: Path, raw: Any) -> Attempt:
+def _attempt(directory: Path, file: Path, raw: Any, shard: int = 0) -> Attempt:
     where = str(file)
     if not isinstance(raw, dict):
         raise ConfigError(where, "", "must be a JSON object (an Allure test result)", _FIX)
@@ -201,7 +253,7 @@ def _attempt(directory: Path, file: Path, raw: Any) -> Attempt:
         start=_millis(where, "start", raw.get("start")), stop=_millis(where, "stop", raw.get("stop")),
         message=str(details.get("message") or ""), trace=str(details.get("trace") or ""),
         attachments=attachments, metrics=metrics, labels=labels, parameters=parameters,
-        file=file.name,
+        file=file.name, directory=directory, shard=shard, marked_flaky=details.get("flaky") is True,
     )
 
 
@@ -240,9 +292,13 @@ def _attachments(directory: Path, where: str, node: dict[str, Any], path: str = 
         if Path(source).name != source or source in ("", ".", ".."):
             raise ConfigError(where, f"{fld}.source", f"{source!r} is not a file name in the results directory",
                               "attachments must live next to the result files")
+        if (directory / source).is_symlink():
+            raise ConfigError(where, f"{fld}.source", f"{source!r} is a symbolic link",
+                              "attach the file itself: the harness never follows a link out of "
+                              "the results directory")
         found.append(Attachment(name=str(entry.get("name") or source), source=source,
                                 type=str(entry.get("type") or "application/octet-stream"),
-                                present=(directory / source).is_file()))
+                                present=(directory / source).is_file(), directory=directory))
     steps = node.get("steps") or []
     if not isinstance(steps, list):
         raise ConfigError(where, f"{path}steps", "must be a list", _FIX)

@@ -4,7 +4,9 @@ The catalog, the waivers file and the risk register are written by people; when 
 wrong the message must say where. :func:`read_yaml` parses with PyYAML's safe loader but builds
 every mapping as a :class:`LineMap`, a plain ``dict`` that also remembers the line of the mapping
 and of each key, and every sequence as a :class:`LineList`, a plain ``list`` that remembers the
-line of each element. Scalars (text, numbers, dates) are what ``yaml.safe_load`` gives.
+line of each element. Scalars (text, numbers, dates) are what ``yaml.safe_load`` gives. The
+loader is :class:`harness.yamlfiles.BoundedLoader`: alias bombs, impossible dates, undecodable
+bytes and deep nesting are one-line errors like any other.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from harness.errors import ConfigError
+from harness.yamlfiles import BoundedLoader, load_text, read_text
 
 __all__ = ["LineList", "LineMap", "line_of", "parse_date", "read_yaml"]
 
@@ -43,7 +45,7 @@ class LineList(list):
         self.item_lines: list[int] = []
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(BoundedLoader):
     """The safe loader, building :class:`LineMap` and refusing duplicate keys."""
 
 
@@ -88,19 +90,7 @@ def line_of(value: Any, key: Any = None) -> int:
 def read_yaml(path: Path, *, fix: str) -> Any:
     """Parses ``path``; a missing file or bad syntax is a ConfigError naming the line."""
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(where, "", "file not found", fix) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(where, "", f"cannot be read ({exc})", fix) from None
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = f"line {mark.line + 1}" if mark else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(where, line, f"not valid YAML ({problem})", "fix the YAML syntax") from None
+    return load_text(read_text(path, where, fix), where, _LineLoader)
 
 
 def parse_date(value: object) -> dt.date | None:

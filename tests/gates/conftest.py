@@ -121,6 +121,7 @@ def target_root(tmp_path: Path) -> Path:
           dsn: postgresql://owner:{SECRET}@db.example.internal:5432/app
         migrations:
           script_location: migrations
+        app_role: app_user
         """)
     return root
 

@@ -158,7 +158,7 @@ def test_a_rerun_pass_is_never_met_and_never_waives_a_non_waivable_item(scenario
     valid_waiver = Waiver(item=target.id, reason="flaky, accepted", approver="lead",
                           expires=TODAY + dt.timedelta(days=30))
     verdict = decide(gate, cases + (rerun,), waivers + (valid_waiver,), TODAY)
-    assert verdict.items[0].status in ("failed", "flaky")
+    assert verdict.items[0].status in ("failed", "error", "flaky")
     assert verdict.decision == "NO-GO"
     assert any(w.state == "rejected" for w in verdict.items[0].waivers)
 
@@ -198,8 +198,9 @@ def test_fewer_than_min_tests_is_missing():
 
 
 @pytest.mark.parametrize(("statuses", "status", "reason"), [
-    (["failed"], "failed", "1 of 2 tests failed or broke: t1"),
-    (["broken"], "failed", "1 of 2 tests failed or broke: t1"),
+    (["failed"], "failed", "1 of 2 tests failed: t1"),
+    (["broken"], "error", "1 of 2 tests errored in setup or harness code, not on the target: "
+                          "t1: no message recorded"),
     (["failed", "passed"], "flaky", "passed only on a rerun: t1"),
     (["passed"], "met", "2 tests passed"),
 ])
