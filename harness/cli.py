@@ -6,15 +6,22 @@ configuration error prints one line naming the file, the field and the fix, and 
     harness gate S03 [--target FILE] [--out DIR]   run S03's suites, write its packet
     harness gate --all                             every gate, one line each
     harness gates                                  the catalog and each gate's latest decision
-    harness packet build --results DIR --gate S03  a packet from results produced elsewhere
-    harness packet verify DIR                      has anything in the packet changed?
+    harness packet build --results DIR [--results DIR2 ...] --gate S03
+                                                   a packet from results produced elsewhere
+    harness packet sign DIR --key KEY              sign it (ssh-keygen -Y sign)
+    harness packet verify DIR [--allowed-signers FILE]
+                                                   has anything changed? who signed it?
     harness doctor                                 which backends work here, and why not
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+import traceback
 from pathlib import Path
 
 from harness.errors import ConfigError, HarnessError
@@ -30,6 +37,19 @@ DEFAULT_RESULTS = "reports/allure-results"
 
 class _UsageError(HarnessError):
     """A command line argparse rejected: reported in one line like every other error."""
+
+
+class _Signalled(HarnessError):
+    """SIGTERM arrived while the harness itself was working (not while pytest ran)."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}: stopped cleanly, "
+                         "nothing half-written was left behind; no packet was written")
+
+
+def _raise_signalled(signum: int, _frame: object) -> None:
+    raise _Signalled(signum)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,19 +83,34 @@ def _waivers(args: argparse.Namespace, catalog):
     return load_waivers(default, catalog) if default.is_file() else ()
 
 
-def _request(args: argparse.Namespace, catalog, gate_id: str, results: Path, target):
+def _request(args: argparse.Namespace, catalog, gate_id: str, results: list[Path], target):
     from harness.gates.assemble import BuildRequest
 
-    return BuildRequest(catalog=catalog, gate_id=gate_id, results_dir=results,
-                        out_root=Path(args.out), waivers=_waivers(args, catalog), target=target,
+    return BuildRequest(catalog=catalog, gate_id=gate_id, results_dir=results[0],
+                        more_results=tuple(results[1:]), out_root=Path(args.out),
+                        waivers=_waivers(args, catalog), target=target,
                         baseline=Path(args.baseline) if getattr(args, "baseline", None) else None,
                         allure=not args.no_allure)
+
+
+def _locked(out: Path, gate_ids: tuple[str, ...]) -> contextlib.ExitStack:
+    from harness.gates.packets_folder import gate_lock
+
+    stack = contextlib.ExitStack()
+    try:
+        for gate_id in gate_ids:
+            stack.enter_context(gate_lock(out, gate_id))
+    except BaseException:
+        stack.close()
+        raise
+    return stack
 
 
 def _gate(args: argparse.Namespace) -> int:
     from harness.gates.catalog import load_catalog
     from harness.gates.console import print_gate_line, print_gate_summary
-    from harness.gates.runner import run_gates
+    from harness.gates.packets_folder import check_writable
+    from harness.gates.runner import new_results_dir, run_gates
     from harness.target import load_target
 
     if bool(args.gates) == bool(args.all):
@@ -85,10 +120,14 @@ def _gate(args: argparse.Namespace) -> int:
     for gate_id in gate_ids:
         catalog.gate(gate_id)  # an unknown gate is a usage error before anything runs
     target = load_target(args.target)
-    results = Path(args.results) / ("all" if args.all else "-".join(gate_ids))
+    # both folders are checked before any suite runs: a long run never ends in "cannot write"
+    check_writable(Path(args.out), "--out")
+    check_writable(Path(args.results), "--results")
     console = _console()
-    run, packets = run_gates(_request(args, catalog, gate_ids[0], results, target), gate_ids,
-                             target, results, args.quiet)
+    with _locked(Path(args.out), gate_ids):
+        results = new_results_dir(Path(args.results), "all" if args.all else "-".join(gate_ids))
+        run, packets = run_gates(_request(args, catalog, gate_ids[0], [results], target), gate_ids,
+                                 target, results, args.quiet)
     if run.note:
         console.print(f"harness: {run.note}", style="dim")
     for built in packets:
@@ -114,6 +153,7 @@ def _packet_build(args: argparse.Namespace) -> int:
     from harness.gates.assemble import build_packet
     from harness.gates.catalog import load_catalog
     from harness.gates.console import print_gate_line, print_gate_summary
+    from harness.gates.packets_folder import check_writable
     from harness.target import load_target
 
     catalog = load_catalog(args.catalog)
@@ -123,8 +163,10 @@ def _packet_build(args: argparse.Namespace) -> int:
         target = load_target(args.target)
     elif Path(DEFAULT_TARGET).is_file():
         target = load_target(DEFAULT_TARGET)
+    check_writable(Path(args.out), "--out")
     console = _console()
-    built = build_packet(_request(args, catalog, args.gate, Path(args.results), target))
+    with _locked(Path(args.out), (args.gate,)):
+        built = build_packet(_request(args, catalog, args.gate, [Path(r) for r in args.results], target))
     if args.quiet:
         print_gate_line(console, built)
     else:
@@ -132,20 +174,49 @@ def _packet_build(args: argparse.Namespace) -> int:
     return 0 if built.decision == "GO" else 1
 
 
+def _packet_directory(value: str) -> Path:
+    directory = Path(value)
+    if not directory.is_dir() or not (directory / "packet.json").is_file():
+        raise ConfigError(str(directory), "", "no packet there (no packet.json)",
+                          "pass the directory of a packet, e.g. reports/packets/S03")
+    return directory
+
+
+def _packet_sign(args: argparse.Namespace) -> int:
+    from harness.gates.packets_folder import gate_lock
+    from harness.gates.signing import sign_packet
+
+    directory = _packet_directory(args.directory)
+    with gate_lock(directory.resolve().parent, directory.resolve().name):
+        fingerprint = sign_packet(directory, Path(args.key))
+    print(f"harness: packet {directory} signed with {fingerprint}: MANIFEST.sig")
+    return 0
+
+
 def _packet_verify(args: argparse.Namespace) -> int:
     from harness.gates.manifest import verify
+    from harness.gates.signing import signature_state, verify_signature
 
     directory = Path(args.directory)
     if not directory.is_dir():
         raise ConfigError(str(directory), "", "no packet directory there",
                           "pass the directory of a packet, e.g. reports/packets/S03")
     problems = verify(directory)
-    if not problems:
-        print(f"harness: packet {directory} is intact: every file matches MANIFEST.sha256")
-        return 0
-    for problem in problems:
-        print(f"harness: packet {directory}: {problem}", file=sys.stderr)
-    return 1
+    if args.allowed_signers is not None:
+        problems += verify_signature(directory, Path(args.allowed_signers))
+    if problems:
+        for problem in problems:
+            print(f"harness: packet {directory}: {problem}", file=sys.stderr)
+        return 1
+    if args.allowed_signers is not None:
+        print(f"harness: packet {directory} is intact and signed by a key in {args.allowed_signers}")
+    else:
+        state = signature_state(directory)
+        tail = ("signed; pass --allowed-signers FILE to check who signed it" if state.signed else
+                f"{state.detail.upper()}: anyone could have re-computed the manifest; "
+                "sign it with harness packet sign")
+        print(f"harness: packet {directory} is intact: every file matches MANIFEST.sha256; {tail}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,15 +247,23 @@ def build_parser() -> argparse.ArgumentParser:
     packet = sub.add_parser("packet", help="build or verify a gate packet")
     packet_sub = packet.add_subparsers(dest="packet_command", required=True, parser_class=_Parser)
     build = packet_sub.add_parser("build", help="assemble a packet from allure results produced elsewhere")
-    build.add_argument("--results", required=True, help="allure results directory (pytest --alluredir)")
+    build.add_argument("--results", required=True, action="append",
+                       help="allure results directory (pytest --alluredir); repeat it for the "
+                            "shards of one run (a CI matrix)")
     build.add_argument("--gate", required=True, help="gate id, e.g. S03")
     build.add_argument("--target", default=None,
                        help="target spec whose documents are checked (default: target.yaml if present)")
     build.add_argument("--baseline", default=None, help="a previous packet of the gate to compare with")
     _packet_options(build)
     build.set_defaults(func=_packet_build)
-    verify = packet_sub.add_parser("verify", help="check a packet against its MANIFEST.sha256")
+    sign = packet_sub.add_parser("sign", help="sign a packet's manifest with an SSH key (MANIFEST.sig)")
+    sign.add_argument("directory", help="the packet directory, e.g. reports/packets/S03")
+    sign.add_argument("--key", required=True, help="the SSH private key to sign with (ssh-keygen -Y sign)")
+    sign.set_defaults(func=_packet_sign)
+    verify = packet_sub.add_parser("verify", help="check a packet against its MANIFEST.sha256 and signature")
     verify.add_argument("directory", help="the packet directory, e.g. reports/packets/S03")
+    verify.add_argument("--allowed-signers", default=None,
+                        help="an allowed_signers file (as for git): the packet must be signed by one of them")
     verify.set_defaults(func=_packet_verify)
     return parser
 
@@ -203,12 +282,49 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        return int(args.func(args))
     except SystemExit as exc:  # --help, --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     except HarnessError as exc:
-        print(f"harness: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(str(exc))
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_signalled) if in_main else None
+    try:
+        return int(args.func(args))
+    except _Signalled as exc:
+        _fail(str(exc), prefix="harness: ")
+        return 128 + exc.signum
+    except HarnessError as exc:
+        signum = getattr(exc, "signum", None)
+        if signum is not None:   # the runner's Interrupted: pytest was stopped and cleaned up
+            _fail(str(exc), prefix="harness: ")
+            return 128 + signum
+        return _fail(str(exc))
     except KeyboardInterrupt:
-        print("harness: interrupted", file=sys.stderr)
+        _fail("interrupted: nothing half-written was left behind; no packet was written",
+              prefix="harness: ")
         return 130
+    except OSError as exc:   # a disk that fills or a folder that vanishes mid-way
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc} (fix: free space or pass another --out)")
+    except SystemExit as exc:
+        # something imported on the way (an adapter module?) called sys.exit(): never a success
+        return _fail(f"sys.exit({exc.code!r}) was called while the harness worked (by a module it "
+                     "imported, such as the target's adapter); no packet was written")
+    except Exception:
+        # a bug: show where, but never a password
+        print(_redact(traceback.format_exc()), file=sys.stderr, end="")
+        return 2
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _redact(text: str) -> str:
+    from harness.gates.redaction import Redactor
+
+    return Redactor.for_target(None).text(text)
+
+
+def _fail(message: str, prefix: str = "harness: error: ") -> int:
+    print(prefix + _redact(message).replace("\n", " "), file=sys.stderr)
+    return 2

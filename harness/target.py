@@ -245,7 +245,7 @@ def _import_object(where: str, fld: str, ref: str, root: Path) -> Any:
         sys.path.insert(0, str(root))
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() on import must not pass for success
         raise ConfigError(where, fld, f"module {module_name!r} does not import ({type(exc).__name__}: {exc})",
                           "check the module path and that the package is installed") from None
     try:

@@ -24,9 +24,10 @@ from harness.gates.model import AllureStatus
 from harness.gates.redaction import Redactor
 from harness.gates.results import ResultSet, TestCase
 
-__all__ = ["REPORT_DIR", "render_allure", "strip_outside_requests"]
+__all__ = ["ABSENT", "REPORT_DIR", "render_allure", "strip_outside_requests"]
 
 REPORT_DIR = "allure-report"
+ABSENT = "the Allure CLI is absent"
 _PROJECT = Path(__file__).resolve().parents[2]    # where package.json pins allure
 _NPM_TIMEOUT = 600
 _GENERATE_TIMEOUT = 300
@@ -39,9 +40,10 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
                   redactor: Redactor, *, project: Path = _PROJECT) -> AllureStatus:
     node = shutil.which("node")
     if node is None:
-        return AllureStatus(False, "Node.js is not installed here (node not on PATH)")
+        return AllureStatus(False, f"{ABSENT}: Node.js is not installed here (node not on PATH)")
     if not (project / "package.json").is_file() or not (project / "package-lock.json").is_file():
-        return AllureStatus(False, f"no package.json and package-lock.json pinning allure in {project}")
+        return AllureStatus(False, f"{ABSENT}: no package.json and package-lock.json pinning allure "
+                                   f"in {project}")
     cli = project / "node_modules" / "allure" / "cli.js"
     if not cli.is_file():
         problem = _npm_ci(project)
@@ -51,7 +53,9 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
     with tempfile.TemporaryDirectory(prefix="harness-allure-") as stage_name:
         stage = Path(stage_name)
         staged = _stage(results, cases, stage / "results", redactor)
-        output = packet_dir / REPORT_DIR
+        # absolute: allure runs in the staging folder and would resolve a relative output there,
+        # so with a relative --out the report was written into a folder deleted right after
+        output = packet_dir.resolve() / REPORT_DIR
         config = {"name": title, "output": str(output),
                   "plugins": {"awesome": {"options": {"singleFile": True, "reportName": title}}}}
         (stage / "allurerc.json").write_text(json.dumps(config), encoding="utf-8")
@@ -66,8 +70,8 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
         index = output / "index.html"
         if done.returncode != 0 or not index.is_file():
             shutil.rmtree(output, ignore_errors=True)
-            return AllureStatus(False, f"allure generate failed (exit {done.returncode}): "
-                                       f"{_last_line(done.stderr or done.stdout)}")
+            return AllureStatus(False, f"allure generate failed (exit {done.returncode}, no "
+                                       f"{REPORT_DIR}/index.html): {_last_line(done.stderr or done.stdout)}")
     for page in output.rglob("*.html"):
         html = strip_outside_requests(page.read_text(encoding="utf-8"))
         leftover = _OUTSIDE.search(html)
@@ -112,14 +116,14 @@ def _stage(results: ResultSet, cases: tuple[TestCase, ...], stage: Path, redacto
 def _npm_ci(project: Path) -> str | None:
     npm = shutil.which("npm")
     if npm is None:
-        return "npm is not installed here, so allure could not be installed"
+        return f"{ABSENT}: npm is not installed here, so it could not be installed (run npm ci)"
     try:
         done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=project, capture_output=True,
                               text=True, timeout=_NPM_TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
-        return f"npm ci took longer than {_NPM_TIMEOUT} s"
+        return f"{ABSENT}: npm ci took longer than {_NPM_TIMEOUT} s"
     if done.returncode != 0 or not (project / "node_modules" / "allure" / "cli.js").is_file():
-        return f"npm ci failed (exit {done.returncode}): {_last_line(done.stderr or done.stdout)}"
+        return f"{ABSENT}: npm ci failed (exit {done.returncode}): {_last_line(done.stderr or done.stdout)}"
     return None
 
 

@@ -19,8 +19,10 @@ from harness.gates.latest import LatestPacket
 
 __all__ = ["print_catalog", "print_gate_line", "print_gate_summary"]
 
-_STYLE = {"met": "green", "waived": "yellow", "failed": "bold red", "flaky": "yellow",
-          "missing": "red", "GO": "bold green", "NO-GO": "bold red"}
+_STYLE = {"met": "green", "waived": "yellow", "failed": "bold red", "error": "magenta",
+          "flaky": "yellow", "missing": "red", "not-applicable": "dim", "GO": "bold green",
+          "NO-GO": "bold red"}
+_COUNTED = ("met", "waived", "failed", "error", "flaky", "missing", "not-applicable")
 
 
 def _decision(decision: str | None, width: int = 0) -> Text:
@@ -46,8 +48,7 @@ def print_gate_summary(console: Console, built: BuiltPacket) -> None:
 
 def print_gate_line(console: Console, built: BuiltPacket) -> None:
     verdict = built.verdict
-    counts = " ".join(f"{s} {verdict.count(s)}" for s in ("met", "waived", "failed", "flaky", "missing")
-                      if verdict.count(s))
+    counts = " ".join(f"{s} {verdict.count(s)}" for s in _COUNTED if verdict.count(s))
     line = Text.assemble((f"{verdict.gate.id:<4} ", "bold"), _decision(verdict.decision, 5),
                          f"  {verdict.gate.name}: {counts}  ", (str(built.directory / "index.html"), "dim"))
     console.print(line, soft_wrap=True)
@@ -63,6 +64,7 @@ def print_catalog(console: Console, catalog: Catalog, latest: Iterable[LatestPac
     table.add_column("Latest", no_wrap=True)
     table.add_column("Generated", no_wrap=True)
     table.add_column("Packet", no_wrap=True)
+    table.add_column("Signature", no_wrap=True)
     notes = []
     for gate in catalog.gates:
         packet = by_gate.get(gate.id)
@@ -76,8 +78,12 @@ def print_catalog(console: Console, catalog: Catalog, latest: Iterable[LatestPac
             state = Text("CHANGED", style="bold red")
             notes.append(f"{gate.id}: {packet.path}: {packet.problem}")
         generated = (packet.generated_at or "")[:16].replace("T", " ") if packet else ""
+        signature = Text("–", style="dim")
+        if packet is not None and packet.decision is not None:
+            signature = Text(packet.signature.upper() if packet.signature == "unsigned" else packet.signature,
+                             style="green" if packet.signature == "signed" else "bold yellow")
         table.add_row(gate.id, gate.name, str(len(gate.items)), _decision(packet.decision if packet else None),
-                      generated or "–", state)
+                      generated or "–", state, signature)
     console.print(table)
     for note in notes:
         console.print(f"harness: {note}", style="red", soft_wrap=True)

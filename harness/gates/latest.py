@@ -1,7 +1,8 @@
 """The latest packet of each gate under a packets folder, for ``harness gates``.
 
 A decision is only worth listing if the packet still says what it said when it was written,
-so each packet's manifest is verified on the way; a packet that fails is listed as changed.
+so each packet's manifest is verified on the way; a packet that fails is listed as changed. Its
+signature is looked at too: an unsigned packet is listed as such.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import HarnessError
 from harness.gates.manifest import verify
 
 __all__ = ["LatestPacket", "latest_packet"]
@@ -23,6 +25,7 @@ class LatestPacket:
     generated_at: str | None
     intact: bool
     problem: str = ""
+    signature: str = "unsigned"
 
 
 def latest_packet(packets_root: Path, gate_id: str) -> LatestPacket:
@@ -39,4 +42,14 @@ def latest_packet(packets_root: Path, gate_id: str) -> LatestPacket:
     generated = data.get("generated_at") if isinstance(data, dict) else None
     return LatestPacket(gate_id, directory, str(decision) if decision else None,
                         str(generated) if generated else None, not problems,
-                        problems[0] if problems else "")
+                        problems[0] if problems else "", _signature(directory))
+
+
+def _signature(directory: Path) -> str:
+    from harness.gates.signing import signature_state
+
+    try:
+        state = signature_state(directory)
+    except HarnessError as exc:
+        return f"unknown ({exc})"
+    return "signed" if state.signed else state.detail

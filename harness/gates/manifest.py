@@ -3,6 +3,7 @@
 The manifest lists every other file of the packet, one ``<sha256>  <relative path>`` line each,
 sorted by path, so ``sha256sum -c MANIFEST.sha256`` works as well as :func:`verify`. Verifying
 finds a file whose bytes changed, a file that is gone and a file that was added, and names it.
+``MANIFEST.sig`` (:mod:`~harness.gates.signing`) is the one file the manifest cannot list.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import hashlib
 import re
 from pathlib import Path
 
-__all__ = ["MANIFEST", "sha256_file", "verify", "write_manifest"]
+__all__ = ["MANIFEST", "SIGNATURE", "sha256_file", "verify", "write_manifest"]
 
 MANIFEST = "MANIFEST.sha256"
+SIGNATURE = "MANIFEST.sig"      # signs the manifest, so it cannot be listed in it (signing.py)
 _LINE = re.compile(r"([0-9a-f]{64})  (.+)")
 
 
@@ -27,7 +29,7 @@ def sha256_file(path: Path) -> str:
 
 def _files(directory: Path) -> list[str]:
     return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*")
-                  if p.is_file() and p.relative_to(directory).as_posix() != MANIFEST)
+                  if p.is_file() and p.relative_to(directory).as_posix() not in (MANIFEST, SIGNATURE))
 
 
 def _render(entries: dict[str, str]) -> str:

@@ -94,8 +94,11 @@ def _shared(packet: dict[str, Any]) -> dict[str, Any]:
     # waived items stay in view: a reader should see what the waiver is covering for
     not_met = [i for i in packet["items"] if i["status"] != "met"]
     failing = [(item, test) for item in packet["items"] for test in item["tests"]
-               if test["status"] in ("failed", "broken", "flaky")]
-    return {"not_met": not_met, "failing": failing}
+               if test["status"] in ("failed", "flaky")]
+    # broken: an error in setup or harness code, shown apart from failures of the target
+    errors = [(item, test) for item in packet["items"] for test in item["tests"]
+              if test["status"] == "broken"]
+    return {"not_met": not_met, "failing": failing, "errors": errors}
 
 
 def _inline_evidence(packet: dict[str, Any], directory: Path) -> dict[str, dict[str, Any]]:

@@ -2,22 +2,35 @@
 
 The suites run in a pytest subprocess, in the target's root, selected by the harness plugin's
 ``--harness-gate`` option (tests whose ``evidence`` marker belongs to another gate are
-deselected), writing Allure results to a fresh directory. pytest's exit codes 0 (all passed),
-1 (some failed) and 5 (no test collected) all lead to a packet — failures and missing evidence
-are what the packet is for. Any other code (interrupted, collection error, internal error,
-usage error) means the suites could not give evidence, and is an error with no packet.
-``harness gate --all`` runs the suites once for every gate and builds one packet per gate from
-the same results.
+deselected), writing Allure results to a directory of **this run's own**
+(``RESULTS/<gates>-<time>-<pid>``): nothing another run wrote is removed or mixed in. pytest's
+exit codes 0 (all passed), 1 (some failed) and 5 (no test collected) all lead to a packet —
+failures and missing evidence are what the packet is for. Any other code (interrupted,
+collection error, internal error, usage error, a backend that cannot start) means the suites
+could not give evidence, and is an error with no packet, quoting the plugin's own one-line
+reason when it gave one. Every run fixes a hypothesis seed and passes it on, so the packet can
+say which seed produced it.
+
+**Signals.** SIGINT and SIGTERM sent to ``harness gate`` are forwarded to pytest as SIGINT
+(pytest turns it into an interrupt that runs every fixture's teardown: the database server is
+stopped, its files removed); ``harness gate`` waits for that cleanup, then stops with
+:class:`Interrupted` and writes no packet. pytest runs in its own session so that a terminal's
+Ctrl-C reaches it once, through us.
 """
 
 from __future__ import annotations
 
-import shutil
+import os
+import random
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from harness.errors import HarnessError
 from harness.gates.assemble import BuildRequest, BuiltPacket, build_packet
@@ -26,10 +39,25 @@ from harness.gates.results import read_results
 if TYPE_CHECKING:
     from harness.target import TargetSpec
 
-__all__ = ["SuiteRun", "pytest_command", "run_gates", "run_suites"]
+__all__ = ["Interrupted", "SuiteRun", "new_results_dir", "pytest_command", "run_gates",
+           "run_suites"]
 
 SCENARIOS = "scenarios"
+RUN_MARKER = ".harness-run"
+KEEP_RUNS = 5                 # results directories of earlier runs kept per gate selection
+CLEANUP_TIMEOUT = 120.0       # seconds pytest gets to tear down after an interrupt
 _EVIDENCE_EXIT_CODES = (0, 1, 5)
+_PLUGIN_ERROR = re.compile(r"harness: error: (.*?)(?:\s*!{3,})?\s*$")
+
+
+class Interrupted(HarnessError):
+    """``harness gate`` was interrupted; pytest was stopped and cleaned up; no packet."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}: pytest was stopped and has cleaned up "
+                         "(server stopped, its files removed); no packet was written")
 
 
 @dataclass(frozen=True)
@@ -37,42 +65,133 @@ class SuiteRun:
     exit_code: int
     results_dir: Path
     note: str = ""
+    hypothesis_seed: str | None = None
 
 
 def pytest_command(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
-                   quiet: bool) -> list[str]:
+                   quiet: bool, seed: str | None = None) -> list[str]:
     command = [sys.executable, "-m", "pytest", SCENARIOS]
     for gate_id in gate_ids:
         command += ["--harness-gate", gate_id]
     command += ["--harness-target", str(target.path), "--alluredir", str(results_dir),
                 "-p", "no:cacheprovider"]
+    if seed is not None:
+        command += ["--hypothesis-seed", seed]
     return command + (["-q"] if quiet else [])
+
+
+def new_results_dir(results_root: Path, label: str) -> Path:
+    """A fresh directory for one run's results; the oldest runs beyond :data:`KEEP_RUNS` go."""
+    results_root = results_root.resolve()
+    results_root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    directory = results_root / f"{label}-{stamp}-{os.getpid()}"
+    directory.mkdir()
+    (directory / RUN_MARKER).write_text(f"pid {os.getpid()}\n", encoding="utf-8")
+    _prune(results_root, label, keep=directory)
+    return directory
+
+
+def _prune(results_root: Path, label: str, keep: Path) -> None:
+    import shutil
+
+    runs = sorted((d for d in results_root.glob(f"{label}-*-*")
+                   if d.is_dir() and not d.is_symlink() and (d / RUN_MARKER).is_file() and d != keep),
+                  key=lambda d: d.stat().st_mtime)
+    for old in runs[:max(0, len(runs) - (KEEP_RUNS - 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+        (old.parent / f"{old.name}.pytest.log").unlink(missing_ok=True)
 
 
 def run_suites(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
                quiet: bool) -> SuiteRun:
-    """Runs the gates' suites into a fresh ``results_dir`` (anything there before is removed)."""
+    """Runs the gates' suites into ``results_dir`` (made by :func:`new_results_dir`)."""
     results_dir = results_dir.resolve()
-    if results_dir.exists():
-        shutil.rmtree(results_dir)
-    results_dir.mkdir(parents=True)
+    results_dir.mkdir(parents=True, exist_ok=True)
     if not (target.root / SCENARIOS).is_dir():
         return SuiteRun(5, results_dir, f"no {SCENARIOS}/ folder in {target.root}: no suite ran")
-    command = pytest_command(target, gate_ids, results_dir, quiet)
+    seed = str(random.SystemRandom().randrange(2**32))
+    command = pytest_command(target, gate_ids, results_dir, quiet, seed)
+    if not quiet and sys.stdout.isatty():
+        command.append("--color=yes")   # its output reaches the terminal through a pipe
     log = results_dir.parent / f"{results_dir.name}.pytest.log"
-    if quiet:
-        with log.open("w", encoding="utf-8") as handle:
-            done = subprocess.run(command, cwd=target.root, stdout=handle, stderr=subprocess.STDOUT,
-                                  check=False)
-    else:
-        done = subprocess.run(command, cwd=target.root, check=False)
-    if done.returncode not in _EVIDENCE_EXIT_CODES:
-        where = f" (its output is in {log})" if quiet else " (see its output above)"
+    with log.open("w", encoding="utf-8") as handle:
+        code = _run_forwarding_signals(command, target.root, handle, None if quiet else sys.stdout)
+    if code not in _EVIDENCE_EXIT_CODES:
+        reason = _plugin_error(log)
+        where = f"its output is in {log}"
+        if reason:
+            raise HarnessError(f"{reason} ({where}; no packet was written)")
         raise HarnessError(
-            f"pytest stopped with exit code {done.returncode} before the suites could give "
-            f"evidence{where}: fix the collection or usage error and run again; no packet was written")
-    note = "no test collected for these gates" if done.returncode == 5 else ""
-    return SuiteRun(done.returncode, results_dir, note)
+            f"pytest stopped with exit code {code} before the suites could give evidence "
+            f"({where}): fix the collection or usage error and run again; no packet was written")
+    note = "no test collected for these gates" if code == 5 else ""
+    return SuiteRun(code, results_dir, note, seed)
+
+
+def _run_forwarding_signals(command: list[str], cwd: Path, log: TextIO, echo: TextIO | None) -> int:
+    """Runs ``command``, copying its output to ``log`` (and ``echo``); a SIGINT or SIGTERM is
+    passed on as SIGINT and waited for, then raised as :class:`Interrupted`."""
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, errors="replace", start_new_session=True)
+    received: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if child.poll() is None and len(received) == 1:   # a second SIGINT would cut teardown short
+            child.send_signal(signal.SIGINT)
+
+    handled = (signal.SIGINT, signal.SIGTERM)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {s: signal.signal(s, forward) for s in handled} if in_main else {}
+    try:
+        copier = threading.Thread(target=_copy_output, args=(child, log, echo), daemon=True)
+        copier.start()
+        code = _wait(child, received)
+        copier.join(timeout=10)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if received:
+        raise Interrupted(received[0])
+    return code
+
+
+def _wait(child: subprocess.Popen, received: list[int]) -> int:
+    deadline = None
+    while True:
+        try:
+            return child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            pass
+        if received and deadline is None:
+            deadline = time.monotonic() + CLEANUP_TIMEOUT
+        if deadline is not None and time.monotonic() > deadline:
+            child.kill()   # teardown hung: the next run's reaper removes what is left
+            return child.wait()
+
+
+def _copy_output(child: subprocess.Popen, log: TextIO, echo: TextIO | None) -> None:
+    assert child.stdout is not None
+    for line in child.stdout:
+        log.write(line)
+        if echo is not None:
+            echo.write(line)
+            echo.flush()
+    log.flush()
+
+
+def _plugin_error(log: Path) -> str:
+    """The plugin's one-line reason (``harness: error: ...``) for stopping pytest, if it gave one."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        match = _PLUGIN_ERROR.search(line)
+        if match:
+            return match.group(1).strip()
+    return ""
 
 
 def run_gates(request: BuildRequest, gate_ids: tuple[str, ...], target: TargetSpec,

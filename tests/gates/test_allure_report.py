@@ -51,10 +51,11 @@ def test_without_node_the_packet_is_complete_and_says_why(catalog, results, tmp_
     built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
                                       out_root=tmp_path / "packets", target=target, now=NOW))
     assert built.data["allure_report"] == {
-        "rendered": False, "detail": "Node.js is not installed here (node not on PATH)", "path": None}
+        "rendered": False, "path": None,
+        "detail": "the Allure CLI is absent: Node.js is not installed here (node not on PATH)"}
     assert not (built.directory / "allure-report").exists()
-    assert "Not rendered: Node.js is not installed here" in (built.directory / "index.html").read_text()
-    assert "Allure report: not rendered (Node.js is not installed here" in (built.directory / "packet.md").read_text()
+    assert "Not rendered: the Allure CLI is absent" in (built.directory / "index.html").read_text()
+    assert "Allure report: not rendered (the Allure CLI is absent" in (built.directory / "packet.md").read_text()
     assert not verify(built.directory)
 
 
@@ -81,3 +82,21 @@ def test_allure_report_is_rendered_single_file_without_outside_requests(catalog,
     assert not verify(built.directory)
     html = (built.directory / "index.html").read_text()
     assert 'href="allure-report/index.html"' in html
+
+
+@pytest.mark.slow
+def test_default_relative_out_gets_the_allure_report(catalog_file, results, tmp_path, monkeypatch):
+    """Regression: with the default --out (reports/packets, relative) the report was written
+    relative to the folder allure ran in, a temporary one, and lost."""
+    from harness.cli import main
+
+    assert (REPO / "node_modules" / "allure" / "cli.js").is_file(), "run npm ci (./dev setup does)"
+    fill(results)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_BACKEND", raising=False)
+    code = main(["packet", "build", "--results", str(results.directory), "--gate", "S03", "-q"])
+    assert code == 1
+    data = json.loads((tmp_path / "reports/packets/S03/packet.json").read_text())
+    assert data["allure_report"]["rendered"] is True, data["allure_report"]["detail"]
+    assert (tmp_path / "reports/packets/S03/allure-report/index.html").is_file()
+    assert not verify(tmp_path / "reports/packets/S03")
