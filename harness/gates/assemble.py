@@ -101,6 +101,7 @@ def build_packet(request: BuildRequest, results: ResultSet | None = None) -> Bui
     remove_stale_staging(out_root, gate.id)
     staging = staging_dir(out_root, gate.id)
     try:
+        staging.mkdir(mode=0o755)
         cases = tuple({v.case.key: v.case for item in verdict.items for v in item.cases}.values())
         evidence = _copy_evidence(cases, staging, redactor)
         if request.allure:

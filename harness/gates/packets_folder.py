@@ -85,9 +85,9 @@ def gate_lock(out_root: Path, gate_id: str) -> Iterator[None]:
 
 
 def staging_dir(out_root: Path, gate_id: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=f".{gate_id}-building-{os.getpid()}-", dir=out_root))
-    os.chmod(path, 0o755)
-    return path
+    """A fresh staging folder's path, not yet made: the caller makes it inside its ``try``, so
+    a signal between making it and guarding it cannot leave it behind."""
+    return out_root / f".{gate_id}-building-{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
 
 def _alive(pid: int) -> bool:

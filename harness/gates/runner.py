@@ -47,7 +47,7 @@ RUN_MARKER = ".harness-run"
 KEEP_RUNS = 5                 # results directories of earlier runs kept per gate selection
 CLEANUP_TIMEOUT = 120.0       # seconds pytest gets to tear down after an interrupt
 _EVIDENCE_EXIT_CODES = (0, 1, 5)
-_PLUGIN_ERROR = re.compile(r"harness: error: (.*?)(?:\s*!{3,})?\s*$")
+_PLUGIN_ERROR = re.compile(r"harness: error: (.*?)(?:\s+!+)?\s*$")
 
 
 class Interrupted(HarnessError):

@@ -73,7 +73,7 @@ def sign_packet(directory: Path, key: Path) -> str:
     out_root, gate = directory.resolve().parent, directory.resolve().name
     staging = staging_dir(out_root, gate)
     try:
-        shutil.copytree(directory, staging, dirs_exist_ok=True, symlinks=True)
+        shutil.copytree(directory, staging, symlinks=True)
         (staging / SIGNATURE).unlink(missing_ok=True)
         write_documents(staging, data)
         done = _ssh_keygen(["-Y", "sign", "-f", str(key), "-n", NAMESPACE],

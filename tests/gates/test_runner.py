@@ -1,0 +1,194 @@
+"""``harness gate`` and ``packet build`` as processes: signals reach pytest and its cleanup is
+waited for (defect 1), each run has its own results and packets are swapped in whole under a
+per-gate lock (defect 6), earlier results are never deleted, a backend that cannot start says
+why, and a SIGTERM during ``packet build`` leaves nothing half-written (defect 9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from harness.gates.packets_folder import gate_lock, remove_stale_staging
+from tests.gates.conftest import REPO, SMALL_CATALOG, write
+from tests.gates.test_assemble import fill
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)}
+ENV.pop("HARNESS_BACKEND", None)
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, catalog_file):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HARNESS_BACKEND", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def gate_target(tmp_path) -> Path:
+    """A target on the embedded backend whose suites need no database unless asked to."""
+    root = tmp_path / "gate-target"
+    write(root / "migrations" / "env.py", "# alembic env\n")
+    (root / "migrations" / "versions").mkdir()
+    write(root / "target.yaml", "name: tiny\nmigrations: {script_location: migrations}\napp_role: app_user\n")
+    return root
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_reaches_pytest_and_its_cleanup_is_waited_for(tmp_path, gate_target, signum):
+    started, cleaned = tmp_path / "started", tmp_path / "cleaned"
+    write(gate_target / "scenarios" / "test_slow.py", f"""\
+        import os, pathlib, time
+        import pytest
+
+        @pytest.fixture
+        def server():
+            pathlib.Path({str(started)!r}).write_text(str(os.getpid()))
+            yield
+            time.sleep(1)   # a teardown that takes a moment, like stopping a postmaster
+            pathlib.Path({str(cleaned)!r}).write_text("cleaned")
+
+        @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
+        def test_slow(server):
+            time.sleep(120)
+        """)
+    write(tmp_path / "gates.yaml", SMALL_CATALOG)
+    harness = subprocess.Popen([sys.executable, "-m", "harness", "gate", "S03", "--target",
+                                str(gate_target / "target.yaml"), "--no-allure", "-q"],
+                               cwd=tmp_path, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(started, harness)
+    harness.send_signal(signum)
+    out, err = harness.communicate(timeout=120)
+    assert harness.returncode == 128 + signum, out + err
+    assert cleaned.read_text() == "cleaned", "harness gate exited before pytest's teardown ran"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(started.read_text()), 0)
+    assert f"interrupted by {signal.Signals(signum).name}" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "reports/packets/S03").exists()
+
+
+@pytest.mark.slow
+def test_each_run_has_its_own_results_and_records_the_hypothesis_seed(workdir, gate_target):
+    write(gate_target / "scenarios" / "test_ok.py", """\
+        import pytest
+
+        @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
+        def test_ok():
+            pass
+        """)
+    kept = workdir / "reports/allure-results/S03"
+    write(kept / "precious.txt", "results of another job")     # --results DIR/<gate> is not ours
+    seeds = []
+    for _ in range(2):
+        assert main(["gate", "S03", "--target", str(gate_target / "target.yaml"), "--no-allure", "-q"]) == 1
+        data = json.loads((workdir / "reports/packets/S03/packet.json").read_text())
+        assert {i["id"]: i["status"] for i in data["items"]}["S03.cross-tenant-negatives"] == "met"
+        seeds.append(data["provenance"]["hypothesis_seed"])
+    runs = sorted(p for p in (workdir / "reports/allure-results").glob("S03-*") if p.is_dir())
+    assert len(runs) == 2 and all(list(r.glob("*-result.json")) for r in runs)
+    assert (kept / "precious.txt").read_text() == "results of another job"
+    assert all(seed and seed.isdigit() for seed in seeds)
+
+
+def test_a_second_writer_of_the_same_gate_refuses_in_one_line(workdir, results, capsys):
+    fill(results)
+    with gate_lock(workdir / "reports/packets", "S03"):
+        assert main(["packet", "build", "--results", str(results.directory), "--gate", "S03", "--no-allure"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another harness run (pid" in err
+    assert main(["packet", "build", "--results", str(results.directory), "--gate", "S03", "--no-allure", "-q"]) == 1
+
+
+def test_concurrent_builds_both_give_a_correct_packet_or_refuse(workdir, results):
+    fill(results)
+    argv = [sys.executable, "-m", "harness", "packet", "build", "--results", str(results.directory),
+            "--gate", "S03", "--no-allure", "-q"]
+    runs = [subprocess.Popen(argv, cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True) for _ in range(3)]
+    outcomes = [(run.wait(timeout=120), run.stderr.read()) for run in runs]
+    for code, err in outcomes:
+        assert code == 1 or (code == 2 and "another harness run" in err and err.count("\n") == 1), err
+    assert any(code == 1 for code, _ in outcomes)
+    from harness.gates.manifest import verify
+
+    assert not verify(workdir / "reports/packets/S03")
+    assert not [p for p in (workdir / "reports/packets").iterdir() if p.name.startswith(".S03-")]
+
+
+@pytest.mark.slow
+def test_a_backend_that_cannot_start_says_why(workdir, gate_target, capsys):
+    spec = gate_target / "target.yaml"
+    spec.write_text(spec.read_text() + "database: {backend: dsn, dsn: 'postgresql://u@127.0.0.1:9/db'}\n")
+    write(gate_target / "scenarios" / "test_db.py", """\
+        import pytest
+
+        @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
+        def test_needs_a_database(fresh_database):
+            pass
+        """)
+    assert main(["gate", "S03", "--target", str(spec), "--no-allure", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pytest stopped with exit code" not in err, err
+    assert "127.0.0.1" in err and "no packet was written" in err and " ! (" not in err
+
+
+def test_sigterm_during_packet_build_leaves_no_staging_folder(workdir, results):
+    fill(results)
+    # enough evidence that the build is still copying when the signal arrives
+    for n in range(150):
+        results.add(f"t{n}", evidence=("S03.cross-tenant-negatives",),
+                    attachments=(("blob", "text/plain", os.urandom(64 * 1024).hex().encode()),))
+    build = subprocess.Popen([sys.executable, "-m", "harness", "packet", "build", "--results",
+                              str(results.directory), "--gate", "S03", "--no-allure", "-q"],
+                             cwd=workdir, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    packets = workdir / "reports/packets"
+    deadline = time.monotonic() + 120
+    while not (packets.is_dir() and any(p.name.startswith(".S03-building-") for p in packets.iterdir())):
+        assert build.poll() is None, build.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    build.send_signal(signal.SIGTERM)
+    _, err = build.communicate(timeout=60)
+    assert build.returncode == 128 + signal.SIGTERM, err
+    assert "interrupted by SIGTERM" in err and err.count("\n") == 1, err
+    assert not [p for p in packets.iterdir() if p.name.startswith(".S03-") and p.is_dir()]
+    assert not (packets / "S03").exists()
+
+
+def test_a_killed_builds_staging_folder_is_removed_by_the_next_build(workdir, results):
+    fill(results)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = workdir / f"reports/packets/.S03-building-{dead.pid}-abc123"
+    write(stale / "packet.json", "{}")
+    other_gate = workdir / f"reports/packets/.S04-building-{dead.pid}-abc123"
+    other_gate.mkdir()
+    live = workdir / f"reports/packets/.S03-building-{os.getpid()}-live"
+    live.mkdir()
+    assert main(["packet", "build", "--results", str(results.directory), "--gate", "S03", "--no-allure", "-q"]) == 1
+    assert not stale.exists() and other_gate.exists() and live.exists()
+    assert remove_stale_staging(workdir / "reports/packets", "S04") == [other_gate]
+
+
+def test_gate_help_lists_sign_and_verify(capsys):
+    assert main(["packet", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "sign" in out and "verify" in out
+    assert textwrap.dedent("") == ""
