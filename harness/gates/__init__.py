@@ -3,11 +3,13 @@
 The flow, one module per step: :mod:`~harness.gates.catalog` (``gates.yaml``),
 :mod:`~harness.gates.results` (Allure results), :mod:`~harness.gates.documents` (document
 evidence), :mod:`~harness.gates.waivers`, :mod:`~harness.gates.decision` (the rules, pure),
-:mod:`~harness.gates.provenance`, :mod:`~harness.gates.model` (``packet.json``),
+:mod:`~harness.gates.shards` (each results directory's provenance, from the one collector
+:mod:`harness.provenance`, and its sealed digest), :mod:`~harness.gates.model` (``packet.json``),
 :mod:`~harness.gates.render` (Markdown and HTML via ``harness/templates``),
 :mod:`~harness.gates.allure_report`, :mod:`~harness.gates.manifest`,
-:mod:`~harness.gates.baseline`, and :mod:`~harness.gates.assemble`, which ties them together.
-:mod:`~harness.gates.runner` runs the suites for ``harness gate``.
+:mod:`~harness.gates.baseline`, :mod:`~harness.gates.packets_folder` (lock, staging, atomic
+swap) and :mod:`~harness.gates.assemble`, which ties them together; :mod:`~harness.gates.signing`
+signs and verifies packets. :mod:`~harness.gates.runner` runs the suites for ``harness gate``.
 """
 
 from harness.gates.assemble import BuildRequest, BuiltPacket, build_packet
