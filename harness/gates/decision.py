@@ -17,7 +17,9 @@ tested exhaustively with generated result sets. The rules, strict by default (DE
 - An item is **error** when a counted test errored in setup or in harness code (Allure
   ``broken``: any other exception) and none failed: still not met, but shown apart from
   failures with its cause, since it says nothing yet about the target.
-- An item is **flaky** when a counted test passed only on a rerun. Flaky is **never met**, for any
+- An item is **flaky** when a counted test passed only on a rerun, passed but Allure marks it
+  flaky (``statusDetails.flaky``), or ran in several shards with different outcomes (see
+  :mod:`~harness.gates.results`). Flaky is **never met**, for any
   item: a rerun-pass shows the check can fail, and a gate "that can be trusted" cannot open on
   it. For a waivable item, a release lead who accepts that risk says so with a waiver, which
   then shows on the packet's first screen; a non-waivable (security, tenant isolation) item has
