@@ -95,8 +95,10 @@ def new_results_dir(results_root: Path, label: str) -> Path:
 def _prune(results_root: Path, label: str, keep: Path) -> None:
     import shutil
 
-    runs = sorted((d for d in results_root.glob(f"{label}-*-*")
-                   if d.is_dir() and not d.is_symlink() and (d / RUN_MARKER).is_file() and d != keep),
+    own = re.compile(rf"{re.escape(label)}-\d{{8}}T\d{{6}}-\d+")   # this selection's runs only
+    runs = sorted((d for d in results_root.iterdir()
+                   if own.fullmatch(d.name) and d.is_dir() and not d.is_symlink()
+                   and (d / RUN_MARKER).is_file() and d != keep),
                   key=lambda d: d.stat().st_mtime)
     for old in runs[:max(0, len(runs) - (KEEP_RUNS - 1))]:
         shutil.rmtree(old, ignore_errors=True)

@@ -192,3 +192,24 @@ def test_gate_help_lists_sign_and_verify(capsys):
     out = capsys.readouterr().out
     assert "sign" in out and "verify" in out
     assert textwrap.dedent("") == ""
+
+
+def test_old_runs_of_the_same_selection_are_pruned_and_nothing_else(tmp_path):
+    from harness.gates.runner import KEEP_RUNS, RUN_MARKER, new_results_dir
+
+    root = tmp_path / "results"
+    old = []
+    for n in range(KEEP_RUNS + 2):
+        run = root / f"S03-20260101T0000{n:02d}-{100 + n}"
+        write(run / RUN_MARKER, "pid")
+        os.utime(run, (1_700_000_000 + n, 1_700_000_000 + n))
+        old.append(run)
+    other_selection = root / "S03-S04-20260101T000000-1"
+    write(other_selection / RUN_MARKER, "pid")
+    not_ours = root / "S03-20260101T000000-7"
+    not_ours.mkdir()
+    fresh = new_results_dir(root, "S03")
+    assert fresh.is_dir() and fresh not in old
+    kept = [run for run in old if run.exists()]
+    assert kept == old[-(KEEP_RUNS - 1):]
+    assert other_selection.exists() and not_ours.exists()
