@@ -213,3 +213,19 @@ def test_old_runs_of_the_same_selection_are_pruned_and_nothing_else(tmp_path):
     kept = [run for run in old if run.exists()]
     assert kept == old[-(KEEP_RUNS - 1):]
     assert other_selection.exists() and not_ours.exists()
+
+
+def test_a_packet_is_swapped_in_whole(tmp_path):
+    from harness.gates.packets_folder import staging_dir, swap_into_place
+
+    out = tmp_path / "packets"
+    for version in ("old", "new"):
+        staging = staging_dir(out, "S03") if out.exists() else None
+        if staging is None:
+            out.mkdir()
+            staging = staging_dir(out, "S03")
+        staging.mkdir()
+        (staging / "packet.json").write_text(version)
+        swap_into_place(staging, out / "S03")
+    assert (out / "S03" / "packet.json").read_text() == "new"
+    assert sorted(p.name for p in out.iterdir()) == ["S03"]
