@@ -178,8 +178,11 @@ def _copy_output(child: subprocess.Popen, log: TextIO, echo: TextIO | None) -> N
     for line in child.stdout:
         log.write(line)
         if echo is not None:
-            echo.write(line)
-            echo.flush()
+            try:
+                echo.write(line)
+                echo.flush()
+            except (OSError, ValueError):   # a closed terminal must not stall pytest on a full pipe
+                echo = None
     log.flush()
 
 
