@@ -16,6 +16,8 @@ import pytest
 from harness.cli import main
 from tests.gates.conftest import REPO
 
+pytestmark = pytest.mark.slow   # two real pytest runs make the shards (about 8 s)
+
 SCENARIO = '''\
 import os
 import pytest
