@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
@@ -40,6 +40,7 @@ _LEVELS = {"read committed": IsolationLevel.READ_COMMITTED,
            "serializable": IsolationLevel.SERIALIZABLE}
 _RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 MAX_ATTEMPTS = 200
+T = TypeVar("T")
 
 
 def period_label(start: datetime | None) -> str | None:
@@ -72,25 +73,36 @@ class EntitlementSessionImpl:
         return PlanChange(period_label(row[0]), row[1], row[2], row[3], attempts)
 
     def call(self, workspace: UUID, query: str, params: tuple) -> tuple[tuple, int]:
-        """One bound transaction running ``query``; its single row and the attempts it took."""
+        """One bound transaction running ``query``, pipelined; its single row and the attempts."""
+        def pipelined() -> tuple:
+            with self.conn.pipeline():
+                with self.conn.transaction():
+                    bind_workspace(self.conn, self.setting, workspace)
+                    cur = self.conn.execute(query, params)
+                row = cur.fetchone()
+            if row is None:
+                raise LookupError(f"{query.split('(')[0]} returned no row for workspace {workspace}")
+            return row
+        return self.retrying(pipelined)
+
+    def transact(self, workspace: UUID, work: Callable[[psycopg.Connection], T]) -> tuple[T, int]:
+        """``work(conn)`` in one bound transaction, retried whole on 40001 / 40P01."""
+        def once() -> T:
+            with self.conn.transaction():
+                bind_workspace(self.conn, self.setting, workspace)
+                return work(self.conn)
+        return self.retrying(once)
+
+    @staticmethod
+    def retrying(attempt_once: Callable[[], T]) -> tuple[T, int]:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return self._once(workspace, query, params), attempt
+                return attempt_once(), attempt
             except _RETRYABLE:
                 if attempt == MAX_ATTEMPTS:
                     raise
                 time.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 6))))
         raise AssertionError("unreachable")
-
-    def _once(self, workspace: UUID, query: str, params: tuple) -> tuple:
-        with self.conn.pipeline():
-            with self.conn.transaction():
-                bind_workspace(self.conn, self.setting, workspace)
-                cur = self.conn.execute(query, params)
-            row = cur.fetchone()
-        if row is None:
-            raise LookupError(f"{query.split('(')[0]} returned no row for workspace {workspace}")
-        return row
 
 
 class EntitlementOperations:
