@@ -14,7 +14,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.counters.capability import ConsumeOutcome, PeriodRollover, PeriodUsage, PlanChange, UsageRecord
+from harness.counters.capability import (
+    ConsumeOutcome,
+    PeriodRollover,
+    PeriodUsage,
+    PlanChange,
+    UsageRecord,
+)
 
 __all__ = ["CONSUME", "PLAN", "RESET", "History", "HistoryRecorder", "Operation"]
 

@@ -105,7 +105,7 @@ def pgbench_hot_row(owner: ConnParams, clients: int, seconds: int, script: Path)
         conn.execute(f"create table if not exists {HOT_ROW_TABLE} (id int primary key, used bigint not null)")
         conn.execute(f"insert into {HOT_ROW_TABLE} values (1, 0) on conflict do nothing")
     env = {**os.environ, "PGPASSWORD": owner.password or "", "PGCONNECT_TIMEOUT": "10"}
-    command = [str(binary), "-n", "-f", str(script), "-c", str(clients), "-j", str(min(clients, 4)),
+    command = [str(binary), "-n", "-f", str(script.resolve()), "-c", str(clients), "-j", str(min(clients, 4)),
                "-T", str(seconds), "-h", owner.host, "-p", str(owner.port or 5432),
                "-U", owner.user, owner.dbname]
     with tempfile.TemporaryDirectory(prefix="pgbench-") as cwd:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.capabilities import require
 from harness.counters import CAPABILITY, EntitlementCapability
 from harness.counters.profile import CounterProfile, load_profile
-from harness.capabilities import require
 from harness.lifecycle import Database
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "counters"

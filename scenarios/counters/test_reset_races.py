@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from harness.counters import ISOLATION_LEVELS, PlanTerms, Step, check_history, open_sessions, run_schedule
+from harness.counters import (
+    ISOLATION_LEVELS,
+    PlanTerms,
+    Step,
+    check_history,
+    open_sessions,
+    run_schedule,
+)
 from harness.evidence import attach_json
 from scenarios.counters.conftest import feature_name
 

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from harness.counters import ISOLATION_LEVELS, PlanTerms, Step, check_history, open_sessions, run_schedule
+from harness.counters import (
+    ISOLATION_LEVELS,
+    PlanTerms,
+    Step,
+    check_history,
+    open_sessions,
+    run_schedule,
+)
 from harness.evidence import attach_json
 from scenarios.counters.conftest import feature_name
 

@@ -14,12 +14,14 @@ key, so a retried request is counted once and answered with the first outcome.
 The operations are SQL functions (SECURITY INVOKER: row-level security applies to the caller),
 each one call inside the caller's transaction:
 
-- ``consume_entitlement``: claims the idempotency key (INSERT ... ON CONFLICT DO NOTHING: a
-  concurrent retry waits for the first and then replays its outcome), then one conditional
-  ``UPDATE ... SET used = used + amount WHERE used + amount <= quota + grace``. Under READ
-  COMMITTED a blocked UPDATE re-checks that condition on the newest row version, so the check
-  and the increment cannot be separated; a denial is confirmed under FOR SHARE on the open row,
-  and a period closed under the consume is retried on the next open period.
+- ``consume_entitlement``: one conditional ``UPDATE ... SET used = used + amount WHERE used +
+  amount <= quota + grace``. Under READ COMMITTED a blocked UPDATE re-checks that condition on
+  the newest row version, so the check and the increment cannot be separated; a denial is
+  confirmed under FOR SHARE on the open row, and a period closed under the consume is retried
+  on the next open period. The consumption record, with its outcome, is then inserted in the
+  same transaction under its unique idempotency key (ON CONFLICT DO NOTHING): a retry that
+  finds the key taken (waiting for a concurrent first attempt to commit) takes back its own
+  uncommitted increment and answers with the first outcome. One row written per consume.
 - ``rollover_usage_period``: closes the open period at its boundary and opens the next one
   (locks the entitlement, then the counter row; no row is ever deleted).
 - ``change_entitlement_plan``: new quota and grace on the entitlement and on the open period.
@@ -96,8 +98,6 @@ def _tables() -> None:
             FOREIGN KEY (workspace_id, feature) REFERENCES entitlements (workspace_id, feature)
                 ON DELETE CASCADE
         )""")
-    op.execute("CREATE INDEX consumption_records_period_idx ON consumption_records "
-               "(workspace_id, feature, period_start)")
 
 
 def _consume() -> None:
@@ -108,20 +108,10 @@ def _consume() -> None:
                        period_start timestamptz, replayed boolean)
         LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
         DECLARE
-            claim bigint;
             c usage_counters%ROWTYPE;
             ok boolean;
+            claimed boolean;
         BEGIN
-            INSERT INTO consumption_records (workspace_id, feature, idempotency_key, amount)
-            VALUES (p_workspace, p_feature, p_key, p_amount)
-            ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
-            RETURNING record_id INTO claim;
-            IF claim IS NULL THEN  -- a retry: answer with the first outcome, count nothing
-                RETURN QUERY SELECT r.granted, r.used_after, r.quota, r.grace, r.period_start, true
-                    FROM consumption_records r
-                    WHERE r.workspace_id = p_workspace AND r.idempotency_key = p_key;
-                RETURN;
-            END IF;
             FOR attempt IN 1..20 LOOP
                 UPDATE usage_counters u SET used = u.used + p_amount
                     WHERE u.workspace_id = p_workspace AND u.feature = p_feature AND NOT u.closed
@@ -139,10 +129,27 @@ def _consume() -> None:
                 RAISE EXCEPTION 'no open usage period for feature % in workspace %',
                     p_feature, p_workspace USING ERRCODE = 'P0002';
             END IF;
-            UPDATE consumption_records r
-                SET granted = ok, period_start = c.period_start, used_after = c.used,
-                    quota = c.quota, grace = c.grace
-                WHERE r.workspace_id = p_workspace AND r.record_id = claim;
+            -- the key is claimed in the same transaction: a concurrent retry waits here for the
+            -- first one to commit, then finds the key taken
+            INSERT INTO consumption_records (workspace_id, feature, idempotency_key, amount, granted,
+                                             period_start, used_after, quota, grace)
+            VALUES (p_workspace, p_feature, p_key, p_amount, ok, c.period_start, c.used, c.quota,
+                    c.grace)
+            ON CONFLICT (workspace_id, idempotency_key) DO NOTHING
+            RETURNING true INTO claimed;
+            IF claimed IS NULL THEN
+                -- a retry: take back our own uncommitted increment (the row is still ours alone)
+                -- and answer with the first outcome, counting nothing
+                IF ok THEN
+                    UPDATE usage_counters u SET used = u.used - p_amount
+                        WHERE u.workspace_id = p_workspace AND u.feature = p_feature
+                          AND u.period_start = c.period_start;
+                END IF;
+                RETURN QUERY SELECT r.granted, r.used_after, r.quota, r.grace, r.period_start, true
+                    FROM consumption_records r
+                    WHERE r.workspace_id = p_workspace AND r.idempotency_key = p_key;
+                RETURN;
+            END IF;
             RETURN QUERY SELECT ok, c.used, c.quota, c.grace, c.period_start, false;
         END $$""")
 
