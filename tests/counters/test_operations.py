@@ -44,3 +44,20 @@ def test_rollover_and_plan_change(target_adapter, workspace):
     assert [(p.used, p.closed) for p in periods] == [(4, True), (1, False)]
     records = target_adapter.consumption_records(workspace, "api-calls")
     assert [(r.idempotency_key, r.granted) for r in records] == [("a", True), ("b", False), ("c", True)]
+
+
+def test_the_entitlements_revision_rolls_back_and_forward(fresh_database):
+    """0005_entitlements downgrades to 0003 (tables and functions gone) and upgrades again."""
+    from harness import migrations
+
+    spec, params = fresh_database.spec, fresh_database.owner
+    tables = "select count(*) from pg_tables where tablename in " \
+             "('entitlements', 'usage_counters', 'consumption_records')"
+    migrations.downgrade(spec, params, "0003")
+    with fresh_database.connect_owner() as conn:
+        assert conn.execute(tables).fetchone()[0] == 0
+        assert conn.execute("select count(*) from pg_proc where proname = 'consume_entitlement'").fetchone()[0] == 0
+    migrations.upgrade(spec, params)
+    with fresh_database.connect_owner() as conn:
+        assert conn.execute(tables).fetchone()[0] == 3
+    assert migrations.current_heads(params, spec) == ("0005_entitlements",)
