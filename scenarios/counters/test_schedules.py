@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from harness.counters import (
     ISOLATION_LEVELS,
+    CounterFailure,
     PlanTerms,
     Step,
     check_history,
@@ -42,6 +43,7 @@ def test_every_generated_schedule_has_a_serial_explanation(counters, counter_wor
     lost update, no double count of a retried key, no usage in two periods, no grant above the
     quota in force at that point. The examples tried are attached."""
     examples: list[dict] = []
+    failures: list[CounterFailure] = []
 
     @settings(max_examples=counter_profile.schedule_examples, deadline=None, database=None,
               phases=(Phase.explicit, Phase.reuse, Phase.generate),  # no shrinking: races vary
@@ -54,11 +56,21 @@ def test_every_generated_schedule_has_a_serial_explanation(counters, counter_wor
         history = run_schedule(counters, sessions, counter_workspace, feature, START, keyed, isolation)
         examples.append({"threads": len(schedule), "calls": len(history.operations),
                          "periods": len(history.final_periods)})
-        check_history(history, f"generated schedule at {isolation}")
+        try:
+            check_history(history, f"generated schedule at {isolation}")
+        except CounterFailure as failure:
+            failures.append(failure)
+            raise
 
     try:
         with open_sessions(counters, MAX_THREADS, isolation) as sessions:
             explained()
+    except Exception:
+        # a race need not fail twice: hypothesis then reports it as flaky, wrapping the failure;
+        # the first failure, with its history and the serial orders tried, is the evidence
+        if failures:
+            raise failures[0] from None
+        raise
     finally:
         attach_json({"isolation": isolation, "examples_tried": len(examples), "examples": examples},
                     "generated schedules tried")
