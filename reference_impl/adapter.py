@@ -17,6 +17,7 @@ import psycopg
 from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
 from harness.lifecycle import Database
 from harness.tenancy import bind_workspace, bound_workspace
+from reference_impl.entitlements.operations import EntitlementOperations
 
 # who may manage whom: an actor's role -> roles it may grant, change or remove
 _MANAGES = {
@@ -27,7 +28,7 @@ _MANAGES = {
 }
 
 
-class ReferenceAdapter:
+class ReferenceAdapter(EntitlementOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting
