@@ -48,7 +48,7 @@ class _Txn:
 
 
 def _writer(owner_conninfo: str, spec: TargetSpec, overrides, tenant, stop: threading.Event,
-            log: list[_Txn], errors: list[str]) -> None:
+            log: list[_Txn], errors: list[tuple[float, str]]) -> None:
     try:
         with psycopg.connect(owner_conninfo, autocommit=True) as conn:
             workload = Workload(conn, spec, overrides)
@@ -69,9 +69,8 @@ def _writer(owner_conninfo: str, spec: TargetSpec, overrides, tenant, stop: thre
                 txn.acknowledged = True   # COMMIT returned
     except psycopg.OperationalError:
         return  # the server was killed under us: what was acknowledged is in the log
-    except Exception as exc:  # the workload itself broke: the rehearsal proves nothing
-        if not stop.is_set():
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    except Exception as exc:  # the workload itself broke (before the kill): it proves nothing
+        errors.append((time.monotonic(), f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
 
 
 def _present(conn: psycopg.Connection, table: str, key_columns: tuple[str, ...], key: tuple) -> bool:
@@ -96,13 +95,14 @@ def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> Cr
             tenants = list(seed.tenants)
         stop = threading.Event()
         logs: list[list[_Txn]] = [[] for _ in tenants]
-        errors: list[str] = []
+        errors: list[tuple[float, str]] = []
         writers = [threading.Thread(target=_writer, args=(owner.conninfo(), spec, overrides, tenant,
                                                           stop, log, errors), daemon=True)
                    for tenant, log in zip(tenants, logs, strict=True)]
         for writer in writers:
             writer.start()
         time.sleep(profile.crash_after_seconds)
+        killed_at = time.monotonic()  # errors after this are the crash itself, seen mid-statement
         cluster.crash()
         stop.set()
         for writer in writers:
@@ -115,7 +115,7 @@ def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> Cr
             report.findings += _judge(conn, txns, keys)
         report.findings += [Finding("workload", "crash-workload", f"a writer failed before the kill: {e}",
                                     "fix the workload (row_overrides) so the rehearsal can run")
-                            for e in errors]
+                            for at, e in errors if at < killed_at]
         if report.acknowledged == 0:
             report.findings.append(Finding("workload", "crash-workload",
                                            "no transaction was acknowledged before the kill",
