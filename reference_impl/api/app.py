@@ -1,7 +1,7 @@
 """The ASGI app factory: routers, the request envelope, error handlers and the connection pool.
 
-``create_app(database)`` builds an app bound to one database; with no ``database`` the pool is
-configured at startup from ``REFERENCE_API_DSN`` (and ``REFERENCE_API_ROLE``), which is how
+``create_app(database)`` builds an app bound to one database (``app.state.pool.close()``
+releases its connections); with no ``database`` the pool is configured on first use from ``REFERENCE_API_DSN`` (and ``REFERENCE_API_ROLE``), which is how
 ``python -m reference_impl.api`` and ``uvicorn reference_impl.api:app`` run. ``authenticate``
 and ``routers`` are the seams a known-bad variant replaces (reference_impl/variants/api_adapters.py);
 the reference passes neither.
@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 
 from reference_impl.api.envelope import RequestEnvelope, install_error_handlers
 from reference_impl.api.routers import load
-from reference_impl.api.session import ApiDatabase, Authenticator
+from reference_impl.api.session import ApiDatabase, Authenticator, PoolHolder
 from reference_impl.work_items import queries
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
@@ -29,19 +29,20 @@ def create_app(database: ApiDatabase | None = None, *, authenticate: Authenticat
                max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     """The reference API; ``database=None`` reads it from the environment at startup."""
 
+    pool = PoolHolder(database)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database or ApiDatabase.from_env()
-        app.state.database = db
-        app.state.pool = db.open_pool()
+        pool.get()  # a missing or wrong database fails the startup, not the first request
         try:
             yield
         finally:
-            app.state.pool.close()
+            pool.close()
 
     app = FastAPI(title="Reference work items API", version="1.0.0", lifespan=lifespan,
                   description="Workspaces, memberships, work items and their activity timeline. "
                               "Every request runs in one transaction bound to its token's workspace.")
+    app.state.pool = pool
     app.state.authenticate = authenticate or queries.authenticate
     install_error_handlers(app)
     for router in routers if routers is not None else load():

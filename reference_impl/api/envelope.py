@@ -128,8 +128,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(request, exc.status_code, HTTP_CODES.get(exc.status_code, "error"),
-                              str(exc.detail))
+        response = error_response(request, exc.status_code, HTTP_CODES.get(exc.status_code, "error"),
+                                  str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> JSONResponse:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,8 +35,8 @@ from harness.tenancy import bind_workspace
 from reference_impl.api.envelope import ApiError, correlation_id_of
 from reference_impl.work_items import queries
 
-__all__ = ["ApiDatabase", "Authenticator", "Session", "TOKEN", "bearer", "bearer_token", "token_sha256",
-           "workspace_session"]
+__all__ = ["ApiDatabase", "Authenticator", "PoolHolder", "Session", "TOKEN", "WorkspaceSession",
+           "bearer", "bearer_token", "request_session", "token_sha256", "workspace_session"]
 
 DSN_ENV, ROLE_ENV = "REFERENCE_API_DSN", "REFERENCE_API_ROLE"
 TOKEN = re.compile(r"^wit_([0-9a-f]{32})_([A-Za-z0-9_-]{32,86})$")
@@ -74,6 +75,38 @@ class ApiDatabase:
         return pool
 
 
+class PoolHolder:
+    """The app's pool, opened on first use and closed by the lifespan or by :meth:`close`.
+
+    In-process runs (an ASGI test client, schemathesis) may start the app's lifespan more than
+    once, or never; the pool does not depend on it, and whoever owns the database closes the
+    pool before dropping it.
+    """
+
+    def __init__(self, database: ApiDatabase | None) -> None:
+        self._database = database
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def database(self) -> ApiDatabase:
+        if self._database is None:
+            self._database = ApiDatabase.from_env()
+        return self._database
+
+    def get(self) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = self.database.open_pool()
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+
 @dataclass(frozen=True)
 class Session:
     conn: psycopg.Connection
@@ -110,8 +143,8 @@ def workspace_session(request: Request, token: str) -> Iterator[Session]:
     state = request.app.state
     correlation_id = correlation_id_of(request)
     try:
-        with state.pool.connection() as conn, conn.transaction():
-            bind_workspace(conn, state.database.tenant_setting, workspace_id)
+        with state.pool.get().connection() as conn, conn.transaction():
+            bind_workspace(conn, state.pool.database.tenant_setting, workspace_id)
             user_id = state.authenticate(conn, workspace_id, token_sha256(token))
             if user_id is None:
                 raise _unauthorized("the token is unknown, expired or revoked")
@@ -124,3 +157,27 @@ def workspace_session(request: Request, token: str) -> Iterator[Session]:
         raise ApiError(404, "not_found", str(exc)) from None
     except queries.Conflict as exc:
         raise ApiError(409, exc.code, exc.message, current_version=exc.current_version) from None
+
+
+def request_session(request: Request, token: Annotated[str, Depends(bearer_token)]) -> Iterator[Session]:
+    """The dependency form: authenticated (database included) before the request's parameters
+    are validated, so a dead token learns nothing about the schema either; ``scope="function"``
+    ends the transaction before the response is sent."""
+    with workspace_session(request, token) as session:
+        reject_unknown_query(request)
+        yield session
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the operation does not publish is a 422, like an unknown body field."""
+    route = request.scope.get("route")
+    operation = request.app.openapi()["paths"].get(getattr(route, "path_format", ""), {}) \
+        .get(request.method.lower(), {})
+    allowed = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise ApiError(422, "unknown_parameter", f"unknown query parameter(s): {', '.join(unknown)[:200]}")
+
+
+# what a route declares to run in the request's bound transaction
+WorkspaceSession = Annotated[Session, Depends(request_session, scope="function")]

@@ -115,6 +115,8 @@ class WorkItemOperations:
     def list_query_plans(self, workspace_id: UUID) -> dict[str, Any]:
         """EXPLAIN (FORMAT JSON) of every shape of the list query, as the API runs it."""
         plans = {}
+        with self.db.connect_owner(autocommit=True) as owner:
+            owner.execute("analyze work_items")  # what autovacuum would have done by now
         with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
             last = conn.execute("select priority, created_at, work_item_id from work_items "
                                 "where workspace_id = %s order by created_at limit 1",

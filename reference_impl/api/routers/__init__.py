@@ -2,7 +2,7 @@
 
 Adding an area (event ingest, entitlement consume, webhooks) is one new module here and its name
 in :data:`DEFAULT_ROUTERS`; the app factory includes them in this order and nothing else changes.
-Every authenticated route opens its transaction with ``session.workspace_session`` and declares
+Every authenticated route takes a ``session.WorkspaceSession`` (its bound transaction) and declares
 :data:`ERRORS`, so the published OpenAPI lists every status the route can answer.
 """
 
