@@ -41,8 +41,9 @@ __all__ = ["ApiDatabase", "Authenticator", "PoolHolder", "Session", "TOKEN", "Wo
 DSN_ENV, ROLE_ENV = "REFERENCE_API_DSN", "REFERENCE_API_ROLE"
 TOKEN = re.compile(r"^wit_([0-9a-f]{32})_([A-Za-z0-9_-]{32,86})$")
 bearer = HTTPBearer(auto_error=False, description="an API token: wit_<workspace>_<secret>")
-# (connection bound to the workspace, workspace, token sha256) -> the user, or None
-Authenticator = Callable[[psycopg.Connection, UUID, str], UUID | None]
+# (connection bound to the workspace, workspace, token sha256, correlation id) -> the user, or
+# None; a live token's user and the correlation id are bound to the transaction on the way
+Authenticator = Callable[[psycopg.Connection, UUID, str, str], UUID | None]
 
 
 @dataclass(frozen=True)
@@ -123,9 +124,10 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message)
 
 
-def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+async def bearer_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
     """The request's token, well-formed, or a 401 before the request's parameters are even
-    validated: an anonymous caller learns nothing about an operation's schema."""
+    validated: an anonymous caller learns nothing about an operation's schema. (``async``: it
+    does no I/O, so it runs on the event loop instead of costing a thread hand-off.)"""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("a bearer token is required")
     if TOKEN.match(credentials.credentials) is None:
@@ -145,11 +147,9 @@ def workspace_session(request: Request, token: str) -> Iterator[Session]:
     try:
         with state.pool.get().connection() as conn, conn.transaction():
             bind_workspace(conn, state.pool.database.tenant_setting, workspace_id)
-            user_id = state.authenticate(conn, workspace_id, token_sha256(token))
+            user_id = state.authenticate(conn, workspace_id, token_sha256(token), correlation_id)
             if user_id is None:
                 raise _unauthorized("the token is unknown, expired or revoked")
-            conn.execute("select set_config('app.actor_id', %s, true), "
-                         "set_config('app.correlation_id', %s, true)", (str(user_id), correlation_id))
             yield Session(conn, workspace_id, user_id, correlation_id)
     except PoolTimeout:
         raise ApiError(503, "unavailable", "no database connection became free in time") from None

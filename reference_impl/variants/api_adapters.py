@@ -81,12 +81,15 @@ def offset_router() -> APIRouter:
     return router
 
 
-def authenticate_ignoring_revocation(conn: psycopg.Connection, workspace_id: UUID, sha256: str) -> UUID | None:
+def authenticate_ignoring_revocation(conn: psycopg.Connection, workspace_id: UUID, sha256: str,
+                                     correlation_id: str) -> UUID | None:
     row = conn.execute(  # BUG: revoked_at is not looked at
-        "select t.user_id from api_tokens t join memberships m "
+        "select t.user_id, set_config('app.actor_id', t.user_id::text, true), "
+        "       set_config('app.correlation_id', %s, true) "
+        "from api_tokens t join memberships m "
         "  on m.workspace_id = t.workspace_id and m.user_id = t.user_id and m.status = 'active' "
         "where t.workspace_id = %s and t.token_sha256 = %s and t.expires_at > now()",
-        (workspace_id, sha256)).fetchone()
+        (correlation_id, workspace_id, sha256)).fetchone()
     return row[0] if row else None
 
 

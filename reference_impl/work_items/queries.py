@@ -81,14 +81,19 @@ class ItemPage:
     next_cursor: str | None
 
 
-def authenticate(conn: psycopg.Connection, workspace_id: UUID, token_sha256: str) -> UUID | None:
-    """The user a live token (not expired, not revoked, owner still an active member) acts for."""
+def authenticate(conn: psycopg.Connection, workspace_id: UUID, token_sha256: str,
+                 correlation_id: str) -> UUID | None:
+    """The user a live token (not expired, not revoked, owner still an active member) acts for;
+    in the same statement, that user and ``correlation_id`` are bound to the transaction as the
+    actor (``app.actor_id``) and the correlation id the timeline trigger records."""
     row = conn.execute(
-        "select t.user_id from api_tokens t join memberships m "
+        "select t.user_id, set_config('app.actor_id', t.user_id::text, true), "
+        "       set_config('app.correlation_id', %s, true) "
+        "from api_tokens t join memberships m "
         "  on m.workspace_id = t.workspace_id and m.user_id = t.user_id and m.status = 'active' "
         "where t.workspace_id = %s and t.token_sha256 = %s "
         "  and t.revoked_at is null and t.expires_at > now()",
-        (workspace_id, token_sha256)).fetchone()
+        (correlation_id, workspace_id, token_sha256)).fetchone()
     return row[0] if row else None
 
 
