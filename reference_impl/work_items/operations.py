@@ -126,8 +126,8 @@ class WorkItemOperations:
                 if paged and last is not None:
                     lead = last[0] if queries.SORTS[sort][0] else None
                     cursor = queries.Cursor(sort, lead, last[1].isoformat(), str(last[2]))
-                query, params = queries.list_sql(workspace_id, sort=sort, limit=51, status=status,
-                                                 cursor=cursor)
+                query, params = queries.page_json_sql(workspace_id, sort=sort, limit=51, status=status,
+                                                      cursor=cursor)
                 plan = conn.execute(psycopg.sql.SQL("explain (format json, costs true) ") + query,
                                     params).fetchone()[0]
                 plans[f"sort={sort} status={status or 'any'} cursor={'yes' if cursor else 'no'}"] = plan

@@ -38,11 +38,12 @@ def list_work_items(s: WorkspaceSession,
                     status: Status | None = None, sort: Sort = "-created_at",
                     limit: int = Query(50, ge=1, le=MAX_PAGE),
                     cursor: str | None = Query(None, max_length=400, pattern=r"^[A-Za-z0-9_-]+$")
-                    ) -> dict:
+                    ) -> Response:
+    """Newest first by default; ``next_cursor`` continues after the page's last row."""
     after = _cursor(cursor, sort)
-    page = queries.list_items(s.conn, s.workspace_id, sort=sort, limit=limit,
-                              status=status, cursor=after)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    body = queries.list_page_json(s.conn, s.workspace_id, sort=sort, limit=limit, status=status,
+                                  cursor=after)
+    return Response(body, media_type="application/json")
 
 
 @router.post("", response_model=WorkItem, status_code=201, operation_id="create_work_item")
