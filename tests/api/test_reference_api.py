@@ -10,6 +10,8 @@ import pytest
 
 from tests.bite import ROOT
 
+pytestmark = pytest.mark.slow  # a fresh database per test
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
