@@ -26,10 +26,6 @@ from reference_impl.work_items import queries
 
 __all__ = ["WorkItemOperations", "seed_load_tenants"]
 
-# the tables of revision 0006 and what the isolation suite's row factory cannot guess for them
-ROW_OVERRIDES: dict[str, dict[str, Any]] = {
-    "api_tokens": {"token_sha256": lambda: secrets.token_hex(32)},
-}
 SNAPSHOT_TABLES = {
     "workspaces": "workspace_id", "memberships": "user_id", "work_items": "work_item_id",
     "work_item_activity": "activity_id", "api_tokens": "token_id",
@@ -43,6 +39,10 @@ class WorkItemOperations:
 
     db: Any
     setting: str
+    # what the isolation suite's row factory cannot guess for the tables of revision 0006
+    ROW_OVERRIDES: dict[str, dict[str, Any]] = {
+        "api_tokens": {"token_sha256": lambda: secrets.token_hex(32)},
+    }
 
     # -- the API itself ----------------------------------------------------------------------
     def api_database(self) -> ApiDatabase:
@@ -144,7 +144,7 @@ class WorkItemOperations:
         return None
 
     def work_item_row_overrides(self, table: str) -> dict[str, Any]:
-        return ROW_OVERRIDES.get(table, {})
+        return dict(self.ROW_OVERRIDES.get(table, {}))
 
 
 def seed_load_tenants(adapter: Any, tenants: int = 2, items: int = 500) -> list[dict[str, str]]:
