@@ -19,6 +19,7 @@ from harness.lifecycle import Database
 from harness.tenancy import bind_workspace, bound_workspace
 from reference_impl.analytics.operations import AnalyticsOperations
 from reference_impl.entitlements.operations import EntitlementOperations
+from reference_impl.work_items.operations import WorkItemOperations
 
 # who may manage whom: an actor's role -> roles it may grant, change or remove
 _MANAGES = {
@@ -29,7 +30,7 @@ _MANAGES = {
 }
 
 
-class ReferenceAdapter(EntitlementOperations, AnalyticsOperations):
+class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting
