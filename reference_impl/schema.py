@@ -6,5 +6,6 @@ its own module, built on :class:`reference_impl.models.Base`, and is imported he
 """
 
 from reference_impl import models
+from reference_impl.work_items import models as _work_items  # noqa: F401  work items, timeline, tokens
 
 metadata = models.Base.metadata
