@@ -100,6 +100,10 @@ def walk_chain(tool: MigrationTool, spec: TargetSpec, db: Database,
                 walk.one_way.append(rev.id)
             elif not _round_trip(tool, db, conn, walk, step, prev, snap, prev_rows, before_seed, rows):
                 return walk
+            else:
+                # the step's own tables came back empty: refill, so the next step's round trip
+                # has rows in every table to keep
+                _seed(conn, spec, walk, rev.id, overrides, ignore)
             prev, prev_rows = snap, read_rows(conn, snap)
     return walk
 
