@@ -93,7 +93,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
     revisions = tool.revisions()
     lock_timeout = max(10.0, 5 * profile.lock_budget_s)
     with Workload(db, spec.tenant_setting, profile.workers, profile.think_time_s, config.payload,
-                  clock, lock_timeout) as workload, \
+                  clock, lock_timeout, config.payload_unique_keys) as workload, \
             LockSampler(db, workload, profile.sample_interval_s, clock) as sampler, \
             db.connect_owner(autocommit=True) as conn:
         bulk: dict[str, BulkTable] = {}
@@ -104,7 +104,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
             started = time.perf_counter()
             workload.pause()
             _grow(conn, spec, workload, bulk, profile.tenants, rows_per_table, config.payload,
-                  report, overrides, bookkeeping_tables(tool))
+                  report, overrides, bookkeeping_tables(tool), config.payload_unique_keys)
             workload.resume()
             report.seed_seconds += time.perf_counter() - started
         doors = [i for i, r in enumerate(revisions) if not r.reversible]
@@ -136,7 +136,8 @@ def _step(report: LiveRehearsal, workload: Workload, clock: float, settle: float
 
 
 def _grow(conn, spec: TargetSpec, workload: Workload, bulk: dict[str, BulkTable], tenants: int,
-          rows: int, payload: dict, report: LiveRehearsal, overrides, ignore: tuple[str, ...]) -> None:
+          rows: int, payload: dict, report: LiveRehearsal, overrides, ignore: tuple[str, ...],
+          unique_keys: tuple[str, ...]) -> None:
     """After an upgrade: tenants once the root exists, volume in every new bulk table."""
     catalog = read_catalog(conn, spec)
     factory = RowFactory(conn, catalog, spec.tenant_setting, overrides)
@@ -147,7 +148,8 @@ def _grow(conn, spec: TargetSpec, workload: Workload, bulk: dict[str, BulkTable]
     for table in new:
         for tenant in targets.tenants:
             table.add_tenant(factory, tenant)
-            table.fill(conn, spec.tenant_setting, tenant, max(1, rows // len(targets.tenants)), payload)
+            table.fill(conn, spec.tenant_setting, tenant, max(1, rows // len(targets.tenants)),
+                       payload, unique_keys)
         bulk[table.name] = table
         report.rows_seeded[table.name] = rows
     if new:

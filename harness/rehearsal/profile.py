@@ -50,6 +50,7 @@ class RehearsalConfig:
     path: Path
     profile: RehearsalProfile
     payload: dict[str, Any] = field(default_factory=dict)
+    payload_unique_keys: tuple[str, ...] = ()     # keys whose value differs on every bulk row
     squawk_pg_version: str = "17.0"
     lock_rules: tuple[str, ...] = ()
     allowed: tuple[AllowedLint, ...] = ()
@@ -80,6 +81,7 @@ def load_config(path: str | os.PathLike[str], profile: str | None = None) -> Reh
         raise ConfigError(where, "payload", "must be a mapping (a JSON object)", "write it as YAML keys")
     return RehearsalConfig(
         path=Path(path), profile=_profile(where, name, raw["profiles"][name]), payload=payload,
+        payload_unique_keys=tuple(str(k) for k in raw.get("payload_unique_keys") or ()),
         squawk_pg_version=str(squawk.get("pg_version", "17.0")),
         lock_rules=tuple(str(r) for r in squawk.get("lock_rules") or ()),
         allowed=tuple(_allowed(where, i, a) for i, a in enumerate(squawk.get("allowed") or ())))

@@ -44,7 +44,7 @@ class BulkTable:
         self.templates[str(tenant)] = {c: v for c, v in values.items() if c not in self.fresh}
 
     def fill(self, conn: psycopg.Connection, setting: str, tenant: object, rows: int,
-             payload: dict) -> None:
+             payload: dict, unique_keys: tuple[str, ...] = ()) -> None:
         """Inserts ``rows`` rows of ``tenant`` in one statement (the caller's role)."""
         template = self.templates[str(tenant)]
         names, exprs, params = [], [], []
@@ -55,7 +55,7 @@ class BulkTable:
         start = next(_counter) * 10_000_000
         for column, kind in self.fresh.items():
             names.append(column)
-            exprs.append(_fresh_expr(kind, self._type(column)))
+            exprs.append(_fresh_expr(kind, self._type(column), unique_keys))
             if kind in ("text", "payload"):
                 params.append(column if kind == "text" else json.dumps(payload))
         query = sql.SQL("insert into {} ({}) select {} from generate_series({}, {}) g").format(
@@ -64,14 +64,16 @@ class BulkTable:
         with bound_workspace(conn, setting, tenant):
             conn.execute(query, params)
 
-    def one_row(self, tenant: object, payload: dict) -> tuple[sql.Composed, list]:
+    def one_row(self, tenant: object, payload: dict,
+                unique_keys: tuple[str, ...] = ()) -> tuple[sql.Composed, list]:
         """An INSERT of one fresh row of ``tenant`` (for the workload)."""
         values = dict(self.templates[str(tenant)])
         n = next(_counter)
+        unique = {k: uuid.uuid4().hex for k in unique_keys}
         for column, kind in self.fresh.items():
             values[column] = {"uuid": lambda: uuid.uuid4(), "int": lambda: 2_000_000_000 + n,
                               "text": lambda c=column: f"{c}-w{n}-{uuid.uuid4().hex[:8]}",
-                              "payload": lambda: {**payload, "row": n}}[kind]()
+                              "payload": lambda: {**payload, **unique, "row": n}}[kind]()
         names = list(values)
         query = sql.SQL("insert into {} ({}) values ({})").format(
             self.table.ident, sql.SQL(", ").join(map(sql.Identifier, names)),
@@ -122,12 +124,14 @@ def _fresh_columns(table: Table, tenant_column: str) -> dict[str, str] | None:
     return fresh
 
 
-def _fresh_expr(kind: str, type_sql: str) -> sql.Composable:
+def _fresh_expr(kind: str, type_sql: str, unique_keys: tuple[str, ...]) -> sql.Composable:
+    unique = sql.SQL("").join(sql.SQL(", {}, md5({} || g)").format(sql.Literal(k), sql.Literal(k))
+                              for k in unique_keys)
     return {"uuid": sql.SQL("gen_random_uuid()"),
             "int": sql.SQL("g::{}").format(sql.SQL(type_sql)),
             "text": sql.SQL("({}::text || '-' || g)::{}").format(sql.Placeholder(), sql.SQL(type_sql)),
-            "payload": sql.SQL("({}::jsonb || jsonb_build_object('row', g))::{}").format(
-                sql.Placeholder(), sql.SQL(type_sql))}[kind]
+            "payload": sql.SQL("({}::jsonb || jsonb_build_object('row', g{}))::{}").format(
+                sql.Placeholder(), unique, sql.SQL(type_sql))}[kind]
 
 
 def _adapt(value: Any) -> Any:

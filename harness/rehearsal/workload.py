@@ -53,8 +53,10 @@ class Targets:
 
 class Workload:
     def __init__(self, db: Database, setting: str, workers: int, think_time_s: float,
-                 payload: dict, clock: float, lock_timeout_s: float) -> None:
+                 payload: dict, clock: float, lock_timeout_s: float,
+                 unique_keys: tuple[str, ...] = ()) -> None:
         self.db, self.setting, self.payload, self.clock = db, setting, payload, clock
+        self.unique_keys = unique_keys
         self.think, self.lock_timeout_s = think_time_s, lock_timeout_s
         self.targets = Targets()
         self.operations: list[Operation] = []
@@ -98,7 +100,7 @@ class Workload:
                 tenant = targets.tenants[n % len(targets.tenants)]
                 if targets.writes and n % 2:
                     bulk = targets.writes[n % len(targets.writes)]
-                    self._timed(conn, "write", bulk.name, tenant, *bulk.one_row(tenant, self.payload))
+                    self._timed(conn, "write", bulk.name, tenant, *bulk.one_row(tenant, self.payload, self.unique_keys))
                 else:
                     table = targets.reads[n % len(targets.reads)]
                     self._timed(conn, "read", table, tenant, sql.SQL(

@@ -23,7 +23,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX audit_log_details_idx ON audit_log USING gin (details jsonb_path_ops)")
+    op.execute("CREATE INDEX audit_log_details_idx ON audit_log USING gin (details)")
 
 
 def downgrade() -> None:
