@@ -31,6 +31,18 @@ VARIANTS = {
     "rehearsal-no-rollback-note": {"S01.migration-dry-run"},
 }
 
+# variant -> tests that must be among the failing ones (the check that is meant to catch it)
+CAUGHT_BY = {
+    "rehearsal-downgrade-forgets-index": {"test_each_downgrade_and_upgrade_restores_the_schema_exactly"},
+    "rehearsal-downgrade-forgets-policy": {"test_each_downgrade_and_upgrade_restores_the_schema_exactly"},
+    "rehearsal-lossy-rename": {"test_data_survives_each_round_trip"},
+    "rehearsal-table-without-rls": {"test_every_new_table_is_tenant_scoped_at_the_revision_that_adds_it"},
+    # squawk and the live-load rehearsal each catch it on their own
+    "rehearsal-blocking-index": {"test_no_revision_runs_a_statement_that_takes_a_heavy_lock",
+                                 "test_no_step_stalls_tenant_traffic_past_the_lock_budget"},
+    "rehearsal-no-rollback-note": {"test_history_has_one_head_and_every_revision_says_how_it_rolls_back"},
+}
+
 
 @pytest.fixture(scope="module")
 def verdicts(tmp_path_factory):
@@ -76,3 +88,5 @@ def test_a_known_bad_revision_is_no_go_on_the_right_item(verdicts, variant):
         "\n".join(v.log for v in result.values())
     for item in VARIANTS[variant]:
         assert result[item.split(".")[0]].decision == "NO-GO"
+    caught = {t for v in failing.values() for tests in v.values() for t in tests}
+    assert CAUGHT_BY[variant] <= caught, f"expected {CAUGHT_BY[variant]} to fail, failing: {failing}"
