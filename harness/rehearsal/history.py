@@ -17,8 +17,9 @@ from harness.rehearsal.failures import Finding
 
 __all__ = ["bookkeeping_tables", "history_findings", "one_way_doors", "real_statements"]
 
-_ROLLBACK = re.compile(r"^\s*Rollback\b\s*:?\s*\S", re.MULTILINE | re.IGNORECASE)
-_ONE_WAY = re.compile(r"^\s*One-way:\s*\S", re.MULTILINE)
+# a paragraph of the header: a docstring line, or a SQL comment line ("-- Rollback: ...")
+_ROLLBACK = re.compile(r"^\s*(?:--\s*)?Rollback\b\s*:?\s*\S", re.MULTILINE | re.IGNORECASE)
+_ONE_WAY = re.compile(r"^\s*(?:--\s*)?One-way:\s*\S", re.MULTILINE)
 _NOISE = re.compile(r"^\s*(--.*|begin|commit|start transaction)?\s*;?\s*$", re.IGNORECASE)
 
 
