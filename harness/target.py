@@ -44,6 +44,12 @@ class MigrationsSpec:
     tool: str = "alembic"
     # extra Alembic version directories, on top of <script_location>/versions (e.g. a variant)
     version_locations: tuple[Path, ...] = ()
+    # the SQLAlchemy MetaData the rehearsal compares with the migrated database ("pkg.mod:metadata")
+    metadata: str | None = None
+
+    def load_metadata(self, spec_path: Path) -> Any:
+        return None if self.metadata is None else _import_object(
+            str(spec_path), "migrations.metadata", self.metadata, spec_path.parent)
 
 
 @dataclass(frozen=True)
@@ -191,7 +197,7 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations", "is missing",
                           "add migrations: {tool: alembic, script_location: path/to/migrations}")
     _mapping(where, "migrations", raw)
-    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "version_locations"})
+    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "version_locations", "metadata"})
     tool = _text(where, "migrations.tool", raw.get("tool", "alembic"))
     _check_choice(where, "migrations.tool", tool, ("alembic",))
     location = raw.get("script_location")
@@ -203,8 +209,13 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations.script_location",
                           f"{location!r} has no env.py (looked in {path})",
                           "point it at the folder holding Alembic's env.py")
+    metadata = raw.get("metadata")
+    if metadata is not None and ":" not in _text(where, "migrations.metadata", metadata):
+        raise ConfigError(where, "migrations.metadata", f"{metadata!r} is not an import path",
+                          "write it as package.module:metadata")
     return MigrationsSpec(script_location=path, tool=tool,
-                          version_locations=_version_locations(where, root, raw.get("version_locations", [])))
+                          version_locations=_version_locations(where, root, raw.get("version_locations", [])),
+                          metadata=metadata)
 
 
 def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
