@@ -10,7 +10,7 @@ it is under forced row-level security, and a transaction bound to a workspace an
 membership in the bound workspace with an actor who is an active member there. Creating an
 identity binds the new user's own id as the actor, so ``INSERT ... RETURNING`` sees the row.
 
-``memberships.user_id`` gets its own index (the foreign key to users was backed only by an
+``memberships.user_id`` gets its own index, built CONCURRENTLY (the foreign key to users was backed only by an
 index that leads with workspace_id, so deleting a user scanned every membership).
 
 ``analytics_events`` (F7-E3) stores product analytics events once per (workspace,
@@ -35,7 +35,10 @@ TENANT = "nullif(current_setting('app.workspace_id', true), '')::uuid"
 
 
 def upgrade() -> None:
-    op.execute("CREATE INDEX memberships_user_id_idx ON memberships (user_id)")
+    # CONCURRENTLY: memberships is live and written to; a plain build would block those writes
+    with op.get_context().autocommit_block():
+        op.execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS memberships_user_id_idx "
+                   "ON memberships (user_id)")
     op.execute("ALTER TABLE users ENABLE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE users FORCE ROW LEVEL SECURITY")
     # memberships is itself under RLS, so the subqueries see the bound workspace's rows only
@@ -76,4 +79,5 @@ def downgrade() -> None:
     op.execute("DROP POLICY users_select_self_or_co_member ON users")
     op.execute("ALTER TABLE users NO FORCE ROW LEVEL SECURITY")
     op.execute("ALTER TABLE users DISABLE ROW LEVEL SECURITY")
-    op.execute("DROP INDEX memberships_user_id_idx")
+    with op.get_context().autocommit_block():
+        op.execute("DROP INDEX CONCURRENTLY IF EXISTS memberships_user_id_idx")
