@@ -1,0 +1,1 @@
+"""AI data checks (ingestion, retrieval, agent runs); filled in below."""
