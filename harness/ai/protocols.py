@@ -59,6 +59,7 @@ class JobStatus:
     failure_class: str | None
     last_error: str | None
     replays: int = 0
+    updated_at: Any = None       # datetime of the last state change
 
 
 @dataclass(frozen=True)

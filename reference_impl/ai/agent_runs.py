@@ -48,17 +48,16 @@ class AgentRunOperations(WorkspaceTransactions):
         return run
 
     def start_run(self, workspace: UUID, run_id: UUID) -> RunStatus:
-        return self._move(workspace, run_id, "state = 'running'")
+        return self._move(workspace, run_id, "running")
 
     def finish_run(self, workspace: UUID, run_id: UUID) -> RunStatus:
-        return self._move(workspace, run_id, "state = 'succeeded'")
+        return self._move(workspace, run_id, "succeeded")
 
     def fail_run(self, workspace: UUID, run_id: UUID, failure_class: str, error: str) -> RunStatus:
-        return self._move(workspace, run_id, "state = 'failed', failure_class = %s, error = %s",
-                          (failure_class, error))
+        return self._move(workspace, run_id, "failed", failure_class, error)
 
     def cancel_run(self, workspace: UUID, run_id: UUID) -> RunStatus:
-        return self._move(workspace, run_id, "state = 'cancelled'")
+        return self._move(workspace, run_id, "cancelled")
 
     def run_status(self, workspace: UUID, run_id: UUID) -> RunStatus:
         with self.in_workspace(workspace) as conn:
@@ -87,16 +86,18 @@ class AgentRunOperations(WorkspaceTransactions):
 
     def retry_tool_call(self, workspace: UUID, run_id: UUID, tool_call_id: UUID, *,
                         fail: bool = False) -> ToolCallResult:
-        """Retries a call with its own idempotency key: a failed call runs again, any other
-        call is returned as stored."""
+        """Retries a call with its own idempotency key: a failed call of a running run runs
+        again; any other call is returned as stored."""
         with self.in_workspace(workspace) as conn:
             key = conn.execute("select idempotency_key from tool_calls where tool_call_id = %s",
                                (tool_call_id,)).fetchone()
             if key is None:
                 raise LookupError(f"no tool call {tool_call_id} in workspace {workspace}")
-            row = conn.execute("update tool_calls set state = 'requested' where tool_call_id = %s "
-                               "and state = 'failed' returning tool_call_id, state, failure_class, "
-                               "attempts", (tool_call_id,)).fetchone()
+            row = conn.execute("update tool_calls t set state = 'requested' where tool_call_id = %s "
+                               "and state = 'failed' and exists (select 1 from agent_runs r where "
+                               "r.run_id = t.run_id and r.state = 'running') "
+                               "returning tool_call_id, state, failure_class, attempts",
+                               (tool_call_id,)).fetchone()
             if row is None:
                 return ToolCallResult(*conn.execute(_CALL + " where tool_call_id = %s",
                                                     (tool_call_id,)).fetchone())
@@ -139,12 +140,18 @@ class AgentRunOperations(WorkspaceTransactions):
         return [StoredOutput(*r) for r in rows]
 
     # -- internals ---------------------------------------------------------------------------
-    def _move(self, workspace: UUID, run_id: UUID, assignments: str,
-              params: tuple = ()) -> RunStatus:
+    def _move(self, workspace: UUID, run_id: UUID, target: str, failure_class: str | None = None,
+              error: str | None = None) -> RunStatus:
+        """Asks the database for one transition; asking for the state a run is in is refused too."""
         try:
             with self.in_workspace(workspace) as conn:
-                row = conn.execute(f"update agent_runs set {assignments} where run_id = %s "
-                                   "returning run_id, state, failure_class", (*params, run_id)).fetchone()
+                current = conn.execute("select state from agent_runs where run_id = %s for update",
+                                       (run_id,)).fetchone()
+                if current is not None and current[0] == target:
+                    raise IllegalTransition(f"agent run {run_id} is already {target}")
+                row = conn.execute("update agent_runs set state = %s, failure_class = %s, error = %s "
+                                   "where run_id = %s returning run_id, state, failure_class",
+                                   (target, failure_class, error, run_id)).fetchone()
         except psycopg.errors.CheckViolation as err:
             raise IllegalTransition(str(err).splitlines()[0]) from err
         if row is None:

@@ -33,7 +33,7 @@ from reference_impl.ai.workspace_tx import WorkspaceTransactions
 
 CHUNK_WORDS = 60
 _JOB = ("select job_id, state, attempts, max_attempts, next_attempt_at, failure_class, last_error, "
-        "replays from ingestion_jobs where job_id = %s")
+        "replays, updated_at from ingestion_jobs where job_id = %s")
 
 
 class IngestionFault(Exception):

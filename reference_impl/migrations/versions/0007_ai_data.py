@@ -292,6 +292,11 @@ BEGIN
             USING ERRCODE = 'check_violation', TABLE = 'tool_calls', CONSTRAINT = 'tool_calls_transition';
     END IF;
     IF NEW.state = 'requested' THEN
+        IF NOT EXISTS (SELECT 1 FROM agent_runs r WHERE r.workspace_id = NEW.workspace_id
+                          AND r.run_id = NEW.run_id AND r.state = 'running') THEN
+            RAISE EXCEPTION 'tool call %: its run is no longer running', OLD.tool_call_id
+                USING ERRCODE = 'check_violation', TABLE = 'tool_calls', CONSTRAINT = 'tool_calls_transition';
+        END IF;
         NEW.attempts := OLD.attempts + 1;
         NEW.failure_class := NULL;
     END IF;
@@ -377,7 +382,7 @@ DECLARE
     matching text := 'SELECT c.workspace_id, c.chunk_id, e.model_version, '
                      'ts_rank_cd(c.content_tsv, q) AS rank_score FROM chunks c '
                      'JOIN chunk_embeddings e ON e.workspace_id = c.workspace_id AND e.chunk_id = c.chunk_id, '
-                     'websearch_to_tsquery(''english'', $2) q WHERE c.content_tsv @@ q AND %s '
+                     'websearch_to_tsquery(''english'', replace($2, '' '', '' or '')) q WHERE c.content_tsv @@ q AND %s '
                      'ORDER BY rank_score DESC, c.chunk_id LIMIT %s';
 BEGIN
     IF p_mode NOT IN ('exact', 'hnsw', 'text', 'hybrid') OR p_k < 1 THEN
