@@ -10,6 +10,7 @@ test then judges its own list: one exploration, four pieces of evidence.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -65,10 +66,8 @@ def explore_schedules(adapter: AgentRuns, workspace: UUID, max_examples: int = 8
         def move(self, run: UUID, operation: str) -> None:
             before = self.state[run]
             expected = OPERATIONS[operation].get(before, before)
-            try:
+            with contextlib.suppress(IllegalTransition):
                 operate(adapter, workspace, run, operation)
-            except IllegalTransition:
-                pass
             self._step(run)
             after = adapter.run_status(workspace, run).state
             if after != expected:
