@@ -12,7 +12,6 @@ writing part of its chunks.
 from __future__ import annotations
 
 import hashlib
-from contextlib import AbstractContextManager
 from typing import Any
 from uuid import UUID
 
@@ -27,7 +26,6 @@ from harness.ai.protocols import (
     JobStatus,
     NotDue,
 )
-from harness.tenancy import bound_workspace
 from reference_impl.ai.embedder import HashedNgramEmbedder, vector_literal
 from reference_impl.ai.workspace_tx import WorkspaceTransactions
 
@@ -88,28 +86,27 @@ class IngestionOperations(WorkspaceTransactions):
 
     def process_ingestion(self, workspace: UUID, job_id: UUID, *, fault: str | None = None,
                           now: Any = None) -> JobStatus:
-        with self.db.connect_app() as conn:
-            with self._bound(conn, workspace):
-                job = self._job(conn, job_id, lock=True)
-                if job.state not in ("queued", "failed"):
-                    raise IllegalTransition(f"ingestion job {job_id} is {job.state}: nothing to run")
-                early = conn.execute("select %s > coalesce(%s::timestamptz, now())",
-                                     (job.next_attempt_at, now)).fetchone()[0]
-                if early:
-                    raise NotDue(f"ingestion job {job_id} is due at {job.next_attempt_at}")
-                conn.execute("update ingestion_jobs set state = 'running' where job_id = %s", (job_id,))
-            try:
-                with self._bound(conn, workspace):
-                    self._ingest(conn, workspace, job_id, fault)
-                    conn.execute("update ingestion_jobs set state = 'succeeded', failure_class = null, "
-                                 "last_error = null where job_id = %s", (job_id,))
-            except IngestionFault as failure:
-                with self._bound(conn, workspace):
-                    conn.execute("update ingestion_jobs set state = 'failed', failure_class = %s, "
-                                 "last_error = %s where job_id = %s",
-                                 (failure.failure_class, str(failure), job_id))
-            with self._bound(conn, workspace):
-                return self._job(conn, job_id)
+        with self.in_workspace(workspace) as conn:
+            job = self._job(conn, job_id, lock=True)
+            if job.state not in ("queued", "failed"):
+                raise IllegalTransition(f"ingestion job {job_id} is {job.state}: nothing to run")
+            early = conn.execute("select %s > coalesce(%s::timestamptz, now())",
+                                 (job.next_attempt_at, now)).fetchone()[0]
+            if early:
+                raise NotDue(f"ingestion job {job_id} is due at {job.next_attempt_at}")
+            conn.execute("update ingestion_jobs set state = 'running' where job_id = %s", (job_id,))
+        try:
+            with self.in_workspace(workspace) as conn:
+                self._ingest(conn, workspace, job_id, fault)
+                conn.execute("update ingestion_jobs set state = 'succeeded', failure_class = null, "
+                             "last_error = null where job_id = %s", (job_id,))
+        except IngestionFault as failure:
+            with self.in_workspace(workspace) as conn:
+                conn.execute("update ingestion_jobs set state = 'failed', failure_class = %s, "
+                             "last_error = %s where job_id = %s",
+                             (failure.failure_class, str(failure), job_id))
+        with self.in_workspace(workspace) as conn:
+            return self._job(conn, job_id)
 
     def ingestion_job(self, workspace: UUID, job_id: UUID) -> JobStatus:
         with self.in_workspace(workspace) as conn:
@@ -139,9 +136,6 @@ class IngestionOperations(WorkspaceTransactions):
         return [ChunkRef(*r) for r in rows]
 
     # -- internals ---------------------------------------------------------------------------
-    def _bound(self, conn: psycopg.Connection, workspace: UUID) -> AbstractContextManager:
-        return bound_workspace(conn, self.setting, workspace)
-
     @staticmethod
     def _job(conn: psycopg.Connection, job_id: UUID, lock: bool = False) -> JobStatus:
         row = conn.execute(_JOB + (" for update" if lock else ""), (job_id,)).fetchone()

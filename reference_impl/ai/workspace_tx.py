@@ -1,4 +1,10 @@
-"""One app-role transaction bound to a workspace: how every AI-data operation touches the database."""
+"""One app-role transaction bound to a workspace: how every AI-data operation touches the database.
+
+Like a service's connection pool (here a pool of one, per adapter instance), the app-role
+connection is opened once and reused; the workspace binding is transaction-local
+(:func:`harness.tenancy.bound_workspace`), so it ends with each operation's transaction and can
+never carry one workspace into the next. A broken or closed connection is replaced.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,16 @@ class WorkspaceTransactions:
 
     db: Database
     setting: str
+    _app_connection: psycopg.Connection | None = None
+
+    def app_connection(self) -> psycopg.Connection:
+        conn = self._app_connection
+        if conn is None or conn.closed or conn.broken:
+            conn = self._app_connection = self.db.connect_app()
+        return conn
 
     @contextmanager
     def in_workspace(self, workspace: UUID) -> Iterator[psycopg.Connection]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        conn = self.app_connection()
+        with bound_workspace(conn, self.setting, workspace):
             yield conn

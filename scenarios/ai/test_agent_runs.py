@@ -21,7 +21,7 @@ from harness.evidence import attach_json
 from scenarios.ai.conftest import FIXTURES
 
 # modest by default: the exploration runs inside a gate that must stay near a minute
-MAX_EXAMPLES, STEPS = 6, 12
+MAX_EXAMPLES, STEPS = 15, 20
 
 
 @pytest.fixture(scope="module")
