@@ -135,4 +135,5 @@ def record_metric(name: str, value: float, unit: str = "", threshold: float | No
         body.update(threshold=float(threshold), comparison=comparison)
     allure.attach(json.dumps(body), name=f"{METRIC_PREFIX}{name}",
                   attachment_type=allure.attachment_type.JSON)
-    allure.dynamic.parameter(f"{METRIC_PREFIX}{name}", f"{value:g}", excluded=True)
+    # a float, not text: allure-pytest stores a str parameter as its repr, quotes included
+    allure.dynamic.parameter(f"{METRIC_PREFIX}{name}", value, excluded=True)
