@@ -6,5 +6,6 @@ its own module, built on :class:`reference_impl.models.Base`, and is imported he
 """
 
 from reference_impl import models
+from reference_impl.ai import models as ai_models  # noqa: F401  (registers the AI data tables)
 
 metadata = models.Base.metadata
