@@ -101,10 +101,15 @@ def explore_schedules(adapter: AgentRuns, workspace: UUID, max_examples: int = 8
             expected = ("failed" if fail else "succeeded") if runnable else c["state"]
             result = adapter.retry_tool_call(workspace, c["run"], call, fail=fail)
             self._step(c["run"])
-            self._expect_call("retry", c["run"], result.state, expected)
-            if runnable and result.state == "succeeded" and c["tool"] == WRITE_TOOL:
-                self.notes[c["run"]] += 1
-            c["state"] = result.state
+            if result.tool_call_id != call:   # a new call: the idempotency key was not reused
+                log.note("writes", step="retry", problem="a retry made a new call instead of "
+                         "reusing its idempotency key", call=str(call), new=str(result.tool_call_id))
+                self.call[result.tool_call_id] = {**c, "state": result.state}
+            else:
+                self._expect_call("retry", c["run"], result.state, expected)
+                if runnable and result.state == "succeeded" and c["tool"] == WRITE_TOOL:
+                    self.notes[c["run"]] += 1
+                c["state"] = result.state
             self._check_writes(c["run"], "writes", "retry")
 
         @rule(call=calls)

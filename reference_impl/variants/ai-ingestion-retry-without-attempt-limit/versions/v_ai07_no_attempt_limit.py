@@ -1,6 +1,6 @@
 """KNOWN-BAD VARIANT: a failed ingestion attempt is always retried
 
-Revision ID: v_ai07_ingestion_retry_without_attempt_limit
+Revision ID: v_ai07_no_attempt_limit
 Revises: the reference head
 Create Date: 2026-11-22
 
@@ -16,7 +16,7 @@ from alembic import op
 
 from reference_impl.schema_head import HEAD
 
-revision = "v_ai07_ingestion_retry_without_attempt_limit"
+revision = "v_ai07_no_attempt_limit"
 down_revision = HEAD
 branch_labels = None
 depends_on = None

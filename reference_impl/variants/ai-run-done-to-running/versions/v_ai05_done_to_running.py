@@ -1,6 +1,6 @@
 """KNOWN-BAD VARIANT: a succeeded agent run may start running again
 
-Revision ID: v_ai05_run_done_to_running
+Revision ID: v_ai05_done_to_running
 Revises: the reference head
 Create Date: 2026-11-22
 
@@ -16,7 +16,7 @@ from alembic import op
 
 from reference_impl.schema_head import HEAD
 
-revision = "v_ai05_run_done_to_running"
+revision = "v_ai05_done_to_running"
 down_revision = HEAD
 branch_labels = None
 depends_on = None

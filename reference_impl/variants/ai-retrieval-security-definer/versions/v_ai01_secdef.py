@@ -1,6 +1,6 @@
 """KNOWN-BAD VARIANT: the retrieval function is SECURITY DEFINER
 
-Revision ID: v_ai01_retrieval_security_definer
+Revision ID: v_ai01_secdef
 Revises: the reference head
 Create Date: 2026-11-22
 
@@ -15,7 +15,7 @@ from alembic import op
 
 from reference_impl.schema_head import HEAD
 
-revision = "v_ai01_retrieval_security_definer"
+revision = "v_ai01_secdef"
 down_revision = HEAD
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """KNOWN-BAD VARIANT: chunks reference their version without workspace_id
 
-Revision ID: v_ai02_chunk_fk_without_workspace
+Revision ID: v_ai02_chunk_fk
 Revises: the reference head
 Create Date: 2026-11-22
 
@@ -16,7 +16,7 @@ from alembic import op
 
 from reference_impl.schema_head import HEAD
 
-revision = "v_ai02_chunk_fk_without_workspace"
+revision = "v_ai02_chunk_fk"
 down_revision = HEAD
 branch_labels = None
 depends_on = None

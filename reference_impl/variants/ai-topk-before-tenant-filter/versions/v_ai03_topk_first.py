@@ -1,6 +1,6 @@
 """KNOWN-BAD VARIANT: the top k is taken before the tenant filter
 
-Revision ID: v_ai03_topk_before_tenant_filter
+Revision ID: v_ai03_topk_first
 Revises: the reference head
 Create Date: 2026-11-22
 
@@ -17,7 +17,7 @@ from alembic import op
 
 from reference_impl.schema_head import HEAD
 
-revision = "v_ai03_topk_before_tenant_filter"
+revision = "v_ai03_topk_first"
 down_revision = HEAD
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """KNOWN-BAD VARIANT: retrieval ignores the embedding model version
 
-Revision ID: v_ai06_retrieval_ignores_model_version
+Revision ID: v_ai06_ignores_version
 Revises: the reference head
 Create Date: 2026-11-22
 
@@ -15,7 +15,7 @@ from alembic import op
 
 from reference_impl.schema_head import HEAD
 
-revision = "v_ai06_retrieval_ignores_model_version"
+revision = "v_ai06_ignores_version"
 down_revision = HEAD
 branch_labels = None
 depends_on = None
