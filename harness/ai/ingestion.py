@@ -10,20 +10,21 @@ returns the observations it judged, so a test can attach them; problems raise
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
 from harness.ai.failures import require_no_problems
 from harness.ai.protocols import IllegalTransition, Ingestion, JobStatus, NotDue
 
-__all__ = ["drive_to_dead_letter", "judge_dead_letter", "replay_once"]
+__all__ = ["DeadLetterDrive", "drive_to_dead_letter", "judge_dead_letter", "replay_once"]
 
 
 def drive_to_dead_letter(adapter: Ingestion, workspace: UUID, job_id: UUID, failure_class: str,
-                         extra_attempts: int = 2) -> list[JobStatus]:
+                         extra_attempts: int = 2) -> DeadLetterDrive:
     """Fails every attempt of the job until it stops being runnable (plus ``extra_attempts``
-    tries), advancing the worker clock to each retry's due time; checks the retry discipline."""
+    tries), advancing the worker clock to each retry's due time; notes each breach of the retry
+    discipline (no backoff, a retry before it is due, no dead letter at the limit)."""
     seen, problems = [adapter.ingestion_job(workspace, job_id)], []
     limit = seen[0].max_attempts
     for _ in range(limit + extra_attempts):
@@ -51,9 +52,20 @@ def drive_to_dead_letter(adapter: Ingestion, workspace: UUID, job_id: UUID, fail
     if (limit > 1 and not delays) or any(d <= 0 for d in delays) or \
             any(later <= earlier for earlier, later in zip(delays, delays[1:], strict=False)):
         problems.append({"problem": "retry delays do not grow (no backoff)", "delays_s": delays})
-    require_no_problems(problems, f"ingestion job {job_id} did not retry with backoff into the "
-                        "dead letter", [("job states", _show(seen))])
-    return seen
+    return DeadLetterDrive(job_id, seen, problems)
+
+
+@dataclass(frozen=True)
+class DeadLetterDrive:
+    """What :func:`drive_to_dead_letter` saw; :meth:`judge` raises on any problem."""
+
+    job_id: UUID
+    states: list[JobStatus]
+    problems: list[dict[str, Any]]
+
+    def judge(self) -> None:
+        require_no_problems(self.problems, f"ingestion job {self.job_id} did not retry with "
+                            "backoff into the dead letter", [("job states", _show(self.states))])
 
 
 def judge_dead_letter(adapter: Ingestion, workspace: UUID, job_id: UUID, document_id: UUID,

@@ -7,7 +7,7 @@ normalised. Near-identical texts get near-identical vectors, which is what the i
 relevance suites need. Version 1 hashes character trigrams; version 2 hashes words and character
 4-grams under another salt, so its vectors live in a different space: comparing a version-1
 vector with a version-2 one is meaningless, which is exactly what the versioning suite guards.
-A target plugs in its own embedder by overriding :meth:`RetrievalOperations.embed`.
+A target plugs in its own embedder by overriding ``RetrievalOperations.embedder``.
 """
 
 from __future__ import annotations

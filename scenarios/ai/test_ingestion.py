@@ -29,17 +29,17 @@ def dead_lettered(ingestion, workspaces, plan):
     """A document whose every ingestion attempt fails, driven until it is dead-lettered."""
     doc = plan["documents"][0]
     ticket = ingestion.submit_document(workspaces[0], doc["title"], doc["body"])
-    states = drive_to_dead_letter(ingestion, workspaces[0], ticket.job_id, plan["failure_class"])
-    return ticket, states
+    return ticket, drive_to_dead_letter(ingestion, workspaces[0], ticket.job_id, plan["failure_class"])
 
 
 @pytest.mark.evidence("S05.ingestion-recovery", story="F5-E1-S3")
 def test_a_failing_job_retries_with_backoff_then_dead_letters(dead_lettered, plan):
     """Each failed attempt schedules a retry with a longer backoff, a retry before it is due is
     refused, and once the attempt limit is spent the job is dead-lettered, never run again."""
-    ticket, states = dead_lettered
-    attach_json([s.__dict__ for s in states], "job states")
-    final = states[-1]
+    ticket, drive = dead_lettered
+    attach_json([s.__dict__ for s in drive.states], "job states")
+    drive.judge()
+    final = drive.states[-1]
     require_no_problems([] if final.state == "dead_lettered" and final.attempts == plan["max_attempts"]
                         else [{"state": final.state, "attempts": final.attempts}],
                         "the job did not end dead-lettered after exactly its attempt limit")

@@ -32,7 +32,8 @@ def _rewrite(old: str, new: str) -> None:
     if old not in definition:
         raise RuntimeError("agent_runs_transition() no longer lists its transitions as expected; "
                            "update this variant")
-    conn.exec_driver_sql(definition.replace(old, new, 1))
+    # no parameters, but the driver still reads % as a placeholder marker
+    conn.exec_driver_sql(definition.replace(old, new, 1).replace("%", "%%"))
 
 
 def upgrade() -> None:
