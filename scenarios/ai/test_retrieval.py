@@ -34,26 +34,30 @@ def near_duplicates(retrieval, workspaces):
     return seed_near_duplicates(retrieval, *workspaces, data)
 
 
+@pytest.fixture(scope="module")
+def near_duplicate_probes(retrieval, near_duplicates, profile) -> list[dict]:
+    """Every query x mode x HNSW setting, bound to A (run once, judged by two tests)."""
+    return cross_tenant_probes(retrieval, near_duplicates, profile.k, profile.hnsw_settings)
+
+
 def _judge(observations: list[dict], name: str, message: str) -> None:
     attach_json(observations, name)
     require_no_problems([o for o in observations if not o["passed"]], message)
 
 
 @pytest.mark.evidence("S07.cross-tenant-retrieval-negatives", story="F5-E2-S2")
-def test_retrieval_never_returns_another_workspaces_chunks(retrieval, near_duplicates, profile):
+def test_retrieval_never_returns_another_workspaces_chunks(near_duplicate_probes):
     """B's chunks are the nearest vectors to A's queries; bound to A, exact, HNSW, full-text and
     hybrid retrieval return none of them, under ef_search and iterative-scan settings on and off."""
-    probes = cross_tenant_probes(retrieval, near_duplicates, profile.k, profile.hnsw_settings)
     _judge([{**p, "passed": not p["leaked"] and p["problem"] != "returned chunks not seeded in A"}
-            for p in probes], "leak probes", "retrieval bound to A returned chunks it must not see")
+            for p in near_duplicate_probes], "leak probes", "retrieval bound to A returned chunks it must not see")
 
 
 @pytest.mark.evidence("S07.cross-tenant-retrieval-negatives", story="F5-E2-S3")
-def test_the_tenant_filter_runs_before_the_top_k(retrieval, near_duplicates, profile):
+def test_the_tenant_filter_runs_before_the_top_k(near_duplicate_probes):
     """Bound to A, vector and hybrid retrieval return k of A's own chunks even when B holds the
     nearest ones: fewer means the tenant filter (RLS) was applied after the top-k was taken."""
-    probes = cross_tenant_probes(retrieval, near_duplicates, profile.k, profile.hnsw_settings)
-    _judge(probes, "top-k probes", "retrieval filtered the workspace after taking the top k")
+    _judge(near_duplicate_probes, "top-k probes", "retrieval filtered the workspace after taking the top k")
 
 
 @pytest.mark.evidence("S07.cross-tenant-retrieval-negatives", story="F5-E2-S2")
