@@ -73,7 +73,8 @@ def cross_workspace_rows(owner: psycopg.Connection, catalog: Catalog) -> list[di
 def cross_workspace_insert_probes(app: psycopg.Connection, factory: RowFactory, catalog: Catalog,
                                   setting: str, a: object, b: object) -> list[dict[str, Any]]:
     """For every tenant reference: bound to ``a``, insert a child of ``a`` pointing at a parent
-    of ``b``. Returns one observation per reference; ``leaked`` is True when it was accepted."""
+    of ``b``. Returns one observation per reference; ``leaked`` is True when it was accepted,
+    ``judged`` False when it was refused for another reason than the key (nothing proven)."""
     observations = []
     for child, fk, parent in tenant_references(catalog):
         foreign = factory.insert(parent, b).values
@@ -89,6 +90,12 @@ def cross_workspace_insert_probes(app: psycopg.Connection, factory: RowFactory, 
                 app.execute(statement.query, statement.params)
             outcome.update(leaked=True, observed="accepted: A's row now points into B")
         except psycopg.Error as err:
-            outcome.update(leaked=False, observed=f"refused {err.sqlstate}: {str(err).splitlines()[0]}")
+            # the key refused it (23503 on this table), or the app role may not insert at all
+            judged = err.sqlstate == "42501" or (err.sqlstate == "23503"
+                                                 and err.diag.table_name == child.name)
+            outcome.update(leaked=False, judged=judged,
+                           observed=f"refused {err.sqlstate}: {str(err).splitlines()[0]}")
+        else:
+            outcome["judged"] = True
         observations.append(outcome)
     return observations
