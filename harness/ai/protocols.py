@@ -17,7 +17,7 @@ to be refused is typed (:class:`IllegalTransition`, :class:`OutputRejected`, :cl
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -217,7 +217,6 @@ class StoredOutput:
     output: Any
     prompt_version: str
     model_version: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
