@@ -26,8 +26,11 @@ _SEEDS: dict[str, dict[str, object]] = {
 class AiOperations(IngestionOperations, RetrievalOperations, AgentRunOperations):
     """The ``ingestion``, ``retrieval`` and ``agent-runs`` capabilities of the reference."""
 
+    # main's ReferenceAdapter.row_overrides reads every base class's ROW_OVERRIDES
+    ROW_OVERRIDES: dict[str, dict[str, object]] = _SEEDS
+
     def row_overrides(self, table: str) -> Mapping[str, object]:
-        if table in _SEEDS:
-            return _SEEDS[table]
+        if table in self.ROW_OVERRIDES:
+            return self.ROW_OVERRIDES[table]
         parent = getattr(super(), "row_overrides", None)
         return parent(table) if parent is not None else {}
