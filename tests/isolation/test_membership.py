@@ -19,7 +19,8 @@ def test_the_reference_adapter_passes_every_case(target_adapter):
 
 def test_an_adapter_that_skips_the_role_check_is_caught(fresh_database):
     adapter = ViewerCanWriteAdapter(fresh_database)
-    viewer_adds = next(c for c in ROLE_CASES if c.actor == "viewer" and c.action == "add")
+    viewer_adds = next(c for c in ROLE_CASES if c.actor == "viewer" and c.action == "add"
+                       and c.role == "viewer")
     outcome = run_role_case(adapter, viewer_adds)
     assert (outcome.expected, outcome.observed, outcome.role_ok) == ("denied", "allowed", False)
     assert outcome.audit_ok  # the change it wrongly allowed is at least audited
