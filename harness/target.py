@@ -10,6 +10,7 @@ missing variable is an error, never an empty string. The DSN is kept as
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -130,6 +131,9 @@ class TargetSpec:
     # how a transaction acts for a principal; None: the default, tenant_setting = {tenant_id}
     binding: BindingSpec | None = None
     membership: MembershipSpec = field(default_factory=MembershipSpec)
+    # folders of the user's own evidence-marked tests, run by `harness gate` with the harness's
+    suites: tuple[Path, ...] = ()
+    harness_suites: bool = True      # False: `harness gate` runs only the folders in suites
 
     def __post_init__(self) -> None:
         if self.binding is None:  # frozen: filled once, so every reader sees one binding
@@ -179,7 +183,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     raw = _expand(where, "", raw)
     _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
                                     "adapter", "api", "tenancy", "unsupported", "binding",
-                                    "membership"})
+                                    "membership", "suites", "harness_suites"})
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -203,6 +207,8 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
         binding=binding, membership=_membership(where, raw.get("membership")),
+        suites=_suites(where, spec_path.parent, raw.get("suites", [])),
+        harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
@@ -346,6 +352,26 @@ def _binding(where: str, raw: Any) -> BindingSpec | None:
     return BindingSpec(settings={str(k): str(v) for k, v in settings.items()}, role=role)
 
 
+def _flag(where: str, fld: str, raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise ConfigError(where, fld, f"must be true or false, got {raw!r}", f"write {fld}: false")
+    return raw
+
+
+def _suites(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
+        raise ConfigError(where, "suites", "must be a list of folders",
+                          "e.g. suites: [tests/evidence], relative to the spec")
+    paths = []
+    for i, entry in enumerate(raw):
+        path = (root / entry).resolve()
+        if not path.is_dir():
+            raise ConfigError(where, f"suites[{i}]", f"{entry!r} is not a folder (looked in {path})",
+                              "name a folder of your evidence-marked tests, relative to the spec")
+        paths.append(path)
+    return tuple(paths)
+
+
 def _tenant_setting_of(binding: BindingSpec) -> str:
     """The setting carrying the tenant id (for callers binding a bare workspace id)."""
     exact = [name for name, value in binding.settings.items() if value == "{tenant_id}"]
@@ -397,11 +423,14 @@ def _import_object(where: str, fld: str, ref: str, root: Path) -> Any:
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
         raise ConfigError(where, fld, f"{ref!r} is not an import path",
-                          "write it as package.module:ClassName")
+                          "write it as package.module:ClassName or path/to/file.py:ClassName")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        module = importlib.import_module(module_name)
+        if module_name.endswith(".py"):  # a file next to the spec: a target outside any package
+            module = _import_file((root / module_name).resolve())
+        else:
+            module = importlib.import_module(module_name)
     except Exception as exc:
         raise ConfigError(where, fld, f"module {module_name!r} does not import ({type(exc).__name__}: {exc})",
                           "check the module path and that the package is installed") from None
@@ -410,6 +439,24 @@ def _import_object(where: str, fld: str, ref: str, root: Path) -> Any:
     except AttributeError:
         raise ConfigError(where, fld, f"module {module_name!r} has no {attr!r}",
                           "name a class defined in that module") from None
+
+
+def _import_file(path: Path) -> Any:
+    """The module in ``path``, imported once under a name derived from its location."""
+    name = "harness_target_" + re.sub(r"\W", "_", str(path.with_suffix("")))[-80:]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise FileNotFoundError(f"no file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def _expand(where: str, fld: str, value: Any) -> Any:
