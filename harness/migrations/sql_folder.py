@@ -32,7 +32,7 @@ from harness.migrations import BASE, HEAD, Revision, register
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
-__all__ = ["BOOKKEEPING_TABLE", "MigrationFile", "SqlFolderTool", "read_folder"]
+__all__ = ["BOOKKEEPING_TABLE", "MigrationFile", "SqlFolderTool", "read_folder", "split_statements"]
 
 BOOKKEEPING_TABLE = "harness_schema_migrations"
 _FLYWAY = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<name>[^/]+)\.sql$")
@@ -115,6 +115,26 @@ def _header(text: str) -> str:
             break
         lines.append(stripped[2:].strip())
     return "\n".join(lines).strip()
+
+
+_TOKEN = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\$[A-Za-z_0-9]*\$)|;",
+                    re.DOTALL)
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements of ``text``, split on semicolons outside quotes, comments and $$ bodies."""
+    statements, start, pos = [], 0, 0
+    while (match := _TOKEN.search(text, pos)) is not None:
+        if match.group(1):  # a dollar-quoted body runs to the same tag
+            end = text.find(match.group(1), match.end())
+            pos = len(text) if end < 0 else end + len(match.group(1))
+            continue
+        if match.group(0) == ";":
+            statements.append(text[start:match.start()])
+            start = match.end()
+        pos = match.end()
+    statements.append(text[start:])
+    return [s.strip() for s in statements if _has_sql(s)]
 
 
 def _has_sql(text: str) -> bool:
@@ -205,7 +225,9 @@ class SqlFolderTool:
                     conn.execute(text.encode())
                     conn.execute(*bookkeeping)
             else:
-                conn.execute(text.encode())
+                # one statement at a time: a multi-statement string is one implicit transaction
+                for statement in split_statements(text):
+                    conn.execute(statement.encode())
                 conn.execute(*bookkeeping)
         except psycopg.Error as err:
             step = "up" if record else "down"
