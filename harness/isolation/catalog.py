@@ -89,7 +89,6 @@ class Table:
     public_privileges: tuple[str, ...]       # privileges granted to PUBLIC
     from_extension: bool = False
     external: bool = False                   # outside the judged schemas: seeded, never judged
-    owner_is_superuser: bool = False
 
     @property
     def qualified(self) -> str:
@@ -227,7 +226,7 @@ def _tables(conn: psycopg.Connection, query: str, params: dict, role_exists: boo
     policies = _group(conn.execute(_POLICIES, {"oids": oids, "role": probe_role}).fetchall())
     indexes = _group(conn.execute(_INDEXES, (oids,)).fetchall())
     tables = []
-    for oid, schema, name, rls, forced, owner, sel, ins, upd, dele, public, ext, owner_super in rows:
+    for oid, schema, name, rls, forced, owner, sel, ins, upd, dele, public, ext in rows:
         cons = constraints.get(oid, [])
         granted = {cmd for cmd, ok in zip(COMMANDS, (sel, ins, upd, dele), strict=True) if ok and role_exists}
         tables.append(Table(
@@ -242,7 +241,7 @@ def _tables(conn: psycopg.Connection, query: str, params: dict, role_exists: boo
             rls_enabled=rls, rls_forced=forced, owner=owner,
             index_leading_columns=tuple(i[0] for i in indexes.get(oid, []) if i[0] is not None),
             app_privileges=frozenset(granted), public_privileges=tuple(public), from_extension=ext,
-            external=external, owner_is_superuser=bool(owner_super),
+            external=external,
         ))
     return tables
 
@@ -278,7 +277,7 @@ select c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_
        has_any_column_privilege(%(role)s, c.oid, 'SELECT'), has_any_column_privilege(%(role)s, c.oid, 'INSERT'),
        has_any_column_privilege(%(role)s, c.oid, 'UPDATE'), has_table_privilege(%(role)s, c.oid, 'DELETE'),
        array(select distinct a.privilege_type from aclexplode(c.relacl) a where a.grantee = 0 order by 1),
-       {_EXTENSION_MEMBER}, (select r.rolsuper from pg_roles r where r.oid = c.relowner)
+       {_EXTENSION_MEMBER}
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
 where c.relkind in ('r', 'p') and {{where}}
 order by n.nspname, c.relname"""
