@@ -116,6 +116,24 @@ class MembershipSpec:
 
 
 @dataclass(frozen=True)
+class IdentityTable:
+    """A global identity table whose rows are visible only to the person and their co-members."""
+
+    key: str                      # the identity's id column, e.g. user_id
+    actor_setting: str            # the setting the acting person's id is bound to
+
+
+@dataclass(frozen=True)
+class StandardsSpec:
+    """What the schema standards and the recovery rehearsal need to know about the target."""
+
+    extensions: dict[str, str] = field(default_factory=lambda: {"plpgsql": "procedural language"})
+    identity_tables: dict[str, IdentityTable] = field(default_factory=dict)
+    seeds: tuple[Path, ...] = ()          # seed / fixture data files, loaded through the app role
+    archive_command: str | None = None    # the WAL archive command to rehearse (None: the harness's)
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     name: str
     path: Path
@@ -128,6 +146,7 @@ class TargetSpec:
     tenancy: TenancySpec
     # capabilities this target does not have, each with the reason (their items: not applicable)
     unsupported: dict[str, str] = field(default_factory=dict)
+    standards: StandardsSpec = field(default_factory=StandardsSpec)
     # how a transaction acts for a principal; None: the default, tenant_setting = {tenant_id}
     binding: BindingSpec | None = None
     membership: MembershipSpec = field(default_factory=MembershipSpec)
@@ -182,8 +201,8 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
     raw = _expand(where, "", raw)
     _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
-                                    "adapter", "api", "tenancy", "unsupported", "binding",
-                                    "membership", "suites", "harness_suites"})
+                                    "adapter", "api", "tenancy", "unsupported", "standards",
+                                    "binding", "membership", "suites", "harness_suites"})
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -206,6 +225,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
+        standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
         binding=binding, membership=_membership(where, raw.get("membership")),
         suites=_suites(where, spec_path.parent, raw.get("suites", [])),
         harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
@@ -406,6 +426,39 @@ def _membership(where: str, raw: Any) -> MembershipSpec:
         raise ConfigError(where, f"membership.manages.{sorted(unknown)[0]}", "is not a role",
                           f"use one of {', '.join(roles)}")
     return MembershipSpec(roles=tuple(roles), owner_role=owner, manages=result)
+
+
+def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
+    _mapping(where, "standards", raw)
+    _reject_unknown(where, "standards", raw, {"extensions", "identity_tables", "seeds",
+                                              "archive_command"})
+    extensions = _reasons(where, "standards.extensions",
+                          raw.get("extensions", {"plpgsql": "procedural language"}))
+    identity = raw.get("identity_tables", {})
+    _mapping(where, "standards.identity_tables", identity)
+    tables = {}
+    for name, rule in identity.items():
+        fld = f"standards.identity_tables.{name}"
+        _mapping(where, fld, rule)
+        _reject_unknown(where, fld, rule, {"key", "actor_setting"})
+        key = _text(where, f"{fld}.key", rule.get("key"), required=True)
+        setting = _text(where, f"{fld}.actor_setting", rule.get("actor_setting"), required=True)
+        tables[str(name)] = IdentityTable(key=key, actor_setting=setting)
+    seeds_raw = raw.get("seeds", [])
+    if not isinstance(seeds_raw, list) or not all(isinstance(p, str) for p in seeds_raw):
+        raise ConfigError(where, "standards.seeds", "must be a list of files",
+                          "e.g. seeds: [fixtures/seeds/reference.yaml], relative to the spec")
+    seeds = []
+    for entry in seeds_raw:  # existence is checked when the seeds load (specs get copied around)
+        seeds.append((root / entry).resolve())
+    archive = raw.get("archive_command")
+    if archive is not None:
+        archive = _text(where, "standards.archive_command", archive, required=True)
+        if "%p" not in archive or "%f" not in archive:
+            raise ConfigError(where, "standards.archive_command", "must use %p (the WAL file) and %f (its name)",
+                              "e.g. cp %p {archive}/%f; {archive} is the harness's archive folder")
+    return StandardsSpec(extensions=extensions, identity_tables=tables, seeds=tuple(seeds),
+                         archive_command=archive)
 
 
 def _reasons(where: str, fld: str, raw: Any) -> dict[str, str]:

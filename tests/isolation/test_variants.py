@@ -17,8 +17,9 @@ MIGRATION_VARIANTS = sorted(p.parent.name for p in VARIANTS.glob("*/versions"))
 
 
 def test_there_is_a_variant_for_each_classic_mistake():
-    assert MIGRATION_VARIANTS == ["app-role-bypassrls", "missing-delete-policy", "rls-not-forced",
-                                  "table-without-workspace-id", "using-true", "view-without-security-invoker"]
+    # other families keep their variants in the same folder, under their own prefixes
+    assert {"app-role-bypassrls", "missing-delete-policy", "rls-not-forced", "table-without-workspace-id",
+            "using-true", "view-without-security-invoker"} <= set(MIGRATION_VARIANTS)
 
 
 @pytest.mark.parametrize("name", MIGRATION_VARIANTS)
