@@ -1,15 +1,18 @@
 """``harness gate``: run the suites that feed some gates, then build their packets.
 
-The suites run in a pytest subprocess, in the target's root, selected by the harness plugin's
-``--harness-gate`` option (tests whose ``evidence`` marker belongs to another gate are
-deselected), writing Allure results to a directory of **this run's own**
-(``RESULTS/<gates>-<time>-<pid>``): nothing another run wrote is removed or mixed in. pytest's
-exit codes 0 (all passed), 1 (some failed) and 5 (no test collected) all lead to a packet —
-failures and missing evidence are what the packet is for. Any other code (interrupted,
+The suites run in a pytest subprocess, in the target's root: the harness's own scenarios,
+located through the installed ``scenarios`` package (so a spec anywhere on disk gets them), plus
+the folders of the user's own evidence-marked tests that the spec names (``suites:``). Tests are
+selected by the harness plugin's ``--harness-gate`` option (tests whose ``evidence`` marker
+belongs to another gate are deselected), writing Allure results to a directory of **this run's
+own** (``RESULTS/<gates>-<time>-<pid>``): nothing another run wrote is removed or mixed in.
+pytest's exit codes 0 (all passed), 1 (some failed) and 5 (no test collected) all lead to a
+packet — failures and missing evidence are what the packet is for. Any other code (interrupted,
 collection error, internal error, usage error, a backend that cannot start) means the suites
 could not give evidence, and is an error with no packet, quoting the plugin's own one-line
 reason when it gave one. Every run fixes a hypothesis seed and passes it on, so the packet can
-say which seed produced it.
+say which seed produced it. ``harness gate --all`` runs the suites once for every gate and
+builds one packet per gate from the same results.
 
 **Signals.** SIGINT and SIGTERM sent to ``harness gate`` are forwarded to pytest as SIGINT
 (pytest turns it into an interrupt that runs every fixture's teardown: the database server is
@@ -60,6 +63,19 @@ class Interrupted(HarnessError):
                          "(server stopped, its files removed); no packet was written")
 
 
+def scenarios_path() -> Path:
+    """The harness's own suites, wherever the package is installed."""
+    import scenarios
+
+    return Path(scenarios.__file__).resolve().parent
+
+
+def suite_paths(target: TargetSpec) -> list[Path]:
+    """What ``harness gate`` runs: the harness's scenarios (unless the spec opts out) and the
+    spec's own ``suites`` folders."""
+    return ([scenarios_path()] if target.harness_suites else []) + list(target.suites)
+
+
 @dataclass(frozen=True)
 class SuiteRun:
     exit_code: int
@@ -70,7 +86,7 @@ class SuiteRun:
 
 def pytest_command(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
                    quiet: bool, seed: str | None = None) -> list[str]:
-    command = [sys.executable, "-m", "pytest", SCENARIOS]
+    command = [sys.executable, "-m", "pytest", *map(str, suite_paths(target))]
     for gate_id in gate_ids:
         command += ["--harness-gate", gate_id]
     command += ["--harness-target", str(target.path), "--alluredir", str(results_dir),
@@ -110,8 +126,9 @@ def run_suites(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
     """Runs the gates' suites into ``results_dir`` (made by :func:`new_results_dir`)."""
     results_dir = results_dir.resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
-    if not (target.root / SCENARIOS).is_dir():
-        return SuiteRun(5, results_dir, f"no {SCENARIOS}/ folder in {target.root}: no suite ran")
+    if not suite_paths(target):
+        return SuiteRun(5, results_dir, f"{target.path.name} names no suites and sets "
+                        "harness_suites: false: no suite ran")
     seed = str(random.SystemRandom().randrange(2**32))
     command = pytest_command(target, gate_ids, results_dir, quiet, seed)
     if not quiet and sys.stdout.isatty():

@@ -38,7 +38,8 @@ def gate_target(tmp_path) -> Path:
     root = tmp_path / "gate-target"
     write(root / "migrations" / "env.py", "# alembic env\n")
     (root / "migrations" / "versions").mkdir()
-    write(root / "target.yaml", "name: tiny\nmigrations: {script_location: migrations}\napp_role: app_user\n")
+    write(root / "target.yaml", "name: tiny\nmigrations: {script_location: migrations}\napp_role: app_user\n"
+                                "suites: [evidence]\nharness_suites: false\n")
     return root
 
 
@@ -54,7 +55,7 @@ def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> No
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_reaches_pytest_and_its_cleanup_is_waited_for(tmp_path, gate_target, signum):
     started, cleaned = tmp_path / "started", tmp_path / "cleaned"
-    write(gate_target / "scenarios" / "test_slow.py", f"""\
+    write(gate_target / "evidence" / "test_slow.py", f"""\
         import os, pathlib, time
         import pytest
 
@@ -86,7 +87,7 @@ def test_a_signal_reaches_pytest_and_its_cleanup_is_waited_for(tmp_path, gate_ta
 
 @pytest.mark.slow
 def test_each_run_has_its_own_results_and_records_the_hypothesis_seed(workdir, gate_target):
-    write(gate_target / "scenarios" / "test_ok.py", """\
+    write(gate_target / "evidence" / "test_ok.py", """\
         import pytest
 
         @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
@@ -136,7 +137,7 @@ def test_concurrent_builds_both_give_a_correct_packet_or_refuse(workdir, results
 def test_a_backend_that_cannot_start_says_why(workdir, gate_target, capsys):
     spec = gate_target / "target.yaml"
     spec.write_text(spec.read_text() + "database: {backend: dsn, dsn: 'postgresql://u@127.0.0.1:9/db'}\n")
-    write(gate_target / "scenarios" / "test_db.py", """\
+    write(gate_target / "evidence" / "test_db.py", """\
         import pytest
 
         @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
