@@ -17,6 +17,7 @@ import psycopg
 from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
 from harness.lifecycle import Database
 from harness.tenancy import bind_workspace, bound_workspace
+from reference_impl.events.operations import EventsOperations
 
 # who may manage whom: an actor's role -> roles it may grant, change or remove
 _MANAGES = {
@@ -27,7 +28,7 @@ _MANAGES = {
 }
 
 
-class ReferenceAdapter:
+class ReferenceAdapter(EventsOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting
@@ -97,7 +98,7 @@ class ReferenceAdapter:
     def row_overrides(self, table: str) -> dict[str, object]:
         """Seeded memberships are plain members: the last-owner rule is the role matrix's job,
         and an owner row would make the matrix's own-row DELETE depend on it."""
-        return {"role": "member"} if table == "memberships" else {}
+        return {"role": "member"} if table == "memberships" else super().row_overrides(table)
 
     # -- internals ---------------------------------------------------------------------------
     def _bind(self, conn: psycopg.Connection, workspace: UUID, actor: UUID, correlation_id: str) -> None:

@@ -8,3 +8,4 @@ its own module, built on :class:`reference_impl.models.Base`, and is imported he
 from reference_impl import models
 
 metadata = models.Base.metadata
+from reference_impl.events import models as _events  # noqa: E402,F401  events, inbox, webhooks, mirror
