@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import psycopg
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -74,8 +75,7 @@ def consumer_machine(target: EventsCapability, new_workspace: Callable[[], Any],
             except Exception as exc:  # noqa: BLE001 - the crash we caused
                 if hook is None:
                     raise
-                got = CRASHED if "terminat" in str(exc).lower() or "connection" in str(exc).lower() \
-                    else f"error: {exc}"
+                got = CRASHED if isinstance(exc, psycopg.OperationalError) else f"error: {exc!r}"
             self.delivered.add(i)
             if got == APPLIED:
                 self.succeeded.add(eid)
@@ -96,12 +96,14 @@ def consumer_machine(target: EventsCapability, new_workspace: Callable[[], Any],
         def crash(self, i: int) -> None:
             self._delivery("crash", i, kill)
 
+        @precondition(lambda self: len(self.broken) < len(types))
         @rule(event_type=st.sampled_from(types))
         def fail(self, event_type: str) -> None:
             target.set_handler_fault(self.consumer, event_type, "PoisonError: handler breaks on cue")
             self.broken.add(event_type)
             self.history.append({"step": "fail", "event_type": event_type})
 
+        @precondition(lambda self: self.broken)
         @rule(event_type=st.sampled_from(types))
         def fix(self, event_type: str) -> None:
             target.set_handler_fault(self.consumer, event_type, None)
@@ -110,6 +112,15 @@ def consumer_machine(target: EventsCapability, new_workspace: Callable[[], Any],
 
         @rule(i=indexes)
         def replay(self, i: int) -> None:
+            self._replay(i)
+
+        @precondition(lambda self: self.letters)
+        @rule(data=st.data())
+        def replay_a_dead_letter(self, data: Any) -> None:
+            ids = [e["event_id"] for e in self.events]
+            self._replay(ids.index(data.draw(st.sampled_from(sorted(self.letters)))))
+
+        def _replay(self, i: int) -> None:
             event = self.events[i]
             eid, status = event["event_id"], self.letters.get(event["event_id"])
             if status is None:

@@ -17,7 +17,7 @@ PROFILE_ENV = "HARNESS_REPLAY_PROFILE"
 _COMMON = dict(deadline=None, database=None, derandomize=True, print_blob=True,
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                       HealthCheck.data_too_large])
-settings.register_profile("replay-ci", max_examples=12, stateful_step_count=14, **_COMMON)
+settings.register_profile("replay-ci", max_examples=15, stateful_step_count=12, **_COMMON)
 settings.register_profile("replay-thorough", max_examples=200, stateful_step_count=40, **_COMMON)
 
 

@@ -63,5 +63,6 @@ def terminate_backend(owner: Callable[[], psycopg.Connection]) -> Callable[[int]
     """A ``before_commit`` hook: kills the given backend from a separate owner connection."""
     def kill(backend_pid: int) -> None:
         with owner() as conn:
-            conn.execute("select pg_terminate_backend(%s)", (backend_pid,))
+            # with a timeout it waits until the backend is gone, so the commit surely fails
+            conn.execute("select pg_terminate_backend(%s, 5000)", (backend_pid,))
     return kill

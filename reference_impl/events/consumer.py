@@ -29,6 +29,7 @@ from harness.replay.capability import (
 )
 from harness.tenancy import bound_workspace
 from reference_impl.events.catalog import envelope_problems
+from reference_impl.events.connections import AppConnections
 
 HANDLER_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.002
@@ -38,7 +39,7 @@ class HandlerError(RuntimeError):
     """The handler failed on this event (a poison event, or a fault injected on cue)."""
 
 
-class ConsumerOperations:
+class ConsumerOperations(AppConnections):
     db: Any
     setting: str
 
@@ -47,7 +48,7 @@ class ConsumerOperations:
         problems = envelope_problems(envelope)
         if problems:
             raise EnvelopeRejected("; ".join(problems))
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, envelope["workspace_id"]):
+        with self._app() as conn, bound_workspace(conn, self.setting, envelope["workspace_id"]):
             conn.execute(
                 "insert into events (workspace_id, event_id, event_type, correlation_id, version, "
                 "occurred_at, payload) values (%s, %s, %s, %s, %s, %s, %s)",
@@ -77,7 +78,7 @@ class ConsumerOperations:
 
     def _handle_once(self, consumer: str, envelope: Mapping[str, Any],
                      before_commit: Callable[[int], None] | None) -> str:
-        with self.db.connect_app() as conn:
+        with self._app() as conn:
             with bound_workspace(conn, self.setting, envelope["workspace_id"]):
                 if not self._claim_inbox(conn, consumer, envelope):
                     return DUPLICATE
@@ -103,7 +104,7 @@ class ConsumerOperations:
                                                  envelope["event_id"], envelope["event_type"]))
 
     def _dead_letter(self, consumer: str, envelope: Mapping[str, Any], err: Exception, attempts: int) -> None:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, envelope["workspace_id"]):
+        with self._app() as conn, bound_workspace(conn, self.setting, envelope["workspace_id"]):
             conn.execute(
                 "insert into dead_letters (workspace_id, consumer, event_id, error_class, last_error, "
                 "attempts) values (%s, %s, %s, %s, %s, %s) "
@@ -116,7 +117,7 @@ class ConsumerOperations:
     # -- dead letters ------------------------------------------------------------------------
     def replay_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
         try:
-            with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
                 row = conn.execute("select status from dead_letters where workspace_id = %s and "
                                    "consumer = %s and event_id = %s for update",
                                    (workspace, consumer, event_id)).fetchone()
@@ -172,5 +173,5 @@ class ConsumerOperations:
         return {"workspace_id": workspace, "event_id": event_id, "event_type": row[0]}
 
     def _read(self, workspace: Any, query: str, params: tuple) -> list[tuple]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             return conn.execute(query, params).fetchall()

@@ -31,12 +31,13 @@ from harness.replay.capability import (
     WebhookOutcome,
 )
 from harness.tenancy import bound_workspace
+from reference_impl.events.connections import AppConnections
 
 TOLERANCE_SECONDS = 300
 SIGNATURE_HEADER = "webhook-signature"
 
 
-class WebhookOperations:
+class WebhookOperations(AppConnections):
     db: Any
     setting: str
 
@@ -53,7 +54,7 @@ class WebhookOperations:
         if problem:
             return WebhookOutcome("rejected", problem)
         doc = json.loads(body)
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             stored = conn.execute(
                 "insert into inbound_webhooks (workspace_id, provider, provider_event_id, event_type, "
                 "payload, signed_at) values (%s, %s, %s, %s, %s, to_timestamp(%s)) "
@@ -67,7 +68,7 @@ class WebhookOperations:
         return WebhookOutcome("accepted")
 
     def stored_webhooks(self, workspace: Any, provider: str) -> list[str]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             return [r[0] for r in conn.execute(
                 "select provider_event_id from inbound_webhooks where workspace_id = %s "
                 "and provider = %s", (workspace, provider)).fetchall()]
@@ -101,7 +102,7 @@ class WebhookOperations:
 
     # -- subscription mirror -----------------------------------------------------------------
     def apply_subscription_event(self, workspace: Any, event: Mapping[str, Any]) -> None:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             self._apply_subscription(conn, workspace, event)
 
     def _apply_subscription(self, conn: psycopg.Connection, workspace: Any, event: Mapping[str, Any]) -> None:
@@ -116,14 +117,14 @@ class WebhookOperations:
              event["quantity"], event["sequence"]))
 
     def subscription_mirror(self, workspace: Any) -> dict[str, SubscriptionState]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             rows = conn.execute("select subscription_id, status, plan, quantity, provider_sequence "
                                 "from subscription_mirror where workspace_id = %s", (workspace,)).fetchall()
         return {r[0]: SubscriptionState(r[1], r[2], r[3], r[4]) for r in rows}
 
     def reconcile_subscriptions(self, workspace: Any, snapshot: Mapping[str, SubscriptionState]) -> list[str]:
         before = self.subscription_mirror(workspace)
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             for sub, state in snapshot.items():
                 if before.get(sub) != state:
                     self._apply_subscription(conn, workspace, {
@@ -134,7 +135,7 @@ class WebhookOperations:
 
     # -- outbound ----------------------------------------------------------------------------
     def create_delivery(self, workspace: Any, endpoint_url: str, event_id: str, idempotency_key: str) -> str:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             return str(conn.execute(
                 "insert into outbound_deliveries (workspace_id, endpoint_url, event_id, idempotency_key) "
                 "values (%s, %s, %s, %s) returning delivery_id",
@@ -147,14 +148,14 @@ class WebhookOperations:
         return self._attempt(workspace, delivery_id, replay=True)
 
     def delivery_attempts(self, workspace: Any, delivery_id: str) -> list[DeliveryAttemptView]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             rows = conn.execute("select attempt_no, idempotency_key, replay, status_code, latency_ms, error "
                                 "from delivery_attempts where workspace_id = %s and delivery_id = %s "
                                 "order by attempt_no", (workspace, delivery_id)).fetchall()
         return [DeliveryAttemptView(*r) for r in rows]
 
     def _attempt(self, workspace: Any, delivery_id: str, replay: bool) -> DeliveryAttemptView:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             url, event_id, key, limit, done = conn.execute(
                 "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts, "
                 "(select count(*) from delivery_attempts a where a.workspace_id = d.workspace_id "

@@ -1,7 +1,8 @@
 """Fixtures of the replay suite: the target's capabilities, fresh workspaces, fixture data.
 
-Each test gets its own database clone (``fresh_database``) and the target's adapter on it; the
-capability fixtures hand it over typed as the family's Protocols, or skip as not applicable when
+Every test works in workspaces of its own, so the tests of one module share a database clone
+(``module_database``) and one adapter on it, which saves a clone per test. The capability
+fixtures hand the adapter over typed as the family's Protocols, or skip as not applicable when
 the target's spec declares the capability unsupported.
 """
 
@@ -24,6 +25,20 @@ from harness.replay.capability import (
 from harness.replay.races import terminate_backend
 from harness.replay.streams import load_yaml
 from scenarios.replay.data import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def target_adapter(module_database):
+    """The target's adapter on the module's database (None when the spec names none)."""
+    spec = module_database.spec
+    return spec.load_adapter_class()(module_database) if spec.adapter else None
+
+
+@pytest.fixture
+def owner_conn(module_database):
+    """The owner on the module's database, autocommit: for reading what the app cannot see."""
+    with module_database.connect_owner(autocommit=True) as conn:
+        yield conn
 
 
 @pytest.fixture
@@ -67,9 +82,9 @@ def workspace(new_workspace) -> Any:
 
 
 @pytest.fixture
-def kill_before_commit(fresh_database) -> Callable[[int], None]:
+def kill_before_commit(module_database) -> Callable[[int], None]:
     """A ``before_commit`` hook that terminates the handler's backend from an owner connection."""
-    return terminate_backend(lambda: fresh_database.connect_owner(autocommit=True))
+    return terminate_backend(lambda: module_database.connect_owner(autocommit=True))
 
 
 @pytest.fixture(scope="session")

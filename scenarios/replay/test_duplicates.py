@@ -114,7 +114,7 @@ def test_consumers_drain_a_stream_with_duplicates_once(events, new_workspace, co
     """1 or 8 consumers drain a stream where every fifth event comes twice: each distinct event
     takes effect once. Records the consumer's throughput (deliveries per second)."""
     workspace = new_workspace()
-    distinct = [envelope(workspace, consumer_stream[i % len(consumer_stream)]) for i in range(rounds(200, 1000))]
+    distinct = [envelope(workspace, consumer_stream[i % len(consumer_stream)]) for i in range(rounds(150, 1000))]
     for event in distinct:
         events.publish_event(event)
     # a duplicate right behind its original: with 8 consumers the two are handled at once

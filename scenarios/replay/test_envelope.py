@@ -45,13 +45,18 @@ def test_stored_events_keep_every_envelope_field(events, workspace, consumer_str
 
 
 @pytest.mark.evidence(ITEM)
-@pytest.mark.parametrize("field", ENVELOPE_FIELDS)
-def test_an_event_without_an_envelope_field_is_refused(events, workspace, consumer_stream, field):
-    """An event missing one envelope field is refused whole: nothing is stored."""
-    event = envelope(workspace, consumer_stream[0])
-    del event[field]
-    with pytest.raises(EnvelopeRejected):
-        events.publish_event(event)
+def test_an_event_missing_any_envelope_field_is_refused(events, workspace, consumer_stream):
+    """An event missing any one envelope field is refused whole: nothing is stored."""
+    let_in = []
+    for field in ENVELOPE_FIELDS:
+        event = envelope(workspace, consumer_stream[0])
+        del event[field]
+        try:
+            events.publish_event(event)
+            let_in.append(field)
+        except EnvelopeRejected:
+            pass
     stored = events.stored_events(workspace)
-    if stored:
-        raise ReplayFailure(f"an event without {field!r} was stored", [("rows", as_json(stored))])
+    if let_in or stored:
+        raise ReplayFailure(f"events without {let_in} were accepted" if let_in else
+                            "a refused event was stored anyway", [("rows", as_json(stored))])

@@ -95,6 +95,7 @@ class _Endpoint(BaseHTTPRequestHandler):
         seen = self.server.seen  # type: ignore[attr-defined]
         seen.append(self.headers.get("Idempotency-Key"))
         self.send_response(500 if len(seen) == 1 else 200)
+        self.send_header("Content-Length", "0")
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
@@ -104,6 +105,7 @@ class _Endpoint(BaseHTTPRequestHandler):
 @pytest.fixture
 def endpoint() -> Iterator[tuple[str, list]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Endpoint)
+    server.daemon_threads, server.block_on_close = True, False
     server.seen = []  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
