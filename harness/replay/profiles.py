@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 __all__ = ["PROFILE_ENV", "replay_settings"]
 
 PROFILE_ENV = "HARNESS_REPLAY_PROFILE"
-_COMMON = dict(deadline=None, database=None, derandomize=True, print_blob=True,
+# no explain phase: it re-runs many variations of a failing example against the database
+# just to annotate it, which costs minutes; the shrunk history says what happened
+_PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink)
+_COMMON = dict(deadline=None, database=None, derandomize=True, print_blob=True, phases=_PHASES,
                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                       HealthCheck.data_too_large])
-settings.register_profile("replay-ci", max_examples=15, stateful_step_count=12, **_COMMON)
+settings.register_profile("replay-ci", max_examples=25, stateful_step_count=10, **_COMMON)
 settings.register_profile("replay-thorough", max_examples=200, stateful_step_count=40, **_COMMON)
 
 
