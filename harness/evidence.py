@@ -135,4 +135,5 @@ def record_metric(name: str, value: float, unit: str = "", threshold: float | No
         body.update(threshold=float(threshold), comparison=comparison)
     allure.attach(json.dumps(body), name=f"{METRIC_PREFIX}{name}",
                   attachment_type=allure.attachment_type.JSON)
-    allure.dynamic.parameter(f"{METRIC_PREFIX}{name}", f"{value:g}", excluded=True)
+    # the float itself: Allure stores a parameter as repr(), and a str would arrive quoted
+    allure.dynamic.parameter(f"{METRIC_PREFIX}{name}", value, excluded=True)
