@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 __all__ = [
-    "APPLIED", "DEAD_LETTERED", "DUPLICATE", "AutomationRunView", "AutomationRunsCapability",
+    "ALREADY_REPLAYED", "APPLIED", "DEAD_LETTERED", "DUPLICATE", "NOT_FOUND", "AutomationRunView", "AutomationRunsCapability",
     "BillingMirrorCapability", "CredentialsCapability", "DeadLetterView", "DeliveryAttemptView",
     "EnvelopeRejected", "EventsCapability", "ReplayRefused", "SubscriptionState",
     "WebhookOutcome", "WebhooksCapability",

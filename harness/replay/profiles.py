@@ -11,7 +11,7 @@ import os
 
 from hypothesis import HealthCheck, Phase, settings
 
-__all__ = ["PROFILE_ENV", "replay_settings"]
+__all__ = ["PROFILE_ENV", "replay_settings", "rounds"]
 
 PROFILE_ENV = "HARNESS_REPLAY_PROFILE"
 # no explain phase: it re-runs many variations of a failing example against the database

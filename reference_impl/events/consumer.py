@@ -59,7 +59,8 @@ class ConsumerOperations(AppConnections):
     # -- consuming ---------------------------------------------------------------------------
     def handle_event(self, consumer: str, envelope: Mapping[str, Any], *,
                      before_commit: Callable[[int], None] | None = None) -> str:
-        for attempt in range(1, HANDLER_ATTEMPTS + 1):
+        attempt = 1
+        while True:
             try:
                 return self._handle_once(consumer, envelope, before_commit)
             except HandlerError as err:
@@ -67,7 +68,7 @@ class ConsumerOperations(AppConnections):
                     self._dead_letter(consumer, envelope, err, attempt)
                     return DEAD_LETTERED
                 time.sleep(BACKOFF_SECONDS * 2 ** attempt)
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def set_handler_fault(self, consumer: str, event_type: str, error: str | None) -> None:
         faults = self.__dict__.setdefault("_handler_faults", {})

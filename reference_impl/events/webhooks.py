@@ -155,6 +155,8 @@ class WebhookOperations(AppConnections):
         return [DeliveryAttemptView(*r) for r in rows]
 
     def _attempt(self, workspace: Any, delivery_id: str, replay: bool) -> DeliveryAttemptView:
+        # the delivery row stays locked through the POST, so concurrent replays number their
+        # attempts one after another and cannot overrun the bound together
         with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             url, event_id, key, limit, done = conn.execute(
                 "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts, "

@@ -94,8 +94,11 @@ def test_an_automation_run_that_exhausts_its_retries_is_dead_lettered_and_escala
         problems.append(f"final state {final.status} after {final.attempts}/{final.max_attempts} attempts")
     if len(escalations) != 1:
         problems.append(f"{len(escalations)} escalation rows, expected 1")
-    if any(v.next_attempt_at is None for v in retrying) or len(retrying) != final.max_attempts - 1:
+    times = [v.next_attempt_at for v in retrying]
+    if None in times or len(retrying) != final.max_attempts - 1:
         problems.append("a retrying run has no next attempt time scheduled")
+    elif sorted(times) != times or len(set(times)) != len(times):
+        problems.append(f"retries do not back off: next attempts at {times}")
     if len({v for v in views if v.status == "dead_lettered"}) != 1:
         problems.append("attempts after the terminal state changed the run")
     if problems:
