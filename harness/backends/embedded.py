@@ -89,7 +89,8 @@ class EmbeddedBackend:
         # TCP on loopback only; no Unix socket, whose path is capped at 107 bytes and a deep
         # TMPDIR would exceed it
         opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+                "-c shared_preload_libraries=pg_stat_statements")  # the load suite reads it
         log = workdir / "postgres.log"
         log.touch()
         if run_as:

@@ -114,9 +114,9 @@ class EventsCapability(Protocol):
     def stored_events(self, workspace: Any) -> list[dict[str, Any]]:
         """Every stored event row of the workspace, as its envelope fields."""
 
-    def dead_letters(self, workspace: Any, consumer: str) -> list[DeadLetterView]: ...
+    def event_dead_letters(self, workspace: Any, consumer: str) -> list[DeadLetterView]: ...
 
-    def replay_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
         """``applied``, ``duplicate``, ``already_replayed``, ``not_found`` or ``dead_lettered``."""
 
 

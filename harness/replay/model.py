@@ -133,7 +133,7 @@ def consumer_machine(target: EventsCapability, new_workspace: Callable[[], Any],
                 want = DUPLICATE
             else:
                 want = DEAD_LETTERED if event["event_type"] in self.broken else APPLIED
-            got = target.replay_dead_letter(self.workspace, self.consumer, eid)
+            got = target.replay_event_dead_letter(self.workspace, self.consumer, eid)
             if got == APPLIED:
                 self.succeeded.add(eid)
             if got in (APPLIED, DUPLICATE):
@@ -144,7 +144,7 @@ def consumer_machine(target: EventsCapability, new_workspace: Callable[[], Any],
         def effects_equal_the_distinct_events_that_succeeded(self) -> None:
             require_exactly_once(target, self.workspace, self.consumer, self.succeeded,
                                  "stateful model", history=self.history)
-            seen = {d.event_id: d.status for d in target.dead_letters(self.workspace, self.consumer)}
+            seen = {d.event_id: d.status for d in target.event_dead_letters(self.workspace, self.consumer)}
             if seen != self.letters:
                 raise ReplayFailure(
                     "stateful model: the dead letters disagree with the history",

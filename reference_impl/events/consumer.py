@@ -116,7 +116,7 @@ class ConsumerOperations(AppConnections):
                  str(err), attempts))
 
     # -- dead letters ------------------------------------------------------------------------
-    def replay_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
         try:
             with self._app() as conn, bound_workspace(conn, self.setting, workspace):
                 row = conn.execute("select status from dead_letters where workspace_id = %s and "
@@ -141,7 +141,7 @@ class ConsumerOperations(AppConnections):
                      "where workspace_id = %s and consumer = %s and event_id = %s",
                      (workspace, consumer, event_id))
 
-    def dead_letters(self, workspace: Any, consumer: str) -> list[DeadLetterView]:
+    def event_dead_letters(self, workspace: Any, consumer: str) -> list[DeadLetterView]:
         rows = self._read(workspace, "select event_id, consumer, error_class, attempts, last_error, "
                           "status from dead_letters where workspace_id = %s and consumer = %s "
                           "order by created_at", (workspace, consumer))

@@ -44,7 +44,7 @@ def test_a_poison_event_lands_in_the_dead_letters_after_the_retry_limit(events, 
     events.publish_event(event)
     events.set_handler_fault("poisoned", event["event_type"], POISON)
     outcome = events.handle_event("poisoned", event)
-    letters = events.dead_letters(workspace, "poisoned")
+    letters = events.event_dead_letters(workspace, "poisoned")
     attach_json({"outcome": outcome, "dead letters": letters}, "dead letters")
     ok = (outcome == DEAD_LETTERED and len(letters) == 1 and letters[0].event_id == event["event_id"]
           and letters[0].attempts >= 2 and letters[0].error_class and POISON in letters[0].last_error
@@ -65,9 +65,9 @@ def test_a_replayed_dead_letter_applies_once_and_a_second_replay_changes_nothing
     events.set_handler_fault("fixable", event["event_type"], POISON)
     history = [events.handle_event("fixable", event)]
     events.set_handler_fault("fixable", event["event_type"], None)
-    history += [events.replay_dead_letter(workspace, "fixable", event["event_id"]) for _ in range(2)]
+    history += [events.replay_event_dead_letter(workspace, "fixable", event["event_id"]) for _ in range(2)]
     history.append(events.handle_event("fixable", event))
-    letters = events.dead_letters(workspace, "fixable")
+    letters = events.event_dead_letters(workspace, "fixable")
     attach_json({"outcomes": history, "dead letters": letters}, "replay")
     require_exactly_once(events, workspace, "fixable", [event["event_id"]], "replay of a dead letter",
                          history=history)

@@ -1,7 +1,7 @@
 """events, inbox, dead letters, automation runs, connector credentials, webhooks, billing mirror
 
 Revision ID: 0004_events
-Revises: 0003
+Revises: 0007_ai_data
 Create Date: 2026-11-22
 
 The replay-safe data path. ``events`` keeps every envelope (event_id, event_type, workspace_id,
@@ -29,7 +29,7 @@ from alembic import op
 from reference_impl.rls import secure_tenant_table
 
 revision = "0004_events"
-down_revision = "0003"
+down_revision = "0007_ai_data"
 branch_labels = None
 depends_on = None
 
