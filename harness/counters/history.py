@@ -92,6 +92,21 @@ class History:
             "final_records": [asdict(r) for r in self.final_records],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> History:
+        """The history :meth:`to_json` wrote (the one a failure attaches), to replay the checker
+        on it; times come back in whole microseconds, as the JSON keeps them."""
+        kinds = {CONSUME: ConsumeOutcome, RESET: PeriodRollover, PLAN: PlanChange}
+        operations = [Operation(op["index"], op["worker"], op["kind"], dict(op["args"]),
+                                round(op["invoked_ms"] * 1e6), round(op["completed_ms"] * 1e6),
+                                None if op["saw"] is None else kinds[op["kind"]](**op["saw"]),
+                                op.get("error"))
+                      for op in data["operations"]]
+        return cls(operations, PeriodUsage(**data["start"]),
+                   [PeriodUsage(**p) for p in data.get("final_periods", [])],
+                   [UsageRecord(**r) for r in data.get("final_records", [])],
+                   data.get("isolation", "read committed"))
+
     def timeline(self) -> str:
         """One line per call in invocation order, for a failure message."""
         t0 = min((op.invoked_ns for op in self.operations), default=0)

@@ -13,11 +13,13 @@ the counter, produces exactly what every worker saw and the state stored at the 
 - a plan change sets the open period's quota and grace.
 
 The search is a depth-first walk over the operations that may come next, with a memo of states
-already refuted. Operations that leave the counter unchanged (denials, replays) are placed as
-soon as they fit: moving such an operation earlier can never invalidate what follows, which
-keeps histories of hundreds of calls tractable. When no order exists, :class:`Explanation`
-keeps the deepest orders tried and why each candidate next step was rejected: that, with the
-history, is the evidence a failure carries.
+already refuted. Consumes that leave the counter unchanged (denials, replays) are placed as
+soon as they fit: they have no effect on the counter in any state, so moving one earlier can
+never invalidate what follows, which keeps histories of hundreds of calls tractable. A plan
+change is never placed that way, even when it re-sets the terms already in force: its effect
+is an assignment, and an overlapping plan change may have to come before it. When no order
+exists, :class:`Explanation` keeps the deepest orders tried and why each candidate next step
+was rejected: that, with the history, is the evidence a failure carries.
 """
 
 from __future__ import annotations
@@ -145,11 +147,16 @@ class _Search:
                 if not placed >> n & 1 and self.preds[n] & ~placed == 0]
 
     def _place_neutral(self, placed: int, state: _State, order: tuple[int, ...]):
-        """Places every ready operation that fits and leaves the counter as it was."""
+        """Places every ready consume that fits and leaves the counter as it was (a denial or a
+        replay). Only consumes qualify: a plan change to the terms already in force also leaves
+        this state as it was, but it *sets* the terms, so it does not commute with another plan
+        change that overlaps it, and placing it early can refute a correct history."""
         moved = True
         while moved:
             moved = False
             for n in self._ready(placed):
+                if self.ops[n].kind != CONSUME:
+                    continue
                 nxt, _ = _step(state, self.ops[n], self.ops)
                 if nxt is not None and (nxt.period, nxt.used, nxt.quota, nxt.grace, nxt.closed) == (
                         state.period, state.used, state.quota, state.grace, state.closed):

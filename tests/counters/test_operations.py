@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
+import psycopg
 import pytest
 
 from harness.counters.capability import PlanTerms
+from harness.tenancy import bind_workspace
 
 
 @pytest.fixture
@@ -63,3 +68,51 @@ def test_the_entitlements_revision_rolls_back_and_forward(fresh_database):
     with fresh_database.connect_owner() as conn:
         assert conn.execute(tables).fetchone()[0] == 3
     assert migrations.current_heads(params, spec) == (HEAD,)
+
+
+def test_a_rollover_waits_for_a_consume_without_deadlocking(target_adapter, workspace, fresh_database):
+    """A consume locks the open counter row, then inserts its record, whose foreign key takes a
+    key-share lock on the entitlement; a rollover locks the entitlement, then the counter row.
+    Here the consume holds the counter row and the rollover is blocked on it: the consume's
+    record must still go in (the rollover's entitlement lock must not exclude key share), or
+    each waits for the other until the deadlock detector kills one, a second lost each time."""
+    feature, setting = "api-calls", target_adapter.setting
+    rolled: list = []
+
+    def rollover(conn: psycopg.Connection) -> None:
+        try:
+            with conn.transaction():
+                bind_workspace(conn, setting, workspace)
+                rolled.append(conn.execute("select * from rollover_usage_period(%s, %s)",
+                                           (workspace, feature)).fetchone())
+        except psycopg.Error as exc:
+            rolled.append(exc)
+
+    with fresh_database.connect_app() as consumer, fresh_database.connect_app() as roller, \
+            fresh_database.connect_owner() as watcher:
+        with consumer.transaction():
+            bind_workspace(consumer, setting, workspace)
+            consumer.execute("update usage_counters set used = used + 1 where workspace_id = %s "
+                             "and feature = %s and not closed", (workspace, feature))
+            thread = threading.Thread(target=rollover, args=(roller,))
+            thread.start()
+            _wait_until_blocked(watcher, roller.info.backend_pid)
+            consumer.execute("set local lock_timeout = '5s'")
+            consumer.execute(
+                "insert into consumption_records (workspace_id, feature, idempotency_key, amount, "
+                "granted, period_start) select workspace_id, feature, 'k', 1, true, period_start "
+                "from usage_counters where workspace_id = %s and feature = %s and not closed",
+                (workspace, feature))
+        thread.join(timeout=30)
+    assert len(rolled) == 1 and not isinstance(rolled[0], Exception), rolled
+    assert rolled[0][1] == 1  # the rollover closed the period with the consume's unit in it
+
+
+def _wait_until_blocked(watcher: psycopg.Connection, pid: int) -> None:
+    for _ in range(400):
+        row = watcher.execute("select wait_event_type from pg_stat_activity where pid = %s",
+                              (pid,)).fetchone()
+        if row and row[0] == "Lock":
+            return
+        time.sleep(0.025)
+    raise AssertionError(f"the rollover (backend {pid}) never waited for the counter row lock")

@@ -3,6 +3,10 @@ concurrent histories and refutes each classic counter bug, naming the orders it 
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 
 from harness.counters import (
@@ -18,6 +22,7 @@ from harness.counters import (
     explain,
 )
 
+RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "counters" / "histories"
 P1, P2 = "2026-11-01", "2026-12-01"
 START = PeriodUsage(P1, 0, 3, 0, False)
 
@@ -103,3 +108,49 @@ def test_many_interchangeable_denials_stay_tractable():
                 records(("a", 3, True, P1), *[(f"d{i}", 1, False, P1) for i in range(1, 60)]))
     explanation = explain(h)
     assert explanation.explained and explanation.expansions < 100
+
+
+def plan(i, worker, quota, grace, used, t, *, period=P1):
+    return Operation(i, worker, "plan", {"quota": quota, "grace": grace}, t[0], t[1],
+                     PlanChange(period, used, quota, grace))
+
+
+def test_a_plan_change_reasserting_the_terms_in_force_may_come_after_an_overlapping_one():
+    # 0 (5+0) and 1 (3+0, the terms already in force) overlap; the denial after both saw 3+0,
+    # so 0 came first. 1 changes nothing where the search starts, but it is not a no-op: placed
+    # first, 0 would leave 5+0 in force and the denial would have no explanation.
+    ops = [plan(0, 0, 5, 0, 0, (0, 10)), plan(1, 1, 3, 0, 0, (0, 10)),
+           consume(2, 2, 4, "a", False, 0, (20, 30))]
+    h = history(ops, [PeriodUsage(P1, 0, 3, 0, False)], records(("a", 4, False, P1)))
+    assert check_history(h, "re-asserted plan").order == (0, 1, 2)
+    late = [ops[0], plan(1, 1, 3, 0, 0, (0, 10)), consume(2, 2, 4, "a", True, 4, (20, 30), quota=5)]
+    assert explain(history(late, [PeriodUsage(P1, 4, 5, 0, False)],
+                           records(("a", 4, True, P1)))).order == (1, 0, 2)
+
+
+def recorded(name):
+    return History.from_json(json.loads((RECORDED / name).read_text()))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RECORDED.glob("*.json")))
+def test_recorded_database_histories_are_explained(name):
+    """Histories the reference produced at read committed under CPU load, which an earlier
+    checker refuted (fixtures/counters/histories, each with a note on its shape)."""
+    h = recorded(name)
+    found = check_history(h, name)
+    assert len(found.order) == len(h.operations)
+
+
+def test_a_recorded_history_with_one_observation_changed_is_still_refuted():
+    h = recorded("plan-reasserted-before-reset.json")
+    # the grant in the period the second reset opened claims terms no plan change ever set
+    ops = [replace(op, outcome=replace(op.outcome, quota=4, grace=1)) if op.index == 8 else op
+           for op in h.operations]
+    assert not explain(replace(h, operations=ops)).explained
+
+
+def test_a_history_survives_its_json_round_trip():
+    h = recorded("plan-reasserted-before-consume.json")
+    again = History.from_json(json.loads(json.dumps(h.to_json())))
+    assert again.operations == h.operations and again.final_periods == h.final_periods
+    assert again.final_records == h.final_records and again.start == h.start

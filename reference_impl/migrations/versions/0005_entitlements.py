@@ -23,7 +23,8 @@ each one call inside the caller's transaction:
   finds the key taken (waiting for a concurrent first attempt to commit) takes back its own
   uncommitted increment and answers with the first outcome. One row written per consume.
 - ``rollover_usage_period``: closes the open period at its boundary and opens the next one
-  (locks the entitlement, then the counter row; no row is ever deleted).
+  (locks the entitlement FOR NO KEY UPDATE, so a consume's foreign-key check is not blocked,
+  then the counter row; no row is ever deleted).
 - ``change_entitlement_plan``: new quota and grace on the entitlement and on the open period.
 
 Rollback: downgrade() drops the three functions and the three tables, losing every quota,
@@ -166,9 +167,12 @@ def _rollover() -> None:
             e entitlements%ROWTYPE;
             c usage_counters%ROWTYPE;
         BEGIN
-            -- the entitlement first, as change_entitlement_plan does: one lock order, no deadlock
+            -- the entitlement first, as change_entitlement_plan does: one lock order, no deadlock.
+            -- NO KEY UPDATE, not UPDATE: a consume holding the counter row inserts its record,
+            -- whose foreign key takes KEY SHARE on this row; FOR UPDATE would make it wait for
+            -- us while we wait for its counter row (a deadlock, broken after deadlock_timeout)
             SELECT * INTO e FROM entitlements
-                WHERE workspace_id = p_workspace AND feature = p_feature FOR UPDATE;
+                WHERE workspace_id = p_workspace AND feature = p_feature FOR NO KEY UPDATE;
             IF NOT FOUND THEN
                 RAISE EXCEPTION 'no entitlement for feature % in workspace %', p_feature, p_workspace
                     USING ERRCODE = 'P0002';
