@@ -20,6 +20,7 @@ from harness.tenancy import bind_workspace, bound_workspace
 from reference_impl.ai.operations import AiOperations
 from reference_impl.analytics.operations import AnalyticsOperations
 from reference_impl.entitlements.operations import EntitlementOperations
+from reference_impl.events.operations import EventsOperations
 from reference_impl.work_items.operations import WorkItemOperations
 
 # who may manage whom: an actor's role -> roles it may grant, change or remove
@@ -31,7 +32,8 @@ _MANAGES = {
 }
 
 
-class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations, AiOperations):
+class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations, AiOperations,
+                       EventsOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting

@@ -12,3 +12,4 @@ from reference_impl.entitlements import models as _entitlements  # noqa: F401
 from reference_impl.work_items import models as _work_items  # noqa: F401  work items, timeline, tokens
 
 metadata = models.Base.metadata
+from reference_impl.events import models as _events  # noqa: E402,F401  events, inbox, webhooks, mirror

@@ -473,9 +473,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP FUNCTION retrieve_chunks(vector, text, text, text, integer, text)")
     op.execute("DROP FUNCTION retrieval_embedding_filter(text, text)")
+    # Lock this revision's tables before anything else, then drop them in one statement: every
+    # DROP also takes workspaces (their foreign keys' triggers live there), and taking the
+    # tables one by one while tenant traffic reads them and then writes rows that check
+    # workspaces deadlocked under the live-load rehearsal.
+    tables = ", ".join(reversed(TABLES))
+    op.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
     op.execute("DROP VIEW ingestion_dead_letters")
-    for table in reversed(TABLES):
-        op.execute(f"DROP TABLE {table}")
+    op.execute(f"DROP TABLE {tables}")
     for function in ("ingestion_jobs_transition", "agent_runs_transition", "tool_calls_guard",
                      "tool_calls_audit"):
         op.execute(f"DROP FUNCTION {function}()")

@@ -1,0 +1,70 @@
+"""KNOWN-BAD adapter variants of the replay-safe data path (the database is the reference one).
+
+Each class breaks one thing the replay suite must catch, and says which evidence item turns
+NO-GO (``tests/replay/test_suite_bites.py`` proves it does):
+
+- :class:`NoInboxAdapter`: the consumer never consults or writes the inbox (S08.idempotency,
+  S08.replay-safety);
+- :class:`SelectThenInsertAdapter`: the inbox check is a SELECT, then an INSERT that swallows the
+  conflict: right one delivery at a time, wrong when deliveries race (S08.idempotency);
+- :class:`UnmarkedReplayAdapter`: replay applies the event but leaves the dead letter open
+  (S08.replay-safety);
+- :class:`ArrivalOrderMirrorAdapter`: the subscription mirror applies provider events in arrival
+  order (S09.billing-reconciliation);
+- :class:`TruncatedDigestAdapter`: the webhook signature is compared with ``==`` on its first 16
+  hex digits (S09.webhook-signature-validation);
+- :class:`NoTimestampAdapter`: the webhook timestamp is never checked, so a captured request can
+  be replayed forever (S09.webhook-signature-validation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+
+from reference_impl.adapter import ReferenceAdapter
+
+
+class NoInboxAdapter(ReferenceAdapter):
+    def _claim_inbox(self, conn: psycopg.Connection, consumer: str, envelope: Mapping[str, Any]) -> bool:
+        return True
+
+
+class SelectThenInsertAdapter(ReferenceAdapter):
+    def _claim_inbox(self, conn: psycopg.Connection, consumer: str, envelope: Mapping[str, Any]) -> bool:
+        key = (envelope["workspace_id"], consumer, envelope["event_id"])
+        if conn.execute("select 1 from inbox where workspace_id = %s and consumer = %s and event_id = %s",
+                        key).fetchone():
+            return False
+        conn.execute("insert into inbox (workspace_id, consumer, event_id) values (%s, %s, %s) "
+                     "on conflict do nothing", key)
+        return True
+
+
+class UnmarkedReplayAdapter(ReferenceAdapter):
+    def _mark_replayed(self, conn: psycopg.Connection, workspace: Any, consumer: str, event_id: str) -> None:
+        pass
+
+
+class ArrivalOrderMirrorAdapter(ReferenceAdapter):
+    def _apply_subscription(self, conn: psycopg.Connection, workspace: Any, event: Mapping[str, Any]) -> None:
+        conn.execute(
+            "insert into subscription_mirror (workspace_id, subscription_id, status, plan, quantity, "
+            "provider_sequence) values (%s, %s, %s, %s, %s, %s) "
+            "on conflict (workspace_id, subscription_id) do update set status = excluded.status, "
+            "plan = excluded.plan, quantity = excluded.quantity, updated_at = now(), "
+            "provider_sequence = excluded.provider_sequence",
+            (workspace, event["subscription_id"], event["status"], event["plan"],
+             event["quantity"], event["sequence"]))
+
+
+class TruncatedDigestAdapter(ReferenceAdapter):
+    def _digest_matches(self, expected: str, given: str) -> bool:
+        return expected[:16] == given[:16]
+
+
+class NoTimestampAdapter(ReferenceAdapter):
+    def _timestamp_problem(self, timestamp: int) -> str | None:
+        return None

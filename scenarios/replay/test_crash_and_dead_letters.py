@@ -1,0 +1,106 @@
+"""S08.replay-safety and S08.dead-letter-escalation: crashes, poison events, replays, exhausted runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.evidence import attach_json
+from harness.replay.capability import ALREADY_REPLAYED, APPLIED, DEAD_LETTERED, DUPLICATE
+from harness.replay.checks import require_exactly_once
+from harness.replay.failures import ReplayFailure, as_json
+from harness.replay.streams import envelope
+
+SAFETY, ESCALATION = "S08.replay-safety", "S08.dead-letter-escalation"
+POISON = "PoisonPayload: the handler cannot parse this event"
+
+
+@pytest.mark.evidence(SAFETY, story="F6-E2-S1")
+def test_a_crash_before_commit_leaves_no_partial_effect(events, workspace, consumer_stream,
+                                                         kill_before_commit):
+    """The handler's backend is terminated after its effect is written, before commit: no effect
+    and no inbox row survive; redelivery then applies the event exactly once."""
+    event = envelope(workspace, consumer_stream[0])
+    events.publish_event(event)
+    try:
+        outcome = events.handle_event("crashy", event, before_commit=kill_before_commit)
+    except Exception as exc:  # noqa: BLE001 - the crash we caused
+        outcome = f"crashed: {type(exc).__name__}"
+    after_crash = {"effects": events.applied_effects(workspace, "crashy"),
+                   "inbox": events.inbox_entries(workspace, "crashy")}
+    attach_json({"outcome": outcome, "after crash": after_crash}, "crash")
+    if outcome == APPLIED or any(after_crash.values()):
+        raise ReplayFailure("a killed transaction left a partial effect behind",
+                            [("outcome", str(outcome)), ("rows after the crash", as_json(after_crash))])
+    redelivered = [events.handle_event("crashy", event) for _ in range(2)]
+    require_exactly_once(events, workspace, "crashy", [event["event_id"]], "redelivery after a crash",
+                         history=[outcome, *redelivered])
+
+
+@pytest.mark.evidence(ESCALATION, story="F6-E2-S3")
+def test_a_poison_event_lands_in_the_dead_letters_after_the_retry_limit(events, workspace, consumer_stream):
+    """A handler that always fails is retried, then the event is dead-lettered with its error
+    class, attempt count and last error; nothing took effect."""
+    event = envelope(workspace, consumer_stream[2])
+    events.publish_event(event)
+    events.set_handler_fault("poisoned", event["event_type"], POISON)
+    outcome = events.handle_event("poisoned", event)
+    letters = events.event_dead_letters(workspace, "poisoned")
+    attach_json({"outcome": outcome, "dead letters": letters}, "dead letters")
+    ok = (outcome == DEAD_LETTERED and len(letters) == 1 and letters[0].event_id == event["event_id"]
+          and letters[0].attempts >= 2 and letters[0].error_class and POISON in letters[0].last_error
+          and letters[0].status == "open")
+    if not ok:
+        raise ReplayFailure("the poison event is not dead-lettered with its error and attempts",
+                            [("outcome", outcome), ("dead letters", as_json(letters))])
+    require_exactly_once(events, workspace, "poisoned", [], "a dead-lettered event")
+
+
+@pytest.mark.evidence(SAFETY, story="F6-E2-S2")
+def test_a_replayed_dead_letter_applies_once_and_a_second_replay_changes_nothing(
+        events, workspace, consumer_stream):
+    """After the fix, replaying the dead letter applies the event once and marks it replayed;
+    replaying it again, or redelivering the event, changes nothing."""
+    event = envelope(workspace, consumer_stream[1])
+    events.publish_event(event)
+    events.set_handler_fault("fixable", event["event_type"], POISON)
+    history = [events.handle_event("fixable", event)]
+    events.set_handler_fault("fixable", event["event_type"], None)
+    history += [events.replay_event_dead_letter(workspace, "fixable", event["event_id"]) for _ in range(2)]
+    history.append(events.handle_event("fixable", event))
+    letters = events.event_dead_letters(workspace, "fixable")
+    attach_json({"outcomes": history, "dead letters": letters}, "replay")
+    require_exactly_once(events, workspace, "fixable", [event["event_id"]], "replay of a dead letter",
+                         history=history)
+    if history != [DEAD_LETTERED, APPLIED, ALREADY_REPLAYED, DUPLICATE] or \
+            [d.status for d in letters] != ["replayed"]:
+        raise ReplayFailure("the dead letter was not replayed exactly once and marked replayed",
+                            [("outcomes (deliver, replay, replay, redeliver)", as_json(history)),
+                             ("dead letters", as_json(letters))])
+
+
+@pytest.mark.evidence(ESCALATION, story="F6-E2-S3")
+def test_an_automation_run_that_exhausts_its_retries_is_dead_lettered_and_escalated(automation, workspace):
+    """A run whose work always fails backs off between attempts, ends dead-lettered after its
+    last attempt with one escalation row, and further attempts change nothing."""
+    automation.set_automation_fault("crm-sync", "ConnectorTimeout: CRM did not answer")
+    run_id = automation.start_automation_run(workspace, "crm-sync", "crm-sync-2026-11-22")
+    views = [automation.attempt_automation_run(workspace, run_id) for _ in range(6)]
+    escalations = automation.escalations(workspace, run_id)
+    attach_json({"attempts": views, "escalations": escalations}, "automation run")
+    final = views[-1]
+    retrying = [v for v in views if v.status == "retrying"]
+    problems = []
+    if final.status != "dead_lettered" or final.attempts != final.max_attempts:
+        problems.append(f"final state {final.status} after {final.attempts}/{final.max_attempts} attempts")
+    if len(escalations) != 1:
+        problems.append(f"{len(escalations)} escalation rows, expected 1")
+    times = [v.next_attempt_at for v in retrying]
+    if None in times or len(retrying) != final.max_attempts - 1:
+        problems.append("a retrying run has no next attempt time scheduled")
+    elif sorted(times) != times or len(set(times)) != len(times):
+        problems.append(f"retries do not back off: next attempts at {times}")
+    if len({v for v in views if v.status == "dead_lettered"}) != 1:
+        problems.append("attempts after the terminal state changed the run")
+    if problems:
+        raise ReplayFailure("the exhausted run was not dead-lettered and escalated exactly once",
+                            [("problems", "\n".join(problems)), ("attempts", as_json(views))])
