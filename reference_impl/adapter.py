@@ -40,7 +40,7 @@ class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOpera
 
     # -- seeding -----------------------------------------------------------------------------
     def create_user(self, email: str) -> UUID:
-        # users is under RLS: a new identity is created acting as itself (migration 0008)
+        # users is under RLS: a new identity is created acting as itself (migration 0005_identity_analytics)
         user_id = uuid4()
         with self.db.connect_app() as conn, conn.transaction():
             conn.execute("select set_config('app.actor_id', %s, true)", (str(user_id),))

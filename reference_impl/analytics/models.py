@@ -1,4 +1,4 @@
-"""SQLAlchemy model of analytics_events (migration 0008)."""
+"""SQLAlchemy model of analytics_events (migration 0005_identity_analytics)."""
 
 from __future__ import annotations
 

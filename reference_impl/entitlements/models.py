@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the entitlement tables (schema owned by migration 0005_entitlements)."""
+"""SQLAlchemy models of the entitlement tables (schema owned by migration 0004_entitlements)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The reference entitlement operations: the ``entitlements`` capability as the service runs it.
 
-Every operation is one call of a SQL function of migration 0005_entitlements inside one
+Every operation is one call of a SQL function of migration 0004_entitlements inside one
 app-role transaction bound to the workspace (``harness.tenancy``), so row-level security
 applies and the check and the increment are one atomic step. A session keeps one connection
 and sends the transaction (BEGIN, the binding, the call, COMMIT) as one pipeline: the counter

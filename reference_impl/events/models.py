@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the replay-safe data path (revision 0004_events owns the schema).
+"""SQLAlchemy models of the replay-safe data path (revision 0008_events owns the schema).
 
 Events and their inbox, handler effects and dead letters; automation runs and their
 escalations; connector credentials (references only); inbound webhooks, outbound deliveries and

@@ -52,14 +52,14 @@ def test_rollover_and_plan_change(target_adapter, workspace):
 
 
 def test_the_entitlements_revision_rolls_back_and_forward(fresh_database):
-    """Below 0005_entitlements (tables and functions gone) and back to head again."""
+    """Below 0004_entitlements (tables and functions gone) and back to head again."""
     from harness import migrations
     from reference_impl.schema_head import HEAD
 
     spec, params = fresh_database.spec, fresh_database.owner
     tables = "select count(*) from pg_tables where tablename in " \
              "('entitlements', 'usage_counters', 'consumption_records')"
-    below = next(r.parents[0] for r in migrations.tool_for(spec).revisions() if r.id == "0005_entitlements")
+    below = next(r.parents[0] for r in migrations.tool_for(spec).revisions() if r.id == "0004_entitlements")
     migrations.downgrade(spec, params, below)
     with fresh_database.connect_owner() as conn:
         assert conn.execute(tables).fetchone()[0] == 0

@@ -1,4 +1,4 @@
-"""Revision 0004_events: every table tenant-scoped with forced RLS, and a real round trip."""
+"""Revision 0008_events: every table tenant-scoped with forced RLS, and a real round trip."""
 
 from __future__ import annotations
 

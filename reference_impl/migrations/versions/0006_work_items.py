@@ -1,7 +1,7 @@
 """work_items, their activity timeline and API tokens
 
 Revision ID: 0006_work_items
-Revises: 0008_identity_analytics
+Revises: 0005_identity_analytics
 Create Date: 2026-11-22
 
 The core workflow's domain (F3-E1, F3-E2, F3-E3):
@@ -31,7 +31,7 @@ from alembic import op
 from reference_impl.rls import secure_tenant_table
 
 revision = "0006_work_items"
-down_revision = "0008_identity_analytics"
+down_revision = "0005_identity_analytics"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """identity visibility, the foreign-key index baseline, and analytics events
 
-Revision ID: 0008_identity_analytics
-Revises: 0005_entitlements
+Revision ID: 0005_identity_analytics
+Revises: 0004_entitlements
 Create Date: 2026-11-22
 
 ``users`` stays global (one person, many workspaces) but is no longer enumerable across tenants:
@@ -25,8 +25,8 @@ from alembic import op
 
 from reference_impl.rls import secure_tenant_table
 
-revision = "0008_identity_analytics"
-down_revision = "0005_entitlements"
+revision = "0005_identity_analytics"
+down_revision = "0004_entitlements"
 branch_labels = None
 depends_on = None
 

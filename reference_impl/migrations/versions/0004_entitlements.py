@@ -1,6 +1,6 @@
 """entitlements: quotas per workspace and feature, usage counters per period, consumption records
 
-Revision ID: 0005_entitlements
+Revision ID: 0004_entitlements
 Revises: 0003
 Create Date: 2026-11-22
 
@@ -36,7 +36,7 @@ from alembic import op
 
 from reference_impl.rls import secure_tenant_table
 
-revision = "0005_entitlements"
+revision = "0004_entitlements"
 down_revision = "0003"
 branch_labels = None
 depends_on = None

@@ -1,6 +1,6 @@
 """events, inbox, dead letters, automation runs, connector credentials, webhooks, billing mirror
 
-Revision ID: 0004_events
+Revision ID: 0008_events
 Revises: 0007_ai_data
 Create Date: 2026-11-22
 
@@ -28,7 +28,7 @@ from alembic import op
 
 from reference_impl.rls import secure_tenant_table
 
-revision = "0004_events"
+revision = "0008_events"
 down_revision = "0007_ai_data"
 branch_labels = None
 depends_on = None
