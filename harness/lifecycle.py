@@ -276,6 +276,11 @@ class Run:
     def pool(self) -> ClonePool | None:
         return self._pool
 
+    def start_pool(self) -> None:
+        """Starts making clones ahead of demand now rather than at the first clone()."""
+        if self.pool_size > 0:
+            self._clone_pool().start()
+
     def _clone_pool(self) -> ClonePool:
         if self._pool is None:
             self._pool = ClonePool(self.server.admin, self.template(),

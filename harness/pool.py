@@ -78,6 +78,11 @@ class ClonePool:
             self._used.append(name)
             self._cond.notify_all()
 
+    def start(self) -> None:
+        """Starts filling the pool (take() also does)."""
+        with self._cond:
+            self._start()
+
     def settle(self, timeout: float = 60) -> bool:
         """Waits until every used clone is dropped (tests and orderly shutdowns)."""
         with self._cond:

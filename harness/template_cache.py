@@ -155,6 +155,8 @@ class ClusterCache:
                 for (role,) in conn.execute("select rolname from pg_authid "
                                             "where rolpassword is not null").fetchall():
                     conn.execute(sql.SQL("alter role {} password null").format(sql.Identifier(role)))
+                # rewritten, so the old rows' verifiers do not linger in the copied heap
+                conn.execute("vacuum full pg_authid")
             pgdata = backend.stop_keeping_data(state)
             staging = self.dir / f"{self.pgdata.name}.building-{os.getpid()}"
             shutil.rmtree(staging, ignore_errors=True)
