@@ -65,6 +65,77 @@ def pytest_sessionfinish(session):
         json.dump(_rows, fh)
 '''
 
+# An experiment, not the harness: ONE pool shared by all xdist workers. Every worker's thread
+# tops up a common set of ready clones (one at a time, under an advisory lock); a taker claims
+# one by renaming it, which fails for every other claimant of the same clone.
+SHARED_POOL_CONFTEST = '''
+import itertools, os, threading, time
+import psycopg
+import pytest
+from psycopg import sql
+from harness.pool import create_clone_sql
+
+_SIZE = int(os.environ.get("BENCH_SHARED_POOL_SIZE", "4"))
+_counter = itertools.count(1)
+
+
+class SharedPool:
+    def __init__(self, run):
+        self.run, self.prefix = run, f"harness_{run.tag}_ready_"
+        self.admin = run.server.admin
+        self.conn = psycopg.connect(self.admin.conninfo(), autocommit=True)
+        self.used, self.stop = [], False
+        threading.Thread(target=self._fill, daemon=True).start()
+
+    def _ready(self, conn):
+        return [r[0] for r in conn.execute(
+            "select datname from pg_database where datname like %s", (self.prefix + "%",))]
+
+    def _fill(self):
+        with psycopg.connect(self.admin.conninfo(), autocommit=True) as conn:
+            while not self.stop:
+                locked = conn.execute("select pg_try_advisory_lock(4242)").fetchone()[0]
+                worked = False
+                if locked:
+                    if len(self._ready(conn)) < _SIZE:
+                        name = f"{self.prefix}{os.getpid()}_{next(_counter)}"
+                        conn.execute(create_clone_sql(name, self.run.template(), "file_copy"))
+                        worked = True
+                    conn.execute("select pg_advisory_unlock(4242)")
+                if not worked and self.used:
+                    conn.execute(sql.SQL("drop database if exists {} with (force)").format(
+                        sql.Identifier(self.used.pop(0))))
+                    worked = True
+                if not worked:
+                    time.sleep(0.002)
+
+    def take(self):
+        while True:
+            for name in self._ready(self.conn):
+                mine = f"harness_{self.run.tag}_{os.getpid()}_{next(_counter)}_taken"
+                try:
+                    self.conn.execute(sql.SQL("alter database {} rename to {}").format(
+                        sql.Identifier(name), sql.Identifier(mine)))
+                    return mine
+                except psycopg.Error:
+                    continue
+            time.sleep(0.001)
+
+
+@pytest.fixture(scope="session")
+def _shared_pool(harness_run):
+    pool = SharedPool(harness_run)
+    yield pool
+    pool.stop = True
+
+
+@pytest.fixture
+def fresh_database(harness_run, _shared_pool):
+    db = harness_run.database(_shared_pool.take())
+    yield db
+    _shared_pool.used.append(db.name)
+'''
+
 HARNESS_TEST = '''
 import pytest
 
@@ -144,7 +215,8 @@ def _pg_ctl_for(work: Path) -> str:
     return str(wrapper)
 
 
-def _side(name: str, work: Path, n: int, xdist: int, target: Path) -> tuple[Path, list[str], dict]:
+def _side(name: str, work: Path, n: int, xdist: int, target: Path,
+          shared_pool: bool) -> tuple[Path, list[str], dict]:
     folder = work / name
     folder.mkdir()
     (folder / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
@@ -152,6 +224,9 @@ def _side(name: str, work: Path, n: int, xdist: int, target: Path) -> tuple[Path
     if name == "harness":
         (folder / "test_bench.py").write_text(HARNESS_TEST.format(n=n))
         extra = ["--harness-target", str(target)]
+        if shared_pool:
+            plugin_conftest += SHARED_POOL_CONFTEST
+            extra += ["--harness-pool-size", "0"]
     else:
         plugin_conftest += PGPG_CONFTEST.format(root=str(ROOT), target=str(target), pg_ctl=_pg_ctl_for(work))
         (folder / "test_bench.py").write_text(PGPG_TEST.format(n=n))
@@ -193,23 +268,29 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per side")
     parser.add_argument("--xdist", type=int, default=0, help="pytest-xdist workers per side")
     parser.add_argument("--target", type=Path, default=ROOT / "target.yaml")
+    parser.add_argument("--shared-pool", action="store_true",
+                        help="harness side: one pool shared by all xdist workers (an experiment)")
+    parser.add_argument("--harness-only", action="store_true",
+                        help="skip the pytest-postgresql side (no ratio; for comparing pool layouts)")
     args = parser.parse_args()
     try:
         import pytest_postgresql  # noqa: F401
     except ImportError:
         sys.exit("bench: pytest-postgresql is not installed (fix: .venv/bin/pip install -e '.[bench]')")
-    results: dict[str, list[dict]] = {"harness": [], "pytest-postgresql": []}
+    results: dict[str, list[dict]] = {"harness": []} if args.harness_only else \
+        {"harness": [], "pytest-postgresql": []}
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)
-        sides = {name: _side(name, work, args.tests, args.xdist, args.target.resolve())
-                 for name in results}
+        sides = {name: _side(name, work, args.tests, args.xdist, args.target.resolve(),
+                             args.shared_pool) for name in results}
         for round_no in range(args.rounds):
             for name, (folder, command, _) in sides.items():
                 results[name].append(_run(name, folder, command, round_no))
                 print(f"round {round_no + 1} {name}: {results[name][-1]['wall']:.1f} s", flush=True)
     print(f"\n{args.tests} one-query tests x {args.rounds} rounds"
-          f"{f', -n {args.xdist}' if args.xdist else ''}; medians over all tests of all rounds")
+          f"{f', -n {args.xdist}' if args.xdist else ''}"
+          f"{', harness: one shared pool' if args.shared_pool else ''}; medians over all tests of all rounds")
     print(f"{'side':<18} {'handoff':>11} {'setup':>11} {'teardown':>11} {'session wall':>13}")
     medians = {}
     for name, runs in results.items():
@@ -218,6 +299,8 @@ def main() -> int:
         medians[name] = {k: statistics.median(v) for k, v in merged.items() if v}
         print(f"{name:<18} {_ms(merged['handoff'])} {_ms(merged['setup'])} "
               f"{_ms(merged['teardown'])} {walls:11.1f} s")
+    if args.harness_only:
+        return 0
     ours, theirs = medians["harness"], medians["pytest-postgresql"]
     print(f"\nratio pytest-postgresql / harness: handoff {theirs['handoff'] / ours['handoff']:.1f}x, "
           f"setup {theirs['setup'] / ours['setup']:.1f}x, "

@@ -311,11 +311,15 @@ def reap(spec: TargetSpec, run_id: str) -> bool:
     Called by the one process that outlives every other of the run. Returns True if it had
     to stop something.
     """
+    from harness.backends.embedded import remove_pgdata
+
     run = Run(spec, run_id)
     with run._lock:
         record = run._read()
         if record is not None:
             run._shutdown(record)
+        # a server that failed half-way through starting left a data directory (maybe on tmpfs)
+        remove_pgdata(run.dir / "server" / "pgdata")
     shutil.rmtree(run.dir, ignore_errors=True)
     return record is not None
 

@@ -24,6 +24,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -44,6 +45,8 @@ __all__ = ["CACHED_TEMPLATE", "ClusterCache", "build_template", "cache_root", "k
 FORMAT = "1"
 # the template's name inside a cached embedded cluster (the cluster is private to one run)
 CACHED_TEMPLATE = "harness_template"
+# cached clusters nobody used for this long are removed when another one is built
+UNUSED_DAYS = 14
 
 
 def cache_root() -> Path:
@@ -139,12 +142,29 @@ class ClusterCache:
         if not fresh:
             with self._lock.read_lock():
                 if self.pgdata.is_dir():
+                    os.utime(self.pgdata)  # last used: pruning goes by this
                     return backend.start(workdir, seed=self.pgdata), "cache"
         with self._lock.write_lock():
             if fresh or not self.pgdata.is_dir():
                 self._rebuild(backend, workdir, build)
+        self._prune()
         with self._lock.read_lock():
             return backend.start(workdir, seed=self.pgdata), "built"
+
+    def _prune(self) -> None:
+        """Removes other keys' clusters unused for UNUSED_DAYS (and builds that died half-way)."""
+        cutoff = time.time() - UNUSED_DAYS * 86400
+        for entry in self.dir.iterdir():
+            recent = entry.stat().st_mtime > cutoff and ".building-" not in entry.name
+            if entry == self.pgdata or not entry.is_dir() or recent:
+                continue
+            lock = fasteners.InterProcessReaderWriterLock(
+                str(self.dir / f"{entry.name.split('.')[0]}.lock"))
+            if lock.acquire_write_lock(blocking=False):
+                try:
+                    shutil.rmtree(entry, ignore_errors=True)
+                finally:
+                    lock.release_write_lock()
 
     def _rebuild(self, backend, workdir: Path, build: Callable[[ServerState], None]) -> None:
         state = backend.start(workdir)

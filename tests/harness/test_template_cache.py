@@ -16,7 +16,7 @@ from harness.migrations import current_heads, script_heads
 from harness.target import load_target
 from harness.template_cache import template_key
 
-from .conftest import ROOT
+from .conftest import ROOT, run_pytest
 
 
 def _copy_target(tmp_path: Path) -> Path:
@@ -93,3 +93,27 @@ def test_a_warm_run_starts_without_migrating_and_edits_rebuild(tmp_path, monkeyp
     again, source = _start(spec_path, fresh=True)
     again.release()
     assert source == "built"
+
+
+SOURCE_TEST = '''
+def test_source(harness_run, fresh_database):
+    print("TEMPLATE-SOURCE", harness_run.template_source)
+'''
+
+
+@pytest.mark.slow
+def test_harness_fresh_flag_and_ini_rebuild_the_cached_template(pytester_dir, tmp_path):
+    """Warm pytest runs reuse the cache; --harness-fresh (or ini harness_fresh) rebuilds it."""
+    (pytester_dir / "test_source.py").write_text(SOURCE_TEST)
+    env = {"HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+
+    def source(*args: str) -> str:
+        out = run_pytest(pytester_dir, "-q", "-s", "test_source.py", *args, env=env)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return out.stdout.split("TEMPLATE-SOURCE ")[1].split()[0]
+
+    assert source() == "built"
+    assert source() == "cache"
+    assert source("--harness-fresh") == "built"
+    (pytester_dir / "pytest.ini").write_text("[pytest]\nharness_fresh = true\n")
+    assert source() == "built"
