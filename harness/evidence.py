@@ -135,4 +135,5 @@ def record_metric(name: str, value: float, unit: str = "", threshold: float | No
         body.update(threshold=float(threshold), comparison=comparison)
     allure.attach(json.dumps(body), name=f"{METRIC_PREFIX}{name}",
                   attachment_type=allure.attachment_type.JSON)
-    allure.dynamic.parameter(f"{METRIC_PREFIX}{name}", f"{value:g}", excluded=True)
+    # a number, not text: allure stores the repr() of the value, and the reader wants a number
+    allure.dynamic.parameter(f"{METRIC_PREFIX}{name}", value, excluded=True)

@@ -44,6 +44,12 @@ class MigrationsSpec:
     tool: str = "alembic"
     # extra Alembic version directories, on top of <script_location>/versions (e.g. a variant)
     version_locations: tuple[Path, ...] = ()
+    # the SQLAlchemy MetaData the rehearsal compares with the migrated database ("pkg.mod:metadata")
+    metadata: str | None = None
+
+    def load_metadata(self, spec_path: Path) -> Any:
+        return None if self.metadata is None else _import_object(
+            str(spec_path), "migrations.metadata", self.metadata, spec_path.parent)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,24 @@ class TenancySpec:
 
 
 @dataclass(frozen=True)
+class IdentityTable:
+    """A global identity table whose rows are visible only to the person and their co-members."""
+
+    key: str                      # the identity's id column, e.g. user_id
+    actor_setting: str            # the setting the acting person's id is bound to
+
+
+@dataclass(frozen=True)
+class StandardsSpec:
+    """What the schema standards and the recovery rehearsal need to know about the target."""
+
+    extensions: dict[str, str] = field(default_factory=lambda: {"plpgsql": "procedural language"})
+    identity_tables: dict[str, IdentityTable] = field(default_factory=dict)
+    seeds: tuple[Path, ...] = ()          # seed / fixture data files, loaded through the app role
+    archive_command: str | None = None    # the WAL archive command to rehearse (None: the harness's)
+
+
+@dataclass(frozen=True)
 class TargetSpec:
     name: str
     path: Path
@@ -75,6 +99,7 @@ class TargetSpec:
     tenancy: TenancySpec
     # capabilities this target does not have, each with the reason (their items: not applicable)
     unsupported: dict[str, str] = field(default_factory=dict)
+    standards: StandardsSpec = field(default_factory=StandardsSpec)
 
     @property
     def root(self) -> Path:
@@ -119,7 +144,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
     raw = _expand(where, "", raw)
     _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
-                                    "adapter", "api", "tenancy", "unsupported"})
+                                    "adapter", "api", "tenancy", "unsupported", "standards"})
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -140,6 +165,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
+        standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
@@ -171,7 +197,7 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations", "is missing",
                           "add migrations: {tool: alembic, script_location: path/to/migrations}")
     _mapping(where, "migrations", raw)
-    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "version_locations"})
+    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "version_locations", "metadata"})
     tool = _text(where, "migrations.tool", raw.get("tool", "alembic"))
     _check_choice(where, "migrations.tool", tool, ("alembic",))
     location = raw.get("script_location")
@@ -183,8 +209,13 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations.script_location",
                           f"{location!r} has no env.py (looked in {path})",
                           "point it at the folder holding Alembic's env.py")
+    metadata = raw.get("metadata")
+    if metadata is not None and ":" not in _text(where, "migrations.metadata", metadata):
+        raise ConfigError(where, "migrations.metadata", f"{metadata!r} is not an import path",
+                          "write it as package.module:metadata")
     return MigrationsSpec(script_location=path, tool=tool,
-                          version_locations=_version_locations(where, root, raw.get("version_locations", [])))
+                          version_locations=_version_locations(where, root, raw.get("version_locations", [])),
+                          metadata=metadata)
 
 
 def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
@@ -229,6 +260,39 @@ def _tenancy(where: str, raw: Any) -> TenancySpec:
         security_definer_allowlist=_reasons(where, "tenancy.security_definer_allowlist",
                                             raw.get("security_definer_allowlist", {})),
     )
+
+
+def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
+    _mapping(where, "standards", raw)
+    _reject_unknown(where, "standards", raw, {"extensions", "identity_tables", "seeds",
+                                              "archive_command"})
+    extensions = _reasons(where, "standards.extensions",
+                          raw.get("extensions", {"plpgsql": "procedural language"}))
+    identity = raw.get("identity_tables", {})
+    _mapping(where, "standards.identity_tables", identity)
+    tables = {}
+    for name, rule in identity.items():
+        fld = f"standards.identity_tables.{name}"
+        _mapping(where, fld, rule)
+        _reject_unknown(where, fld, rule, {"key", "actor_setting"})
+        key = _text(where, f"{fld}.key", rule.get("key"), required=True)
+        setting = _text(where, f"{fld}.actor_setting", rule.get("actor_setting"), required=True)
+        tables[str(name)] = IdentityTable(key=key, actor_setting=setting)
+    seeds_raw = raw.get("seeds", [])
+    if not isinstance(seeds_raw, list) or not all(isinstance(p, str) for p in seeds_raw):
+        raise ConfigError(where, "standards.seeds", "must be a list of files",
+                          "e.g. seeds: [fixtures/seeds/reference.yaml], relative to the spec")
+    seeds = []
+    for entry in seeds_raw:  # existence is checked when the seeds load (specs get copied around)
+        seeds.append((root / entry).resolve())
+    archive = raw.get("archive_command")
+    if archive is not None:
+        archive = _text(where, "standards.archive_command", archive, required=True)
+        if "%p" not in archive or "%f" not in archive:
+            raise ConfigError(where, "standards.archive_command", "must use %p (the WAL file) and %f (its name)",
+                              "e.g. cp %p {archive}/%f; {archive} is the harness's archive folder")
+    return StandardsSpec(extensions=extensions, identity_tables=tables, seeds=tuple(seeds),
+                         archive_command=archive)
 
 
 def _reasons(where: str, fld: str, raw: Any) -> dict[str, str]:

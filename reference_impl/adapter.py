@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 
 from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
 from harness.lifecycle import Database
 from harness.tenancy import bind_workspace, bound_workspace
+from reference_impl.analytics.operations import AnalyticsOperations
+from reference_impl.entitlements.operations import EntitlementOperations
+from reference_impl.work_items.operations import WorkItemOperations
 
 # who may manage whom: an actor's role -> roles it may grant, change or remove
 _MANAGES = {
@@ -27,16 +30,19 @@ _MANAGES = {
 }
 
 
-class ReferenceAdapter:
+class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting
 
     # -- seeding -----------------------------------------------------------------------------
     def create_user(self, email: str) -> UUID:
-        with self.db.connect_app() as conn:
-            return conn.execute("insert into users (email) values (%s) returning user_id",
-                                (email,)).fetchone()[0]
+        # users is under RLS: a new identity is created acting as itself (migration 0008)
+        user_id = uuid4()
+        with self.db.connect_app() as conn, conn.transaction():
+            conn.execute("select set_config('app.actor_id', %s, true)", (str(user_id),))
+            return conn.execute("insert into users (user_id, email) values (%s, %s) returning user_id",
+                                (user_id, email)).fetchone()[0]
 
     def create_workspace(self, name: str, owner: UUID) -> UUID:
         with self.db.connect_app() as conn:
@@ -94,10 +100,17 @@ class ReferenceAdapter:
         return [AuditRecord(*row) for row in rows]
 
     # -- seeding hints for the isolation suite (harness.adapter.RowOverrides) -----------------
+    ROW_OVERRIDES = {"memberships": {"role": "member"}}
+
     def row_overrides(self, table: str) -> dict[str, object]:
         """Seeded memberships are plain members: the last-owner rule is the role matrix's job,
-        and an owner row would make the matrix's own-row DELETE depend on it."""
-        return {"role": "member"} if table == "memberships" else {}
+        and an owner row would make the matrix's own-row DELETE depend on it. Each area's
+        operations class adds its own tables in its ``ROW_OVERRIDES``."""
+        for cls in type(self).__mro__:
+            values = vars(cls).get("ROW_OVERRIDES", {}).get(table)
+            if values:
+                return dict(values)
+        return {}
 
     # -- internals ---------------------------------------------------------------------------
     def _bind(self, conn: psycopg.Connection, workspace: UUID, actor: UUID, correlation_id: str) -> None:

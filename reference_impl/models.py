@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -18,7 +18,8 @@ STATUSES = ("invited", "active", "suspended", "removed")
 
 
 class Base(DeclarativeBase):
-    pass
+    # every timestamp of the schema is timestamptz (the rehearsal's models-match check found the drift)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
 
 
 class Workspace(Base):

@@ -1,0 +1,19 @@
+"""Load SLOs with locust: per-endpoint and per-tenant-class thresholds, baselines, plots.
+
+The runner (:mod:`.runner`) starts the target's API under uvicorn (its own process) and locust
+**as a subprocess** (``--headless --csv --json-file``; locust is never imported here: gevent
+patches the standard library), optionally in locust's own distributed mode (``--master`` and N
+``--worker`` processes). :mod:`.stats` reads what locust wrote, :mod:`.thresholds` turns each
+threshold of the SLO profile (:mod:`.profiles`, ``loadtests/slo.yaml``) into a verdict with the
+measured value, :mod:`.baseline` compares with the previous packet, :mod:`.plots` draws the
+latency over time, and :mod:`.database` attaches what the database did (``pg_stat_statements``
+and the plans of the hottest statements).
+"""
+
+from harness.load.failures import LoadFailure
+from harness.load.profiles import EndpointSlo, LoadProfile, load_profile
+from harness.load.stats import EndpointStats, LoadStats, read_stats
+from harness.load.thresholds import Verdict, evaluate_endpoint, evaluate_fairness
+
+__all__ = ["EndpointSlo", "EndpointStats", "LoadFailure", "LoadProfile", "LoadStats", "Verdict",
+           "evaluate_endpoint", "evaluate_fairness", "load_profile", "read_stats"]

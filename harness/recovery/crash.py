@@ -1,0 +1,148 @@
+"""Crash durability: every acknowledged commit survives a SIGKILL, no partial transaction shows.
+
+Jepsen's standard, on the target's own tables: writers run transactions that each insert one
+row into every tenant table of the target (through the row factory, parents first) and record
+the transaction as *acknowledged* only after ``COMMIT`` returned. The postmaster of a durable
+cluster (``fsync=on``, ``synchronous_commit=on``) is killed with SIGKILL mid-workload and
+restarted, replaying its WAL. Then every acknowledged transaction must be there in full, and
+every transaction in flight at the kill must be there in full or not at all. An UNLOGGED table
+fails this: crash recovery empties it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from harness.isolation.failures import Finding
+from harness.recovery.cluster import Cluster, RehearsalDirs
+from harness.recovery.dataset import Workload, overrides_for, prepare_target
+from harness.recovery.profiles import RecoveryProfile
+from harness.target import TargetSpec
+
+__all__ = ["CrashReport", "rehearse_crash"]
+
+
+@dataclass
+class CrashReport:
+    acknowledged: int = 0
+    in_flight: int = 0
+    restart_seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"acknowledged_transactions": self.acknowledged, "in_flight_at_kill": self.in_flight,
+                "restart_seconds": round(self.restart_seconds, 3),
+                "findings": [f.title() + ": " + f.problem for f in self.findings]}
+
+
+@dataclass
+class _Txn:
+    rows: list[tuple[str, tuple]]     # (table, primary key) written in the transaction
+    acknowledged: bool = False
+
+
+def _writer(owner_conninfo: str, spec: TargetSpec, overrides, tenant, stop: threading.Event,
+            log: list[_Txn], errors: list[tuple[float, str]]) -> None:
+    try:
+        with psycopg.connect(owner_conninfo, autocommit=True) as conn:
+            workload = Workload(conn, spec, overrides)
+            root = workload.catalog.tenant_root
+            tables = [t for t in workload.catalog.tenant_tables
+                      if t.primary_key and (root is None or t.qualified != root.qualified)]
+            for table in tables:
+                # one row per table outside any transaction first: the row factory probes CHECK
+                # constraints statement by statement, which an open transaction would not survive
+                workload.factory.insert(table, tenant)
+            while not stop.is_set():
+                txn = _Txn([])
+                log.append(txn)
+                with conn.transaction():
+                    for table in tables:
+                        row = workload.factory.insert(table, tenant)
+                        txn.rows.append((row.table, row.key))
+                txn.acknowledged = True   # COMMIT returned
+    except psycopg.OperationalError:
+        return  # the server was killed under us: what was acknowledged is in the log
+    except Exception as exc:  # the workload itself broke (before the kill): it proves nothing
+        errors.append((time.monotonic(), f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"))
+
+
+def _present(conn: psycopg.Connection, table: str, key_columns: tuple[str, ...], key: tuple) -> bool:
+    schema, name = table.split(".", 1)
+    where = sql.SQL(" and ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in key_columns)
+    query = sql.SQL("select exists (select 1 from {}.{} where {})").format(
+        sql.Identifier(schema), sql.Identifier(name), where)
+    return conn.execute(query, key).fetchone()[0]
+
+
+def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> CrashReport:
+    report = CrashReport()
+    dirs = RehearsalDirs(root)
+    cluster = Cluster.create(dirs, "crash", {})
+    try:
+        owner, app = prepare_target(spec, cluster.admin)
+        overrides = overrides_for(spec, owner, app)
+        with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
+            seed = Workload(conn, spec, overrides)
+            seed.add_tenants(profile.crash_writers)
+            keys = {t.qualified: t.primary_key for t in seed.catalog.tenant_tables}
+            tenants = list(seed.tenants)
+        stop = threading.Event()
+        logs: list[list[_Txn]] = [[] for _ in tenants]
+        errors: list[tuple[float, str]] = []
+        writers = [threading.Thread(target=_writer, args=(owner.conninfo(), spec, overrides, tenant,
+                                                          stop, log, errors), daemon=True)
+                   for tenant, log in zip(tenants, logs, strict=True)]
+        for writer in writers:
+            writer.start()
+        time.sleep(profile.crash_after_seconds)
+        killed_at = time.monotonic()  # errors after this are the crash itself, seen mid-statement
+        cluster.crash()
+        stop.set()
+        for writer in writers:
+            writer.join(30)
+        report.restart_seconds = cluster.start()
+        txns = [t for log in logs for t in log if t.rows]
+        report.acknowledged = sum(t.acknowledged for t in txns)
+        report.in_flight = sum(not t.acknowledged for t in txns)
+        with psycopg.connect(replace(owner, port=cluster.port).conninfo()) as conn:
+            report.findings += _judge(conn, txns, keys)
+        report.findings += [Finding("workload", "crash-workload", f"a writer failed before the kill: {e}",
+                                    "fix the workload (row_overrides) so the rehearsal can run")
+                            for at, e in errors if at < killed_at]
+        if report.acknowledged == 0:
+            report.findings.append(Finding("workload", "crash-workload",
+                                           "no transaction was acknowledged before the kill",
+                                           "raise crash_after_seconds in the profile"))
+        return report
+    finally:
+        cluster.stop()
+
+
+def _judge(conn: psycopg.Connection, txns: list[_Txn], keys: dict[str, tuple]) -> list[Finding]:
+    lost: dict[str, int] = {}
+    partial = []
+    for txn in txns:
+        present = [_present(conn, table, keys[table], key) for table, key in txn.rows]
+        if txn.acknowledged:
+            for (table, _), there in zip(txn.rows, present, strict=True):
+                if not there:
+                    lost[table] = lost.get(table, 0) + 1
+        elif any(present) and not all(present):
+            partial.append([t for (t, _), there in zip(txn.rows, present, strict=True) if there])
+    found = [Finding(table, "acknowledged-commit-lost",
+                     f"{count} row(s) of acknowledged commits are gone after crash recovery",
+                     f"a table that must survive a crash is WAL-logged: ALTER TABLE {table} SET LOGGED; "
+                     "never run production with fsync=off")
+             for table, count in sorted(lost.items())]
+    if partial:
+        found.append(Finding("transactions", "partial-transaction-visible",
+                             f"{len(partial)} unacknowledged transaction(s) are partly present: "
+                             f"{partial[:3]}", "no write outside the transaction"))
+    return found

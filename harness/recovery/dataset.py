@@ -1,0 +1,106 @@
+"""The target's schema and a tenant workload on a rehearsal cluster, and table checksums.
+
+:func:`prepare_target` creates the app role and a database on a rehearsal cluster and migrates
+it with the target's own migrations; :class:`Workload` writes rows into every tenant table for
+several tenants with the tenant suite's row factory (parents first, constraints satisfied);
+:func:`checksums` fingerprints each tenant table (count and an md5 over the rows in a fixed
+order), for all tenants or one, so two copies can be compared table by table.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+from harness import migrations, roles
+from harness.isolation import Catalog, RowFactory, read_catalog
+from harness.secrets import ConnParams
+from harness.target import TargetSpec
+
+__all__ = ["DATABASE", "TableSum", "Workload", "checksums", "overrides_for", "prepare_target"]
+
+DATABASE = "rehearsal"
+
+
+@dataclass(frozen=True)
+class TableSum:
+    rows: int
+    digest: str
+
+
+def prepare_target(spec: TargetSpec, admin: ConnParams) -> tuple[ConnParams, ConnParams]:
+    """Creates the app role and the target database, migrated to head: (owner, app) params."""
+    app_password = secrets.token_urlsafe(24)
+    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
+        roles.ensure_role(conn, spec.app_role, app_password)
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(DATABASE)))
+    owner = admin.with_db(DATABASE)
+    migrations.upgrade(spec, owner)
+    return owner, owner.as_user(spec.app_role, app_password)
+
+
+def overrides_for(spec: TargetSpec, owner: ConnParams, app: ConnParams):
+    """The target adapter's ``row_overrides`` on the rehearsal database (or none)."""
+    from harness.isolation import overrides_from
+    from harness.lifecycle import Database
+
+    if not spec.adapter:
+        return None
+    db = Database(name=owner.dbname, owner=owner, app=app, spec=spec)
+    return overrides_from(spec.load_adapter_class()(db))
+
+
+@dataclass
+class Workload:
+    """Rows in every tenant table for a set of tenants, through one owner connection."""
+
+    conn: psycopg.Connection
+    spec: TargetSpec
+    overrides: object = None
+    catalog: Catalog = field(init=False)
+    factory: RowFactory = field(init=False)
+    tenants: list[object] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.catalog = read_catalog(self.conn, self.spec)
+        self.factory = RowFactory(self.conn, self.catalog, self.spec.tenant_setting, self.overrides)
+
+    def add_tenants(self, count: int) -> None:
+        self.tenants += [self.factory.new_tenant() for _ in range(count)]
+
+    def write(self, rows_per_table: int) -> int:
+        """Inserts rows for every tenant into every tenant table (the root excepted); returns how many."""
+        root = self.catalog.tenant_root
+        written = 0
+        for tenant in self.tenants:
+            for table in self.catalog.tenant_tables:
+                if root is not None and table.qualified == root.qualified:
+                    continue
+                for _ in range(rows_per_table):
+                    self.factory.insert(table, tenant)
+                    written += 1
+        return written
+
+    def tables(self) -> list[str]:
+        return [t.qualified for t in self.catalog.tenant_tables]
+
+
+def checksums(conn: psycopg.Connection, tables: list[str], tenant_column: str,
+              tenant: object | None = None) -> dict[str, TableSum]:
+    """Per table: row count and md5 of the rows' text in sorted order (one tenant's, or all)."""
+    sums = {}
+    for table in tables:
+        schema, name = table.split(".", 1)
+        where = sql.SQL("")
+        params: tuple = ()
+        if tenant is not None:
+            where = sql.SQL(" where t.{} = %s").format(sql.Identifier(tenant_column))
+            params = (tenant,)
+        query = sql.SQL("select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                        "from {}.{} t{}").format(sql.Identifier(schema), sql.Identifier(name), where)
+        rows, digest = conn.execute(query, params).fetchone()
+        sums[table] = TableSum(rows, digest)
+    return sums

@@ -1,0 +1,1 @@
+"""Entitlements: quotas per workspace and feature, usage counted per period (S10)."""

@@ -1,0 +1,44 @@
+"""Fixtures of the entitlement counter suite: one database, adapter and workspace per module.
+
+Races need data committed across connections, so a module shares one clone; every race grants
+its own feature, so runs never share a counter. The adapter is asked for the ``entitlements``
+capability first: a target that declares it unsupported skips (not applicable), one that lacks
+it fails as missing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from harness.capabilities import require
+from harness.counters import CAPABILITY, EntitlementCapability
+from harness.counters.profile import CounterProfile, load_profile
+from harness.lifecycle import Database
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "counters"
+
+
+@pytest.fixture(scope="session")
+def counter_profile() -> CounterProfile:
+    return load_profile(FIXTURES / "profiles.yaml")
+
+
+@pytest.fixture(scope="module")
+def counters(module_database: Database) -> EntitlementCapability:
+    spec = module_database.spec
+    adapter = spec.load_adapter_class()(module_database) if spec.adapter else None
+    return require(adapter, EntitlementCapability, CAPABILITY, spec)
+
+
+@pytest.fixture(scope="module")
+def counter_workspace(counters: EntitlementCapability) -> uuid.UUID:
+    owner = counters.create_user(f"counters-{uuid.uuid4().hex[:8]}@example.test")
+    return counters.create_workspace("entitlement counters", owner)
+
+
+def feature_name(*parts: object) -> str:
+    """A feature of its own for one run: runs never share a counter."""
+    return "-".join(str(p).replace(" ", "_") for p in parts) + f"-{uuid.uuid4().hex[:6]}"

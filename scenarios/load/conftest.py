@@ -1,0 +1,91 @@
+"""One load run per module: the API under uvicorn on the module's database, locust against it.
+
+The run is prepared once (tenants of both classes seeded through the target's API capability,
+their tokens in a private file for the locustfile), measured once, and every test of the suite
+judges one threshold of it. The database side (pg_stat_statements, table counters, plans) is
+read before and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.api.server import live_server
+from harness.api.target import ApiTarget
+from harness.capabilities import require
+from harness.load import LoadProfile, load_profile
+from harness.load.baseline import baseline_metrics
+from harness.load.database import (
+    Counters,
+    enable_statements,
+    generic_plans,
+    read_counters,
+    top_statements,
+)
+from harness.load.runner import LoadRun, run_locust
+
+ROOT = Path(__file__).resolve().parents[2]
+SLO_FILE = ROOT / "loadtests" / "slo.yaml"
+LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+
+
+@dataclass(frozen=True)
+class LoadEvidence:
+    profile: LoadProfile
+    run: LoadRun
+    before: Counters
+    after: Counters
+    statements: list[dict]
+    plans: dict[str, str]
+    statements_unavailable: str | None
+    baseline: dict[str, float]
+    locust_json: str                       # what locust wrote, attached as evidence
+
+
+@pytest.fixture(scope="session")
+def load_profile_in_use() -> LoadProfile:
+    return load_profile(SLO_FILE)
+
+
+def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
+    mix = profile.tenants
+    tenants = []
+    for klass, count, items in (("large", mix.large, mix.items_large), ("small", mix.small, mix.items_small)):
+        for i in range(count):
+            t = api.create_api_tenant(f"load-{klass}-{i}", items=items)
+            tenants.append({"workspace_id": str(t["workspace_id"]), "token": t["token"], "class": klass})
+    return tenants
+
+
+@pytest.fixture(scope="module")
+def load_evidence(module_database, harness_target, load_profile_in_use) -> LoadEvidence:
+    spec, profile = harness_target, load_profile_in_use
+    api = require(spec.load_adapter_class()(module_database) if spec.adapter else None,
+                  ApiTarget, "api", spec)
+    tenants = _seed(api, profile)
+    with module_database.connect_owner(autocommit=True) as owner, \
+            tempfile.TemporaryDirectory(prefix="harness-load-") as folder:
+        unavailable = enable_statements(owner)
+        before = read_counters(owner, spec.tenancy.schemas, unavailable is None)
+        tenants_file = Path(folder) / "tenants.json"
+        fd = os.open(tenants_file, os.O_WRONLY | os.O_CREAT, 0o600)  # tokens: private
+        with os.fdopen(fd, "w") as handle:
+            json.dump(tenants, handle)
+        env = {"LOADTEST_TENANTS": str(tenants_file), "LOADTEST_LARGE_USERS": str(profile.large_users)}
+        out = Path(folder) / "locust"
+        with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
+            run = run_locust(profile, url, LOCUSTFILE, out, env, progress=sys.stderr)
+        locust_json = (out / "locust.json").read_text(encoding="utf-8")
+        after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
+        statements = top_statements(owner) if unavailable is None else []
+        plans = generic_plans(owner, statements, spec.app_role, spec.tenant_setting,
+                              tenants[0]["workspace_id"]) if statements else {}
+    return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
+                        locust_json)
