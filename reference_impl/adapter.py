@@ -17,6 +17,7 @@ import psycopg
 from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
 from harness.lifecycle import Database
 from harness.tenancy import bind_workspace, bound_workspace
+from reference_impl.ai.operations import AiOperations
 from reference_impl.analytics.operations import AnalyticsOperations
 from reference_impl.entitlements.operations import EntitlementOperations
 from reference_impl.work_items.operations import WorkItemOperations
@@ -30,7 +31,7 @@ _MANAGES = {
 }
 
 
-class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations):
+class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations, AiOperations):
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting

@@ -5,4 +5,4 @@ family that adds a reference revision moves HEAD to it in the same commit, so ev
 keeps stacking on the current head without being edited.
 """
 
-HEAD = "0006_work_items"
+HEAD = "0007_ai_data"

@@ -47,17 +47,19 @@ def test_rollover_and_plan_change(target_adapter, workspace):
 
 
 def test_the_entitlements_revision_rolls_back_and_forward(fresh_database):
-    """0005_entitlements downgrades to 0003 (tables and functions gone) and upgrades again."""
+    """Below 0005_entitlements (tables and functions gone) and back to head again."""
     from harness import migrations
+    from reference_impl.schema_head import HEAD
 
     spec, params = fresh_database.spec, fresh_database.owner
     tables = "select count(*) from pg_tables where tablename in " \
              "('entitlements', 'usage_counters', 'consumption_records')"
-    migrations.downgrade(spec, params, "0003")
+    below = next(r.parents[0] for r in migrations.tool_for(spec).revisions() if r.id == "0005_entitlements")
+    migrations.downgrade(spec, params, below)
     with fresh_database.connect_owner() as conn:
         assert conn.execute(tables).fetchone()[0] == 0
         assert conn.execute("select count(*) from pg_proc where proname = 'consume_entitlement'").fetchone()[0] == 0
     migrations.upgrade(spec, params)
     with fresh_database.connect_owner() as conn:
         assert conn.execute(tables).fetchone()[0] == 3
-    assert migrations.current_heads(params, spec) == ("0005_entitlements",)
+    assert migrations.current_heads(params, spec) == (HEAD,)

@@ -13,12 +13,14 @@ from reference_impl.schema_head import HEAD
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ROOT / "reference_impl" / "variants"
-MIGRATION_VARIANTS = sorted(p.parent.name for p in VARIANTS.glob("*/versions"))
+# the tenant isolation suite's own migration variants (other families keep theirs apart)
+MIGRATION_VARIANTS = ["app-role-bypassrls", "missing-delete-policy", "rls-not-forced",
+                      "table-without-workspace-id", "using-true", "view-without-security-invoker"]
 
 
 def test_there_is_a_variant_for_each_classic_mistake():
-    assert MIGRATION_VARIANTS == ["app-role-bypassrls", "missing-delete-policy", "rls-not-forced",
-                                  "table-without-workspace-id", "using-true", "view-without-security-invoker"]
+    present = {p.parent.name for p in VARIANTS.glob("*/versions")}
+    assert set(MIGRATION_VARIANTS) <= present, sorted(set(MIGRATION_VARIANTS) - present)
 
 
 @pytest.mark.parametrize("name", MIGRATION_VARIANTS)

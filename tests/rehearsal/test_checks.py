@@ -30,7 +30,8 @@ def test_a_profile_without_a_field_names_the_file_and_field(tmp_path):
 
 
 def test_an_exception_without_a_reason_is_refused(tmp_path):
-    text = PROFILES.read_text().replace("  allowed:\n", "  allowed:\n    - {revision: '0001', rule: x}\n")
+    text = PROFILES.read_text().replace("  allowed: []\n", "  allowed:\n    - {revision: '0001', rule: x}\n")
+    assert text != PROFILES.read_text()
     bad = tmp_path / "p.yaml"
     bad.write_text(text)
     with pytest.raises(ConfigError, match=r"squawk.allowed\[0\]"):
