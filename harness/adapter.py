@@ -9,8 +9,12 @@ Failures a scenario expects are typed: :class:`AccessDenied` when the actor may 
 :class:`InvariantViolated` when the data layer refuses (e.g. the last owner leaving).
 
 An adapter may also implement :class:`RowOverrides` (``row_overrides(table)``): values the
-isolation suite's row factory cannot infer from the catalog. It is optional, looked up with
-``getattr``, and not part of :class:`TargetAdapter`, so adapters without it keep working.
+isolation suite's row factory cannot infer from the catalog, and :class:`TenantCreator`
+(``create_tenant(label) -> Principal``): a new tenant made the product's own way (a user signs
+up, creates an account, becomes its owner), with the values the spec's ``binding`` needs. Both
+are optional, looked up with ``getattr``, and not part of :class:`TargetAdapter`, so adapters
+without them keep working; without ``create_tenant`` the harness inserts the tenant's root row
+itself and the principal is just ``{tenant_id}``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-__all__ = ["AccessDenied", "AuditRecord", "InvariantViolated", "RowOverrides", "TargetAdapter"]
+from harness.tenancy import Principal
+
+__all__ = ["AccessDenied", "AuditRecord", "InvariantViolated", "RowOverrides", "TargetAdapter",
+           "TenantCreator"]
 
 
 class AccessDenied(Exception):
@@ -74,3 +81,14 @@ class RowOverrides(Protocol):
     """
 
     def row_overrides(self, table: str) -> Mapping[str, object]: ...
+
+
+@runtime_checkable
+class TenantCreator(Protocol):
+    """Optional: a new tenant, and the principal that acts for it.
+
+    ``tenant_id`` is the new root row's key; ``values`` holds whatever else the spec's binding
+    names (``{"user_id": ...}`` for a binding that puts the user in JWT claims).
+    """
+
+    def create_tenant(self, label: str) -> Principal: ...

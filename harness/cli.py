@@ -54,37 +54,66 @@ def _console():
     return Console(highlight=False)
 
 
-def _waivers(args: argparse.Namespace, catalog):
+def _beside(target, name: str) -> Path | None:
+    """``name`` next to the target spec, else in the current directory, if it is there."""
+    places = ([target.root] if target is not None else []) + [Path.cwd()]
+    return next((place / name for place in places if (place / name).is_file()), None)
+
+
+def _catalog(args: argparse.Namespace, target):
+    """``--catalog``, else gates.yaml next to the spec (or here), else the harness's own."""
+    from harness.gates.catalog import load_catalog
+
+    if args.catalog is not None:
+        path = Path(args.catalog)
+    else:
+        path = _beside(target, DEFAULT_CATALOG) or \
+            Path(__file__).resolve().parent / "gates" / "default_gates.yaml"
+    catalog = load_catalog(path)
+    risks = getattr(args, "risks", None)
+    return catalog if risks is None else _with_risk_register(catalog, Path(risks).resolve())
+
+
+def _with_risk_register(catalog, path: Path):
+    """The catalog with every risk-register item reading ``path`` (``--risks``)."""
+    from dataclasses import replace
+
+    gates = tuple(replace(gate, items=tuple(
+        replace(item, path=str(path)) if item.check == "risk-register" else item
+        for item in gate.items)) for gate in catalog.gates)
+    return replace(catalog, gates=gates)
+
+
+def _waivers(args: argparse.Namespace, catalog, target=None):
     from harness.gates.waivers import load_waivers
 
     if args.waivers is not None:
         return load_waivers(args.waivers, catalog)
-    default = Path(DEFAULT_WAIVERS)
-    return load_waivers(default, catalog) if default.is_file() else ()
+    default = _beside(target, DEFAULT_WAIVERS)
+    return load_waivers(default, catalog) if default is not None else ()
 
 
 def _request(args: argparse.Namespace, catalog, gate_id: str, results: Path, target):
     from harness.gates.assemble import BuildRequest
 
     return BuildRequest(catalog=catalog, gate_id=gate_id, results_dir=results,
-                        out_root=Path(args.out), waivers=_waivers(args, catalog), target=target,
+                        out_root=Path(args.out), waivers=_waivers(args, catalog, target), target=target,
                         baseline=Path(args.baseline) if getattr(args, "baseline", None) else None,
                         allure=not args.no_allure)
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from harness.gates.catalog import load_catalog
     from harness.gates.console import print_gate_line, print_gate_summary
     from harness.gates.runner import run_gates
     from harness.target import load_target
 
     if bool(args.gates) == bool(args.all):
         raise _UsageError("name the gates to run (e.g. 'harness gate S03') or pass --all, not both")
-    catalog = load_catalog(args.catalog)
+    target = load_target(args.target)
+    catalog = _catalog(args, target)
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:
         catalog.gate(gate_id)  # an unknown gate is a usage error before anything runs
-    target = load_target(args.target)
     results = Path(args.results) / ("all" if args.all else "-".join(gate_ids))
     console = _console()
     run, packets = run_gates(_request(args, catalog, gate_ids[0], results, target), gate_ids,
@@ -100,11 +129,10 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _gates(args: argparse.Namespace) -> int:
-    from harness.gates.catalog import load_catalog
     from harness.gates.console import print_catalog
     from harness.gates.latest import latest_packet
 
-    catalog = load_catalog(args.catalog)
+    catalog = _catalog(args, None)
     root = Path(args.out)
     print_catalog(_console(), catalog, [latest_packet(root, g.id) for g in catalog.gates], root)
     return 0
@@ -112,17 +140,16 @@ def _gates(args: argparse.Namespace) -> int:
 
 def _packet_build(args: argparse.Namespace) -> int:
     from harness.gates.assemble import build_packet
-    from harness.gates.catalog import load_catalog
     from harness.gates.console import print_gate_line, print_gate_summary
     from harness.target import load_target
 
-    catalog = load_catalog(args.catalog)
-    catalog.gate(args.gate)
     target = None
     if args.target is not None:
         target = load_target(args.target)
     elif Path(DEFAULT_TARGET).is_file():
         target = load_target(DEFAULT_TARGET)
+    catalog = _catalog(args, target)
+    catalog.gate(args.gate)
     console = _console()
     built = build_packet(_request(args, catalog, args.gate, Path(args.results), target))
     if args.quiet:
@@ -169,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     gate.set_defaults(func=_gate)
 
     gates = sub.add_parser("gates", help="list the catalog and each gate's latest decision")
-    gates.add_argument("--catalog", default=DEFAULT_CATALOG, help="gate catalog (default: gates.yaml)")
+    gates.add_argument("--catalog", default=None,
+                       help="gate catalog (default: gates.yaml here, else the harness's own)")
     gates.add_argument("--out", default=DEFAULT_PACKETS, help=f"packets folder (default: {DEFAULT_PACKETS})")
     gates.set_defaults(func=_gates)
 
@@ -192,8 +220,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _packet_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=DEFAULT_PACKETS,
                         help=f"packets folder; the packet goes to OUT/<gate>/ (default: {DEFAULT_PACKETS})")
-    parser.add_argument("--catalog", default=DEFAULT_CATALOG, help="gate catalog (default: gates.yaml)")
-    parser.add_argument("--waivers", default=None, help="waivers file (default: waivers.yaml if present)")
+    parser.add_argument("--catalog", default=None,
+                        help="gate catalog (default: gates.yaml next to the target spec, else the "
+                             "harness's own)")
+    parser.add_argument("--waivers", default=None,
+                        help="waivers file (default: waivers.yaml next to the target spec, if present)")
+    parser.add_argument("--risks", default=None,
+                        help="risk register for the risk-register items (default: the catalog's "
+                             "path, next to the target spec)")
     parser.add_argument("--no-allure", action="store_true", help="do not render the Allure report")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="one line per gate, no tables (harness gate: pytest's output goes to a log)")

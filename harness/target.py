@@ -10,6 +10,7 @@ missing variable is an error, never an empty string. The DSN is kept as
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import re
 import sys
@@ -22,12 +23,17 @@ import yaml
 from harness.errors import ConfigError
 from harness.secrets import ConnParams
 
-__all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "DatabaseSpec", "TargetSpec", "load_target"]
+__all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "BindingSpec", "DatabaseSpec",
+           "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
 
 BACKENDS = ("embedded", "docker", "dsn")
 DEFAULT_DOCKER_IMAGE = "pgvector/pgvector:pg17"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_SETTING = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+# a custom setting: at least two dotted parts (request.jwt.claim.sub is as valid as app.workspace_id)
+_SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_RELATION = re.compile(r"^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
+MIGRATION_TOOLS = ("alembic", "sql")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -40,9 +46,11 @@ class DatabaseSpec:
 
 @dataclass(frozen=True)
 class MigrationsSpec:
+    # alembic: the folder holding env.py; sql: the folder of ordered .sql files
     script_location: Path
     tool: str = "alembic"
-    # extra Alembic version directories, on top of <script_location>/versions (e.g. a variant)
+    # extra version folders: Alembic version directories on top of <script_location>/versions,
+    # or more .sql files merged into the order (e.g. a known-bad variant stacked on a target)
     version_locations: tuple[Path, ...] = ()
     # the SQLAlchemy MetaData the rehearsal compares with the migrated database ("pkg.mod:metadata")
     metadata: str | None = None
@@ -59,6 +67,14 @@ class ApiSpec:
 
 
 @dataclass(frozen=True)
+class RootOwnerSpec:
+    """The root table's column that names the principal owning a tenant (e.g. its first owner)."""
+
+    column: str
+    value: str = "{user_id}"     # what that column holds for a principal, from its placeholders
+
+
+@dataclass(frozen=True)
 class TenancySpec:
     """How tenant tables are recognised, and the tables that are global on purpose."""
 
@@ -66,6 +82,43 @@ class TenancySpec:
     schemas: tuple[str, ...] = ("public",)
     global_tables: dict[str, str] = field(default_factory=dict)
     security_definer_allowlist: dict[str, str] = field(default_factory=dict)
+    # the tenant table itself ("workspaces", "core.accounts"), keyed by its primary key; None:
+    # the table whose primary key is the tenant column, if there is one
+    root: str | None = None
+    root_owner: RootOwnerSpec | None = None
+
+
+@dataclass(frozen=True)
+class BindingSpec:
+    """How one transaction acts for one principal: an optional ``SET LOCAL ROLE`` and settings.
+
+    Each setting's value is a template whose ``{placeholders}`` are filled from the principal
+    (``{tenant_id}``, ``{user_id}``, ...); everything is transaction-local.
+    """
+
+    settings: dict[str, str]
+    role: str | None = None
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        return frozenset(name for value in self.settings.values() for name in _PLACEHOLDER.findall(value))
+
+    @staticmethod
+    def for_setting(setting: str) -> BindingSpec:
+        """The default: one setting bound to the tenant id."""
+        return BindingSpec(settings={setting: "{tenant_id}"})
+
+
+@dataclass(frozen=True)
+class MembershipSpec:
+    """The product's membership role model, from which the role matrix is generated."""
+
+    roles: tuple[str, ...] = ("owner", "admin", "member", "viewer")
+    owner_role: str = "owner"          # the role a tenant may never run out of
+    # actor role -> the roles it may grant, change or remove
+    manages: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
+        "owner": ("owner", "admin", "member", "viewer"), "admin": ("admin", "member", "viewer"),
+        "member": (), "viewer": ()})
 
 
 @dataclass(frozen=True)
@@ -100,6 +153,16 @@ class TargetSpec:
     # capabilities this target does not have, each with the reason (their items: not applicable)
     unsupported: dict[str, str] = field(default_factory=dict)
     standards: StandardsSpec = field(default_factory=StandardsSpec)
+    # how a transaction acts for a principal; None: the default, tenant_setting = {tenant_id}
+    binding: BindingSpec | None = None
+    membership: MembershipSpec = field(default_factory=MembershipSpec)
+    # folders of the user's own evidence-marked tests, run by `harness gate` with the harness's
+    suites: tuple[Path, ...] = ()
+    harness_suites: bool = True      # False: `harness gate` runs only the folders in suites
+
+    def __post_init__(self) -> None:
+        if self.binding is None:  # frozen: filled once, so every reader sees one binding
+            object.__setattr__(self, "binding", BindingSpec.for_setting(self.tenant_setting))
 
     @property
     def root(self) -> Path:
@@ -144,7 +207,8 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
     raw = _expand(where, "", raw)
     _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
-                                    "adapter", "api", "tenancy", "unsupported", "standards"})
+                                    "adapter", "api", "tenancy", "unsupported", "standards",
+                                    "binding", "membership", "suites", "harness_suites"})
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -153,10 +217,12 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     if not _IDENT.match(app_role):
         raise ConfigError(where, "app_role", f"{app_role!r} is not a plain role name",
                           "use lower-case letters, digits and underscores")
-    tenant_setting = _text(where, "tenant_setting", raw.get("tenant_setting", "app.workspace_id"))
+    binding = _binding(where, raw.get("binding"))
+    default_setting = "app.workspace_id" if binding is None else _tenant_setting_of(binding)
+    tenant_setting = _text(where, "tenant_setting", raw.get("tenant_setting", default_setting))
     if not _SETTING.match(tenant_setting):
         raise ConfigError(where, "tenant_setting", f"{tenant_setting!r} is not a custom setting name",
-                          "use a dotted name such as app.workspace_id")
+                          "use a dotted name such as app.workspace_id or request.jwt.claim.sub")
     adapter = raw.get("adapter")
     if adapter is not None:
         _import_object(where, "adapter", _text(where, "adapter", adapter), spec_path.parent)
@@ -166,6 +232,9 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
         standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
+        binding=binding, membership=_membership(where, raw.get("membership")),
+        suites=_suites(where, spec_path.parent, raw.get("suites", [])),
+        harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
@@ -197,22 +266,30 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
         raise ConfigError(where, "migrations", "is missing",
                           "add migrations: {tool: alembic, script_location: path/to/migrations}")
     _mapping(where, "migrations", raw)
-    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "version_locations", "metadata"})
+    _reject_unknown(where, "migrations", raw, {"tool", "script_location", "location",
+                                               "version_locations", "metadata"})
     tool = _text(where, "migrations.tool", raw.get("tool", "alembic"))
-    _check_choice(where, "migrations.tool", tool, ("alembic",))
-    location = raw.get("script_location")
+    _check_choice(where, "migrations.tool", tool, MIGRATION_TOOLS)
+    fld = "migrations.location" if "location" in raw else "migrations.script_location"
+    if "location" in raw and "script_location" in raw:
+        raise ConfigError(where, "migrations", "sets both location and script_location",
+                          "keep one of them (they mean the same folder)")
+    location = raw.get("location", raw.get("script_location"))
     if not location:
-        raise ConfigError(where, "migrations.script_location", "is missing",
-                          "name the Alembic script directory, e.g. reference_impl/migrations")
-    path = (root / _text(where, "migrations.script_location", location)).resolve()
-    if not (path / "env.py").is_file():
-        raise ConfigError(where, "migrations.script_location",
-                          f"{location!r} has no env.py (looked in {path})",
+        hint = ("name the folder of .sql files, e.g. supabase/migrations" if tool == "sql"
+                else "name the Alembic script directory, e.g. reference_impl/migrations")
+        raise ConfigError(where, fld, "is missing", hint)
+    path = (root / _text(where, fld, location)).resolve()
+    if tool == "alembic" and not (path / "env.py").is_file():
+        raise ConfigError(where, fld, f"{location!r} has no env.py (looked in {path})",
                           "point it at the folder holding Alembic's env.py")
     metadata = raw.get("metadata")
     if metadata is not None and ":" not in _text(where, "migrations.metadata", metadata):
         raise ConfigError(where, "migrations.metadata", f"{metadata!r} is not an import path",
                           "write it as package.module:metadata")
+    if tool == "sql" and not (path.is_dir() and any(path.glob("*.sql"))):
+        raise ConfigError(where, fld, f"{location!r} is not a folder of .sql files (looked in {path})",
+                          "point it at the folder holding the migration files, e.g. 0001_init.sql")
     return MigrationsSpec(script_location=path, tool=tool,
                           version_locations=_version_locations(where, root, raw.get("version_locations", [])),
                           metadata=metadata)
@@ -228,7 +305,7 @@ def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
         path = (root / entry).resolve()
         if not path.is_dir():
             raise ConfigError(where, f"{fld}[{i}]", f"{entry!r} is not a folder (looked in {path})",
-                              "name a folder of Alembic revision files, relative to the spec")
+                              "name a folder of revision files (Alembic or .sql), relative to the spec")
         if os.pathsep in str(path):
             raise ConfigError(where, f"{fld}[{i}]", f"{path} contains {os.pathsep!r}",
                               "move the folder to a path without it")
@@ -248,18 +325,118 @@ def _api(where: str, raw: Any) -> ApiSpec:
 def _tenancy(where: str, raw: Any) -> TenancySpec:
     _mapping(where, "tenancy", raw)
     _reject_unknown(where, "tenancy", raw, {"column", "schemas", "global_tables",
-                                            "security_definer_allowlist"})
+                                            "security_definer_allowlist", "root", "root_owner"})
     column = _text(where, "tenancy.column", raw.get("column", "workspace_id"))
+    if not _IDENT.match(column):
+        raise ConfigError(where, "tenancy.column", f"{column!r} is not a plain column name",
+                          "use lower-case letters, digits and underscores, e.g. account_id")
     schemas = raw.get("schemas", ["public"])
     if not isinstance(schemas, list) or not all(isinstance(s, str) for s in schemas) or not schemas:
         raise ConfigError(where, "tenancy.schemas", "must be a non-empty list of schema names",
                           "e.g. schemas: [public]")
+    root = raw.get("root")
+    if root is not None and not _RELATION.match(_text(where, "tenancy.root", root)):
+        raise ConfigError(where, "tenancy.root", f"{root!r} is not a table name",
+                          "name the tenant table, e.g. accounts or core.accounts")
+    owner = raw.get("root_owner")
+    root_owner = None
+    if owner is not None:
+        _mapping(where, "tenancy.root_owner", owner)
+        _reject_unknown(where, "tenancy.root_owner", owner, {"column", "value"})
+        owner_column = _text(where, "tenancy.root_owner.column", owner.get("column"), required=True)
+        value = _text(where, "tenancy.root_owner.value", owner.get("value", "{user_id}"))
+        if not _PLACEHOLDER.search(value):
+            raise ConfigError(where, "tenancy.root_owner.value", f"{value!r} names no placeholder",
+                              'write the principal value it holds, e.g. "{user_id}"')
+        root_owner = RootOwnerSpec(owner_column, value)
     return TenancySpec(
         column=column, schemas=tuple(schemas),
         global_tables=_reasons(where, "tenancy.global_tables", raw.get("global_tables", {})),
         security_definer_allowlist=_reasons(where, "tenancy.security_definer_allowlist",
                                             raw.get("security_definer_allowlist", {})),
+        root=root, root_owner=root_owner,
     )
+
+
+def _binding(where: str, raw: Any) -> BindingSpec | None:
+    if raw is None:
+        return None
+    _mapping(where, "binding", raw)
+    _reject_unknown(where, "binding", raw, {"role", "settings"})
+    role = raw.get("role")
+    if role is not None and not _IDENT.match(_text(where, "binding.role", role)):
+        raise ConfigError(where, "binding.role", f"{role!r} is not a plain role name",
+                          "name the role to SET LOCAL ROLE to, e.g. authenticated")
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict) or (not settings and role is None):
+        raise ConfigError(where, "binding.settings", "must map setting names to values",
+                          'e.g. settings: {request.jwt.claim.sub: "{user_id}"}')
+    for name, value in settings.items():
+        fld = f"binding.settings.{name}"
+        if not isinstance(name, str) or not _SETTING.match(name):
+            raise ConfigError(where, fld, f"{name!r} is not a custom setting name",
+                              "use a dotted name such as request.jwt.claims")
+        _text(where, fld, value)
+    if not settings:
+        raise ConfigError(where, "binding.settings", "binds no setting: no principal is ever bound",
+                          'add at least one, e.g. app.workspace_id: "{tenant_id}"')
+    return BindingSpec(settings={str(k): str(v) for k, v in settings.items()}, role=role)
+
+
+def _flag(where: str, fld: str, raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise ConfigError(where, fld, f"must be true or false, got {raw!r}", f"write {fld}: false")
+    return raw
+
+
+def _suites(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
+        raise ConfigError(where, "suites", "must be a list of folders",
+                          "e.g. suites: [tests/evidence], relative to the spec")
+    paths = []
+    for i, entry in enumerate(raw):
+        path = (root / entry).resolve()
+        if not path.is_dir():
+            raise ConfigError(where, f"suites[{i}]", f"{entry!r} is not a folder (looked in {path})",
+                              "name a folder of your evidence-marked tests, relative to the spec")
+        paths.append(path)
+    return tuple(paths)
+
+
+def _tenant_setting_of(binding: BindingSpec) -> str:
+    """The setting carrying the tenant id (for callers binding a bare workspace id)."""
+    exact = [name for name, value in binding.settings.items() if value == "{tenant_id}"]
+    return (exact or list(binding.settings))[0]
+
+
+def _membership(where: str, raw: Any) -> MembershipSpec:
+    if raw is None:
+        return MembershipSpec()
+    _mapping(where, "membership", raw)
+    _reject_unknown(where, "membership", raw, {"roles", "owner_role", "manages"})
+    roles = raw.get("roles")
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and r for r in roles):
+        raise ConfigError(where, "membership.roles", "must be a non-empty list of role names",
+                          "e.g. roles: [owner, member]")
+    owner = _text(where, "membership.owner_role", raw.get("owner_role", roles[0]))
+    if owner not in roles:
+        raise ConfigError(where, "membership.owner_role", f"{owner!r} is not in membership.roles",
+                          f"use one of {', '.join(roles)}")
+    manages = raw.get("manages", {})
+    _mapping(where, "membership.manages", manages)
+    result: dict[str, tuple[str, ...]] = {}
+    for role in roles:
+        managed = manages.get(role, [])
+        if not isinstance(managed, list) or any(m not in roles for m in managed):
+            raise ConfigError(where, f"membership.manages.{role}",
+                              "must list roles from membership.roles",
+                              f"e.g. {role}: [{roles[-1]}], or [] for none")
+        result[role] = tuple(managed)
+    unknown = set(manages) - set(roles)
+    if unknown:
+        raise ConfigError(where, f"membership.manages.{sorted(unknown)[0]}", "is not a role",
+                          f"use one of {', '.join(roles)}")
+    return MembershipSpec(roles=tuple(roles), owner_role=owner, manages=result)
 
 
 def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
@@ -310,11 +487,14 @@ def _import_object(where: str, fld: str, ref: str, root: Path) -> Any:
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
         raise ConfigError(where, fld, f"{ref!r} is not an import path",
-                          "write it as package.module:ClassName")
+                          "write it as package.module:ClassName or path/to/file.py:ClassName")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     try:
-        module = importlib.import_module(module_name)
+        if module_name.endswith(".py"):  # a file next to the spec: a target outside any package
+            module = _import_file((root / module_name).resolve())
+        else:
+            module = importlib.import_module(module_name)
     except Exception as exc:
         raise ConfigError(where, fld, f"module {module_name!r} does not import ({type(exc).__name__}: {exc})",
                           "check the module path and that the package is installed") from None
@@ -323,6 +503,24 @@ def _import_object(where: str, fld: str, ref: str, root: Path) -> Any:
     except AttributeError:
         raise ConfigError(where, fld, f"module {module_name!r} has no {attr!r}",
                           "name a class defined in that module") from None
+
+
+def _import_file(path: Path) -> Any:
+    """The module in ``path``, imported once under a name derived from its location."""
+    name = "harness_target_" + re.sub(r"\W", "_", str(path.with_suffix("")))[-80:]
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        raise FileNotFoundError(f"no file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def _expand(where: str, fld: str, value: Any) -> Any:

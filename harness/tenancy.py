@@ -1,29 +1,115 @@
-"""Binding a connection to a workspace.
+"""Binding a transaction to a principal: the one way every family acts for a tenant.
 
-The tenant is set with ``set_config(setting, value, true)``: transaction-local, so when the
-transaction ends the binding ends with it, and a pooled connection cannot carry one tenant's
-identity into the next checkout. There is deliberately no session-level variant.
+A **principal** is the set of values one transaction needs to act for one tenant: the tenant
+id, and whatever else the target's binding names (``{user_id}`` for a system that binds the user
+in JWT claims and derives the tenant from memberships, ...). The target spec's ``binding`` says
+how to bind one: an optional ``SET LOCAL ROLE`` and settings whose values are templates filled
+from the principal. The default binding is one setting (``tenant_setting``) = ``{tenant_id}``.
+
+Everything is transaction-local (``set_config(name, value, true)`` and ``SET LOCAL ROLE``): when
+the transaction ends the binding ends with it, and a pooled connection cannot carry one
+principal's identity into the next checkout. There is deliberately no session-level variant.
+
+:func:`bound_workspace` (one setting, one workspace id) is kept for callers written before
+principals existed; it goes through the same helper.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import psycopg
+from psycopg import sql
 
-__all__ = ["bind_workspace", "bound_workspace", "current_workspace"]
+from harness.errors import HarnessError
+from harness.target import BindingSpec
+
+__all__ = ["BindingError", "Principal", "bind", "bind_workspace", "bound", "bound_workspace",
+           "current_workspace", "render"]
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class BindingError(HarnessError):
+    """A principal lacks a value the target's binding needs."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The values that let one transaction act for one tenant (``tenant_id`` always)."""
+
+    tenant_id: object
+    values: Mapping[str, object] = field(default_factory=dict)   # user_id, email, role, ...
+    label: str = ""
+
+    def placeholders(self) -> dict[str, str]:
+        return {**{k: "" if v is None else str(v) for k, v in self.values.items()},
+                "tenant_id": str(self.tenant_id)}
+
+    def get(self, name: str) -> object | None:
+        return self.tenant_id if name == "tenant_id" else self.values.get(name)
+
+    def describe(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in self.placeholders().items())
+        return f"{self.label} ({shown})" if self.label else shown
+
+
+def render(template: str, principal: Principal, where: str = "binding") -> str:
+    """``template`` with every ``{placeholder}`` replaced by the principal's value."""
+    values = principal.placeholders()
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise BindingError(
+                f"{where} needs {{{name}}}, which principal {principal.describe()} does not have: "
+                "have the target adapter's create_tenant() return a Principal with it, or bind "
+                "only {tenant_id}")
+        return values[name]
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def bind(conn: psycopg.Connection, binding: BindingSpec, principal: Principal | None, *,
+         role: bool = True) -> None:
+    """Binds the *current transaction* to ``principal`` as ``binding`` says.
+
+    ``principal=None`` takes the binding's role (if any) and binds no setting: a request that
+    authenticated as nobody. ``role=False`` binds the settings only (seeding as the owner).
+    """
+    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and conn.autocommit:
+        raise RuntimeError("bind needs an open transaction; use bound() or conn.transaction() "
+                           "so the binding cannot outlive it")
+    if role and binding.role is not None:
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(binding.role)))
+    if principal is None:
+        return
+    for name, template in binding.settings.items():
+        value = render(template, principal, f"binding.settings.{name}")
+        conn.execute("select set_config(%s, %s, true)", (name, value))
+
+
+@contextmanager
+def bound(conn: psycopg.Connection, binding: BindingSpec, principal: Principal | None, *,
+          role: bool = True) -> Iterator[psycopg.Connection]:
+    """A transaction acting for ``principal``; committed on success, rolled back on error."""
+    with conn.transaction():
+        bind(conn, binding, principal, role=role)
+        yield conn
 
 
 def bind_workspace(conn: psycopg.Connection, setting: str, workspace_id: object,
                    extra: Mapping[str, object] | None = None) -> None:
     """Binds the *current transaction* to ``workspace_id`` (and any extra settings)."""
-    if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE and conn.autocommit:
-        raise RuntimeError("bind_workspace needs an open transaction; use bound_workspace() "
-                           "or conn.transaction() so the binding cannot outlive it")
-    conn.execute("select set_config(%s, %s, true)", (setting, str(workspace_id)))
-    for name, value in (extra or {}).items():
-        conn.execute("select set_config(%s, %s, true)", (name, "" if value is None else str(value)))
+    settings = {setting: "{tenant_id}"}
+    values: dict[str, object] = {}
+    for index, (name, value) in enumerate((extra or {}).items()):
+        settings[name] = f"{{extra_{index}}}"
+        values[f"extra_{index}"] = "" if value is None else value
+    bind(conn, BindingSpec(settings=settings), Principal(workspace_id, values))
 
 
 @contextmanager

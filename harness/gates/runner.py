@@ -1,7 +1,9 @@
 """``harness gate``: run the suites that feed some gates, then build their packets.
 
-The suites run in a pytest subprocess, in the target's root, selected by the harness plugin's
-``--harness-gate`` option (tests whose ``evidence`` marker belongs to another gate are
+The suites run in a pytest subprocess, in the target's root: the harness's own scenarios,
+located through the installed ``scenarios`` package (so a spec anywhere on disk gets them), plus
+the folders of the user's own evidence-marked tests that the spec names (``suites:``). Tests are
+selected by the harness plugin's ``--harness-gate`` option (tests whose ``evidence`` marker belongs to another gate are
 deselected), writing Allure results to a fresh directory. pytest's exit codes 0 (all passed),
 1 (some failed) and 5 (no test collected) all lead to a packet — failures and missing evidence
 are what the packet is for. Any other code (interrupted, collection error, internal error,
@@ -32,6 +34,19 @@ SCENARIOS = "scenarios"
 _EVIDENCE_EXIT_CODES = (0, 1, 5)
 
 
+def scenarios_path() -> Path:
+    """The harness's own suites, wherever the package is installed."""
+    import scenarios
+
+    return Path(scenarios.__file__).resolve().parent
+
+
+def suite_paths(target: TargetSpec) -> list[Path]:
+    """What ``harness gate`` runs: the harness's scenarios (unless the spec opts out) and the
+    spec's own ``suites`` folders."""
+    return ([scenarios_path()] if target.harness_suites else []) + list(target.suites)
+
+
 @dataclass(frozen=True)
 class SuiteRun:
     exit_code: int
@@ -41,7 +56,7 @@ class SuiteRun:
 
 def pytest_command(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
                    quiet: bool) -> list[str]:
-    command = [sys.executable, "-m", "pytest", SCENARIOS]
+    command = [sys.executable, "-m", "pytest", *map(str, suite_paths(target))]
     for gate_id in gate_ids:
         command += ["--harness-gate", gate_id]
     command += ["--harness-target", str(target.path), "--alluredir", str(results_dir),
@@ -56,8 +71,9 @@ def run_suites(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
     if results_dir.exists():
         shutil.rmtree(results_dir)
     results_dir.mkdir(parents=True)
-    if not (target.root / SCENARIOS).is_dir():
-        return SuiteRun(5, results_dir, f"no {SCENARIOS}/ folder in {target.root}: no suite ran")
+    if not suite_paths(target):
+        return SuiteRun(5, results_dir, f"{target.path.name} names no suites and sets "
+                        "harness_suites: false: no suite ran")
     command = pytest_command(target, gate_ids, results_dir, quiet)
     log = results_dir.parent / f"{results_dir.name}.pytest.log"
     if quiet:

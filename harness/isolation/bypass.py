@@ -3,8 +3,8 @@
 RLS can be perfect on every table and still be skipped, because PostgreSQL evaluates it only for
 some roles and some code paths. This module lists each such path it finds:
 
-- the app role is a superuser, has BYPASSRLS (itself or through a role it inherits), or owns a
-  relation (see :func:`harness.roles.app_role_problems`);
+- the app role (or the binding's role) is a superuser, has BYPASSRLS (itself or through a role
+  it inherits), or owns a relation (see :func:`harness.roles.app_role_problems`);
 - a view without ``security_invoker``: a view reads its tables as the view's *owner*, so a
   plain view over a tenant table shows every tenant's rows; a materialized view stores its
   owner's view of the data and has no RLS at all;
@@ -33,11 +33,12 @@ def bypass_findings(conn: psycopg.Connection, catalog: Catalog, spec: TargetSpec
 
 
 def role_findings(conn: psycopg.Connection, spec: TargetSpec) -> list[Finding]:
-    role = spec.app_role
+    """The app role, and the binding's role (``SET LOCAL ROLE``) when there is one."""
+    roles = [spec.app_role] + ([spec.binding.role] if spec.binding.role else [])
     return [Finding(f"role {role}", "app-role", problem,
                     f"ALTER ROLE {role} NOSUPERUSER NOBYPASSRLS; let the migration role own every "
                     "table, view and function; revoke memberships in bypassing roles")
-            for problem in app_role_problems(conn, role, spec.tenancy.schemas)]
+            for role in roles for problem in app_role_problems(conn, role, spec.tenancy.schemas)]
 
 
 def view_findings(catalog: Catalog, spec: TargetSpec) -> list[Finding]:

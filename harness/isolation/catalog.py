@@ -1,12 +1,19 @@
 """Reading the PostgreSQL catalog: which tables hold tenant data, and how they are protected.
 
 A tenant table is a table in one of the target's application schemas that has the tenant column
-(``tenancy.column`` in the target spec, default ``workspace_id``). Discovery is driven by the
+(``tenancy.column`` in the target spec, default ``workspace_id``), plus the tenant **root** (the
+tenant table itself, ``tenancy.root``, keyed by its primary key: ``accounts.id`` holds what
+``account_id`` holds elsewhere). Discovery is driven by the
 catalog, never by a list someone maintains, so a table added next sprint is covered the day its
 migration lands. :func:`read_catalog` takes one snapshot of everything the isolation checks
 judge: columns, keys, check constraints, RLS flags, policies (with their expressions as
 ``pg_get_expr`` prints them), indexes, the app role's privileges, PUBLIC grants, views and
-SECURITY DEFINER functions. Objects that belong to an extension are marked, not judged.
+SECURITY DEFINER functions. Objects that belong to an extension are marked, not judged, and so
+are tables outside the application schemas that a foreign key reaches (``auth.users``): they are
+read so that rows can be seeded, never judged.
+
+Privileges and policies are read for the **acting role**: the binding's role when the spec sets
+one (``SET LOCAL ROLE authenticated``), else the app role.
 """
 
 from __future__ import annotations
@@ -81,6 +88,7 @@ class Table:
     app_privileges: frozenset[str]           # which of COMMANDS the app role may run at all
     public_privileges: tuple[str, ...]       # privileges granted to PUBLIC
     from_extension: bool = False
+    external: bool = False                   # outside the judged schemas: seeded, never judged
 
     @property
     def qualified(self) -> str:
@@ -127,21 +135,28 @@ class Catalog:
 
     schemas: tuple[str, ...]
     tenant_column: str
-    app_role: str
+    app_role: str                # the acting role: the binding's role, else the app role
     app_role_exists: bool
-    tables: tuple[Table, ...]
+    tables: tuple[Table, ...]    # the judged schemas' tables, then external foreign-key parents
     views: tuple[View, ...] = ()
     security_definer_functions: tuple[Function, ...] = ()
+    root_name: str | None = None  # tenancy.root; None: the table keyed by the tenant column
     _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for t in self.tables:
             self._by_name[t.qualified] = t
-            self._by_name.setdefault(t.name, t)
+        for t in self.tables:
+            if not t.external:
+                self._by_name.setdefault(t.name, t)
+
+    @property
+    def judged_tables(self) -> tuple[Table, ...]:
+        return tuple(t for t in self.tables if not t.external)
 
     @property
     def tenant_tables(self) -> tuple[Table, ...]:
-        return tuple(t for t in self.tables if t.has_column(self.tenant_column) and not t.from_extension)
+        return tuple(t for t in self.tables if self.is_tenant(t))
 
     def table(self, name: str) -> Table:
         """A table by ``schema.name`` or, when unambiguous enough, by bare name."""
@@ -151,23 +166,61 @@ class Catalog:
             raise KeyError(f"no table {name!r} in schemas {', '.join(self.schemas)}") from None
 
     def is_tenant(self, table: Table) -> bool:
-        return table.has_column(self.tenant_column) and not table.from_extension
+        if table.from_extension or table.external:
+            return False
+        return table.has_column(self.tenant_column) or self.is_root(table)
+
+    def is_root(self, table: Table) -> bool:
+        root = self.tenant_root
+        return root is not None and root.qualified == table.qualified
+
+    def tenant_key(self, table: Table) -> str:
+        """The column holding the tenant id: the root's key on the root, the tenant column elsewhere."""
+        if self.is_root(table) and len(table.primary_key) == 1:
+            return table.primary_key[0]
+        return self.tenant_column
 
     @property
     def tenant_root(self) -> Table | None:
-        """The table whose primary key is the tenant column itself (``workspaces``), if any."""
-        return next((t for t in self.tenant_tables if t.primary_key == (self.tenant_column,)), None)
+        """The tenant table itself: ``tenancy.root``, else the table keyed by the tenant column."""
+        if self.root_name is not None:
+            return self._by_name.get(self.root_name) or self._by_name.get(f"public.{self.root_name}")
+        return next((t for t in self.tables if not t.external and not t.from_extension
+                     and t.primary_key == (self.tenant_column,)), None)
 
 
 def read_catalog(conn: psycopg.Connection, spec: TargetSpec) -> Catalog:
     """Reads the catalog of ``spec``'s application schemas as seen through ``conn``."""
     schemas = list(spec.tenancy.schemas)
-    role = spec.app_role
+    role = spec.binding.role or spec.app_role
     role_exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
     # privileges of a role that does not exist would be an error; such a role can do nothing
     probe_role = role if role_exists else "pg_monitor"
-    rows = conn.execute(_TABLES, {"schemas": schemas, "role": probe_role}).fetchall()
+    tables = _tables(conn, _TABLES.format(where="n.nspname = any(%(schemas)s)"),
+                     {"schemas": schemas, "role": probe_role}, role_exists, external=False)
+    known = {t.qualified for t in tables}
+    parents = {fk.ref_table for t in tables for fk in t.foreign_keys} - known
+    while parents:  # foreign-key parents outside the judged schemas, and theirs in turn
+        found = _tables(conn, _TABLES.format(where="(n.nspname || '.' || c.relname) = any(%(names)s)"),
+                        {"names": sorted(parents), "role": probe_role}, role_exists, external=True)
+        tables += found
+        known |= {t.qualified for t in found}
+        parents = {fk.ref_table for t in found for fk in t.foreign_keys} - known
+    views = tuple(
+        View(schema, name, kind == "m", owner, _invoker(options), bool(can_select) and role_exists, ext)
+        for schema, name, kind, owner, options, can_select, ext
+        in conn.execute(_VIEWS, {"schemas": schemas, "role": probe_role}).fetchall())
+    functions = tuple(Function(*r) for r in conn.execute(_SECDEF, (schemas,)).fetchall())
+    return Catalog(schemas=tuple(schemas), tenant_column=spec.tenancy.column, app_role=role,
+                   app_role_exists=role_exists, tables=tuple(tables), views=views,
+                   security_definer_functions=functions, root_name=spec.tenancy.root)
+
+
+def _tables(conn: psycopg.Connection, query: str, params: dict, role_exists: bool,
+            external: bool) -> list[Table]:
+    rows = conn.execute(query, params).fetchall()
     oids = [r[0] for r in rows]
+    probe_role = params["role"]
     columns = _group(conn.execute(_COLUMNS, (oids,)).fetchall())
     constraints = _group(conn.execute(_CONSTRAINTS, (oids,)).fetchall())
     policies = _group(conn.execute(_POLICIES, {"oids": oids, "role": probe_role}).fetchall())
@@ -188,15 +241,9 @@ def read_catalog(conn: psycopg.Connection, spec: TargetSpec) -> Catalog:
             rls_enabled=rls, rls_forced=forced, owner=owner,
             index_leading_columns=tuple(i[0] for i in indexes.get(oid, []) if i[0] is not None),
             app_privileges=frozenset(granted), public_privileges=tuple(public), from_extension=ext,
+            external=external,
         ))
-    views = tuple(
-        View(schema, name, kind == "m", owner, _invoker(options), bool(can_select) and role_exists, ext)
-        for schema, name, kind, owner, options, can_select, ext
-        in conn.execute(_VIEWS, {"schemas": schemas, "role": probe_role}).fetchall())
-    functions = tuple(Function(*r) for r in conn.execute(_SECDEF, (schemas,)).fetchall())
-    return Catalog(schemas=tuple(schemas), tenant_column=spec.tenancy.column, app_role=role,
-                   app_role_exists=role_exists, tables=tuple(tables), views=views,
-                   security_definer_functions=functions)
+    return tables
 
 
 def _column(r: tuple) -> Column:
@@ -232,7 +279,7 @@ select c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity, pg_
        array(select distinct a.privilege_type from aclexplode(c.relacl) a where a.grantee = 0 order by 1),
        {_EXTENSION_MEMBER}
 from pg_class c join pg_namespace n on n.oid = c.relnamespace
-where c.relkind in ('r', 'p') and n.nspname = any(%(schemas)s)
+where c.relkind in ('r', 'p') and {{where}}
 order by n.nspname, c.relname"""
 
 _COLUMNS = """

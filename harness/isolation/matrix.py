@@ -17,15 +17,23 @@ what was expected, what happened, and the rows that leaked.
 
 A command the app role has no privilege for must be refused with "permission denied" in every
 case, positive ones included: that is how an append-only table such as ``audit_log`` is
-protected. The tenant root (``workspaces``, keyed by the tenant column) takes a fresh tenant id
-where other tables take B's, since B's id is already its key, and is spared the unfiltered
-DELETE, which would cascade through A's whole tenant.
+protected. A table with RLS on and no policy at all for the acting role is deny-by-default by
+design (reached only through functions): its positive twin expects nothing to be allowed.
+
+The tenant root (``workspaces``, ``core.accounts``: keyed by the tenant id) is in the matrix too.
+It takes a fresh tenant id where other tables take B's, since B's id is already its key, and is
+spared the unfiltered DELETE, which would cascade through A's whole tenant. When the spec names
+the root's owner column (``tenancy.root_owner``), A may not create a root row naming B's
+principal as its owner.
+
+Every probe binds through :func:`harness.tenancy.bind` with the tenant's principal (the
+binding's role and settings); "no tenant bound" takes the binding's role and binds no setting.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -34,6 +42,8 @@ from psycopg import sql
 from harness.isolation.catalog import Catalog, Table
 from harness.isolation.failures import IsolationFailure
 from harness.isolation.rows import RowFactory, SeededRow, Statement
+from harness.target import BindingSpec
+from harness.tenancy import Principal, bind
 
 __all__ = ["Probe", "SeededTenant", "TenantMatrix", "require_passed", "seed_tenants"]
 
@@ -71,9 +81,16 @@ class SeededTenant:
     label: str
     tenant: object
     rows: dict[str, list[SeededRow]] = field(default_factory=dict)
+    principal: Principal | None = None
+
+    def __post_init__(self) -> None:
+        if self.principal is None:
+            self.principal = Principal(self.tenant, label=self.label)
 
     def describe(self, column: str) -> str:
-        return f"{self.label} ({column}={self.tenant})"
+        extra = {k: v for k, v in self.principal.placeholders().items() if k != "tenant_id"}
+        shown = "".join(f", {k}={v}" for k, v in extra.items())
+        return f"{self.label} ({column}={self.tenant}{shown})"
 
 
 def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
@@ -82,9 +99,10 @@ def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
     root = factory.catalog.tenant_root
     seeded = {}
     for label in labels:
-        tenant = SeededTenant(label, factory.new_tenant_id())
+        principal = factory.new_principal(label)
+        tenant = SeededTenant(label, principal.tenant_id, principal=principal)
         if root is not None:
-            tenant.rows[root.qualified] = [factory.insert(root, tenant.tenant)]
+            tenant.rows[root.qualified] = [factory.root_row(principal.tenant_id)]
         for table in factory.catalog.tenant_tables:
             if root is None or table.qualified != root.qualified:
                 tenant.rows[table.qualified] = [factory.insert(table, tenant.tenant)
@@ -139,10 +157,12 @@ class TenantMatrix:
     """The matrix cases for every tenant table of the factory's catalog, run through ``conn``."""
 
     def __init__(self, conn: psycopg.Connection, factory: RowFactory, a: SeededTenant,
-                 b: SeededTenant, tenant_setting: str) -> None:
+                 b: SeededTenant, binding: str | BindingSpec | None = None) -> None:
         self.conn, self.factory, self.a, self.b = conn, factory, a, b
         self.catalog: Catalog = factory.catalog
-        self.setting = tenant_setting
+        if binding is None:
+            binding = factory.binding
+        self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
         self.col = self.catalog.tenant_column
 
     # -- the cases ---------------------------------------------------------------------------
@@ -163,8 +183,10 @@ class TenantMatrix:
         """Nothing bound on ``conn`` (default: the matrix's own, which has been bound before)."""
         conn = conn or self.conn
         with conn.transaction(force_rollback=True):
-            state = conn.execute("select current_setting(%s, true)", (self.setting,)).fetchone()[0]
-        tenant = f"none (current_setting = {state!r})"
+            state = {name: conn.execute("select current_setting(%s, true)", (name,)).fetchone()[0]
+                     for name in self.binding.settings}
+        role = f"role {self.binding.role}, " if self.binding.role else ""
+        tenant = f"none ({role}current_setting: {state!r})"
         nothing = "0 rows or an error"
         probes = []
         for t in self.catalog.tenant_tables:
@@ -195,28 +217,32 @@ class TenantMatrix:
         def judge(o: _Outcome) -> bool:
             if o.error is not None:
                 return False
-            found["leaked"] = [row for row in o.rows if row[0] != self.a.tenant]
+            found["leaked"] = [row for row in o.rows if str(row[0]) != str(self.a.tenant)]
             missing = seeded - {tuple(row[1:]) for row in o.rows}
             found["note"] = (f": {len(found['leaked'])} of another tenant, {len(missing)} of A's "
                              f"{len(seeded)} seeded rows missing")
             return not found["leaked"] and not missing
 
+        if self._deny_all(t):
+            def judge(o: _Outcome, inner: Judge = judge) -> bool:
+                inner(o)
+                return o.error is None and not found["leaked"]
         expected, judge = self._granted(t, "SELECT", "every row of A and no other", judge)
-        return self._probe(t, "SELECT", "read-own", self.a.tenant, self._label(), self._select(t),
+        return self._probe(t, "SELECT", "read-own", self.a.principal, self._label(), self._select(t),
                            expected, judge, leaked=True, extra=found)
 
     def _aimed_at_b(self, t: Table, command: str) -> Probe:
         stmt = self._touch(t, self.b.tenant) if command == "UPDATE" else self._delete(t, self.b.tenant)
         expected, judge = self._granted(t, command, "0 rows touched",
                                         lambda o: o.error is None and o.rowcount == 0)
-        return self._probe(t, command, f"{command.lower()}-other", self.a.tenant, self._label(), stmt,
+        return self._probe(t, command, f"{command.lower()}-other", self.a.principal, self._label(), stmt,
                            expected, judge, shown=[r.values for r in self.b.rows.get(t.qualified, [])])
 
     def _unfiltered(self, t: Table, command: str) -> Probe:
         count = Statement(sql.SQL("select count(*) from {} where {} = %s").format(
-            t.ident, sql.Identifier(self.col)), (self.a.tenant,))
+            t.ident, sql.Identifier(self._key(t))), (self.a.tenant,))
         if command == "UPDATE":  # a constant SET reads no column: only the UPDATE policy applies
-            stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self.col)),
+            stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self._key(t))),
                              (self.a.tenant,))
         else:
             stmt = self._delete(t, None)
@@ -225,73 +251,97 @@ class TenantMatrix:
             lambda o: o.error is None and o.setup is not None and o.rowcount == o.setup[0])
         if command not in t.app_privileges:
             count = None  # reading first would need SELECT; the refusal is what is judged
-        return self._probe(t, command, f"{command.lower()}-unfiltered", self.a.tenant, self._label(),
+        return self._probe(t, command, f"{command.lower()}-unfiltered", self.a.principal, self._label(),
                            stmt, expected, judge, setup=count,
                            shown=[r.values for r in self.b.rows.get(t.qualified, [])])
 
     def _insert_foreign(self, t: Table) -> Probe:
-        stmt = self._insert(t, self._foreign_id(t, self.b.tenant))
-        return self._probe(t, "INSERT", "insert-other", self.a.tenant, self._label(), stmt,
+        values = self.factory.values(t, self._foreign_id(t, self.b.tenant))
+        owner = self.factory.root_owner
+        if self._is_root(t) and owner is not None:
+            # a new root row that names B's principal as its owner
+            values[owner.column] = self.factory.owner_value(self.b.principal)
+        stmt = self.factory.insert_statement(t, values)
+        return self._probe(t, "INSERT", "insert-other", self.a.principal, self._label(), stmt,
                            f"rejected by {t.qualified}'s own policy or privileges (42501)",
                            lambda o: o.rejected(t), shown=[self._row_of(t, stmt)])
 
     def _move_to_foreign(self, t: Table) -> Probe:
         other = self._foreign_id(t, self.b.tenant)
+        key = sql.Identifier(self._key(t))
         stmt = Statement(sql.SQL("update {} set {} = %s where {} = %s").format(
-            t.ident, sql.Identifier(self.col), sql.Identifier(self.col)), (other, self.a.tenant))
-        return self._probe(t, "UPDATE", "move-to-other", self.a.tenant, self._label(), stmt,
+            t.ident, key, key), (other, self.a.tenant))
+        return self._probe(t, "UPDATE", "move-to-other", self.a.principal, self._label(), stmt,
                            f"rejected by {t.qualified}'s own policy or privileges (42501)",
                            lambda o: o.rejected(t))
 
     def _own_insert(self, t: Table) -> Probe:
-        tenant, label = self._own_tenant(t)
+        principal, label = self._own_tenant(t)
         expected, judge = self._granted(t, "INSERT", "1 row", lambda o: o.error is None and o.rowcount == 1)
-        return self._probe(t, "INSERT", "own-insert", tenant, label, self._insert(t, tenant), expected, judge)
+        return self._probe(t, "INSERT", "own-insert", principal, label,
+                           self._insert(t, principal.tenant_id), expected, judge)
 
     def _own_update(self, t: Table) -> Probe:
         seeded = max(len(self.a.rows.get(t.qualified, [])), 1)
         expected, judge = self._granted(t, "UPDATE", f"at least {seeded} row(s)",
                                         lambda o: o.error is None and o.rowcount >= seeded)
-        return self._probe(t, "UPDATE", "own-update", self.a.tenant, self._label(),
+        return self._probe(t, "UPDATE", "own-update", self.a.principal, self._label(),
                            self._touch(t, self.a.tenant), expected, judge)
 
     def _own_delete(self, t: Table) -> Probe:
         setup = None
-        if {"INSERT", "SELECT"} <= t.app_privileges:
+        if {"INSERT", "SELECT"} <= t.app_privileges and not self._deny_all(t):
             # delete a row A has just inserted: deleting a seeded row could cascade into others
-            tenant, label = self._own_tenant(t)
-            insert = self._insert(t, tenant)
+            principal, label = self._own_tenant(t)
+            values = self.factory.values(t, principal.tenant_id)
+            insert = self.factory.insert_statement(t, values)
+            if t.primary_key and all(c in values for c in t.primary_key):
+                # the key is known: no RETURNING, which would need the new row to be readable
+                # before AFTER triggers run (a root row becomes readable by its membership)
+                key = tuple(values[c] for c in t.primary_key)
+                return self._probe(t, "DELETE", "own-delete", principal, label,
+                                   lambda row: self._delete_one(t, key), *self._granted(
+                                       t, "DELETE", "1 row", lambda o: o.error is None and o.rowcount == 1),
+                                   setup=insert)
             setup = Statement(insert.query + sql.SQL(" returning {}").format(self._key_columns(t)),
                               insert.params)
         else:
-            tenant, label = self.a.tenant, self._label()
+            principal, label = self.a.principal, self._label()
         expected, judge = self._granted(t, "DELETE", "1 row", lambda o: o.error is None and o.rowcount == 1)
-        return self._probe(t, "DELETE", "own-delete", tenant, label,
+        return self._probe(t, "DELETE", "own-delete", principal, label,
                            lambda row: self._delete_one(t, row), expected, judge, setup=setup)
 
     # -- running -----------------------------------------------------------------------------
     def _granted(self, t: Table, command: str, expected: str, judge: Judge) -> tuple[str, Judge]:
         """The expectation when the app role may run ``command`` on ``t``, else a refusal."""
-        if command in t.app_privileges:
-            return expected, judge
-        return f"permission denied ({self.catalog.app_role} has no {command} privilege)", \
-            lambda o: o.denied(t)
+        if command not in t.app_privileges:
+            return f"permission denied ({self.catalog.app_role} has no {command} privilege)", \
+                lambda o: o.denied(t)
+        if self._deny_all(t) and command != "SELECT":
+            return ("nothing (deny by default: RLS is on and no policy applies to "
+                    f"{self.catalog.app_role})", lambda o: o.rejected(t) or (
+                        o.error is None and o.rowcount <= 0))
+        return expected, judge
 
-    def _probe(self, t: Table, command: str, case: str, tenant: object | None, label: str,
+    def _deny_all(self, t: Table) -> bool:
+        """RLS on and no permissive policy for the acting role at all: deny-by-default by design."""
+        return t.rls_enabled and not any(p.permissive and p.applies_to_app_role for p in t.policies)
+
+    def _probe(self, t: Table, command: str, case: str, principal: Principal | None, label: str,
                stmt: Statement | Callable[[tuple | None], Statement], expected: str, judge: Judge, *,
                leaked: bool = False, shown: list | None = None, extra: dict | None = None,
                conn: psycopg.Connection | None = None, setup: Statement | None = None) -> Probe:
         """Runs ``setup`` then ``stmt`` (called with setup's first row when it is a callable)
-        bound to ``tenant``, in a transaction that is always rolled back, and judges it."""
+        as ``principal`` (None: nobody), in a transaction that is always rolled back, and judges it."""
         conn = conn or self.conn
         texts, first = [], None
         try:
             with conn.transaction(force_rollback=True):
-                if tenant is not None:
-                    conn.execute("select set_config(%s, %s, true)", (self.setting, str(tenant)))
+                bind(conn, self.binding, principal)
                 if setup is not None:
                     texts.append(setup.text(conn))
-                    first = tuple(conn.execute(setup.query, setup.params).fetchone())
+                    cur = conn.execute(setup.query, setup.params)
+                    first = tuple(cur.fetchone()) if cur.description else None
                 if callable(stmt):
                     stmt = stmt(first)
                 texts.append(stmt.text(conn))
@@ -316,10 +366,13 @@ class TenantMatrix:
     # -- statements --------------------------------------------------------------------------
     def _select(self, t: Table) -> Statement:
         return Statement(sql.SQL("select {}, {} from {}").format(
-            sql.Identifier(self.col), self._key_columns(t), t.ident))
+            sql.Identifier(self._key(t)), self._key_columns(t), t.ident))
+
+    def _key(self, t: Table) -> str:
+        return self.catalog.tenant_key(t)
 
     def _touch(self, t: Table, tenant: object | None) -> Statement:
-        col = sql.Identifier(self.col)
+        col = sql.Identifier(self._key(t))
         query = sql.SQL("update {} set {} = {}").format(t.ident, col, col)
         if tenant is None:
             return Statement(query)
@@ -329,7 +382,7 @@ class TenantMatrix:
         query = sql.SQL("delete from {}").format(t.ident)
         if tenant is None:
             return Statement(query)
-        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self.col)), (tenant,))
+        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self._key(t))), (tenant,))
 
     def _delete_one(self, t: Table, key: tuple | None) -> Statement:
         if key is None:
@@ -349,24 +402,26 @@ class TenantMatrix:
         return sql.SQL("ctid::text")
 
     def _is_root(self, t: Table) -> bool:
-        root = self.catalog.tenant_root
-        return root is not None and t.qualified == root.qualified
+        return self.catalog.is_root(t)
 
     def _foreign_id(self, t: Table, other: object) -> object:
         """Another tenant's id for ``t``: B's, or a fresh one for the root (B's is taken there)."""
         return self.factory.new_tenant_id() if self._is_root(t) else other
 
-    def _own_tenant(self, t: Table) -> tuple[object, str]:
+    def _own_tenant(self, t: Table) -> tuple[Principal, str]:
         if self._is_root(t):
+            # A's principal creating a new tenant: the root row is the tenant itself
             fresh = self.factory.new_tenant_id()
-            return fresh, f"a new tenant ({self.col}={fresh}): the root row is the tenant itself"
-        return self.a.tenant, self._label()
+            own = replace(self.a.principal, tenant_id=fresh, label=f"{self.a.label}'s new tenant")
+            self.factory.principals[str(fresh)] = own
+            return own, f"a new tenant of A's principal ({self._key(t)}={fresh})"
+        return self.a.principal, self._label()
 
     def _label(self) -> str:
         return self.a.describe(self.col)
 
     def _row_dict(self, t: Table, row: tuple) -> dict[str, Any]:
-        names = [self.col, *(t.primary_key or ("ctid",))]
+        names = [self._key(t), *(t.primary_key or ("ctid",))]
         return dict(zip(names, row, strict=False))
 
     @staticmethod

@@ -1,32 +1,79 @@
-"""The membership role matrix, through the target adapter (F2-E2, F2-E3).
+"""The membership role matrix, through the target adapter (F2-E2, F2-E3), generated from the spec.
 
-Each :class:`RoleCase` builds a fresh workspace with an owner, an admin, a member and a viewer,
-has one of them attempt one membership change on another, and compares what happened with what
-the role model says: ``allowed``, ``denied`` (:class:`~harness.adapter.AccessDenied`) or
-``invariant`` (:class:`~harness.adapter.InvariantViolated`, e.g. the last owner leaving). Every
-attempt carries its own correlation id, so the audit trail of that one change can be read back:
-an allowed change must leave audit rows naming the actor and the correlation id, a refused one
-must leave none. :func:`access_loss_outcomes` checks that a suspended or removed member loses
-access, and their authority, from the next transaction on.
+The spec's ``membership`` section is the role model: the roles, which role may grant, change or
+remove which (``manages``), and the owner role a tenant may never run out of. Suspension is a
+capability: a target without it declares ``unsupported: {membership-suspension: reason}`` and
+no suspension case is generated. :func:`role_cases` turns the model into cases:
+
+- every role adds a new user as every role (allowed exactly when it manages that role);
+- every role changes the role of, removes and suspends a member of every role (allowed exactly
+  when it manages both the subject's role and the new one);
+- anyone but the owner may leave; the last owner can neither leave, be demoted nor suspended
+  (the data layer refuses: ``invariant``), which a second owner makes possible.
+
+Each :class:`RoleCase` runs on a fresh workspace holding its owner, the actor and the subject
+(a second member of the actor's role when the subject has it too), and compares what happened with the model: ``allowed``,
+``denied`` (:class:`~harness.adapter.AccessDenied`) or ``invariant``
+(:class:`~harness.adapter.InvariantViolated`). Every attempt carries its own correlation id, so
+the audit trail of that one change can be read back (unless the target declares
+``membership-audit`` unsupported): an allowed change must leave audit rows naming the actor and
+the correlation id, a refused one must leave none. :func:`access_loss_outcomes` checks that a
+suspended, removed or departed member loses access and authority from the next transaction on.
 
 An adapter that does not implement an operation raises ``NotImplementedError``; it propagates,
-so the caller can skip with the reason.
+so the caller can report it.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 from uuid import UUID
 
-from harness.adapter import AccessDenied, AuditRecord, InvariantViolated, TargetAdapter
+from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
+from harness.target import MembershipSpec
 
-__all__ = ["ROLE_CASES", "RoleCase", "RoleOutcome", "access_loss_outcomes", "run_role_case"]
+__all__ = ["ROLE_CASES", "MembershipAudit", "Memberships", "RoleCase", "RoleOutcome", "Suspension",
+           "access_loss_outcomes", "role_cases", "run_role_case"]
+
+
+@runtime_checkable
+class Memberships(Protocol):
+    """Capability ``memberships``: the operations the role matrix drives."""
+
+    def create_user(self, email: str) -> UUID: ...
+
+    def create_workspace(self, name: str, owner: UUID) -> UUID: ...
+
+    def add_member(self, workspace: UUID, actor: UUID, user: UUID, role: str, correlation_id: str) -> None: ...
+
+    def change_role(self, workspace: UUID, actor: UUID, user: UUID, role: str, correlation_id: str) -> None: ...
+
+    def remove_member(self, workspace: UUID, actor: UUID, user: UUID, correlation_id: str) -> None: ...
+
+    def leave_workspace(self, workspace: UUID, user: UUID, correlation_id: str) -> None: ...
+
+    def can_access(self, workspace: UUID, user: UUID) -> bool: ...
+
+
+@runtime_checkable
+class Suspension(Protocol):
+    """Capability ``membership-suspension``: a member can be suspended without being removed."""
+
+    def set_status(self, workspace: UUID, actor: UUID, user: UUID, status: str, correlation_id: str) -> None: ...
+
+
+@runtime_checkable
+class MembershipAudit(Protocol):
+    """Capability ``membership-audit``: the audit rows one change left, by correlation id."""
+
+    def audit_trail(self, workspace: UUID, correlation_id: str) -> list[AuditRecord]: ...
 
 
 @dataclass(frozen=True)
 class RoleCase:
-    actor: str                 # owner / admin / member / viewer / owner2 (a second owner)
+    actor: str                 # a role of the model; "<owner>2" for the second owner
     action: str                # add / change-role / suspend / remove / leave
     subject: str               # the subject's role, "new" for a user not yet a member, "self"
     expect: str                # allowed / denied / invariant
@@ -38,40 +85,53 @@ class RoleCase:
         to = f" to {self.role}" if self.role else ""
         return f"{self.actor} {self.action} {self.subject}{to}"
 
+    @property
+    def last_owner_rule(self) -> bool:
+        return self.subject == "self" or self.second_owner
 
-ROLE_CASES: tuple[RoleCase, ...] = (
-    # a viewer writes nothing
-    RoleCase("viewer", "add", "new", "denied", role="viewer"),
-    RoleCase("viewer", "change-role", "member", "denied", role="viewer"),
-    RoleCase("viewer", "suspend", "member", "denied"),
-    RoleCase("viewer", "remove", "member", "denied"),
-    # a member manages no one
-    RoleCase("member", "add", "new", "denied", role="viewer"),
-    RoleCase("member", "change-role", "viewer", "denied", role="member"),
-    RoleCase("member", "remove", "viewer", "denied"),
-    # an admin manages admins, members and viewers, never an owner
-    RoleCase("admin", "add", "new", "allowed", role="member"),
-    RoleCase("admin", "change-role", "member", "allowed", role="viewer"),
-    RoleCase("admin", "suspend", "member", "allowed"),
-    RoleCase("admin", "remove", "viewer", "allowed"),
-    RoleCase("admin", "add", "new", "denied", role="owner"),
-    RoleCase("admin", "change-role", "member", "denied", role="owner"),
-    RoleCase("admin", "remove", "owner", "denied"),
-    RoleCase("admin", "suspend", "owner", "denied"),
-    RoleCase("admin", "change-role", "owner", "denied", role="admin"),
-    # the owner manages everyone, but the last owner can neither leave nor be demoted
-    RoleCase("owner", "add", "new", "allowed", role="admin"),
-    RoleCase("owner", "change-role", "admin", "allowed", role="owner"),
-    RoleCase("owner", "remove", "admin", "allowed"),
-    RoleCase("owner", "leave", "self", "invariant"),
-    RoleCase("owner", "change-role", "self", "invariant", role="admin"),
-    RoleCase("owner", "suspend", "self", "invariant"),
-    # ... which a second owner makes possible (the positive twin of the last-owner rule)
-    RoleCase("owner", "leave", "self", "allowed", second_owner=True),
-    RoleCase("owner2", "change-role", "owner", "allowed", role="member", second_owner=True),
-    # anyone may leave
-    RoleCase("viewer", "leave", "self", "allowed"),
-)
+
+def role_cases(model: MembershipSpec, suspension: bool = True) -> tuple[RoleCase, ...]:
+    """Every case the role model implies (see the module docstring)."""
+    cases: list[RoleCase] = []
+    actions = ("remove", "suspend") if suspension else ("remove",)
+    for actor in model.roles:
+        managed = set(model.manages.get(actor, ()))
+        cases += [RoleCase(actor, "add", "new", _verdict(role in managed), role=role)
+                  for role in model.roles]
+        for subject in model.roles:
+            cases += _role_changes(model, actor, subject, managed)
+            cases += [RoleCase(actor, action, subject, _verdict(subject in managed))
+                      for action in actions]
+    others = [r for r in model.roles if r != model.owner_role]
+    cases += [RoleCase(role, "leave", "self", "allowed") for role in others]
+    owner = model.owner_role
+    cases.append(RoleCase(owner, "leave", "self", "invariant"))
+    if others:
+        cases.append(RoleCase(owner, "change-role", "self", "invariant", role=others[0]))
+    if suspension:
+        cases.append(RoleCase(owner, "suspend", "self", "invariant"))
+    # the positive twins: with a second owner, the first may leave or be demoted
+    cases.append(RoleCase(owner, "leave", "self", "allowed", second_owner=True))
+    if others and owner in model.manages.get(owner, ()):
+        cases.append(RoleCase(f"{owner}2", "change-role", owner, "allowed", role=others[0],
+                              second_owner=True))
+    return tuple(cases)
+
+
+def _role_changes(model: MembershipSpec, actor: str, subject: str, managed: set[str]) -> list[RoleCase]:
+    """One allowed and one refused role change of a member of ``subject``'s role, where they exist."""
+    targets = [r for r in model.roles if r != subject]
+    allowed = next((r for r in targets if subject in managed and r in managed), None)
+    refused = next((r for r in targets if not (subject in managed and r in managed)), None)
+    return [RoleCase(actor, "change-role", subject, _verdict(to == allowed), role=to)
+            for to in (allowed, refused) if to is not None]
+
+
+def _verdict(allowed: bool) -> str:
+    return "allowed" if allowed else "denied"
+
+
+ROLE_CASES: tuple[RoleCase, ...] = role_cases(MembershipSpec())
 
 
 @dataclass(frozen=True)
@@ -103,25 +163,34 @@ class RoleOutcome:
         return self.case, "\n".join(lines)
 
 
-def _team(adapter: TargetAdapter, second_owner: bool) -> tuple[UUID, dict[str, UUID]]:
-    tag = uuid.uuid4().hex[:10]
-    people = {"owner": adapter.create_user(f"owner-{tag}@example.test")}
-    workspace = adapter.create_workspace(f"role-matrix-{tag}", people["owner"])
-    roles = ["admin", "member", "viewer"] + (["owner2"] if second_owner else [])
-    for role in roles:
-        people[role] = adapter.create_user(f"{role}-{tag}@example.test")
-        adapter.add_member(workspace, people["owner"], people[role], role.rstrip("2"), f"seed-{role}-{tag}")
+def _team(adapter: Memberships, model: MembershipSpec, members: set[str]) -> tuple[UUID, dict[str, UUID]]:
+    """A fresh workspace: its owner, and one member per key of ``members`` (``admin``, ``owner2``)."""
+    tag, owner = uuid.uuid4().hex[:10], model.owner_role
+    people = {owner: adapter.create_user(f"{owner}-{tag}@example.test")}
+    workspace = adapter.create_workspace(f"role-matrix-{tag}", people[owner])
+    for member in sorted(members - {owner}):
+        people[member] = adapter.create_user(f"{member}-{tag}@example.test")
+        adapter.add_member(workspace, people[owner], people[member], member.removesuffix("2"),
+                           f"seed-{member}-{tag}")
     return workspace, people
 
 
-def run_role_case(adapter: TargetAdapter, case: RoleCase) -> RoleOutcome:
-    """Runs one case on a fresh workspace and judges the outcome and its audit trail."""
-    workspace, people = _team(adapter, case.second_owner)
+def run_role_case(adapter: Memberships, case: RoleCase, model: MembershipSpec | None = None, *,
+                  audit: bool = True) -> RoleOutcome:
+    """Runs one case on a fresh workspace and judges the outcome (and its audit trail)."""
+    model = model or MembershipSpec()
+    subject_key = f"{case.subject}2" if case.subject == case.actor else case.subject
+    members = {case.actor} | ({subject_key} if case.subject not in ("new", "self") else set())
+    if case.second_owner:
+        members.add(f"{model.owner_role}2")
+    workspace, people = _team(adapter, model, members)
     actor = people[case.actor]
     if case.subject == "new":
         subject = adapter.create_user(f"new-{uuid.uuid4().hex[:10]}@example.test")
+    elif case.subject == "self":
+        subject = actor
     else:
-        subject = actor if case.subject == "self" else people[case.subject]
+        subject = people[subject_key]
     correlation = f"role-matrix-{uuid.uuid4()}"
     try:
         _act(adapter, case, workspace, actor, subject, correlation)
@@ -130,16 +199,16 @@ def run_role_case(adapter: TargetAdapter, case: RoleCase) -> RoleOutcome:
         observed = "denied"
     except InvariantViolated:
         observed = "invariant"
-    trail = tuple(adapter.audit_trail(workspace, correlation))
+    trail = tuple(adapter.audit_trail(workspace, correlation)) if audit else ()
     problems = []
-    if observed == "allowed":
+    if observed == "allowed" and audit:
         if not trail:
             problems.append("audit: the change left no audit row")
         problems += [f"audit: row {r.action} has actor {r.actor_user_id}, not {actor}"
                      for r in trail if r.actor_user_id != actor]
         problems += [f"audit: row {r.action} has correlation_id {r.correlation_id!r}"
                      for r in trail if r.correlation_id != correlation]
-    else:
+    elif observed != "allowed":
         if trail:
             problems.append(f"audit: a refused change left {len(trail)} audit row(s): it half-happened")
         if case.subject != "new" and not adapter.can_access(workspace, subject):
@@ -149,7 +218,7 @@ def run_role_case(adapter: TargetAdapter, case: RoleCase) -> RoleOutcome:
     return RoleOutcome(case.name, case.expect, observed, correlation, actor, trail, tuple(problems))
 
 
-def _act(adapter: TargetAdapter, case: RoleCase, workspace: UUID, actor: UUID, subject: UUID,
+def _act(adapter, case: RoleCase, workspace: UUID, actor: UUID, subject: UUID,
          correlation: str) -> None:
     if case.action == "add":
         adapter.add_member(workspace, actor, subject, case.role or "member", correlation)
@@ -180,23 +249,34 @@ class AccessLoss:
                           f"could still add a member: {self.can_still_manage} (expected False)")
 
 
-def access_loss_outcomes(adapter: TargetAdapter) -> list[AccessLoss]:
-    """An admin suspended, removed, or leaving: no access and no authority in the next transaction."""
+def access_loss_outcomes(adapter: Memberships, model: MembershipSpec | None = None,
+                         suspension: bool = True) -> list[AccessLoss]:
+    """A manager suspended, removed, or leaving: no access and no authority in the next transaction.
+
+    The manager is the first role other than the owner that manages someone (the owner itself
+    when no other role does); its authority is probed by adding a member of a role it manages.
+    """
+    model = model or MembershipSpec()
+    owner = model.owner_role
+    manager = next((r for r in model.roles if r != owner and model.manages.get(r)), None)
+    manager_key = manager or f"{owner}2"
+    grant = (model.manages.get(manager or owner) or (owner,))[-1]
+    ways = ("suspended by the owner", "removed by the owner", "left the workspace")
     outcomes = []
-    for how in ("suspended by the owner", "removed by the owner", "left the workspace"):
-        workspace, people = _team(adapter, second_owner=False)
-        admin, tag = people["admin"], uuid.uuid4().hex[:10]
+    for how in ways if suspension else ways[1:]:
+        workspace, people = _team(adapter, model, {manager_key})
+        member, tag = people[manager_key], uuid.uuid4().hex[:10]
         if how.startswith("suspended"):
-            adapter.set_status(workspace, people["owner"], admin, "suspended", f"loss-{tag}")
+            adapter.set_status(workspace, people[owner], member, "suspended", f"loss-{tag}")
         elif how.startswith("removed"):
-            adapter.remove_member(workspace, people["owner"], admin, f"loss-{tag}")
+            adapter.remove_member(workspace, people[owner], member, f"loss-{tag}")
         else:
-            adapter.leave_workspace(workspace, admin, f"loss-{tag}")
+            adapter.leave_workspace(workspace, member, f"loss-{tag}")
         newcomer = adapter.create_user(f"after-{tag}@example.test")
         try:
-            adapter.add_member(workspace, admin, newcomer, "viewer", f"after-{tag}")
+            adapter.add_member(workspace, member, newcomer, grant, f"after-{tag}")
             managed = True
         except AccessDenied:
             managed = False
-        outcomes.append(AccessLoss(f"admin {how}", adapter.can_access(workspace, admin), managed))
+        outcomes.append(AccessLoss(f"{manager_key} {how}", adapter.can_access(workspace, member), managed))
     return outcomes

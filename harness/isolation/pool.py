@@ -6,8 +6,9 @@ next request on that connection would run as the previous tenant. :func:`pool_le
 a real ``psycopg_pool.ConnectionPool`` of exactly one app-role connection, so every checkout is
 the same server session, and after each way a tenant-bound unit of work can end (committed,
 rolled back by an error, returned to the pool mid-transaction) checks that the next checkout has
-no tenant bound and sees no tenant row. The pool is left at its defaults (no reset callback), as
-an application would most likely leave it.
+no tenant bound (no setting of the binding, and the login role again when the binding sets a
+role) and sees no tenant row. The pool is left at its defaults (no reset callback), as an
+application would most likely leave it.
 """
 
 from __future__ import annotations
@@ -23,59 +24,73 @@ from psycopg_pool import ConnectionPool
 from harness.isolation.catalog import Catalog
 from harness.isolation.matrix import Probe
 from harness.lifecycle import Database
-from harness.tenancy import bound_workspace
+from harness.target import BindingSpec
+from harness.tenancy import Principal, bind, bound
 
 __all__ = ["Binder", "pool_leak_probes"]
 
-Binder = Callable[[psycopg.Connection, str, object], AbstractContextManager]
+# how the target binds a principal: (conn, binding, principal) -> a transaction acting for it
+Binder = Callable[[psycopg.Connection, BindingSpec, Principal], AbstractContextManager]
 
 
 class _Abort(Exception):
     pass
 
 
-def pool_leak_probes(db: Database, catalog: Catalog, tenant: object,
-                     binder: Binder = bound_workspace) -> list[Probe]:
+def pool_leak_probes(db: Database, catalog: Catalog, tenant: object | Principal,
+                     binder: Binder = bound) -> list[Probe]:
     """Probes for each way a bound unit of work ends; ``binder`` is how the target binds a tenant."""
-    setting = db.spec.tenant_setting
+    binding = db.spec.binding
+    principal = tenant if isinstance(tenant, Principal) else Principal(tenant)
     probes: list[Probe] = []
     with _app_pool(db) as pool:
         with pool.connection() as conn:
             first_pid = conn.info.backend_pid
+            login_role = conn.execute("select current_user").fetchone()[0]
+            conn.rollback()
         for ending in ("committed", "rolled back by an error", "returned mid-transaction"):
             with pool.connection() as conn:
-                _unit_of_work(conn, ending, binder, setting, tenant)
+                _unit_of_work(conn, ending, binder, binding, principal)
             with pool.connection() as conn:
-                probes += _next_checkout(conn, catalog, setting, ending, first_pid)
+                probes += _next_checkout(conn, catalog, binding, ending, first_pid, login_role)
     return probes
 
 
-def _unit_of_work(conn: psycopg.Connection, ending: str, binder: Binder, setting: str, tenant: object) -> None:
+def _unit_of_work(conn: psycopg.Connection, ending: str, binder: Binder, binding: BindingSpec,
+                  principal: Principal) -> None:
     if ending == "committed":
-        with binder(conn, setting, tenant):
+        with binder(conn, binding, principal):
             conn.execute("select 1")
     elif ending == "rolled back by an error":
         try:
-            with binder(conn, setting, tenant):
+            with binder(conn, binding, principal):
                 raise _Abort
         except _Abort:
             pass
     else:
         # an application that forgot to commit: the pool rolls the connection back on return
-        conn.execute("select set_config(%s, %s, true)", (setting, str(tenant)))
+        bind(conn, binding, principal)
 
 
-def _next_checkout(conn: psycopg.Connection, catalog: Catalog, setting: str, ending: str,
-                   first_pid: int) -> list[Probe]:
+def _next_checkout(conn: psycopg.Connection, catalog: Catalog, binding: BindingSpec, ending: str,
+                   first_pid: int, login_role: str) -> list[Probe]:
     label = f"none expected (previous checkout bound a tenant, then was {ending})"
     probes = [Probe("(connection)", "CHECKOUT", f"pool-reuse [{ending}]", label, "pg_backend_pid()",
                     "the same server session as before", f"backend pid {conn.info.backend_pid}, "
                     f"first checkout {first_pid}", conn.info.backend_pid == first_pid)]
     with conn.transaction(force_rollback=True):
         query = "select current_setting(%s, true)"
-        value = conn.execute(query, (setting,)).fetchone()[0]
-        probes.append(Probe("(connection)", "SHOW", f"pool-setting [{ending}]", label,
-                            query.replace("%s", repr(setting)), "NULL or ''", repr(value), not value))
+        for setting in binding.settings:
+            value = conn.execute(query, (setting,)).fetchone()[0]
+            case = f"pool-setting [{ending}]" if len(binding.settings) == 1 else \
+                f"pool-setting {setting} [{ending}]"
+            probes.append(Probe("(connection)", "SHOW", case, label,
+                                query.replace("%s", repr(setting)), "NULL or ''", repr(value), not value))
+        if binding.role is not None:
+            user = conn.execute("select current_user").fetchone()[0]
+            probes.append(Probe("(connection)", "SHOW", f"pool-role [{ending}]", label,
+                                "select current_user", f"{login_role} (the login role again)",
+                                user, user == login_role))
         for table in catalog.tenant_tables:
             if "SELECT" not in table.app_privileges:
                 continue

@@ -8,14 +8,25 @@ Two static checks over a :class:`~harness.isolation.catalog.Catalog`:
   about tenants.
 - **posture** of each tenant table: RLS enabled *and* forced; the tenant column NOT NULL; an
   index leading with it; and for each of SELECT / INSERT / UPDATE / DELETE that the app role may
-  run, at least one permissive policy, where *every* permissive policy that applies to the app
-  role binds to the tenant setting. Permissive policies are OR-ed together, so one
-  ``USING (true)`` next to a good policy still opens the table. A command the app role has no
-  privilege for needs no policy: the privilege system refuses it first (``audit_log`` is
-  append-only that way). Restrictive policies can only narrow access and are not judged.
+  run, at least one permissive policy, where no permissive policy that applies to the acting
+  role is open. Permissive policies are OR-ed together, so one ``USING (true)`` next to a good
+  policy still opens the table. A command the app role has no privilege for needs no policy:
+  the privilege system refuses it first (``audit_log`` is append-only that way). Restrictive
+  policies can only narrow access and are not judged.
 
-"Binds to the tenant setting" is read from the expression PostgreSQL stores: each top-level
-``OR`` branch must call ``current_setting('<tenant_setting>'`` and name the tenant column.
+**Behaviour is the proof; policy text is advice.** Each top-level ``OR`` branch of a policy
+expression (as PostgreSQL stores it) is read:
+
+- it compares the tenant key with a setting the binding sets: bound, nothing to say;
+- it is scoped through a helper function, a subquery or a bound setting without comparing the
+  tenant key (``has_role_on_account(account_id)``, ``user_id = auth.uid()``): **advice**; the
+  cross-tenant probes decide whether it isolates;
+- it is ``true``, has no expression, reads only settings the binding never sets, or reads no
+  setting and calls no function at all (it admits rows by their content alone): **failure**.
+
+A table with RLS on and no policy at all for the acting role is deny-by-default (reached only
+through functions): advice. A command granted without a policy on a table whose other commands
+have policies is a failure: the grant says the command is meant to work, and it never can.
 """
 
 from __future__ import annotations
@@ -27,7 +38,17 @@ from harness.isolation.catalog import COMMANDS, Catalog, Policy, Table
 from harness.isolation.failures import Finding
 from harness.target import TargetSpec
 
-__all__ = ["Coverage", "binding_problem", "coverage", "coverage_findings", "posture_findings"]
+__all__ = ["Coverage", "binding_problem", "coverage", "coverage_findings", "judge_expression",
+           "posture_findings"]
+
+# the migration tools' own bookkeeping: global by nature
+_BOOKKEEPING = {"alembic_version": "Alembic's bookkeeping",
+                "harness_schema_migrations": "the sql migration tool's bookkeeping"}
+# calls that are not helpers: they cannot scope a row to a principal on their own
+_NOT_HELPERS = {"current_setting", "nullif", "coalesce", "lower", "upper", "btrim", "trim", "and",
+                "or", "not", "in", "any", "all", "array", "case", "when", "then", "else", "cast",
+                "row", "greatest", "least", "numeric", "varying", "character", "char", "varchar",
+                "decimal", "timestamp", "time", "bit", "is", "distinct", "from", "interval"}
 
 
 @dataclass(frozen=True)
@@ -45,16 +66,16 @@ class Coverage:
 def coverage(catalog: Catalog, spec: TargetSpec) -> Coverage:
     allow = spec.tenancy.global_tables
     tenant, glob, uncovered, ext = [], [], [], []
-    for table in catalog.tables:
+    for table in catalog.judged_tables:
         if table.from_extension:
             ext.append(table.qualified)
         elif catalog.is_tenant(table):
             tenant.append(table.qualified)
-        elif table.name in allow or table.qualified in allow:
+        elif table.name in allow or table.qualified in allow or table.name in _BOOKKEEPING:
             glob.append(table.qualified)
         else:
             uncovered.append(table.qualified)
-    known = {t.name for t in catalog.tables} | {t.qualified for t in catalog.tables}
+    known = {t.name for t in catalog.judged_tables} | {t.qualified for t in catalog.judged_tables}
     stale = tuple(sorted(name for name in allow if name not in known))
     return Coverage(tuple(tenant), tuple(glob), tuple(uncovered), stale, tuple(ext))
 
@@ -73,7 +94,7 @@ def coverage_findings(cov: Coverage, spec: TargetSpec) -> list[Finding]:
 def posture_findings(table: Table, catalog: Catalog, spec: TargetSpec) -> list[Finding]:
     """Every posture problem of one tenant table (empty when it is sound)."""
     found: list[Finding] = []
-    name, column = table.qualified, catalog.tenant_column
+    name, column = table.qualified, catalog.tenant_key(table)
 
     def add(check: str, problem: str, fix: str, detail: str = "") -> None:
         found.append(Finding(name, check, problem, fix, detail))
@@ -103,6 +124,13 @@ def _command_findings(table: Table, command: str, catalog: Catalog, spec: Target
         return []   # the privilege system refuses it before RLS is consulted
     applicable = [p for p in table.policies
                   if p.permissive and p.applies_to_app_role and p.command in (command, "ALL")]
+    if not applicable and table.rls_enabled and not any(
+            p.permissive and p.applies_to_app_role for p in table.policies):
+        return [Finding(name, f"policy:{command}",
+                        f"deny-by-default: {catalog.app_role} may {command} but no policy at all "
+                        "applies to it, so every row is refused (the probes confirm it)",
+                        f"REVOKE {command} ON {name} FROM {catalog.app_role} if nothing should "
+                        "ever run it directly", advisory=True)]
     if not applicable:
         return [Finding(name, f"policy:{command}",
                         f"the app role {catalog.app_role} may {command} but no permissive policy "
@@ -111,18 +139,25 @@ def _command_findings(table: Table, command: str, catalog: Catalog, spec: Target
                         f"CREATE POLICY ... ON {name} FOR {command} "
                         + _clause_hint(command, spec) + f", or REVOKE {command} from {catalog.app_role}")]
     found = []
+    column = catalog.tenant_key(table)
     for policy in applicable:
         for clause, expression in _clauses(policy, command):
-            problem = binding_problem(expression, spec.tenant_setting, catalog.tenant_column)
-            if problem:
-                found.append(Finding(
-                    name, f"policy:{command}",
-                    f"permissive policy {policy.name} ({policy.command}, roles "
-                    f"{', '.join(policy.roles)}) {clause} {problem}; permissive policies are "
-                    "OR-ed, so it opens the table whatever the other policies say",
-                    f"bind it: {clause} ({catalog.tenant_column} = current_setting("
-                    f"'{spec.tenant_setting}', true)::...), or make it AS RESTRICTIVE, or drop it",
-                    detail=f"{clause} ({expression})" if expression else f"{clause}: none"))
+            verdict = judge_expression(expression, tuple(spec.binding.settings), column)
+            if verdict is None:
+                continue
+            severity, problem = verdict
+            detail = f"{clause} ({expression})" if expression else f"{clause}: none"
+            head = f"permissive policy {policy.name} ({policy.command}, roles {', '.join(policy.roles)}) {clause}"
+            if severity == "advice":
+                found.append(Finding(name, f"policy:{command}", f"{head} {problem}",
+                                     "nothing, if the cross-tenant probes pass", detail, advisory=True))
+                continue
+            found.append(Finding(
+                name, f"policy:{command}",
+                f"{head} {problem}; permissive policies are OR-ed, so it opens the table "
+                "whatever the other policies say",
+                f"scope it: {clause} ({column} = current_setting('{spec.tenant_setting}', true)"
+                "::...) or a membership helper, or make it AS RESTRICTIVE, or drop it", detail))
     return found
 
 
@@ -140,6 +175,8 @@ def _clauses(policy: Policy, command: str) -> list[tuple[str, str | None]]:
 
 def _clause_hint(command: str, spec: TargetSpec) -> str:
     bound = f"({spec.tenancy.column} = current_setting('{spec.tenant_setting}', true)::...)"
+    bound = bound if "{tenant_id}" in spec.binding.settings.get(spec.tenant_setting, "") else \
+        f"(<{spec.tenancy.column} scoped to the bound principal>)"
     if command == "INSERT":
         return f"WITH CHECK {bound}"
     if command == "UPDATE":
@@ -147,19 +184,49 @@ def _clause_hint(command: str, spec: TargetSpec) -> str:
     return f"USING {bound}"
 
 
-def binding_problem(expression: str | None, setting: str, column: str) -> str | None:
-    """Why ``expression`` does not confine rows to the bound tenant, or None when it does."""
+def binding_problem(expression: str | None, setting: str | tuple[str, ...], column: str) -> str | None:
+    """Why ``expression`` opens rows to every principal (a failure), or None (bound, or advice)."""
+    settings = (setting,) if isinstance(setting, str) else setting
+    verdict = judge_expression(expression, settings, column)
+    return verdict[1] if verdict is not None and verdict[0] == "failure" else None
+
+
+def judge_expression(expression: str | None, settings: tuple[str, ...], column: str
+                     ) -> tuple[str, str] | None:
+    """``None`` when bound; ``("advice", why)`` when only behaviour can tell; ``("failure", why)``."""
     if expression is None or not expression.strip():
-        return "has no expression, which admits every row"
-    needle = f"current_setting('{setting.lower()}'"
+        return "failure", "has no expression, which admits every row"
+    worst: tuple[str, str] | None = None
     for branch in _top_level_or_branches(expression):
-        bare = _strip_literals(branch)
-        if needle not in branch.lower().replace(" ", ""):
-            return (f"has a branch that does not read the tenant setting {setting}: "
-                    f"{branch.strip()!r}")
-        if not re.search(rf'(?<![\w."]){re.escape(column)}(?![\w"])|"{re.escape(column)}"', bare):
-            return f"has a branch that never compares {column}: {branch.strip()!r}"
-    return None
+        verdict = _judge_branch(branch, {s.lower() for s in settings}, column)
+        if verdict is not None and (worst is None or (verdict[0] == "failure" and worst[0] == "advice")):
+            worst = verdict
+    return worst
+
+
+def _judge_branch(branch: str, settings: set[str], column: str) -> tuple[str, str] | None:
+    shown = branch.strip()
+    bare = _strip_literals(branch)
+    if re.sub(r"[()\s]", "", bare).lower() == "true":
+        return "failure", f"has a branch that is always true: {shown!r}"
+    read = {name.lower() for name in re.findall(r"current_setting\('([^']*)'", branch, re.IGNORECASE)}
+    bound, unbound = read & settings, read - settings
+    helpers = sorted({m.group(0).rstrip("( ").strip() for m in re.finditer(
+        r"\b(?:[a-z_][a-z0-9_]*\.)?([a-z_][a-z0-9_]*)\s*\(", bare, re.IGNORECASE)
+        if m.group(1).lower() not in _NOT_HELPERS} | ({"a subquery"} if re.search(
+            r"\bselect\b", bare, re.IGNORECASE) else set()))
+    compares = re.search(rf'(?<![\w."]){re.escape(column)}(?![\w"])|"{re.escape(column)}"', bare)
+    if bound and compares:
+        return None
+    if helpers or bound:
+        through = ", ".join(helpers) if helpers else f"the setting {', '.join(sorted(bound))}"
+        return "advice", (f"is scoped through {through}, not by comparing {column} with a bound "
+                          f"setting: the cross-tenant probes judge whether it isolates ({shown!r})")
+    if unbound:
+        return "failure", (f"has a branch that reads {', '.join(sorted(unbound))}, which the "
+                           f"binding never sets, and nothing else scopes it: {shown!r}")
+    return "failure", ("has a branch that reads no bound setting and calls no function: it admits "
+                       f"rows by their own content, for every principal: {shown!r}")
 
 
 def _top_level_or_branches(expression: str) -> list[str]:

@@ -10,13 +10,19 @@ two columns, a type with no generic value, business meaning) comes from the adap
 ``row_overrides(table)`` hook: a mapping of column to a value or a zero-argument callable.
 
 Rows are inserted through the connection the factory was given (the owner, for seeding), each
-in a transaction (a savepoint inside an open one) bound to the row's tenant, so seeding works
-whether or not that role is subject to RLS. Nothing is committed beyond what the caller's
-connection mode commits.
+in a transaction (a savepoint inside an open one) bound to the row's tenant (the binding's
+settings, not its role), so seeding works whether or not that role is subject to RLS. Nothing
+is committed beyond what the caller's connection mode commits.
+
+Tenants are principals (:class:`~harness.tenancy.Principal`). :meth:`RowFactory.new_principal`
+asks the target adapter's ``create_tenant(label)`` when there is one (the product's own way:
+a user, an account, a membership); otherwise it inserts the root row itself and the principal
+is just ``{tenant_id}``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import uuid
@@ -33,10 +39,13 @@ from psycopg.types.json import Json, Jsonb
 
 from harness.isolation.catalog import Catalog, Column, Table
 from harness.isolation.failures import IsolationFailure
+from harness.target import BindingSpec, RootOwnerSpec
+from harness.tenancy import BindingError, Principal, render
 
-__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from"]
+__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from", "tenant_creator"]
 
 Overrides = Callable[[str], Mapping[str, object]]
+CreateTenant = Callable[[str], Principal]
 _MAX_DEPTH = 8
 
 
@@ -68,15 +77,25 @@ def overrides_from(adapter: object | None) -> Overrides:
     return lambda table: hook(table) or {}
 
 
+def tenant_creator(adapter: object | None) -> CreateTenant | None:
+    """The adapter's ``create_tenant(label) -> Principal``, or None (the harness makes tenants)."""
+    return getattr(adapter, "create_tenant", None)
+
+
 class RowFactory:
     """Builds and inserts valid rows of ``catalog``'s tables through ``conn``."""
 
-    def __init__(self, conn: psycopg.Connection, catalog: Catalog, tenant_setting: str,
-                 overrides: Overrides | None = None) -> None:
+    def __init__(self, conn: psycopg.Connection, catalog: Catalog, binding: str | BindingSpec,
+                 overrides: Overrides | None = None, *, create_tenant: CreateTenant | None = None,
+                 root_owner: RootOwnerSpec | None = None) -> None:
         self.conn = conn
         self.catalog = catalog
-        self.setting = tenant_setting
+        self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
+        self.setting = next(iter(self.binding.settings))
         self.overrides = overrides or (lambda table: {})
+        self.create_tenant = create_tenant
+        self.root_owner = root_owner
+        self.principals: dict[str, Principal] = {}
         self._counter = itertools.count(1)
         self._strategy: dict[tuple[str, str], int] = {}   # the candidate that satisfied the checks
 
@@ -87,12 +106,53 @@ class RowFactory:
         return self._fresh_value(column, "tenant")
 
     def new_tenant(self) -> object:
-        """A new tenant; its root row (e.g. the ``workspaces`` row) is inserted when there is one."""
-        tenant = self.new_tenant_id()
+        """A new tenant's id; its root row (e.g. the ``workspaces`` row) exists when there is one."""
+        return self.new_principal().tenant_id
+
+    def new_principal(self, label: str = "") -> Principal:
+        """A new tenant and the principal that acts for it (the adapter's, else the harness's)."""
+        if self.create_tenant is not None:
+            principal = self.create_tenant(label or f"tenant-{next(self._counter)}")
+            if not isinstance(principal, Principal):
+                raise IsolationFailure("the adapter's create_tenant() must return a "
+                                       f"harness.tenancy.Principal, got {type(principal).__name__}")
+        else:
+            principal = Principal(self.new_tenant_id(), label=label)
+            missing = self.binding.placeholders - {"tenant_id"}
+            if missing:
+                raise BindingError(
+                    f"the binding needs {', '.join(sorted('{' + m + '}' for m in missing))}, which "
+                    "the harness cannot make on its own: give the target adapter a "
+                    "create_tenant(label) -> Principal")
+            self.principals[str(principal.tenant_id)] = principal
+            root = self.catalog.tenant_root
+            if root is not None:
+                self.insert(root, principal.tenant_id)
+        self.principals[str(principal.tenant_id)] = principal
+        return principal
+
+    def root_row(self, tenant: object) -> SeededRow:
+        """The root row of ``tenant``, however it was made (by the adapter or the factory)."""
         root = self.catalog.tenant_root
-        if root is not None:
-            self.insert(root, tenant)
-        return tenant
+        key = self.catalog.tenant_key(root)
+        with self.conn.cursor(row_factory=dict_row) as cur:
+            row = cur.execute(sql.SQL("select ctid::text as __ctid, * from {} where {} = %s").format(
+                root.ident, sql.Identifier(key)), (tenant,)).fetchone()
+        if row is None:
+            raise IsolationFailure(f"tenant {tenant} has no row in {root.qualified}: the adapter's "
+                                   "create_tenant() must return the new root row's key as tenant_id")
+        ctid = row.pop("__ctid")
+        return SeededRow(root.qualified, tenant,
+                         row, tuple(row[c] for c in root.primary_key) if root.primary_key else (ctid,))
+
+    def principal_of(self, tenant: object) -> Principal:
+        return self.principals.get(str(tenant)) or Principal(tenant)
+
+    def owner_value(self, principal: Principal) -> object | None:
+        """What the root's owner column holds for ``principal`` (None: no owner column)."""
+        if self.root_owner is None:
+            return None
+        return render(self.root_owner.value, principal, "tenancy.root_owner.value")
 
     # -- rows --------------------------------------------------------------------------------
     def insert(self, table: Table | str, tenant: object | None) -> SeededRow:
@@ -109,13 +169,16 @@ class RowFactory:
         if _depth > _MAX_DEPTH:
             raise self._error(table, None, "foreign keys nest deeper than "
                               f"{_MAX_DEPTH} levels (a cycle of NOT NULL references?)")
-        tenant_col = self.catalog.tenant_column
+        tenant_col = self.catalog.tenant_key(table)
         row: dict[str, Any] = {}
-        if self.catalog.is_tenant(table):
+        if self.catalog.is_tenant(table) and tenant is not None:
             row[tenant_col] = tenant
+        if self.catalog.is_root(table) and self.root_owner is not None and tenant is not None:
+            with contextlib.suppress(BindingError):
+                row[self.root_owner.column] = self.owner_value(self.principal_of(tenant))
         for name, value in dict(self.overrides(table.name) or self.overrides(table.qualified)).items():
-            if name == tenant_col:
-                continue  # the tenant is the factory's to choose
+            if name in row:
+                continue  # the tenant (and the root's owner) are the factory's to choose
             if table.column(name) is None:
                 raise self._error(table, name, "row_overrides names a column the table does not have")
             row[name] = value() if callable(value) else value
@@ -151,7 +214,7 @@ class RowFactory:
                 continue  # set already, or nullable: NULL satisfies a foreign key
             parent = self.catalog.table(fk.ref_table)
             if root is not None and parent.qualified == root.qualified and fk.ref_columns == (
-                    self.catalog.tenant_column,):
+                    self.catalog.tenant_key(root),) and tenant is not None:
                 row[fk.columns[0]] = tenant  # a reference to the tenant itself
                 continue
             if parent.qualified == table.qualified:
@@ -168,7 +231,12 @@ class RowFactory:
     def _insert_values(self, table: Table, tenant: object | None, values: dict[str, Any]) -> dict:
         with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as cur:
             if tenant is not None:
-                cur.execute("select set_config(%s, %s, true)", (self.setting, str(tenant)))
+                # the settings the principal can fill (seeding as the owner: never its role)
+                principal = self.principal_of(tenant)
+                for name, template in self.binding.settings.items():
+                    with contextlib.suppress(BindingError):
+                        cur.execute("select set_config(%s, %s, true)",
+                                    (name, render(template, principal)))
             statement = self.insert_statement(table, values, returning=True)
             return cur.execute(statement.query, statement.params).fetchone()
 
@@ -252,8 +320,11 @@ class RowFactory:
         if not tables:
             raise IsolationFailure("no tenant tables: nothing has the column "
                                    f"{self.catalog.tenant_column}")
-        root = self.catalog.tenant_root or tables[0]
-        return root.column(self.catalog.tenant_column)
+        root = self.catalog.tenant_root
+        if root is not None:
+            return root.column(self.catalog.tenant_key(root))
+        return next(t for t in tables if t.has_column(self.catalog.tenant_column)).column(
+            self.catalog.tenant_column)
 
     def _table(self, table: Table | str) -> Table:
         return table if isinstance(table, Table) else self.catalog.table(table)

@@ -6,7 +6,8 @@ exactly its own rows: every visible row carries its tenant id, and every row see
 visible. Everything happens in one transaction on one connection that is rolled back at the
 end, so a property-based test can call it for many generated plans quickly and leave nothing
 behind. ``SET LOCAL ROLE`` makes the app role the current user, which is what RLS looks at, so
-the checks are as strict as over an app-role login.
+the checks are as strict as over an app-role login; each tenant is then bound through
+:func:`harness.tenancy.bind` with its principal (the binding's role and settings).
 """
 
 from __future__ import annotations
@@ -18,40 +19,45 @@ from psycopg import sql
 
 from harness.isolation.matrix import Probe
 from harness.isolation.rows import RowFactory
+from harness.target import BindingSpec
+from harness.tenancy import bind
 
 __all__ = ["exact_visibility"]
 
 
-def exact_visibility(conn: psycopg.Connection, factory: RowFactory, app_role: str, tenant_setting: str,
-                     plan: Sequence[Mapping[str, int]]) -> list[Probe]:
+def exact_visibility(conn: psycopg.Connection, factory: RowFactory, app_role: str,
+                     binding: str | BindingSpec, plan: Sequence[Mapping[str, int]]) -> list[Probe]:
     """One :class:`Probe` per (tenant, tenant table); ``plan[i]`` maps table -> rows for tenant i.
 
     ``conn`` is the factory's connection (the owner, who may ``SET ROLE`` to the app role).
     """
     catalog = factory.catalog
-    col = catalog.tenant_column
+    binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
     root = catalog.tenant_root
     probes: list[Probe] = []
     with conn.transaction(force_rollback=True):
         tenants = []
         for counts in plan:
-            tenant = factory.new_tenant()
+            principal = factory.new_principal()
+            tenant = principal.tenant_id
             seeded = {t: {r.key for r in (factory.insert(t, tenant) for _ in range(n))}
                       for t, n in counts.items()}
             if root is not None:
-                seeded[root.qualified] = {(tenant,)}
-            tenants.append((tenant, seeded))
+                seeded[root.qualified] = {factory.root_row(tenant).key}
+            tenants.append((principal, seeded))
         conn.execute(sql.SQL("set local role {}").format(sql.Identifier(app_role)))
-        for index, (tenant, seeded) in enumerate(tenants):
-            conn.execute("select set_config(%s, %s, true)", (tenant_setting, str(tenant)))
+        for index, (principal, seeded) in enumerate(tenants):
+            tenant = principal.tenant_id
+            bind(conn, binding, principal)
             for table in catalog.tenant_tables:
-                if "SELECT" not in table.app_privileges:
+                if "SELECT" not in table.app_privileges or _deny_all(table):
                     continue
+                col = catalog.tenant_key(table)
                 keys = sql.SQL(", ").join(map(sql.Identifier, table.primary_key)) if table.primary_key \
                     else sql.SQL("ctid::text")
                 query = sql.SQL("select {}, {} from {}").format(sql.Identifier(col), keys, table.ident)
                 rows = conn.execute(query).fetchall()
-                foreign = [r for r in rows if r[0] != tenant]
+                foreign = [r for r in rows if str(r[0]) != str(tenant)]
                 missing = seeded.get(table.qualified, set()) - {tuple(r[1:]) for r in rows}
                 probes.append(Probe(
                     table.qualified, "SELECT", "exact-visibility",
@@ -62,3 +68,7 @@ def exact_visibility(conn: psycopg.Connection, factory: RowFactory, app_role: st
                     not foreign and not missing,
                     tuple({"tenant": str(r[0]), "key": str(r[1:])} for r in foreign[:20])))
     return probes
+
+
+def _deny_all(table) -> bool:
+    return table.rls_enabled and not any(p.permissive and p.applies_to_app_role for p in table.policies)

@@ -110,3 +110,5 @@ def current_heads(params: ConnParams, spec: TargetSpec | None = None) -> tuple[s
 def _load_builtin_tools() -> None:
     if "alembic" not in TOOLS:
         from harness.migrations import alembic_tool  # noqa: F401  (registers itself)
+    if "sql" not in TOOLS:
+        from harness.migrations import sql_folder  # noqa: F401  (registers itself)

@@ -1,9 +1,11 @@
 """Fixtures of the tenant isolation suite: one database per module, read and seeded once.
 
 The catalog is read and two tenants (A and B) are seeded once per module through the owner
-role; every check then runs as the app role in transactions that are rolled back, so the seeds
-never change under a test. The app role is verified first: a check run as a role that bypasses
-RLS would prove nothing.
+role; each tenant is a principal made by the adapter's ``create_tenant`` when it has one, else by
+the harness (the root row and ``{tenant_id}``). Every check then runs as the app role, bound as
+the spec's ``binding`` says, in transactions that are rolled back, so the seeds never change
+under a test. The app role is verified first: a check run as a role that bypasses RLS would
+prove nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from harness.isolation import (
     overrides_from,
     read_catalog,
     seed_tenants,
+    tenant_creator,
 )
 from harness.lifecycle import Database
 from harness.roles import require_safe_app_role
@@ -48,8 +51,9 @@ def module_adapter(module_database: Database):
 
 @pytest.fixture(scope="module")
 def row_factory(seed_conn, isolation_catalog, module_database, module_adapter) -> RowFactory:
-    return RowFactory(seed_conn, isolation_catalog, module_database.spec.tenant_setting,
-                      overrides_from(module_adapter))
+    spec = module_database.spec
+    return RowFactory(seed_conn, isolation_catalog, spec.binding, overrides_from(module_adapter),
+                      create_tenant=tenant_creator(module_adapter), root_owner=spec.tenancy.root_owner)
 
 
 @pytest.fixture(scope="module")
@@ -77,4 +81,4 @@ def app_session(module_database: Database, safe_app_role: None) -> Iterator[psyc
 @pytest.fixture(scope="module")
 def tenant_matrix(app_session, row_factory, seeded_tenants, module_database) -> TenantMatrix:
     return TenantMatrix(app_session, row_factory, seeded_tenants["A"], seeded_tenants["B"],
-                        module_database.spec.tenant_setting)
+                        module_database.spec.binding)

@@ -1,14 +1,18 @@
 """Policy coverage proof (S03.policy-coverage): every table is accounted for, every tenant table
 is protected the way row-level security needs, and nothing skips RLS.
 
-These read only the catalog, so they cover a table the day its migration lands.
+These read only the catalog, so they cover a table the day its migration lands. Policy text
+that only behaviour can judge (a policy through a helper function, deny-by-default) is attached
+as an "advisory" note on the passing test; the cross-tenant probes decide.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from harness.evidence import attach_json as attach_evidence
 from harness.isolation import (
+    advice,
     bypass_findings,
     coverage,
     coverage_findings,
@@ -27,7 +31,7 @@ def test_every_table_is_a_tenant_table_or_allowlisted(isolation_catalog, harness
     "tenant tables proven / tenant tables" (proven: a sound RLS posture). Feeds S03.policy-coverage."""
     cov = coverage(isolation_catalog, harness_target)
     proven = [t for t in isolation_catalog.tenant_tables
-              if not posture_findings(t, isolation_catalog, harness_target)]
+              if not [f for f in posture_findings(t, isolation_catalog, harness_target) if not f.advisory]]
     attach_json("coverage", {
         "summary": cov.summary(len(proven)),
         "tenant tables": list(cov.tenant_tables),
@@ -45,9 +49,10 @@ def test_every_table_is_a_tenant_table_or_allowlisted(isolation_catalog, harness
 @COVERAGE
 def test_every_tenant_table_has_a_sound_rls_posture(isolation_catalog, harness_target):
     """Each tenant table has RLS enabled and FORCED, a NOT NULL tenant column, an index leading with
-    it, and for every command the app role may run a permissive policy, where every permissive
-    policy binds USING / WITH CHECK to the tenant setting (OR semantics: one ``USING (true)`` opens
-    the table). Feeds S03.policy-coverage."""
+    it, and for every command the app role may run a permissive policy, where no permissive policy
+    is open (OR semantics: one ``USING (true)`` opens the table; a branch reading no bound setting
+    and calling no function admits rows by content alone). Policies scoped through helpers are
+    advice, judged by the cross-tenant probes. Feeds S03.policy-coverage."""
     findings, posture = [], {}
     for table in isolation_catalog.tenant_tables:
         found = posture_findings(table, isolation_catalog, harness_target)
@@ -57,15 +62,21 @@ def test_every_tenant_table_has_a_sound_rls_posture(isolation_catalog, harness_t
             "app role may": sorted(table.app_privileges),
             "policies": {p.name: {"command": p.command, "permissive": p.permissive, "roles": p.roles,
                                   "using": p.using, "with check": p.with_check} for p in table.policies},
-            "problems": [f.title() + ": " + f.problem for f in found],
+            "problems": [f.title() + ": " + f.problem for f in found if not f.advisory],
+            "advice": [f.title() + ": " + f.problem for f in found if f.advisory],
         }
     attach_json("rls posture per tenant table", posture)
+    notes = advice(findings)
+    if notes:
+        attach_evidence([{"subject": f.subject, "check": f.check, "note": f.problem, "catalog": f.detail}
+                         for f in notes], f"advisory: {len(notes)} policy text note(s) the probes judge")
     require_no_findings(findings, "unsound RLS posture")
 
 
 @COVERAGE
 def test_nothing_bypasses_row_level_security(seed_conn, isolation_catalog, harness_target):
-    """The app role is no superuser, has no BYPASSRLS and owns nothing; every view runs with
+    """The app role (and the binding's role) is no superuser, has no BYPASSRLS and owns nothing;
+    every view runs with
     ``security_invoker``; every SECURITY DEFINER function is allowlisted with a reason; no tenant
     table is granted to PUBLIC. Feeds S03.policy-coverage."""
     findings = bypass_findings(seed_conn, isolation_catalog, harness_target)

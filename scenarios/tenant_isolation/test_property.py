@@ -16,9 +16,7 @@ def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolatio
     """For any number of tenants (2-6) with any number of rows (0-3) in each tenant table, each tenant
     bound in turn sees exactly its own rows in every tenant table. Each example runs in one
     transaction that is rolled back. Feeds S03.cross-tenant-negatives."""
-    root = isolation_catalog.tenant_root
-    tables = [t.qualified for t in isolation_catalog.tenant_tables
-              if root is None or t.qualified != root.qualified]
+    tables = [t.qualified for t in isolation_catalog.tenant_tables if not isolation_catalog.is_root(t)]
     plans = st.lists(st.fixed_dictionaries({t: st.integers(0, 3) for t in tables}), min_size=2, max_size=6)
     examples = []
 
@@ -26,7 +24,7 @@ def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolatio
     @given(plan=plans)
     def every_tenant_sees_its_own(plan):
         probes = exact_visibility(seed_conn, row_factory, harness_target.app_role,
-                                  harness_target.tenant_setting, plan)
+                                  harness_target.binding, plan)
         examples.append({"tenants": len(plan), "rows": sum(sum(c.values()) for c in plan),
                          "probes": len(probes), "failed": sum(not p.passed for p in probes)})
         require_passed(probes, f"with {len(plan)} tenants, a tenant saw rows not its own")

@@ -151,7 +151,9 @@ def test_repository_catalog_lists(monkeypatch, capsys, tmp_path):
 
 
 def test_gate_without_suites_is_no_go_with_every_test_item_missing(workdir, target_root, capsys):
-    """The target has no scenarios/ yet: the truth is NO-GO with every test item missing."""
+    """The target runs no suite: the truth is NO-GO with every test item missing."""
+    with (target_root / "target.yaml").open("a") as spec:
+        spec.write("harness_suites: false\n")
     code = main(["gate", "S03", "--target", str(target_root / "target.yaml"), "--no-allure"])
     captured = capsys.readouterr()
     assert code == 1, captured.err
@@ -160,7 +162,7 @@ def test_gate_without_suites_is_no_go_with_every_test_item_missing(workdir, targ
     assert {i["id"]: i["status"] for i in data["items"]} == {
         "S03.cross-tenant-negatives": "missing", "S03.audit-trail": "missing",
         "S03.query-latency": "missing", "S03.risk-register": "met"}
-    assert "no scenarios/ folder" in captured.out
+    assert "no suite" in captured.out and "harness_suites: false" in captured.out
 
 
 def test_gate_unknown_gate_fails_before_running_anything(workdir, target_root, capsys):
@@ -170,11 +172,11 @@ def test_gate_unknown_gate_fails_before_running_anything(workdir, target_root, c
 
 
 def test_gate_command_selects_the_gates_suites(target_root, tmp_path):
-    from harness.gates.runner import pytest_command
+    from harness.gates.runner import pytest_command, scenarios_path
     from harness.target import load_target
 
     command = pytest_command(load_target(target_root / "target.yaml"), ("S03", "S04"), tmp_path / "r", True)
-    assert command[1:] == ["-m", "pytest", "scenarios", "--harness-gate", "S03", "--harness-gate", "S04",
+    assert command[1:] == ["-m", "pytest", str(scenarios_path()), "--harness-gate", "S03", "--harness-gate", "S04",
                            "--harness-target", str(target_root / "target.yaml"), "--alluredir",
                            str(tmp_path / "r"), "-p", "no:cacheprovider", "-q"]
 
@@ -205,9 +207,11 @@ SCENARIOS = textwrap.dedent('''\
 
 @pytest.mark.slow
 def test_gate_runs_the_suites_and_builds_the_packet(workdir, target_root, capsys):
-    """End to end: pytest runs the target's scenarios for S03 only, then the packet is built."""
-    write(target_root / "scenarios" / "test_isolation.py", SCENARIOS)
+    """End to end: pytest runs the spec's own suites for S03 only, then the packet is built."""
+    write(target_root / "evidence" / "test_isolation.py", SCENARIOS)
     write(target_root / "conftest.py", (REPO / "conftest.py").read_text())
+    with (target_root / "target.yaml").open("a") as spec:
+        spec.write("suites: [evidence]\nharness_suites: false\n")
     code = main(["gate", "S03", "--target", str(target_root / "target.yaml"), "--no-allure", "-q"])
     out = capsys.readouterr().out
     assert code == 1, out

@@ -88,10 +88,11 @@ def test_the_pool_check_passes_on_the_reference(matrix_of, target_adapter, fresh
 
 
 @contextmanager
-def _session_binding(conn, setting, tenant):
+def _session_binding(conn, binding, principal):
     """The classic bug: set_config(..., false) binds the whole session, not the transaction."""
     with conn.transaction():
-        conn.execute("select set_config(%s, %s, false)", (setting, str(tenant)))
+        for setting in binding.settings:
+            conn.execute("select set_config(%s, %s, false)", (setting, str(principal.tenant_id)))
         yield conn
 
 

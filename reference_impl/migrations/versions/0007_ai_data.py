@@ -434,6 +434,22 @@ $fn$;
 """
 
 
+# every composite foreign key is backed by an index leading with its columns (S00.index-baseline):
+# deleting a run, a document version or a citation must not scan the child table
+FOREIGN_KEY_INDEXES = (
+    ("agent_notes", ("workspace_id", "run_id")),
+    ("agent_outputs", ("workspace_id", "run_id")),
+    ("chunks", ("workspace_id", "document_id", "version_id")),
+    ("citation_feedback", ("workspace_id", "citation_id")),
+    ("citations", ("workspace_id", "chunk_id", "document_id", "version_id")),
+    ("citations", ("workspace_id", "run_id")),
+    ("ingestion_attempts", ("workspace_id", "job_id")),
+    ("ingestion_jobs", ("workspace_id", "document_id", "version_id")),
+    ("safety_results", ("workspace_id", "run_id")),
+    ("tool_call_audit", ("workspace_id", "tool_call_id")),
+)
+
+
 def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     for ddl in (DOCUMENTS, INGESTION, INGESTION_TRANSITION, AGENT_RUNS, AGENT_TRIGGERS, QUALITY):
@@ -442,6 +458,8 @@ def upgrade() -> None:
         op.execute(f"CREATE INDEX chunk_embeddings_hnsw_{model.replace('-', '_')}_v{version} "
                    "ON chunk_embeddings USING hnsw (embedding vector_cosine_ops) "
                    f"WHERE model = '{model}' AND model_version = '{version}'")
+    for table, columns in FOREIGN_KEY_INDEXES:
+        op.execute(f"CREATE INDEX {table}_{'_'.join(columns[1:])}_fk_idx ON {table} ({', '.join(columns)})")
     for table, commands in TABLES.items():
         secure_tenant_table(table, commands)
     op.execute("REVOKE ALL ON ingestion_dead_letters FROM PUBLIC")
