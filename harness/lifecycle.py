@@ -47,7 +47,7 @@ __all__ = ["DEFAULT_POOL_SIZE", "RUN_PREFIX", "Database", "Run", "claim_run_dire
            "run_directory"]
 
 RUN_PREFIX = "harness-run-"
-DEFAULT_POOL_SIZE = 4
+DEFAULT_POOL_SIZE = 8
 _counter = itertools.count(1)
 
 
