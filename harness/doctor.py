@@ -1,8 +1,13 @@
-"""``harness doctor``: which database backends work on this machine, and why not."""
+"""``harness doctor``: which database backends work on this machine, and why not.
+
+It also reports what killed runs left behind (a postmaster still running, ``server.json`` with
+its passwords): the next test run removes them (:mod:`harness.leftovers`).
+"""
 
 from __future__ import annotations
 
 from harness.backends import REGISTRY, Diagnosis
+from harness.leftovers import StaleRun, find_stale_runs
 from harness.target import TargetSpec
 
 __all__ = ["diagnose_all", "render"]
@@ -24,9 +29,15 @@ def diagnose_all(spec: TargetSpec) -> list[Diagnosis]:
     return results
 
 
-def render(spec: TargetSpec, results: list[Diagnosis]) -> str:
+def render(spec: TargetSpec, results: list[Diagnosis], stale: list[StaleRun] | None = None) -> str:
     lines = [f"target {spec.name} ({spec.path.name}); selected backend: {spec.database.backend}"]
     for d in results:
         mark = "ok " if d.works else "no "
         lines.append(f"  {mark} {d.backend:<9} {d.detail}")
+    stale = find_stale_runs() if stale is None else stale
+    if stale:
+        lines.append(f"left behind by {len(stale)} killed run(s); the next test run removes them:")
+        lines += [f"  !   {run.describe()} ({run.directory})" for run in stale]
+    else:
+        lines.append("left behind by killed runs: nothing")
     return "\n".join(lines)

@@ -7,9 +7,15 @@ process releases its reference when it is done and the last one out stops the se
 process that outlives them all (the pytest controller) calls :func:`reap` to stop a server a
 crashed or interrupted worker left behind, so nothing is orphaned.
 
-The template is migrated once per run, under the same lock. Each test gets a clone made with
-``CREATE DATABASE ... TEMPLATE`` and dropped afterwards (the janitor, after pytest-postgresql):
-connections to it are terminated first, so a leaked connection cannot keep it alive.
+The template is provisioned with the server, under the same lock, by
+:mod:`harness.template_cache` (a warm run copies a cached, already migrated cluster). Each test
+gets a clone of it (the janitor, after pytest-postgresql): with a pool (:mod:`harness.pool`,
+the default) the clone was made ahead of demand and is dropped in the background after use;
+without one it is made with ``CREATE DATABASE ... TEMPLATE`` on the spot and dropped on exit.
+Drops terminate connections first, so a leaked connection cannot keep a clone alive.
+
+The run directory also records its owner (the controller's PID), so that a run killed outright
+(SIGKILL) can be recognised and cleaned up by the next one (:mod:`harness.leftovers`).
 """
 
 from __future__ import annotations
@@ -27,24 +33,44 @@ from pathlib import Path
 from typing import Any
 
 import fasteners
+import psutil
 import psycopg
 from psycopg import sql
 
-from harness import migrations, roles
+from harness import roles, template_cache
 from harness.backends import ServerState, get_backend
+from harness.pool import ClonePool, create_clone_sql
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
-__all__ = ["Database", "Run", "reap", "run_directory"]
+__all__ = ["DEFAULT_POOL_SIZE", "RUN_PREFIX", "Database", "Run", "claim_run_directory", "reap",
+           "run_directory"]
 
+RUN_PREFIX = "harness-run-"
+DEFAULT_POOL_SIZE = 8
 _counter = itertools.count(1)
 
 
 def run_directory(run_id: str) -> Path:
     """The directory every process of one test run shares."""
-    path = Path(tempfile.gettempdir()) / f"harness-run-{run_id}"
+    path = Path(tempfile.gettempdir()) / f"{RUN_PREFIX}{run_id}"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
+
+
+def claim_run_directory(run_id: str) -> Path:
+    """Creates the run directory and records this process (the run's controller) as its owner."""
+    path = run_directory(run_id)
+    (path / "owner.json").write_text(json.dumps(process_identity(os.getpid())))
+    return path
+
+
+def process_identity(pid: int) -> dict[str, Any]:
+    """A PID with its start time, so a recycled PID is not mistaken for a live owner."""
+    try:
+        return {"pid": pid, "started": psutil.Process(pid).create_time()}
+    except psutil.NoSuchProcess:
+        return {"pid": pid, "started": None}
 
 
 @dataclass(frozen=True)
@@ -74,14 +100,18 @@ class Database:
 class Run:
     """The database side of one test run, shared across the processes of that run."""
 
-    def __init__(self, spec: TargetSpec, run_id: str) -> None:
+    def __init__(self, spec: TargetSpec, run_id: str, *, fresh: bool = False,
+                 pool_size: int = DEFAULT_POOL_SIZE) -> None:
         self.spec = spec
         self.run_id = run_id
+        self.fresh = fresh          # rebuild the cached template instead of reusing it
+        self.pool_size = pool_size  # 0: no pool, clone on demand
         self.tag = "".join(ch for ch in run_id.lower() if ch.isalnum())[:10]
         self.dir = run_directory(run_id)
         self._lock = fasteners.InterProcessLock(str(self.dir / "lock"))
         self._state_file = self.dir / "server.json"
         self._record: dict[str, Any] | None = None
+        self._pool: ClonePool | None = None
 
     # -- the shared server -------------------------------------------------------------------
     def acquire(self) -> ServerState:
@@ -89,26 +119,70 @@ class Run:
         with self._lock:
             record = self._read()
             if record is None:
-                state = get_backend(self.spec).start(self.dir / "server")
-                record = {"server": state.to_json(), "refs": [], "template": None,
-                          "app_password": secrets.token_urlsafe(24), "app_role_created": False}
-                with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
-                    record["server"]["version"] = admin.execute("show server_version").fetchone()[0]
-                    record["app_role_created"] = roles.ensure_role(admin, self.spec.app_role,
-                                                                   record["app_password"])
+                record = self._start()
             if os.getpid() not in record["refs"]:
                 record["refs"].append(os.getpid())
+                record["owners"].append(process_identity(os.getpid()))
             self._write(record)
             self._record = record
             return ServerState.from_json(record["server"])
 
+    def _start(self) -> dict[str, Any]:
+        """Starts the server with its template (cached where the backend allows) and the app role."""
+        backend = get_backend(self.spec)
+        password = secrets.token_urlsafe(24)
+        created: list[bool] = []
+
+        def ensure_app_role(state: ServerState) -> None:
+            with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
+                created.append(roles.ensure_role(admin, self.spec.app_role, password))
+
+        def build_cached(state: ServerState) -> None:
+            ensure_app_role(state)
+            template_cache.build_template(self.spec, state.admin, template_cache.CACHED_TEMPLATE)
+
+        kind = self.spec.database.backend
+        if kind == "embedded":
+            key = template_cache.template_key(self.spec, template_cache.embedded_build())
+            state, source = template_cache.ClusterCache(key).provision(
+                backend, self.dir / "server", build_cached, fresh=self.fresh)
+            template = template_cache.CACHED_TEMPLATE
+        else:
+            state = backend.start(self.dir / "server")
+            # recorded at once: if anything below fails, release/reap can still stop the server
+            self._write({"server": state.to_json(), "refs": [], "owners": [], "template": None})
+            ensure_app_role(state)
+            if kind == "dsn":
+                key = template_cache.template_key(self.spec, "dsn")
+                template, source = template_cache.kept_template(self.spec, state.admin, key,
+                                                                fresh=self.fresh)
+            else:
+                template, source = f"harness_{self.tag}_template", "built"
+                template_cache.build_template(self.spec, state.admin, template)
+        record = {"server": state.to_json(), "refs": [], "owners": [], "template": template,
+                  "template_source": source, "app_password": password, "app_role_created": False}
+        self._write(record)
+        with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
+            record["server"]["version"] = admin.execute("show server_version").fetchone()[0]
+            ensure_app_role(state)
+            record["app_role_created"] = created[0] if kind == "dsn" else True
+            if kind != "dsn":  # our own server: the role (maybe from the cache) gets this run's password
+                admin.execute(sql.SQL("alter role {} password {}").format(
+                    sql.Identifier(self.spec.app_role), sql.Literal(password)))
+        return record
+
     def release(self) -> None:
         """Drops this process's reference; the last process out stops the server."""
+        if self._pool is not None:
+            # a shared (dsn) server outlives us: leave nothing of ours on it
+            self._pool.close(drop=self.server.backend == "dsn")
+            self._pool = None
         with self._lock:
             record = self._read()
             if record is None:
                 return
             record["refs"] = [pid for pid in record["refs"] if pid != os.getpid()]
+            record["owners"] = [o for o in record.get("owners", []) if o["pid"] != os.getpid()]
             if record["refs"]:
                 self._write(record)
                 return
@@ -135,30 +209,18 @@ class Run:
         return ServerState.from_json(self._record["server"])
 
     def template(self) -> str:
-        """The migrated template database, built once per run whoever asks first."""
+        """The migrated template database (provisioned with the server)."""
         with self._lock:
             record = self._read()
-            assert record is not None, "acquire() first"
-            if record["template"] is None:
-                name = f"harness_{self.tag}_template"
-                state = ServerState.from_json(record["server"])
-                with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
-                    _drop(admin, name)
-                    admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-                try:
-                    migrations.upgrade(self.spec, state.admin.with_db(name))
-                except BaseException:
-                    with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
-                        _drop(admin, name)
-                    raise
-                with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
-                    # no one may connect to a template: CREATE DATABASE ... TEMPLATE needs it idle
-                    admin.execute(sql.SQL("alter database {} with allow_connections false")
-                                  .format(sql.Identifier(name)))
-                record["template"] = name
-                self._write(record)
+            assert record is not None and record.get("template"), "acquire() first"
             self._record = record
             return record["template"]
+
+    @property
+    def template_source(self) -> str:
+        """``cache`` when this run started without migrating, ``built`` when it migrated."""
+        assert self._record is not None, "acquire() first"
+        return self._record.get("template_source", "built")
 
     def database(self, name: str) -> Database:
         record = self._record
@@ -177,25 +239,53 @@ class Run:
         return self.database(name)
 
     def clone(self, label: str = "db") -> Database:
-        template = self.template()
+        """A clone of the template nobody else has used (from the pool when there is one)."""
+        if self.pool_size > 0:
+            return self.database(self._clone_pool().take())
         name = self._new_name(label)
         with psycopg.connect(self.server.admin.conninfo(), autocommit=True) as admin:
-            admin.execute(sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(template)))
+            admin.execute(create_clone_sql(name, self.template(), self._strategy))
         return self.database(name)
 
     def drop(self, db: Database) -> None:
+        """Drops ``db`` now, terminating its connections."""
         with psycopg.connect(self.server.admin.conninfo(), autocommit=True) as admin:
             _drop(admin, db.name)
 
+    def discard(self, db: Database) -> None:
+        """Drops ``db`` in the background when there is a pool, else now."""
+        if self._pool is not None:
+            self._pool.give_back(db.name)
+        else:
+            self.drop(db)
+
     @contextmanager
     def fresh_database(self, label: str = "db") -> Iterator[Database]:
-        """The janitor: a clone of the template on enter, dropped on exit whatever happened."""
+        """The janitor: a clone of the template on enter, discarded on exit whatever happened."""
         db = self.clone(label)
         try:
             yield db
         finally:
-            self.drop(db)
+            self.discard(db)
+
+    @property
+    def _strategy(self) -> str | None:
+        return self.server.handle.get("clone_strategy")
+
+    @property
+    def pool(self) -> ClonePool | None:
+        return self._pool
+
+    def start_pool(self) -> None:
+        """Starts making clones ahead of demand now rather than at the first clone()."""
+        if self.pool_size > 0:
+            self._clone_pool().start()
+
+    def _clone_pool(self) -> ClonePool:
+        if self._pool is None:
+            self._pool = ClonePool(self.server.admin, self.template(),
+                                   lambda: self._new_name("pool"), self.pool_size, self._strategy)
+        return self._pool
 
     def _new_name(self, label: str) -> str:
         safe = "".join(ch for ch in label.lower() if ch.isalnum() or ch == "_")[:20] or "db"
@@ -221,11 +311,15 @@ def reap(spec: TargetSpec, run_id: str) -> bool:
     Called by the one process that outlives every other of the run. Returns True if it had
     to stop something.
     """
+    from harness.backends.embedded import remove_pgdata
+
     run = Run(spec, run_id)
     with run._lock:
         record = run._read()
         if record is not None:
             run._shutdown(record)
+        # a server that failed half-way through starting left a data directory (maybe on tmpfs)
+        remove_pgdata(run.dir / "server" / "pgdata")
     shutil.rmtree(run.dir, ignore_errors=True)
     return record is not None
 

