@@ -208,8 +208,10 @@ def _change_plan() -> None:
 
 
 def downgrade() -> None:
+    # lock this revision's tables first, all at once: dropping them one by one while tenant
+    # traffic reads them and writes rows that check workspaces can deadlock (see 0007)
+    op.execute(f"LOCK TABLE {', '.join(TABLES)} IN ACCESS EXCLUSIVE MODE")
     op.execute("DROP FUNCTION change_entitlement_plan(uuid, text, text, bigint, bigint)")
     op.execute("DROP FUNCTION rollover_usage_period(uuid, text)")
     op.execute("DROP FUNCTION consume_entitlement(uuid, text, bigint, text)")
-    for table in TABLES:
-        op.execute(f"DROP TABLE {table}")
+    op.execute(f"DROP TABLE {', '.join(TABLES)}")

@@ -187,10 +187,11 @@ def _activity_trigger() -> None:
 
 
 def downgrade() -> None:
+    # lock this revision's tables first, all at once: dropping them one by one while tenant
+    # traffic reads them and writes rows that check workspaces can deadlock (see 0007)
+    op.execute("LOCK TABLE api_tokens, work_item_activity, work_items IN ACCESS EXCLUSIVE MODE")
     op.execute("DROP TRIGGER work_items_activity ON work_items")
     op.execute("DROP FUNCTION work_items_activity()")
     op.execute("DROP TRIGGER work_items_lifecycle ON work_items")
     op.execute("DROP FUNCTION work_items_lifecycle()")
-    op.execute("DROP TABLE api_tokens")
-    op.execute("DROP TABLE work_item_activity")
-    op.execute("DROP TABLE work_items")
+    op.execute("DROP TABLE api_tokens, work_item_activity, work_items")

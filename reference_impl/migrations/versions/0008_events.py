@@ -177,5 +177,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in reversed(list(TABLES)):
-        op.execute(f"DROP TABLE {table}")
+    # lock this revision's tables first, all at once: dropping them one by one while tenant
+    # traffic reads them and writes rows that check workspaces can deadlock (see 0007)
+    tables = ", ".join(reversed(list(TABLES)))
+    op.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+    op.execute(f"DROP TABLE {tables}")
