@@ -45,7 +45,9 @@ def fuzz_operations(schema: Any, headers: Mapping[str, str], *, max_examples: in
                 _fuzz_one(operation, mode, headers, max_examples, prepare, report)
             except Unsatisfiable:
                 continue  # no case of this mode exists (e.g. nothing to make invalid)
-            except Exception as exc:  # the shrunk failure of this operation and mode
+            # schemathesis reports failed checks as a FailureGroup, a BaseExceptionGroup (not an
+            # Exception): without it here a target's failure escapes as a harness error
+            except (Exception, BaseExceptionGroup) as exc:  # the shrunk failure of this operation
                 report.failures[label] = f"[{mode.value}] {type(exc).__name__}: {exc}"[:4000]
                 break
     return report

@@ -97,12 +97,14 @@ class Workload:
                 if self._pause.is_set() or not targets.tenants or not targets.reads:
                     time.sleep(0.02)
                     continue
-                tenant = targets.tenants[n % len(targets.tenants)]
+                # odd steps write, even steps read; each kind walks its own list with n // 2, so
+                # every table (and tenant) gets its turn whatever the lists' lengths
+                tenant = targets.tenants[(n // 2) % len(targets.tenants)]
                 if targets.writes and n % 2:
-                    bulk = targets.writes[n % len(targets.writes)]
+                    bulk = targets.writes[(n // 2) % len(targets.writes)]
                     self._timed(conn, "write", bulk.name, tenant, *bulk.one_row(tenant, self.payload, self.unique_keys))
                 else:
-                    table = targets.reads[n % len(targets.reads)]
+                    table = targets.reads[(n // 2) % len(targets.reads)]
                     self._timed(conn, "read", table, tenant, sql.SQL(
                         "select count(*) from (select 1 from {} limit 20) s").format(sql.SQL(table)), [])
                 time.sleep(self.think)
