@@ -64,10 +64,15 @@ class Interrupted(HarnessError):
 
 
 def scenarios_path() -> Path:
-    """The harness's own suites, wherever the package is installed."""
-    import scenarios
+    """The harness's own suites, wherever the package is installed (found, not imported: the
+    harness never depends on the suites that use it)."""
+    import importlib.util
 
-    return Path(scenarios.__file__).resolve().parent
+    spec = importlib.util.find_spec(SCENARIOS)
+    if spec is None or not spec.submodule_search_locations:
+        raise HarnessError("the harness's scenarios package is not installed "
+                           "(fix: pip install the gate-harness distribution)")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
 def suite_paths(target: TargetSpec) -> list[Path]:
