@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from harness.errors import ConfigError
+from harness.processes import stop_process
 
 __all__ = ["free_port", "live_server"]
 
@@ -66,12 +67,6 @@ def _wait_ready(process: subprocess.Popen, base_url: str, timeout: float) -> Non
 
 
 def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    stop_process(process)
     if process.stderr:
         process.stderr.close()

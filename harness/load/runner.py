@@ -26,6 +26,7 @@ from typing import TextIO
 from harness.load.failures import LoadFailure
 from harness.load.profiles import LoadProfile
 from harness.load.stats import LoadStats, read_stats
+from harness.processes import stop_process
 
 __all__ = ["LoadRun", "locust_command", "run_locust"]
 
@@ -121,13 +122,7 @@ def run_locust(profile: LoadProfile, base_url: str, locustfile: Path, out_dir: P
             worker.wait(30)
     finally:
         for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(10)
+            stop_process(process)
         log.close()
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
