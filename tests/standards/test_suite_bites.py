@@ -30,6 +30,9 @@ VARIANTS = {
     "standards-definer-search-path": ("standards", None, {"S10.security-hardening"}),
     "standards-users-visible-to-all": ("standards", None, {"S02.identity-tables-rls"}),
     "standards-bad-seed": ("standards", None, {"S01.seed-data-validation"}),
+    "standards-analytics-unvalidated": ("standards", None, {"S10.analytics-event-integrity"}),
+    # the tenant isolation suite's variant; its spec declares no standards, so only this test runs
+    "table-without-workspace-id": ("standards", "tenant_column", {"S00.tenant-column-convention"}),
     "recovery-archive-drops-wal": ("recovery", "point_in_time", {"S10.backup-restore-rehearsal"}),
     "recovery-unlogged-table": ("recovery", "sigkill", {"S10.backup-restore-rehearsal"}),
 }

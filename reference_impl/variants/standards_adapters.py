@@ -1,0 +1,32 @@
+"""KNOWN-BAD adapter variants for the standards suite.
+
+``AnalyticsWithoutTaxonomyAdapter`` stores analytics events without validating them against the
+taxonomy (the check "we validate in the client" that never happens). Expected:
+S10.analytics-event-integrity NO-GO (events that break the taxonomy are accepted and stored).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from harness.tenancy import bound_workspace
+from reference_impl.adapter import ReferenceAdapter
+from reference_impl.analytics.operations import TAXONOMY_VERSION
+
+
+class AnalyticsWithoutTaxonomyAdapter(ReferenceAdapter):
+    def track_event(self, workspace: UUID, event_type: str, properties: dict[str, Any],
+                    idempotency_key: str, occurred_at: datetime) -> UUID:
+        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+            conn.execute(
+                "insert into analytics_events (workspace_id, idempotency_key, event_type, "
+                "taxonomy_version, properties, occurred_at) values (%s, %s, %s, %s, %s, %s) "
+                "on conflict (workspace_id, idempotency_key) do nothing",
+                (workspace, idempotency_key, event_type, TAXONOMY_VERSION, Jsonb(properties),
+                 occurred_at))
+            return conn.execute("select event_id from analytics_events where workspace_id = %s "
+                                "and idempotency_key = %s", (workspace, idempotency_key)).fetchone()[0]
