@@ -37,3 +37,30 @@ def secure_tenant_table(table: str, commands: tuple[str, ...] = ("SELECT", "INSE
 def drop_tenant_policies(table: str, commands: tuple[str, ...] = ("SELECT", "INSERT", "UPDATE", "DELETE")) -> None:
     for command in commands:
         op.execute(f"DROP POLICY IF EXISTS {table}_{command.lower()}_own_workspace ON {table}")
+
+
+def lock_tables_all_or_none(tables: tuple[str, ...] | list[str]) -> None:
+    """ACCESS EXCLUSIVE on every table, taken all at once or not at all, before a downgrade drops
+    them. A plain LOCK takes the tables one by one and waits while holding the first ones, which
+    deadlocks with live traffic that takes them in another order (a foreign key check locks the
+    parent after the child, a trigger the child after the parent). NOWAIT in a retried block
+    never waits while holding; after ten seconds of busy tables it waits like a plain LOCK.
+    """
+    names = ", ".join(tables)
+    op.execute(f"""
+        DO $$
+        DECLARE deadline timestamptz := clock_timestamp() + interval '10 seconds';
+        BEGIN
+            LOOP
+                BEGIN
+                    LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE NOWAIT;
+                    RETURN;
+                EXCEPTION WHEN lock_not_available THEN
+                    IF clock_timestamp() > deadline THEN
+                        LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE;
+                        RETURN;
+                    END IF;
+                    PERFORM pg_sleep(0.02);
+                END;
+            END LOOP;
+        END $$""")

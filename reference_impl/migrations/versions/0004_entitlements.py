@@ -34,7 +34,7 @@ them.
 
 from alembic import op
 
-from reference_impl.rls import secure_tenant_table
+from reference_impl.rls import lock_tables_all_or_none, secure_tenant_table
 
 revision = "0004_entitlements"
 down_revision = "0003"
@@ -208,9 +208,9 @@ def _change_plan() -> None:
 
 
 def downgrade() -> None:
-    # lock this revision's tables first, all at once: dropping them one by one while tenant
-    # traffic reads them and writes rows that check workspaces can deadlock (see 0007)
-    op.execute(f"LOCK TABLE {', '.join(TABLES)} IN ACCESS EXCLUSIVE MODE")
+    # lock this revision's tables all at once or not at all (see lock_tables_all_or_none):
+    # dropping them one by one under tenant traffic deadlocked in the live-load rehearsal
+    lock_tables_all_or_none(TABLES)
     op.execute("DROP FUNCTION change_entitlement_plan(uuid, text, text, bigint, bigint)")
     op.execute("DROP FUNCTION rollover_usage_period(uuid, text)")
     op.execute("DROP FUNCTION consume_entitlement(uuid, text, bigint, text)")

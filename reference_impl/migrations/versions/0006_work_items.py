@@ -28,7 +28,7 @@ after a re-upgrade). Export work_items and work_item_activity first if they must
 
 from alembic import op
 
-from reference_impl.rls import secure_tenant_table
+from reference_impl.rls import lock_tables_all_or_none, secure_tenant_table
 
 revision = "0006_work_items"
 down_revision = "0005_identity_analytics"
@@ -187,9 +187,9 @@ def _activity_trigger() -> None:
 
 
 def downgrade() -> None:
-    # lock this revision's tables first, all at once: dropping them one by one while tenant
-    # traffic reads them and writes rows that check workspaces can deadlock (see 0007)
-    op.execute("LOCK TABLE api_tokens, work_item_activity, work_items IN ACCESS EXCLUSIVE MODE")
+    # lock this revision's tables all at once or not at all (see lock_tables_all_or_none):
+    # dropping them one by one under tenant traffic deadlocked in the live-load rehearsal
+    lock_tables_all_or_none(("api_tokens", "work_item_activity", "work_items"))
     op.execute("DROP TRIGGER work_items_activity ON work_items")
     op.execute("DROP FUNCTION work_items_activity()")
     op.execute("DROP TRIGGER work_items_lifecycle ON work_items")

@@ -34,7 +34,7 @@ else uses it.
 
 from alembic import op
 
-from reference_impl.rls import app_role, secure_tenant_table
+from reference_impl.rls import app_role, lock_tables_all_or_none, secure_tenant_table
 
 revision = "0007_ai_data"
 down_revision = "0006_work_items"
@@ -478,7 +478,7 @@ def downgrade() -> None:
     # tables one by one while tenant traffic reads them and then writes rows that check
     # workspaces deadlocked under the live-load rehearsal.
     tables = ", ".join(reversed(TABLES))
-    op.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+    lock_tables_all_or_none(list(reversed(TABLES)))
     op.execute("DROP VIEW ingestion_dead_letters")
     op.execute(f"DROP TABLE {tables}")
     for function in ("ingestion_jobs_transition", "agent_runs_transition", "tool_calls_guard",

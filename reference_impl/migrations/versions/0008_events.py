@@ -26,7 +26,7 @@ database and are untouched.
 
 from alembic import op
 
-from reference_impl.rls import secure_tenant_table
+from reference_impl.rls import lock_tables_all_or_none, secure_tenant_table
 
 revision = "0008_events"
 down_revision = "0007_ai_data"
@@ -177,8 +177,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # lock this revision's tables first, all at once: dropping them one by one while tenant
-    # traffic reads them and writes rows that check workspaces can deadlock (see 0007)
+    # lock this revision's tables all at once or not at all (see lock_tables_all_or_none):
+    # dropping them one by one under tenant traffic deadlocked in the live-load rehearsal
     tables = ", ".join(reversed(list(TABLES)))
-    op.execute(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE")
+    lock_tables_all_or_none(list(reversed(list(TABLES))))
     op.execute(f"DROP TABLE {tables}")
