@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from harness import leftovers, provenance
+from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
 from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
@@ -152,6 +153,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     failure = call.excinfo.value if call.excinfo is not None else None
     if isinstance(failure, EvidenceFailure):
         attach_context(failure)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    """An operation the target lacks, met while setting a test up: see :func:`_judge_gap`."""
+    try:
+        return (yield)
+    except (Unsupported, NotImplementedError) as exc:
+        _judge_gap(item, exc)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """An operation the target lacks, met while running a test: see :func:`_judge_gap`."""
+    try:
+        return (yield)
+    except (Unsupported, NotImplementedError) as exc:
+        _judge_gap(item, exc)
+
+
+def _judge_gap(item: pytest.Item, exc: BaseException) -> None:
+    """Not applicable when the spec declares the capability, an error naming the missing
+    declaration when it does not (:mod:`harness.capabilities`): never a pass or a failure."""
+    __tracebackhide__ = True
+    options = item.config.stash[_options_key]
+    try:
+        spec = load_target(options.target, backend=options.backend)
+    except ConfigError:
+        raise exc from None
+    judge_unsupported(exc, spec)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

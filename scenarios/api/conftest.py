@@ -1,8 +1,8 @@
 """Fixtures of the API suite: the target's API in-process, two seeded tenants, the armed checks.
 
 Each module gets its own database clone (``module_database``), the target's ``api`` capability
-(``require``: not applicable when the spec declares it unsupported, a failure when the adapter
-lacks it), the API as an ASGI app under Starlette's test client (its pool is closed with the
+(``require``: not applicable when the spec declares it unsupported, an error naming the
+missing declaration when the adapter lacks it), the API as an ASGI app under Starlette's test client (its pool is closed with the
 client, before the database is dropped), and tenants A and B, each a workspace with an owner,
 three work items and a live token. Scenarios act as A; B is what must stay out of reach.
 """

@@ -3,7 +3,7 @@
 Races need data committed across connections, so a module shares one clone; every race grants
 its own feature, so runs never share a counter. The adapter is asked for the ``entitlements``
 capability first: a target that declares it unsupported skips (not applicable), one that lacks
-it fails as missing.
+it without declaring it is an error naming the declaration.
 """
 
 from __future__ import annotations
