@@ -1,8 +1,9 @@
 """Capabilities: what a behavioural family needs from a target, and what a target lacks.
 
-Each family defines small ``typing.Protocol``\\ s of business operations (``harness/<family>/``)
-and names each with a capability name (``events``, ``entitlements``, ...). A test asks for one
-with :func:`require`. There is one contract for an operation a target does not have, however
+Each family declares small ``typing.Protocol``\\ s of business operations, each under a
+capability name (``events``, ``entitlements``, ...), in its family object
+(:mod:`harness.families`). A test asks for one by name with :func:`require`, which finds the
+Protocol in the registry. There is one contract for an operation a target does not have, however
 the gap shows:
 
 - the adapter has no such method, the spec names no adapter, or a method raises
@@ -21,19 +22,13 @@ its fixtures (:func:`judge_unsupported`), finding the capability from the operat
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn
 
 from harness.errors import HarnessError
 from harness.evidence import EvidenceFailure
 
 __all__ = ["CapabilityMissing", "UndeclaredCapability", "Unsupported", "judge_unsupported",
            "missing_methods", "not_applicable", "require", "undeclared"]
-
-P = TypeVar("P")
-
-# operation (a Protocol method's name) -> its capability, learnt from every require()
-_OPERATIONS: dict[str, str] = {}
-
 
 class Unsupported(Exception):  # noqa: N818  (the name users raise: harness.Unsupported("reason"))
     """Raised by an adapter for an operation its target does not have, with the reason.
@@ -87,10 +82,16 @@ def undeclared(spec: Any, capability: str, what: str) -> UndeclaredCapability:
         f"to {spec.path.name})")
 
 
-def require(adapter: Any, protocol: type[P], capability: str, spec: Any) -> P:
-    """The adapter as ``protocol``; not applicable if ``spec`` declares ``capability`` unsupported."""
-    for name in operations(protocol):
-        _OPERATIONS.setdefault(name, capability)
+def require(adapter: Any, capability: str, spec: Any) -> Any:
+    """The adapter, checked against ``capability``'s Protocol (from the family registry); not
+    applicable if ``spec`` declares ``capability`` unsupported."""
+    from harness.families import canonical_capability, protocol_of
+
+    capability = canonical_capability(capability, "harness.capabilities.require", "capability")
+    protocol = protocol_of(capability)
+    if protocol is None:
+        raise TypeError(f"capability {capability!r} is provided by the spec, not the adapter: "
+                        "check the spec's field instead of require()")
     if capability in spec.unsupported:
         not_applicable(spec, capability)
     if adapter is None:
@@ -107,8 +108,10 @@ def require(adapter: Any, protocol: type[P], capability: str, spec: Any) -> P:
 def judge_unsupported(error: BaseException, spec: Any) -> NoReturn:
     """An :class:`Unsupported` (or ``NotImplementedError``) from a test: not applicable when
     declared, :class:`UndeclaredCapability` when not."""
+    from harness.families import capability_of_operation
+
     operation = _raising_operation(error.__traceback__)
-    capability = getattr(error, "capability", None) or _OPERATIONS.get(operation or "")
+    capability = getattr(error, "capability", None) or capability_of_operation(operation or "")
     reason = getattr(error, "reason", None) or str(error) or type(error).__name__
     shown = f"{operation}()" if operation else "an operation"
     if capability is None:
@@ -127,4 +130,6 @@ def _raising_operation(tb: TracebackType | None) -> str | None:
     while tb is not None:
         names.append(tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
-    return next((name for name in reversed(names) if name in _OPERATIONS), None)
+    from harness.families import capability_of_operation
+
+    return next((name for name in reversed(names) if capability_of_operation(name)), None)

@@ -275,6 +275,14 @@ def target_adapter(fresh_database: Database):
     return spec.load_adapter_class()(fresh_database)
 
 
+@pytest.fixture(scope="module")
+def module_adapter(module_database: Database):
+    """The target's adapter on ``module_database`` (None when the spec names none), for tests
+    that share committed data across a module; ask for a capability with ``require``."""
+    spec = module_database.spec
+    return spec.load_adapter_class()(module_database) if spec.adapter else None
+
+
 def _seed(config: pytest.Config) -> str | None:
     seed = config.getoption("hypothesis_seed", None)
     return None if seed is None else str(seed)

@@ -9,6 +9,7 @@ catalog; ``matrix`` runs the cross-tenant matrix; ``visibility`` checks many ten
 carries the table, the command, the tenant bound, the SQL and the rows that leaked.
 """
 
+from harness.families import Family, Variant
 from harness.isolation.bypass import bypass_findings
 from harness.isolation.catalog import Catalog, Table, read_catalog
 from harness.isolation.failures import Finding, IsolationFailure, advice, require_no_findings
@@ -35,7 +36,7 @@ from harness.isolation.posture import (
 from harness.isolation.rows import RowFactory, SeededRow, overrides_from, tenant_creator
 from harness.isolation.visibility import exact_visibility
 
-__all__ = [
+__all__ = ["FAMILY",
     "ROLE_CASES", "Catalog", "Coverage", "Finding", "IsolationFailure", "MembershipAudit", "Memberships",
     "Probe", "RoleCase", "RowFactory", "SeededRow", "SeededTenant", "Suspension", "Table", "TenantMatrix",
     "access_loss_outcomes", "advice", "binding_problem", "bypass_findings", "coverage",
@@ -43,3 +44,25 @@ __all__ = [
     "posture_findings", "read_catalog", "require_no_findings", "require_passed", "role_cases",
     "run_role_case", "seed_tenants", "tenant_creator",
 ]
+
+# the family: S03 judged on the reference and on each classic RLS mistake
+FAMILY = Family(
+    name="tenant_isolation", package="harness.isolation",
+    items=("S03.policy-coverage", "S03.cross-tenant-negatives", "S03.role-matrix",
+           "S03.membership-audit"),
+    failure=IsolationFailure,
+    capabilities={"memberships": Memberships, "membership-audit": MembershipAudit,
+                  "membership-suspension": Suspension},
+    variants={
+        "rls-not-forced": Variant(frozenset({"S03.policy-coverage"})),
+        "using-true": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"})),
+        "view-without-security-invoker": Variant(frozenset({"S03.policy-coverage"})),
+        # alters the cluster-wide app role: a server of its own
+        "app-role-bypassrls": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"}),
+                                      private_server=True),
+        "table-without-workspace-id": Variant(frozenset({"S03.policy-coverage"})),
+        "missing-delete-policy": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"})),
+        "viewer-can-write": Variant(frozenset({"S03.role-matrix"})),
+    },
+    go_gates=("S03",),
+)

@@ -21,7 +21,7 @@ def plan() -> dict:
 
 @pytest.fixture(scope="module")
 def ingestion(module_adapter, harness_target) -> Ingestion:
-    return require(module_adapter, Ingestion, "ingestion", harness_target)
+    return require(module_adapter, "ingestion", harness_target)
 
 
 @pytest.fixture(scope="module")

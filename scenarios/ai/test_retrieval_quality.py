@@ -18,7 +18,7 @@ PROMPT_VERSION = "retrieval-hybrid-rrf60@1"
 
 @pytest.fixture(scope="module")
 def retrieval(module_adapter, harness_target) -> Retrieval:
-    return require(module_adapter, Retrieval, "retrieval", harness_target)
+    return require(module_adapter, "retrieval", harness_target)
 
 
 @pytest.fixture(scope="module")

@@ -26,10 +26,8 @@ from harness.lifecycle import Database
 
 
 @pytest.fixture(scope="module")
-def api_target(module_database: Database) -> ApiTarget:
-    spec = module_database.spec
-    adapter = spec.load_adapter_class()(module_database) if spec.adapter else None
-    return require(adapter, ApiTarget, CAPABILITY, spec)
+def api_target(module_adapter, module_database: Database) -> ApiTarget:
+    return require(module_adapter, CAPABILITY, module_database.spec)
 
 
 @pytest.fixture(scope="module")

@@ -27,10 +27,8 @@ def counter_profile() -> CounterProfile:
 
 
 @pytest.fixture(scope="module")
-def counters(module_database: Database) -> EntitlementCapability:
-    spec = module_database.spec
-    adapter = spec.load_adapter_class()(module_database) if spec.adapter else None
-    return require(adapter, EntitlementCapability, CAPABILITY, spec)
+def counters(module_adapter, module_database: Database) -> EntitlementCapability:
+    return require(module_adapter, CAPABILITY, module_database.spec)
 
 
 @pytest.fixture(scope="module")

@@ -43,13 +43,6 @@ def isolation_catalog(seed_conn: psycopg.Connection, module_database: Database) 
 
 
 @pytest.fixture(scope="module")
-def module_adapter(module_database: Database):
-    """The target's adapter on the module's database, or None when the spec names none."""
-    spec = module_database.spec
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
-
-
-@pytest.fixture(scope="module")
 def row_factory(seed_conn, isolation_catalog, module_database, module_adapter) -> RowFactory:
     spec = module_database.spec
     return RowFactory(seed_conn, isolation_catalog, spec.binding, overrides_from(module_adapter),
