@@ -1,14 +1,15 @@
-"""The one failure type of the isolation checks, and the findings it carries.
+"""Findings, and the one way every family raises them as a failure.
 
-A check that finds a problem raises :class:`IsolationFailure`, an ``AssertionError`` (so a report
-counts it as a failed check, not a crash) carrying ``context=[(title, text)]`` after
-pytest-alembic: one section per table and command, holding what a reviewer needs to judge it
-without re-running anything: the table, the command, the tenant bound, the SQL tried and the
-rows that leaked. Checks collect every problem first and raise once, so one run shows them all.
+A check collects every problem first, one :class:`Finding` each (the object it is about, the
+check, the problem, the fix, the catalog text behind it), and :func:`require_no_findings` raises
+them at once as the family's failure type (a subclass of
+:class:`~harness.evidence.EvidenceFailure`, an ``AssertionError``: a report counts it as a failed
+check, not a crash) with ``context=[(title, text)]``: one section per finding, holding what a
+reviewer needs to judge it without re-running anything. One run shows them all.
 
-A :class:`Finding` of a static check is either a failure or **advice**: policy text that looks
-weak where behaviour (the cross-tenant probes) is the judge, e.g. a policy scoped through a
-helper function. Advice is attached to the passing test as a note, never counted as a failure.
+A finding is either a failure or **advice**: text that looks weak where behaviour is the judge
+(e.g. a policy scoped through a helper function, where the cross-tenant probes decide). Advice is
+attached to the passing test as a note, never counted as a failure.
 """
 
 from __future__ import annotations
@@ -18,11 +19,7 @@ from dataclasses import dataclass
 
 from harness.evidence import EvidenceFailure
 
-__all__ = ["Finding", "IsolationFailure", "advice", "require_no_findings"]
-
-
-class IsolationFailure(EvidenceFailure):
-    """A tenant isolation check failed; ``context`` holds the evidence, section by section."""
+__all__ = ["Finding", "advice", "require_no_findings"]
 
 
 @dataclass(frozen=True)
@@ -49,15 +46,15 @@ class Finding:
         return "\n".join(lines)
 
 
-def require_no_findings(findings: Sequence[Finding], what: str) -> None:
-    """Raises one :class:`IsolationFailure` listing every finding that is not advice."""
+def require_no_findings(findings: Sequence[Finding], what: str,
+                        failure: type[EvidenceFailure] = EvidenceFailure, noun: str = "problem") -> None:
+    """Raises one ``failure`` (the family's type) listing every finding that is not advice."""
     __tracebackhide__ = True
     findings = [f for f in findings if not f.advisory]
     if findings:
         subjects = sorted({f.subject for f in findings})
-        raise IsolationFailure(
-            f"{what}: {len(findings)} problem(s) in {', '.join(subjects)}",
-            [(f.title(), f.text()) for f in findings])
+        raise failure(f"{what}: {len(findings)} {noun}(s) in {', '.join(subjects)}",
+                      [(f.title(), f.text()) for f in findings])
 
 
 def advice(findings: Sequence[Finding]) -> list[Finding]:

@@ -15,17 +15,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from harness.core import Catalog, RowFactory, overrides_from, read_catalog, tenant_creator
 from harness.errors import UnsafeAppRole
-from harness.isolation import (
-    Catalog,
-    RowFactory,
-    SeededTenant,
-    TenantMatrix,
-    overrides_from,
-    read_catalog,
-    seed_tenants,
-    tenant_creator,
-)
+from harness.isolation import SeededTenant, TenantMatrix, seed_tenants
 from harness.lifecycle import Database
 from harness.roles import require_safe_app_role
 

@@ -13,12 +13,7 @@ import pytest
 
 from harness.capabilities import require
 from harness.evidence import attach_json
-from harness.isolation import (
-    IsolationFailure,
-    access_loss_outcomes,
-    role_cases,
-    run_role_case,
-)
+from harness.isolation import IsolationFailure, access_loss_outcomes, role_cases, run_role_case
 
 
 def _suspension(spec) -> bool:
