@@ -102,6 +102,10 @@ class BindingSpec:
     def placeholders(self) -> frozenset[str]:
         return frozenset(name for value in self.settings.values() for name in _PLACEHOLDER.findall(value))
 
+    def extended(self, settings: dict[str, str]) -> BindingSpec:
+        """This binding plus more settings (e.g. the acting person's id for identity checks)."""
+        return BindingSpec(settings={**self.settings, **settings}, role=self.role)
+
     @staticmethod
     def for_setting(setting: str) -> BindingSpec:
         """The default: one setting bound to the tenant id."""
