@@ -32,12 +32,14 @@ from harness.isolation.posture import (
     judge_expression,
     posture_findings,
 )
+from harness.isolation.principals import TenantSets
 from harness.isolation.rows import RowFactory, SeededRow, overrides_from, tenant_creator
 from harness.isolation.visibility import exact_visibility
 
 __all__ = [
     "ROLE_CASES", "Catalog", "Coverage", "Finding", "IsolationFailure", "MembershipAudit", "Memberships",
     "Probe", "RoleCase", "RowFactory", "SeededRow", "SeededTenant", "Suspension", "Table", "TenantMatrix",
+    "TenantSets",
     "access_loss_outcomes", "advice", "binding_problem", "bypass_findings", "coverage",
     "coverage_findings", "exact_visibility", "judge_expression", "overrides_from", "pool_leak_probes",
     "posture_findings", "read_catalog", "require_no_findings", "require_passed", "role_cases",
