@@ -206,6 +206,7 @@ class TenantMatrix:
         self.tenancy = tenancy or TenancySpec(column=self.col)
         self.anonymous = anonymous
         self.app_role = app_role   # the login role; None: the catalog's acting role
+        self._updatable: dict[str, list[str]] = {}
 
     # -- the cases ---------------------------------------------------------------------------
     def reads(self) -> list[Probe]:
@@ -306,9 +307,12 @@ class TenantMatrix:
 
     def _unfiltered(self, t: Table, command: str) -> Probe:
         """No WHERE at all: judged by the rows of other tenants it touched (none may be)."""
-        if command == "UPDATE":  # a constant SET reads no column: only the UPDATE policy applies
+        if command == "UPDATE" and self._touch_column(t) == self._key(t):
+            # a constant SET reads no column: only the UPDATE policy applies
             stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self._key(t))),
                              (self.a.tenant,))
+        elif command == "UPDATE":  # the key may not be updated: rewrite a column that may
+            stmt = self._touch(t, None)
         else:
             stmt = self._delete(t, None)
         case = f"{command.lower()}-unfiltered"
@@ -476,11 +480,25 @@ class TenantMatrix:
         return self.catalog.tenant_key(t)
 
     def _touch(self, t: Table, tenant: object | None) -> Statement:
-        col = sql.Identifier(self._key(t))
+        col = sql.Identifier(self._touch_column(t))
         query = sql.SQL("update {} set {} = {}").format(t.ident, col, col)
         if tenant is None:
             return Statement(query)
-        return Statement(query + sql.SQL(" where {} = %s").format(col), (tenant,))
+        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self._key(t))), (tenant,))
+
+    def _touch_column(self, t: Table) -> str:
+        """The column an UPDATE rewrites to itself: the tenant key, unless the acting role may
+        update only some columns (``GRANT UPDATE (name, slug)``), then the first of those."""
+        if not self.catalog.app_role_exists:
+            return self._key(t)
+        if t.qualified not in self._updatable:
+            rows = self.factory.conn.execute(
+                "select a.attname from pg_attribute a where a.attrelid = %s::regclass and a.attnum > 0 "
+                "and not a.attisdropped and has_column_privilege(%s, a.attrelid, a.attnum, 'UPDATE') "
+                "order by a.attnum", (t.qualified, self.catalog.app_role)).fetchall()
+            self._updatable[t.qualified] = [r[0] for r in rows]
+        columns, key = self._updatable[t.qualified], self._key(t)
+        return key if key in columns or not columns else columns[0]
 
     def _delete(self, t: Table, tenant: object | None) -> Statement:
         query = sql.SQL("delete from {}").format(t.ident)

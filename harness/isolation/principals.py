@@ -39,21 +39,21 @@ class TenantSets:
         return self.membership.table is not None or self._adapter is not None
 
     def of(self, conn: psycopg.Connection, principal: Principal) -> frozenset[str]:
-        own = {str(principal.tenant_id)} if principal.tenant_id is not None else set()
+        found = {str(principal.tenant_id)} if principal.tenant_id is not None else set()
         if self.membership.table is not None:
             try:
                 user = render(self.membership.user_value, principal, "membership.user_value")
             except BindingError:
-                return frozenset(own)
-            schema, _, name = self.membership.table.rpartition(".")
-            table = sql.Identifier(schema, name) if schema else sql.Identifier(name)
-            rows = conn.execute(sql.SQL("select {}::text from {} where {}::text = %s").format(
-                sql.Identifier(self.tenant_column), table, sql.Identifier(self.membership.user_column)),
-                (user,)).fetchall()
-            return frozenset(own | {r[0] for r in rows})
+                user = None
+            if user is not None:
+                schema, _, name = self.membership.table.rpartition(".")
+                table = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+                found |= {r[0] for r in conn.execute(sql.SQL("select {}::text from {} where {}::text = %s").format(
+                    sql.Identifier(self.tenant_column), table, sql.Identifier(self.membership.user_column)),
+                    (user,)).fetchall()}
         if self._adapter is not None:
-            return frozenset(own | {str(t) for t in self._adapter(principal)})
-        return frozenset(own)
+            found |= {str(t) for t in self._adapter(principal)}
+        return frozenset(found)
 
 
 def tenant_sets(spec: TargetSpec, adapter: object | None = None) -> TenantSets:

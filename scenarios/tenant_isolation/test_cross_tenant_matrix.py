@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness.isolation import require_passed
+from harness.isolation.functions import function_probes
 from scenarios.tenant_isolation.reporting import attach_probes
 
 NEGATIVES = pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
@@ -70,3 +71,16 @@ def test_a_tenant_can_do_its_own_crud(tenant_matrix):
     attach_probes("own CRUD bound to A", probes)
     require_passed(probes, "a tenant could not work on its own rows (the negatives may be vacuous)")
 
+
+
+@NEGATIVES
+def test_functions_called_for_another_tenant_hand_back_nothing_of_it(seed_conn, tenant_matrix,
+                                                                    isolation_catalog, harness_target):
+    """Bound to A, every function the app role may call with no argument or with one tenant id
+    (B's) refuses or answers with nothing of B's rows, and leaves B's rows as they were: a
+    SECURITY DEFINER function reads as its owner, and an allowlist entry is no proof. Feeds
+    S03.cross-tenant-negatives."""
+    probes = function_probes(seed_conn, isolation_catalog, harness_target.binding,
+                             tenant_matrix.a, tenant_matrix.b, harness_target.app_role)
+    attach_probes("functions called for B", probes)
+    require_passed(probes, "a function handed back another tenant's rows")
