@@ -54,7 +54,8 @@ _BOOKKEEPING = {"alembic_version": "Alembic's bookkeeping",
 _NOT_HELPERS = {"current_setting", "nullif", "coalesce", "lower", "upper", "btrim", "trim", "and",
                 "or", "not", "in", "any", "all", "array", "case", "when", "then", "else", "cast",
                 "row", "greatest", "least", "numeric", "varying", "character", "char", "varchar",
-                "decimal", "timestamp", "time", "bit", "is", "distinct", "from", "interval"}
+                "decimal", "timestamp", "time", "bit", "is", "distinct", "from", "interval", "where",
+                "exists", "select"}
 
 
 @dataclass(frozen=True)
