@@ -60,7 +60,7 @@ from harness.isolation.failures import IsolationFailure
 from harness.isolation.principals import TenantSets
 from harness.isolation.rows import RowFactory, SeededRow, Statement
 from harness.target import AnonymousSpec, BindingSpec, MembershipSpec, TenancySpec
-from harness.tenancy import Principal, bind, bind_anonymous, render
+from harness.tenancy import BindingError, Principal, bind, bind_anonymous, render
 
 __all__ = ["Probe", "SeededTenant", "TenantMatrix", "require_passed", "seed_tenants"]
 
@@ -135,9 +135,13 @@ def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
                                                 for _ in range(rows_per_table)]
         seeded[label] = tenant
     if shared:
-        member = {membership.user_column: render(membership.user_value, seeded["A"].principal,
-                                                 "membership.user_value")}
-        factory.insert(membership.table, seeded["C"].tenant, fixed=member)
+        try:
+            member = {membership.user_column: render(membership.user_value, seeded["A"].principal,
+                                                     "membership.user_value")}
+        except BindingError:
+            member = None   # a principal without a user: nobody to add to C's tenant
+        if member is not None:
+            factory.insert(membership.table, seeded["C"].tenant, fixed=member)
     if sets is not None:
         for tenant in seeded.values():
             tenant.tenants = sets.of(factory.conn, tenant.principal) | {str(tenant.tenant)}

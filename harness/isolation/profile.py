@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import SearchStrategy
 
 from harness.errors import ConfigError
 from harness.yamlfiles import load_text, read_text
 
-__all__ = ["PROFILE_ENV", "IsolationProfile", "SearchBudget", "load_profile"]
+__all__ = ["PROFILE_ENV", "BoundedRun", "IsolationProfile", "SearchBudget", "bounded_search",
+           "load_profile"]
 
 PROFILE_ENV = "HARNESS_ISOLATION_PROFILE"
 
@@ -58,3 +64,39 @@ class SearchBudget:
         over = time.monotonic() - self.started > self.seconds
         self.skipped += over
         return over
+
+
+@dataclass
+class BoundedRun:
+    """What a bounded search did: the examples checked, and the calls after the budget."""
+
+    budget: SearchBudget
+    examples: list[Any] = field(default_factory=list)
+
+
+def bounded_search(strategy: SearchStrategy, check: Callable[[Any], None], *, examples: int,
+                   seconds: float, run: BoundedRun | None = None) -> BoundedRun:
+    """Runs ``check`` on up to ``examples`` generated values within ``seconds``, shrinking included.
+
+    Once the budget is spent, every further call returns at once, except for a value seen
+    failing before (hypothesis replays the smallest failure to report it, and a replay that
+    passed would read as a flaky test). A failure propagates as ``check`` raised it.
+    """
+    run = run or BoundedRun(SearchBudget(seconds))
+    failing: set[str] = set()
+
+    @settings(max_examples=examples, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(value=strategy)
+    def search(value: Any) -> None:
+        if repr(value) not in failing and run.budget.spent():
+            return
+        run.examples.append(value)
+        try:
+            check(value)
+        except BaseException:
+            failing.add(repr(value))
+            raise
+
+    search()
+    return run

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.isolation import exact_visibility, require_passed
-from harness.isolation.profile import SearchBudget, load_profile
+from harness.isolation.profile import BoundedRun, SearchBudget, bounded_search, load_profile
 from scenarios.tenant_isolation.reporting import attach_json
 
 PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "tenant_isolation" / "profiles.yaml"
@@ -25,28 +24,21 @@ def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolatio
     profile = load_profile(PROFILES)
     tables = [t.qualified for t in isolation_catalog.tenant_tables if not isolation_catalog.is_root(t)]
     plans = st.lists(st.fixed_dictionaries({t: st.integers(0, 3) for t in tables}), min_size=2, max_size=6)
-    examples, budget, failing = [], SearchBudget(profile.property_budget_s), set()
+    run, summaries = BoundedRun(SearchBudget(profile.property_budget_s)), []
 
-    @settings(max_examples=profile.property_examples, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow])
-    @given(plan=plans)
     def every_tenant_sees_its_own(plan):
-        # a plan seen failing runs again (hypothesis replays the smallest one to report it)
-        if repr(plan) not in failing and budget.spent():
-            return
         probes = exact_visibility(seed_conn, row_factory, harness_target.app_role,
                                   harness_target.binding, plan, tenant_sets)
-        examples.append({"tenants": len(plan), "rows": sum(sum(c.values()) for c in plan),
-                         "probes": len(probes), "failed": sum(not p.passed for p in probes)})
-        if any(not p.passed for p in probes):
-            failing.add(repr(plan))
+        summaries.append({"tenants": len(plan), "rows": sum(sum(c.values()) for c in plan),
+                          "probes": len(probes), "failed": sum(not p.passed for p in probes)})
         require_passed(probes, f"with {len(plan)} tenants, a tenant saw rows not its own")
 
     try:
-        every_tenant_sees_its_own()
+        bounded_search(plans, every_tenant_sees_its_own, examples=profile.property_examples,
+                       seconds=profile.property_budget_s, run=run)
     finally:
         attach_json("examples", {"profile": profile.name, "budget_s": profile.property_budget_s,
-                                 "examples run": len(examples),
-                                 "calls after the budget (returned at once)": budget.skipped,
-                                 "examples": examples})
-    assert examples, "the time budget was spent before any example ran"
+                                 "examples run": len(summaries),
+                                 "calls after the budget (returned at once)": run.budget.skipped,
+                                 "examples": summaries})
+    assert summaries, "the time budget was spent before any example ran"
