@@ -28,10 +28,10 @@ import psycopg
 from psycopg import sql
 
 from harness.errors import HarnessError
-from harness.target import BindingSpec
+from harness.target import AnonymousSpec, BindingSpec
 
-__all__ = ["BindingError", "Principal", "bind", "bind_workspace", "bound", "bound_workspace",
-           "current_workspace", "render"]
+__all__ = ["BindingError", "Principal", "bind", "bind_anonymous", "bind_workspace", "bound",
+           "bound_anonymous", "bound_workspace", "current_workspace", "render"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -101,6 +101,30 @@ def bound(conn: psycopg.Connection, binding: BindingSpec, principal: Principal |
     """A transaction acting for ``principal``; committed on success, rolled back on error."""
     with conn.transaction():
         bind(conn, binding, principal, role=role)
+        yield conn
+
+
+def bind_anonymous(conn: psycopg.Connection, binding: BindingSpec,
+                   anonymous: AnonymousSpec | None) -> None:
+    """Binds the *current transaction* to the caller with no principal.
+
+    The spec's ``anonymous`` caller when it names one (PostgREST sends an unauthenticated request
+    as ``anon``, with its fixed settings); otherwise the binding's role with nothing set.
+    """
+    if anonymous is None:
+        bind(conn, binding, None)
+        return
+    bind(conn, BindingSpec(settings={}, role=anonymous.role or binding.role), None)
+    for name, value in anonymous.settings.items():
+        conn.execute("select set_config(%s, %s, true)", (name, value))
+
+
+@contextmanager
+def bound_anonymous(conn: psycopg.Connection, binding: BindingSpec,
+                    anonymous: AnonymousSpec | None) -> Iterator[psycopg.Connection]:
+    """A transaction acting for nobody (see :func:`bind_anonymous`)."""
+    with conn.transaction():
+        bind_anonymous(conn, binding, anonymous)
         yield conn
 
 
