@@ -41,12 +41,12 @@ def read_migrated(spec: TargetSpec) -> Schema:
             target = state.admin.with_db(_SCRATCH_DB)
             try:
                 migrations.upgrade(spec, target)
-            except HarnessError:
+            except ConfigError:
                 raise
-            except psycopg.Error as exc:
+            except (HarnessError, psycopg.Error) as exc:  # the tool's own failure, or the server's
                 raise ConfigError(str(spec.migrations.script_location), "migrations",
                                   f"the migrations fail on a fresh database ({_first_line(exc)})",
-                                  "fix the migration, or pass --preset supabase if it needs "
+                                  "fix that migration, or pass --preset supabase if it needs "
                                   "Supabase's auth schema") from None
             with _read_only(target) as conn:
                 return read_schema(conn)
