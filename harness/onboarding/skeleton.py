@@ -99,7 +99,8 @@ def _method(capability: str, protocol: type, name: str, function, imports) -> li
     returns = ""
     if signature.return_annotation is not signature.empty:
         returns = f" -> {_annotation(signature.return_annotation, protocol, imports)}"
-    doc = inspect.getdoc(function) or f"See {protocol.__name__}.{name}."
+    own = inspect.cleandoc(vars(protocol).get("__doc__") or "")  # a one-method Protocol's doc
+    doc = inspect.getdoc(function) or own or f"See {protocol.__name__}.{name}."
     lines = [f"    def {name}({', '.join(params)}){returns}:", '        """' + doc.replace('"""', "'''")]
     if "\n" in doc:
         lines = lines[:-1] + ['        """' + doc.splitlines()[0]] + \
