@@ -89,7 +89,11 @@ def _binding(d: Draft) -> list[str]:
             out.append(f"  role: {d.binding_role}                 # the one role the policies "
                        "are written for")
         out.append("  settings:")
-        out += [f'    {name}: "{value}"' for name, value in d.settings.items()]
+        tenant = {n: v for n, v in d.settings.items() if v == "{tenant_id}"} or d.settings
+        out += [f'    {name}: "{value}"' for name, value in tenant.items()]
+        # a setting naming the user needs a principal only the product can make (create_tenant)
+        out += [f'    # {name}: "{value}"   # also read by policies: bind it once create_tenant '
+                "makes users" for name, value in d.settings.items() if name not in tenant]
         return out
     return ["# binding: the policies read no setting and no auth.uid(): say how a request binds",
             '# binding: {settings: {app.tenant_id: "{tenant_id}"}}']

@@ -70,10 +70,11 @@ class Draft:
 
 
 def guess(schema: Schema, capabilities: tuple[str, ...], users_table: str | None) -> Draft:
-    """The draft for ``schema``; ``users_table`` is the platform's identity table, if any."""
+    """The draft for ``schema``; ``users_table`` is the identity table (default: ``users``)."""
+    users_table = users_table or next((t.qualified for t in schema.tables if t.name == "users"), None)
     column, root = _tenant_key(schema, users_table)
-    tenant_tables = tuple(t.qualified for t in schema.tables
-                          if column is not None and t.column(column) is not None)
+    tenant_tables = tuple(sorted(t.qualified for t in schema.tables if column is not None
+                                 and t.column(column) is not None and t.qualified != root))
     root_table = schema.table(root) if root else None
     owner = _owner_column(root_table, users_table) if root_table else None
     membership, roles = _membership(schema, column, root, users_table)
@@ -84,9 +85,9 @@ def guess(schema: Schema, capabilities: tuple[str, ...], users_table: str | None
     judged = tuple(s for s in app_schemas if any(t.startswith(f"{s}.") for t in tenant_tables)
                    or any(f.schema == s and f.security_definer for f in schema.functions)
                    or (root is not None and root.startswith(f"{s}."))) or ("public",)
-    global_tables = tuple(t.qualified for t in schema.tables
-                          if t.schema in judged and t.qualified not in tenant_tables
-                          and t.qualified != root)
+    global_tables = tuple(sorted(t.qualified for t in schema.tables
+                                 if t.schema in judged and t.qualified not in tenant_tables
+                                 and t.qualified != root))
     signs = {cap: hits for cap in capabilities if (hits := _signs(schema, cap))}
     notes = []
     if column is None:
@@ -136,16 +137,23 @@ def _membership(schema: Schema, column: str | None, root: str | None,
                 users_table: str | None) -> tuple[str | None, tuple[str, ...]]:
     if column is None:
         return None, ()
+    named = re.compile(CAPABILITY_SIGNS["memberships"])
+    found = []
     for table in schema.tables:
         refs = {fk.ref_table for fk in table.foreign_keys}
         if table.column(column) is None or root not in refs:
             continue
         if users_table not in refs and not any(c.name == "user_id" for c in table.columns):
             continue
-        enums = [c for c in table.columns if c.enum_labels and "role" in c.name]
-        enums = enums or [c for c in table.columns if c.enum_labels]
-        return table.qualified, enums[0].enum_labels if enums else ()
-    return None, ()
+        roles = [c for c in table.columns if "role" in c.name]
+        labelled = [c for c in roles if c.enum_labels]
+        # a role column with its values listed beats a role column, which beats a name alone
+        rank = (bool(labelled), bool(roles), bool(named.search(table.name)))
+        found.append((rank, table.qualified, labelled[0].enum_labels if labelled else ()))
+    if not found:
+        return None, ()
+    rank, table, labels = max(found, key=lambda f: f[0])
+    return (table, labels) if any(rank) else (None, ())
 
 
 def _read_by_policies(schema: Schema) -> str:

@@ -163,9 +163,7 @@ def _yaml_path(path: Path) -> str:
 
 def _users_table(schema: Schema, preset: str | None) -> str | None:
     refs = {fk.ref_table for t in schema.tables for fk in t.foreign_keys}
-    if preset == "supabase" or "auth.users" in refs:
-        return "auth.users"
-    return next((t.qualified for t in schema.tables if t.name == "users"), None)
+    return "auth.users" if preset == "supabase" or "auth.users" in refs else None
 
 
 def _refuse_edited(path: Path, force: bool) -> None:

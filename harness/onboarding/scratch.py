@@ -56,8 +56,13 @@ def read_migrated(spec: TargetSpec) -> Schema:
 
 def read_dsn(params: ConnParams) -> Schema:
     """The catalog of an existing database, read in one read-only transaction."""
-    with _read_only(params) as conn:
-        return read_schema(conn)
+    try:
+        with _read_only(params) as conn:
+            return read_schema(conn)
+    except psycopg.OperationalError as exc:
+        raise ConfigError("--dsn", "", f"cannot read {params.safe()} ({_first_line(exc)})",
+                          "check the host, port, database and credentials; the role needs only "
+                          "to read the catalog") from None
 
 
 @contextmanager

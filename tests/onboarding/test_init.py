@@ -97,6 +97,7 @@ def test_a_rerun_replaces_an_untouched_draft_but_never_an_edited_spec(tmp_path, 
     (["init", "--migrations", "nowhere"], "--migrations: nowhere is not a folder of .sql files"),
     (["init", "--migrations", "m", "--dsn", "postgresql://u:secret@localhost/db"], "--dsn: is given"),
     (["init", "--migrations", "m", "--preset", "firebase"], "--preset: 'firebase' is not a preset"),
+    (["init", "--dsn", "postgresql://u:secret@127.0.0.1:1/db"], "--dsn: cannot read u@127.0.0.1:1/db"),
 ])
 def test_bad_arguments_are_one_line_naming_the_argument_and_the_fix(tmp_path, monkeypatch, capsys,
                                                                     argv, says):
