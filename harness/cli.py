@@ -73,6 +73,8 @@ def _doctor(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from harness.onboarding import InitRequest, print_report, run_init
 
+    if args.migrations:  # seconds of work: say what is happening
+        print(f"harness init: migrating {args.migrations} into a scratch database ...", file=sys.stderr)
     result = run_init(InitRequest(
         migrations=Path(args.migrations) if args.migrations else None, tool=args.tool,
         dsn=args.dsn, preset=args.preset, adapter=args.adapter,
