@@ -73,12 +73,11 @@ def _doctor(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     from harness.onboarding import InitRequest, print_report, run_init
 
-    if args.migrations:  # seconds of work: say what is happening
-        print(f"harness init: migrating {args.migrations} into a scratch database ...", file=sys.stderr)
     result = run_init(InitRequest(
         migrations=Path(args.migrations) if args.migrations else None, tool=args.tool,
         dsn=args.dsn, preset=args.preset, adapter=args.adapter,
-        out=Path(args.out) if args.out else None, force=args.force))
+        out=Path(args.out) if args.out else None, force=args.force),
+        progress=lambda line: print(line, flush=True))  # seconds of work: say what is happening
     print_report(result, sys.stdout)
     return 0
 

@@ -43,8 +43,9 @@ def render(draft: Draft, *, name: str, tool: str, location: str, source: str,
                   "(harness/presets/)"]
     lines += ["migrations:", f"  tool: {tool}", f"  location: {location}          # relative to this file"]
     if draft.preset == "supabase" and own_platform_stub:
-        lines += ["  version_locations: []          # your migrations create the auth schema "
-                  "themselves: no stub from the preset"]
+        lines += ["  version_locations: []          # no platform stub from the preset: "
+                  + ("an Alembic chain creates the auth schema itself" if tool == "alembic"
+                     else "your migrations create the auth schema themselves")]
     if not draft.preset:
         lines += ["app_role: app_user               # the login the suites act as: no superuser, "
                   "no BYPASSRLS, owns nothing"]

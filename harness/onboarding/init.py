@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class InitResult:
     todos: int
 
 
-def run_init(request: InitRequest) -> InitResult:
+def run_init(request: InitRequest, progress: Callable[[str], None] = lambda _: None) -> InitResult:
     protocols = resolve_capabilities(request.adapter) if request.adapter else {}
     if request.migrations is None and request.dsn is None:
         if not protocols:
@@ -67,18 +68,25 @@ def run_init(request: InitRequest) -> InitResult:
     if request.migrations is not None:
         folder = _folder(request.migrations, request.tool)
         # a project that keeps its own auth stub needs none from the preset (it would run first)
-        own_stub = request.tool == "sql" and _creates_auth(folder)
-        schema = _read_migrations(folder, request.tool, preset, own_stub)
+        # (the stub is a .sql file: an Alembic chain must create the platform's objects itself)
+        own_stub = request.tool == "alembic" or _creates_auth(folder)
         out = (request.out or folder.parent / "target.yaml").resolve()
         location = os.path.relpath(folder, out.parent)
         source = f"the migrations in {location}"
     else:
+        out = (request.out or Path("target.yaml")).resolve()
+        location, source = "TODO_migrations_folder", "a database's catalog (read only)"
+    # refused before the seconds of work, not after
+    _refuse_edited(out, request.force)
+    if protocols:
+        _refuse_adapter(out.parent / ADAPTER_FILE, request.force)
+    if request.migrations is not None:
+        progress(f"harness init: migrating {request.migrations} into a scratch database ...")
+        schema = _read_migrations(folder, request.tool, preset, own_stub)
+    else:
         from harness.onboarding.scratch import read_dsn
 
         schema = read_dsn(ConnParams.from_dsn(request.dsn or "", where="--dsn"))
-        out = (request.out or Path("target.yaml")).resolve()
-        location, source = "TODO_migrations_folder", "a database's catalog (read only)"
-    _refuse_edited(out, request.force)
     capabilities = tuple(capability_protocols())
     draft = guess(schema, capabilities, users_table=_users_table(schema, preset))
     if request.preset == "none" or preset is not None:  # else the guess from what policies read
@@ -173,11 +181,15 @@ def _refuse_edited(path: Path, force: bool) -> None:
                           "another file")
 
 
-def _write_adapter(folder: Path, protocols: dict[str, type], force: bool) -> Path:
-    path = folder / ADAPTER_FILE
+def _refuse_adapter(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise ConfigError(str(path), "", "exists: harness init does not replace an adapter",
                           "pass --force to replace it, or move it away")
+
+
+def _write_adapter(folder: Path, protocols: dict[str, type], force: bool) -> Path:
+    path = folder / ADAPTER_FILE
+    _refuse_adapter(path, force)
     folder.mkdir(parents=True, exist_ok=True)
     path.write_text(render_skeleton(protocols), encoding="utf-8")
     return path

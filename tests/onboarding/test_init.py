@@ -12,7 +12,7 @@ from harness import migrations
 from harness.cli import main
 from harness.errors import ConfigError
 from harness.target import load_target
-from tests.onboarding.conftest import TARGETS, embedded_server, project
+from tests.onboarding.conftest import REPO, TARGETS, embedded_server, project
 
 
 def _answer_all(spec_path) -> None:
@@ -144,3 +144,15 @@ def _body(path) -> list[str]:
     """The draft's decisions, without what differs by source (comments, name, location)."""
     return [line for line in path.read_text().splitlines()
             if not line.startswith("#") and "location" not in line and "name:" not in line]
+
+
+@pytest.mark.slow
+def test_an_alembic_chain_drafts_the_reference_shape(tmp_path):
+    out = tmp_path / "target.yaml"
+    assert main(["init", "--migrations", str(REPO / "reference_impl" / "migrations"),
+                 "--tool", "alembic", "--out", str(out)]) == 0
+    _answer_all(out)
+    draft, hand = load_target(out), load_target(REPO / "target.yaml")
+    assert (draft.tenancy.column, draft.binding) == (hand.tenancy.column, hand.binding)
+    assert draft.membership.roles == hand.membership.roles
+    assert set(draft.tenancy.global_tables) == {"public.users"}   # bookkeeping is the harness's
