@@ -14,13 +14,14 @@ from pathlib import Path
 
 from harness.onboarding.guess import Draft
 
-__all__ = ["FINGERPRINT", "TODO_GLOBAL", "TODO_SAFE", "TODO_SIGNS", "TODO_UNSUPPORTED",
+__all__ = ["FINGERPRINT", "TODO_GLOBAL", "TODO_SAFE", "TODO_EXTENSION", "TODO_SIGNS", "TODO_UNSUPPORTED",
            "digest",
            "is_untouched_draft", "render"]
 
 FINGERPRINT = "# harness init draft sha256:"
 TODO_SAFE = "TODO: why is this safe?"
 TODO_GLOBAL = "TODO: why is this table the same for every tenant?"
+TODO_EXTENSION = "TODO: what is it for, and why is it safe to allow?"
 TODO_UNSUPPORTED = "TODO: no sign of it in the catalog: confirm the product has none"
 TODO_SIGNS = ("TODO: {shown} look like it: implement it (harness init --adapter {cap}) and "
               "delete this line, or say why it does not apply")
@@ -49,7 +50,8 @@ def render(draft: Draft, *, name: str, tool: str, location: str, source: str,
     if not draft.preset:
         lines += ["app_role: app_user               # the login the suites act as: no superuser, "
                   "no BYPASSRLS, owns nothing"]
-    lines += _tenancy(draft) + _binding(draft) + _membership(draft) + _unsupported(draft)
+    lines += (_tenancy(draft) + _binding(draft) + _membership(draft) + _extensions(draft)
+              + _unsupported(draft))
     for note in draft.notes:
         lines.append(f"# NOTE: {note}")
     text = "\n".join(lines) + "\n"
@@ -109,6 +111,16 @@ def _membership(d: Draft) -> list[str]:
             f"  roles: [{', '.join(d.roles)}]",
             f"  owner_role: {owner}",
             f"  manages: {{{manages}}}   # who may grant, change or remove whom: check it"]
+
+
+def _extensions(d: Draft) -> list[str]:
+    """Installed extensions: each runs code in the database, so each is allowed with a reason."""
+    extra = [e for e in d.extensions if e != "plpgsql"]
+    if not extra:
+        return []
+    return (["standards:", "  extensions:                     # installed by the migrations: "
+             "allowed on purpose?", '    plpgsql: procedural language']
+            + [f"    {name}: {_q(TODO_EXTENSION)}" for name in extra])
 
 
 def _unsupported(d: Draft) -> list[str]:

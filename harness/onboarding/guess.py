@@ -67,6 +67,7 @@ class Draft:
     no_sign: tuple[str, ...]            # capabilities the catalog shows nothing of
     preset: str | None
     notes: list[str] = field(default_factory=list)
+    extensions: tuple[str, ...] = ()
 
 
 def guess(schema: Schema, capabilities: tuple[str, ...], users_table: str | None) -> Draft:
@@ -101,7 +102,8 @@ def guess(schema: Schema, capabilities: tuple[str, ...], users_table: str | None
                                         if f.security_definer and f.schema in judged})),
         global_tables=global_tables, signs=signs,
         no_sign=tuple(c for c in capabilities if c not in signs),
-        preset="supabase" if kind == "postgrest" else None, notes=notes)
+        preset="supabase" if kind == "postgrest" else None, notes=notes,
+        extensions=schema.extensions)
 
 
 def _tenant_key(schema: Schema, users_table: str | None) -> tuple[str | None, str | None]:

@@ -37,6 +37,8 @@ def print_report(result: InitResult, out: TextIO) -> None:
         say("decide (each TODO in the file; the gate refuses the spec until none is left):")
         for fn in draft.definer_functions:
             say(f"  security_definer_allowlist.{fn}: why is it safe?")
+        for name in (e for e in draft.extensions if e != "plpgsql"):
+            say(f"  standards.extensions.{name}: what is it for, and why is it safe to allow?")
         for table in draft.global_tables:
             say(f"  global_tables.{table}: why is it the same for every tenant?")
         for cap, hits in draft.signs.items():

@@ -34,7 +34,7 @@ def _setting_shape() -> Schema:
                           "select exists (select 1 from org_members where user_id = "
                           "current_setting('app.user_id')::uuid)"),
                  Function("public", "unused", False, "select current_setting('app.other')"))
-    return Schema(tables, policies, functions, ())
+    return Schema(tables, policies, functions, ("plpgsql", "vector"))
 
 
 def test_a_setting_bound_shape():
@@ -48,7 +48,7 @@ def test_a_setting_bound_shape():
     assert (draft.membership_table, draft.roles) == ("public.org_members", ("admin", "owner", "viewer"))
     assert draft.definer_functions == ("public.is_member",)
     assert draft.global_tables == ("public.plans", "public.users")
-    assert "memberships" in draft.signs and draft.no_sign == ("events", "retrieval")
+    assert "memberships" in draft.signs and draft.no_sign == ("events",)   # vector: retrieval
     assert draft.preset is None
 
 
@@ -56,6 +56,7 @@ def test_the_draft_binds_the_tenant_and_leaves_the_user_setting_commented(tmp_pa
     text = render(guess(_setting_shape(), CAPS, users_table=None), name="x", tool="sql",
                   location="migrations", source="a test")
     assert '    app.org_id: "{tenant_id}"' in text and '    # app.user_id: "{user_id}"' in text
+    assert '    vector: "TODO: what is it for' in text and "plpgsql: procedural language" in text
     assert "owner_role: owner" in text and "owner: [admin, owner, viewer]" in text
     path = tmp_path / "target.yaml"
     path.write_text(text)

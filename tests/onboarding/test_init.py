@@ -156,3 +156,4 @@ def test_an_alembic_chain_drafts_the_reference_shape(tmp_path):
     assert (draft.tenancy.column, draft.binding) == (hand.tenancy.column, hand.binding)
     assert draft.membership.roles == hand.membership.roles
     assert set(draft.tenancy.global_tables) == {"public.users"}   # bookkeeping is the harness's
+    assert set(draft.standards.extensions) == set(hand.standards.extensions) == {"plpgsql", "vector"}
