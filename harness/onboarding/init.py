@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.errors import ConfigError
 from harness.onboarding.draft import FINGERPRINT, digest, is_untouched_draft, render
 from harness.onboarding.guess import Draft, guess
-from harness.onboarding.protocols import capability_protocols
+from harness.onboarding.protocols import capability_names
 from harness.onboarding.schema import Schema
 from harness.onboarding.skeleton import render_skeleton, resolve_capabilities
 from harness.presets import preset_names
@@ -87,7 +87,7 @@ def run_init(request: InitRequest, progress: Callable[[str], None] = lambda _: N
         from harness.onboarding.scratch import read_dsn
 
         schema = read_dsn(ConnParams.from_dsn(request.dsn or "", where="--dsn"))
-    capabilities = tuple(capability_protocols())
+    capabilities = capability_names()
     draft = guess(schema, capabilities, users_table=_users_table(schema, preset))
     if request.preset == "none" or preset is not None:  # else the guess from what policies read
         draft = replace(draft, preset=preset)

@@ -1,17 +1,18 @@
 """Every capability name with its Protocol: what ``harness init`` drafts and skeletons from.
 
-The one place that knows where the Protocols live today; when the family registry lands
-(``{capability: Protocol}`` per family) this function reads it instead, and nothing else here
-changes. Imports are local so that ``harness init`` loads a family only when asked about it.
+Read from the family registry (:func:`harness.families.capabilities`), so a family registered
+by entry point is drafted and skeletoned like the built-in ones. A capability whose Protocol is
+``None`` is provided by the spec (``migrations.metadata``, ``standards.seeds``), not the adapter:
+it is a decision in the draft, never a skeleton method.
 """
 
 from __future__ import annotations
 
-__all__ = ["UNSUPPORTED", "capability_protocols"]
+__all__ = ["UNSUPPORTED", "adapter_protocols", "capability_names"]
 
 
 def _unsupported() -> type[Exception]:
-    """What a skeleton method raises: ``harness.Unsupported`` once it exists, until then this."""
+    """What a skeleton method raises: ``harness.Unsupported`` (NotImplementedError before it)."""
     import harness
 
     return getattr(harness, "Unsupported", NotImplementedError)
@@ -20,34 +21,15 @@ def _unsupported() -> type[Exception]:
 UNSUPPORTED = _unsupported()
 
 
-def capability_protocols() -> dict[str, type]:
-    """``{capability name: Protocol}``, in the catalog's order of gates."""
-    from harness.ai.protocols import AgentRuns, Ingestion, Retrieval
-    from harness.api.target import ApiTarget
-    from harness.counters.capability import EntitlementCapability
-    from harness.isolation.membership import MembershipAudit, Memberships, Suspension
-    from harness.replay.capability import (
-        AutomationRunsCapability,
-        BillingMirrorCapability,
-        CredentialsCapability,
-        EventsCapability,
-        WebhooksCapability,
-    )
-    from harness.standards.analytics import AnalyticsCapability
+def capability_names() -> tuple[str, ...]:
+    """Every current capability name, in the registry's order of families."""
+    from harness.families import capabilities
 
-    return {
-        "memberships": Memberships,
-        "membership-suspension": Suspension,
-        "membership-audit": MembershipAudit,
-        "events": EventsCapability,
-        "automation-runs": AutomationRunsCapability,
-        "ingestion": Ingestion,
-        "agent-runs": AgentRuns,
-        "retrieval": Retrieval,
-        "webhooks": WebhooksCapability,
-        "billing-mirror": BillingMirrorCapability,
-        "connector-credentials": CredentialsCapability,
-        "entitlements": EntitlementCapability,
-        "analytics": AnalyticsCapability,
-        "api": ApiTarget,
-    }
+    return tuple(capabilities())
+
+
+def adapter_protocols() -> dict[str, type]:
+    """``{capability name: Protocol}`` for the capabilities an adapter implements."""
+    from harness.families import capabilities
+
+    return {name: protocol for name, protocol in capabilities().items() if protocol is not None}

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable
 
 from harness.errors import ConfigError
-from harness.onboarding.protocols import UNSUPPORTED, capability_protocols
+from harness.onboarding.protocols import UNSUPPORTED, adapter_protocols, capability_names
 
 __all__ = ["EXTRA", "render_skeleton", "resolve_capabilities"]
 
@@ -35,12 +35,16 @@ EXTRA = ("tenants", "row-overrides")
 
 def resolve_capabilities(text: str, where: str = "--adapter") -> dict[str, type]:
     """``"events,entitlements"`` -> their Protocols; an unknown name lists the known ones."""
-    known = {**capability_protocols(), **_extra()}
+    known = {**adapter_protocols(), **_extra()}
     names = [n.strip() for n in text.split(",") if n.strip()]
+    spec_provided = sorted(set(capability_names()) - set(known))
     if not names:
         raise ConfigError(where, "", "names no capability", f"e.g. --adapter events,entitlements; "
                           f"known: {', '.join(known)}")
     for name in names:
+        if name in spec_provided:
+            raise ConfigError(where, "", f"{name!r} is provided by the spec, not by an adapter",
+                              "leave it out of --adapter; the draft says which spec key it needs")
         if name not in known:
             raise ConfigError(where, "", f"{name!r} is not a capability",
                               f"use some of: {', '.join(known)}")

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from harness import data as harness_data
+from harness.core import overrides_from, read_catalog
 from harness.errors import ConfigError
-from harness.isolation import overrides_from, read_catalog
 from harness.lifecycle import Run
 from harness.migrations import MigrationTool, tool_for
 from harness.rehearsal import (

@@ -11,7 +11,7 @@ import pytest
 
 from harness.capabilities import missing_methods
 from harness.cli import main
-from harness.onboarding.protocols import UNSUPPORTED, capability_protocols
+from harness.onboarding.protocols import UNSUPPORTED, adapter_protocols
 from harness.onboarding.skeleton import render_skeleton, resolve_capabilities
 
 
@@ -24,18 +24,18 @@ def _load(path):
 
 
 def test_a_skeleton_of_every_capability_satisfies_every_protocol(tmp_path):
-    names = ",".join([*capability_protocols(), "tenants"])
+    names = ",".join([*adapter_protocols(), "tenants"])
     path = tmp_path / "adapter.py"
     path.write_text(render_skeleton(resolve_capabilities(names)))
     adapter = _load(path).Adapter(None)
-    for capability, protocol in capability_protocols().items():
+    for capability, protocol in adapter_protocols().items():
         assert missing_methods(adapter, protocol) == [], capability
     assert callable(adapter.create_tenant)
 
 
-@pytest.mark.parametrize("capability", sorted(capability_protocols()))
+@pytest.mark.parametrize("capability", sorted(adapter_protocols()))
 def test_each_method_keeps_the_protocol_signature_and_docstring_and_raises_unsupported(tmp_path, capability):
-    protocol = capability_protocols()[capability]
+    protocol = adapter_protocols()[capability]
     path = tmp_path / "adapter.py"
     path.write_text(render_skeleton({capability: protocol}))
     module = _load(path)
