@@ -24,7 +24,8 @@ ENV = "HARNESS_DATA_DIR"
 def path(relative: str) -> Path:
     """The data file or folder ``relative`` (e.g. ``"retrieval/eval_set.yaml"``).
 
-    The user's copy under ``HARNESS_DATA_DIR`` when it exists there, else the packaged one.
+    The user's copy under ``HARNESS_DATA_DIR`` when it exists there, else the packaged one. A
+    path as a family declares its profile (``"fixtures/counters/profiles.yaml"``) works too.
     """
     override = os.environ.get(ENV)
     if override:

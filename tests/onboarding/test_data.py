@@ -31,3 +31,13 @@ def test_the_users_folder_replaces_a_file_it_holds_and_falls_back_for_the_rest(t
     assert data.path("recovery/profiles.yaml") == tmp_path / "recovery" / "profiles.yaml"
     assert data.path("rehearsal/profiles.yaml").is_file()
     assert tmp_path not in data.path("rehearsal/profiles.yaml").parents
+
+
+def test_every_familys_profile_is_found_inside_the_package(monkeypatch):
+    from harness.families import families
+
+    monkeypatch.delenv(data.ENV, raising=False)
+    for family in families():
+        if family.profile is not None:   # "fixtures/counters/profiles.yaml", "loadtests/slo.yaml"
+            path = data.path(family.profile)
+            assert path.is_file() and str(path).startswith(harness.__path__[0]), family.profile
