@@ -139,8 +139,11 @@ def _home(value: object, fallback: str) -> str:
 
 def _header(protocols: dict[str, type], imports: dict[str, set[str]]) -> list[str]:
     names = ",".join(protocols)
-    unsupported = ("from harness import Unsupported" if UNSUPPORTED is not NotImplementedError
-                   else "Unsupported = NotImplementedError   # harness.Unsupported, once the harness has it")
+    if UNSUPPORTED is not NotImplementedError:
+        imports.setdefault("harness", set()).add("Unsupported")
+        unsupported = None
+    else:
+        unsupported = "Unsupported = NotImplementedError   # harness.Unsupported, once the harness has it"
     lines = [f'"""The target adapter (skeleton written by `harness init --adapter {names}`).',
              "",
              "Implement each operation the product has, the product's own way (its functions, its",
@@ -156,8 +159,9 @@ def _header(protocols: dict[str, type], imports: dict[str, set[str]]) -> list[st
     for group in (stdlib, others):  # isort's order: the standard library first
         if group:
             lines += [_import_line(m, sorted(imports[m])) for m in group] + [""]
-    lines.append(unsupported)
-    return lines
+    if unsupported is not None:
+        lines.append(unsupported)
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def _import_line(module: str, names: list[str]) -> str:
