@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.extends import read_spec
 from harness.presets import apply_preset
 from harness.secrets import ConnParams
-from harness.yamlfiles import load_text, read_text
 
 __all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "BindingSpec", "DatabaseSpec",
            "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
@@ -109,6 +109,10 @@ class BindingSpec:
     def placeholders(self) -> frozenset[str]:
         return frozenset(name for value in self.settings.values() for name in _PLACEHOLDER.findall(value))
 
+    def extended(self, settings: dict[str, str]) -> BindingSpec:
+        """This binding plus more settings (e.g. the acting person's id for identity checks)."""
+        return BindingSpec(settings={**self.settings, **settings}, role=self.role)
+
     @staticmethod
     def for_setting(setting: str) -> BindingSpec:
         """The default: one setting bound to the tenant id."""
@@ -165,6 +169,7 @@ class TargetSpec:
     # folders of the user's own evidence-marked tests, run by `harness gate` with the harness's
     suites: tuple[Path, ...] = ()
     harness_suites: bool = True      # False: `harness gate` runs only the folders in suites
+    extends: tuple[Path, ...] = ()   # the spec files this one extends (extends:), nearest first
 
     def __post_init__(self) -> None:
         if self.binding is None:  # frozen: filled once, so every reader sees one binding
@@ -200,11 +205,9 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file."""
     spec_path = Path(path).resolve()
     where = str(path)
-    text = read_text(spec_path, where, "pass --target FILE naming a target spec")
-    raw = load_text(text, where)
+    raw, extended = read_spec(spec_path, where, _expand)   # extends: resolved, ${VAR}s filled
     if not isinstance(raw, dict):
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
-    raw = _expand(where, "", raw)
     raw = apply_preset(where, raw, _FIELDS)  # preset: supabase -> its keys, under the spec's own
     _reject_unknown(where, "", raw, _FIELDS)
 
@@ -236,6 +239,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         binding=binding, membership=_membership(where, raw.get("membership")),
         suites=_suites(where, spec_path.parent, raw.get("suites", [])),
         harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
+        extends=extended,
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     if backend is None and env_backend is not None and env_backend not in BACKENDS:

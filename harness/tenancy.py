@@ -10,8 +10,11 @@ Everything is transaction-local (``set_config(name, value, true)`` and ``SET LOC
 the transaction ends the binding ends with it, and a pooled connection cannot carry one
 principal's identity into the next checkout. There is deliberately no session-level variant.
 
-:func:`bound_workspace` (one setting, one workspace id) is kept for callers written before
-principals existed; it goes through the same helper.
+Every harness module binds through :func:`bound` (or :func:`bind` inside an open transaction)
+with the spec's ``binding`` and a :class:`Principal`, so a target that binds JWT claims or a
+role gets them everywhere. :func:`bound_workspace` (one setting, one workspace id) is only a
+shorthand for users' own tests on a target bound by one setting; it goes through the same
+helper, and the harness itself does not use it.
 """
 
 from __future__ import annotations
@@ -115,7 +118,9 @@ def bind_workspace(conn: psycopg.Connection, setting: str, workspace_id: object,
 @contextmanager
 def bound_workspace(conn: psycopg.Connection, setting: str, workspace_id: object,
                     extra: Mapping[str, object] | None = None) -> Iterator[psycopg.Connection]:
-    """A transaction bound to ``workspace_id``; committed on success, rolled back on error."""
+    """A transaction bound to ``workspace_id`` through ``setting`` alone; committed on success,
+    rolled back on error. A shorthand for a target bound by one setting: with the spec at hand,
+    ``bound(conn, spec.binding, Principal(workspace_id))`` binds whatever the target needs."""
     with conn.transaction():
         bind_workspace(conn, setting, workspace_id, extra)
         yield conn

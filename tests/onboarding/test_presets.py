@@ -110,3 +110,18 @@ def test_the_gate_refuses_a_todo_reason_naming_file_field_and_fix(tmp_path, caps
                     .replace('"TODO: why is this table the same for every tenant?"', "a price list")
                     .replace('"todo confirm"', "no events here"))
     load_target(path)
+
+
+def test_a_spec_extending_one_with_a_preset_keeps_the_preset_under_both(tmp_path):
+    base = _spec(tmp_path, """\
+        name: mine
+        preset: supabase
+        migrations: {location: migrations}
+        """)
+    (tmp_path / "variant").mkdir()
+    variant = tmp_path / "variant" / "target.yaml"
+    variant.write_text("extends: ../target.yaml\nname: mine-variant\napp_role: other_login\n")
+    spec = load_target(variant)
+    assert (spec.name, spec.app_role, spec.binding.role) == ("mine-variant", "other_login", "authenticated")
+    assert spec.migrations.script_location == base.parent / "migrations"
+    assert spec.migrations.version_locations == (folder() / "supabase",)
