@@ -20,6 +20,7 @@ from typing import Any
 
 from harness.errors import ConfigError
 from harness.extends import read_spec
+from harness.presets import apply_preset
 from harness.secrets import ConnParams
 
 __all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "AnonymousSpec", "BindingSpec",
@@ -34,6 +35,12 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RELATION = re.compile(r"^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
 MIGRATION_TOOLS = ("alembic", "sql")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# the spec's top-level keys (``preset:`` is resolved before these are checked)
+_FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adapter", "api",
+           "tenancy", "unsupported", "standards", "binding", "membership", "suites",
+           "harness_suites", "anonymous"}
+# a reason a draft left for the user to write (harness init): never accepted as a reason
+_TODO = re.compile(r"^\s*TODO\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -244,10 +251,8 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     raw, extended = read_spec(spec_path, where, _expand)   # extends: resolved, ${VAR}s filled
     if not isinstance(raw, dict):
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
-    _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
-                                    "adapter", "api", "tenancy", "unsupported", "standards",
-                                    "binding", "membership", "suites", "harness_suites",
-                                    "anonymous"})
+    raw = apply_preset(where, raw, _FIELDS)  # preset: supabase -> its keys, under the spec's own
+    _reject_unknown(where, "", raw, _FIELDS)
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -606,6 +611,9 @@ def _reasons(where: str, fld: str, raw: Any) -> dict[str, str]:
     for name, reason in raw.items():
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(where, f"{fld}.{name}", "has no reason", "write why it is allowed")
+        if _TODO.match(reason):
+            raise ConfigError(where, f"{fld}.{name}", f"still says {reason.strip()!r}",
+                              "replace the TODO with the reason, or remove the entry")
     return {str(k): str(v) for k, v in raw.items()}
 
 

@@ -50,6 +50,7 @@ FAMILY = Family(
     items=("S03.policy-coverage", "S03.cross-tenant-negatives", "S03.role-matrix",
            "S03.membership-audit"),
     failure=IsolationFailure,
+    profile="fixtures/tenant_isolation/profiles.yaml",
     capabilities={"memberships": Memberships, "membership-audit": MembershipAudit,
                   "membership-leave": Leaving,
                   "membership-suspension": Suspension},

@@ -9,16 +9,16 @@ it without declaring it is an error naming the declaration.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.capabilities import require
 from harness.counters import CAPABILITY, EntitlementCapability
 from harness.counters.profile import CounterProfile, load_profile
 from harness.lifecycle import Database
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "counters"
+FIXTURES = harness_data.path("counters")
 
 
 @pytest.fixture(scope="session")

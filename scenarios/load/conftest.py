@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.api.server import live_server
 from harness.api.target import ApiTarget
 from harness.capabilities import require
@@ -32,9 +33,8 @@ from harness.load.database import (
 from harness.load.runner import LoadRun, run_locust
 from harness.tenancy import Principal
 
-ROOT = Path(__file__).resolve().parents[2]
-SLO_FILE = ROOT / "loadtests" / "slo.yaml"
-LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+SLO_FILE = harness_data.path("loadtests/slo.yaml")
+LOCUSTFILE = harness_data.path("loadtests/locustfile.py")
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import strategies as st
 
+from harness import data as harness_data
 from harness.isolation import exact_visibility, require_passed
 from harness.isolation.profile import BoundedRun, SearchBudget, bounded_search, load_profile
 from scenarios.tenant_isolation.reporting import attach_json
 
-PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "tenant_isolation" / "profiles.yaml"
+PROFILES = harness_data.path("tenant_isolation/profiles.yaml")
 
 
 @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S2")
