@@ -137,6 +137,7 @@ def _locked(out: Path, gate_ids: tuple[str, ...]) -> contextlib.ExitStack:
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from harness.configcheck import check_profiles
     from harness.gates.console import print_gate_line, print_gate_summary
     from harness.gates.packets_folder import check_writable
     from harness.gates.runner import new_results_dir, run_gates
@@ -149,6 +150,9 @@ def _gate(args: argparse.Namespace) -> int:
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:
         catalog.gate(gate_id)  # an unknown gate is a usage error before anything runs
+    # every profile and profile variable the suites will read: a typo is exit 2 here, with the
+    # last packet untouched, not test errors in a NO-GO packet swapped over it
+    check_profiles(target)
     # both folders are checked before any suite runs: a long run never ends in "cannot write"
     check_writable(Path(args.out), "--out")
     check_writable(Path(args.results), "--results")

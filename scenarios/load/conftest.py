@@ -20,6 +20,7 @@ import pytest
 from harness.api.server import live_server
 from harness.api.target import ApiTarget
 from harness.capabilities import require
+from harness.errors import ConfigError
 from harness.load import LoadProfile, load_profile
 from harness.load.baseline import baseline_metrics
 from harness.load.database import (
@@ -51,7 +52,10 @@ class LoadEvidence:
 
 @pytest.fixture(scope="session")
 def load_profile_in_use() -> LoadProfile:
-    return load_profile(SLO_FILE)
+    try:
+        return load_profile(SLO_FILE)
+    except ConfigError as exc:   # a configuration error stops the run (exit 2), never a test error
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:

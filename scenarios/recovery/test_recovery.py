@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.errors import ConfigError
 from harness.evidence import attach_json, record_metric
 from harness.recovery import (
     RecoveryFailure,
@@ -26,7 +27,10 @@ PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "recovery" / "prof
 
 @pytest.fixture(scope="module")
 def recovery_profile():
-    return load_profile(PROFILES)
+    try:
+        return load_profile(PROFILES)
+    except ConfigError as exc:   # a configuration error stops the run (exit 2), never a test error
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 @pytest.fixture
