@@ -177,8 +177,10 @@ def _gates(args: argparse.Namespace) -> int:
 
     catalog = _catalog(args, None)
     root = Path(args.out)
-    print_catalog(_console(), catalog, [latest_packet(root, g.id) for g in catalog.gates], root)
-    return 0
+    latest = [latest_packet(root, g.id, g, str(catalog.path)) for g in catalog.gates]
+    print_catalog(_console(), catalog, latest, root)
+    # a packet that changed, lies about its gate or was judged by other rules is refused: exit 1
+    return 1 if any(p.decision is not None and not p.intact for p in latest) else 0
 
 
 def _packet_build(args: argparse.Namespace) -> int:
@@ -233,21 +235,37 @@ def _packet_verify(args: argparse.Namespace) -> int:
         raise ConfigError(str(directory), "", "no packet directory there",
                           "pass the directory of a packet, e.g. reports/packets/S03")
     problems = verify(directory)
+    if not problems:
+        problems += _binding_problems(args, directory)
+    state = None
     if args.allowed_signers is not None:
         problems += verify_signature(directory, Path(args.allowed_signers))
+    else:
+        state = signature_state(directory)
+        if state.broken:   # a signature that does not match is never "intact", trusted or not
+            problems.append(state.detail)
     if problems:
         for problem in problems:
             print(f"harness: packet {directory}: {problem}", file=sys.stderr)
         return 1
-    if args.allowed_signers is not None:
+    if state is None:
         print(f"harness: packet {directory} is intact and signed by a key in {args.allowed_signers}")
     else:
-        state = signature_state(directory)
-        tail = ("signed; pass --allowed-signers FILE to check who signed it" if state.signed else
+        tail = (f"{state.detail}" if state.signed else
                 f"{state.detail.upper()}: anyone could have re-computed the manifest; "
                 "sign it with harness packet sign")
         print(f"harness: packet {directory} is intact: every file matches MANIFEST.sha256; {tail}")
     return 0
+
+
+def _binding_problems(args: argparse.Namespace, directory: Path) -> list[str]:
+    """The packet's folder, gate and catalog rules against the catalog in use (``--catalog``)."""
+    from harness.gates.manifest import check_binding, read_binding
+
+    catalog = _catalog(args, None)
+    binding = read_binding(directory)
+    gate = next((g for g in catalog.gates if binding is not None and g.id == binding.gate), None)
+    return check_binding(directory, gate, str(catalog.path))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -296,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("directory", help="the packet directory, e.g. reports/packets/S03")
     verify.add_argument("--allowed-signers", default=None,
                         help="an allowed_signers file (as for git): the packet must be signed by one of them")
+    verify.add_argument("--catalog", default=None,
+                        help="the gate catalog the packet must have been judged by (default: "
+                             "gates.yaml here, else the harness's own)")
     verify.set_defaults(func=_packet_verify)
     return parser
 
