@@ -61,6 +61,9 @@ def _doctor(args: argparse.Namespace) -> int:
     from harness import doctor
     from harness.target import load_target
 
+    if args.reap:   # before the spec: a broken spec must not keep a killed run's cluster alive
+        for line in doctor.reap():
+            print(f"harness: {line}")
     spec = load_target(args.target)
     results = doctor.diagnose_all(spec)
     print(doctor.render(spec, results))
@@ -277,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="say which backends work here and why not")
     doctor.add_argument("--target", default=DEFAULT_TARGET, help="target spec (default: target.yaml)")
+    doctor.add_argument("--reap", action="store_true",
+                        help="stop and remove what killed runs left behind (servers, rehearsal "
+                             "clusters, API servers, load generators, their folders)")
     doctor.set_defaults(func=_doctor)
 
     gate = sub.add_parser("gate", help="run the suites that feed gates and write their packets")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pytest
 from harness.api.server import live_server
 from harness.api.target import ApiTarget
 from harness.capabilities import require
+from harness.children import scratch_dir
 from harness.errors import ConfigError
 from harness.load import LoadProfile, load_profile
 from harness.load.baseline import baseline_metrics
@@ -75,7 +75,7 @@ def load_evidence(module_database, harness_target, load_profile_in_use) -> LoadE
                   ApiTarget, "api", spec)
     tenants = _seed(api, profile)
     with module_database.connect_owner(autocommit=True) as owner, \
-            tempfile.TemporaryDirectory(prefix="harness-load-") as folder:
+            scratch_dir("harness-load-") as folder:   # recorded: a killed run's tokens go too
         unavailable = enable_statements(owner)
         before = read_counters(owner, spec.tenancy.schemas, unavailable is None)
         tenants_file = Path(folder) / "tenants.json"

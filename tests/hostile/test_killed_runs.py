@@ -1,0 +1,151 @@
+"""Items 3 and 8 of the second hostile pass: processes a run could orphan, interrupts it swallowed.
+
+SIGKILL during the restore rehearsal left the rehearsal's source cluster (its own postmaster,
+archiver and port, fsync on) running after the next run had finished, with its archive, base
+backup and restored copy on disk, and ``harness doctor`` said nothing. Now every child a run
+starts is recorded in the run's state before it starts (:mod:`harness.children`) and reaped by
+the next run and by ``harness doctor --reap``. These tests run the real suites in a pytest
+subprocess with a private TMPDIR, kill it at a phase, and look for what is left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.harness.conftest import ROOT, leftover_servers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def tmp_path():
+    """A folder every parent of which the server's system user may traverse (pytest's own
+    tmp folders are 0700, and a rehearsal cluster runs as that user under TMPDIR)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="hostile-kill-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def private_tmp(tmp_path: Path) -> Path:
+    """The TMPDIR of the runs under test: what they leave is found there."""
+    path = tmp_path / "tmp"
+    path.mkdir(mode=0o755, exist_ok=True)
+    return path
+
+
+def _start(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    full_env = {**os.environ, "TMPDIR": str(private_tmp(tmp_path)), **(env or {})}
+    full_env.pop("HARNESS_RUN_ID", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:randomly", "-q",
+         "--harness-target", str(ROOT / "target.yaml"), *args],
+        cwd=ROOT, env=full_env, stdout=(tmp_path / "run.log").open("ab"), stderr=subprocess.STDOUT)
+
+
+def _wait_for(proc: subprocess.Popen, ready: Callable[[], bool], what: str, log: Path,
+              timeout: float = 400) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
+            pytest.fail(f"the run ended (exit {proc.returncode}) before {what}:\n{tail}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"no {what} within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _harness(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TMPDIR": str(private_tmp(tmp_path))}
+    env.pop("HARNESS_RUN_ID", None)
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True,
+                          env=env, timeout=300, cwd=ROOT)
+
+
+def _ours(tmp_path: Path, word: str) -> list[psutil.Process]:
+    """Processes with ``word`` in their command line started with this test's TMPDIR."""
+    found = []
+    tmp = str(private_tmp(tmp_path))
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if word in " ".join(proc.info["cmdline"] or []) and proc.environ().get("TMPDIR") == tmp:
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def _left_on_disk(tmp_path: Path) -> list[str]:
+    tmp = private_tmp(tmp_path)
+    return sorted(p.name for p in tmp.iterdir() if p.name.startswith(("harness-", "pgbench-")))
+
+
+def test_a_sigkill_during_the_restore_rehearsal_leaves_nothing_after_doctor_reap(tmp_path):
+    tmp = private_tmp(tmp_path)
+    run = _start(tmp_path, "scenarios/recovery/test_recovery.py", "-k", "base_backup")
+    # the restore phase: the base backup is being copied into the restored cluster's folder
+    _wait_for(run, lambda: any(tmp.glob("harness-recovery-*/restored")), "restore phase", tmp_path / "run.log")
+    run.kill()
+    run.wait(30)
+    left = [s for s in leftover_servers(tmp) if "harness-recovery-" in s]
+    assert left, "the attack needs the rehearsal's source cluster still running after the kill"
+
+    doctor = _harness(tmp_path, "doctor", "--target", str(ROOT / "target.yaml"))
+    assert "rehearsal cluster" in doctor.stdout and "still running" in doctor.stdout, doctor.stdout
+    reaped = _harness(tmp_path, "doctor", "--reap", "--target", str(ROOT / "target.yaml"))
+    assert "harness: removed stale run" in reaped.stdout, reaped.stdout + reaped.stderr
+    assert leftover_servers(tmp) == []
+    assert _left_on_disk(tmp_path) == [], "no data directory, archive, backup or run state may remain"
+
+
+def test_a_sigkill_during_the_load_run_leaves_nothing_after_the_next_run(tmp_path):
+    tmp = private_tmp(tmp_path)
+    run = _start(tmp_path, "scenarios/load/test_load_slo.py", env={"HARNESS_LOAD_PROFILE": "bite"})
+    _wait_for(run, lambda: bool(_ours(tmp_path, "locust")) and bool(_ours(tmp_path, "uvicorn")),
+              "load run (uvicorn and locust running)", tmp_path / "run.log")
+    run.kill()
+    run.wait(30)
+    orphans = _ours(tmp_path, "uvicorn") + _ours(tmp_path, "locust")
+    assert orphans, "the attack needs the API server and the load generator orphaned by the kill"
+
+    (tmp_path / "test_next.py").write_text("def test_nothing():\n    assert True\n")
+    nxt = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                          "--rootdir", str(tmp_path), "--harness-target", str(ROOT / "target.yaml"),
+                          str(tmp_path / "test_next.py")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env={**{k: v for k, v in os.environ.items() if k != "HARNESS_RUN_ID"},
+                              "TMPDIR": str(tmp)})
+    assert nxt.returncode == 0, nxt.stdout + nxt.stderr
+    assert "removed stale run" in nxt.stderr and "API server" in nxt.stderr, nxt.stderr
+    psutil.wait_procs(orphans, timeout=15)
+    assert not [p for p in orphans if p.is_running()], "uvicorn or locust outlived the next run"
+    assert leftover_servers(tmp) == []
+    assert _left_on_disk(tmp_path) == []
+
+
+def test_sigterm_stops_a_restore_within_seconds_with_cleanup(tmp_path):
+    tmp = private_tmp(tmp_path)
+    run = _start(tmp_path, "scenarios/recovery/test_recovery.py", "-k", "base_backup")
+    _wait_for(run, lambda: any(tmp.glob("harness-recovery-*/restored")), "restore phase", tmp_path / "run.log")
+    sent = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    run.wait(120)
+    took = time.monotonic() - sent
+    print(f"SIGTERM during the restore: the run stopped in {took:.1f} s")
+    assert took < 30, f"SIGTERM took {took:.1f} s to stop the run"
+    assert leftover_servers(tmp) == []
+    assert _left_on_disk(tmp_path) == []
