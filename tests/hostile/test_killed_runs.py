@@ -9,6 +9,7 @@ subprocess with a private TMPDIR, kill it at a phase, and look for what is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -147,5 +148,72 @@ def test_sigterm_stops_a_restore_within_seconds_with_cleanup(tmp_path):
     took = time.monotonic() - sent
     print(f"SIGTERM during the restore: the run stopped in {took:.1f} s")
     assert took < 30, f"SIGTERM took {took:.1f} s to stop the run"
+    assert leftover_servers(tmp) == []
+    assert _left_on_disk(tmp_path) == []
+
+
+def _admin(tmp: Path) -> str | None:
+    """The run's admin conninfo, from its server.json (this test runs as the run's user)."""
+    import json
+
+    from harness.secrets import ConnParams
+
+    for record in tmp.glob("harness-run-*/server.json"):
+        try:
+            return ConnParams(**json.loads(record.read_text())["server"]["admin"]).conninfo()
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+def _workload_database(tmp: Path) -> str | None:
+    """The live rehearsal's database, once its tenant workload (app_user sessions) is running."""
+    import psycopg
+
+    admin = _admin(tmp)
+    if admin is None:
+        return None
+    try:
+        with psycopg.connect(admin, connect_timeout=3) as conn:
+            row = conn.execute("select datname from pg_stat_activity where usename = 'app_user' "
+                               "and datname like '%live%' group by datname having count(*) >= 3").fetchone()
+    except psycopg.Error:
+        return None
+    return row[0] if row else None
+
+
+def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_waits_on_a_lock(tmp_path):
+    """The workload blocked on a lock used to hold the run for its lock timeout after SIGTERM."""
+    import psycopg
+    from psycopg import sql
+
+    tmp = private_tmp(tmp_path)
+    run = _start(tmp_path, "scenarios/migrations/test_lock_safety.py", "-k", "stalls")
+    found: list[str] = []
+    _wait_for(run, lambda: bool(found.append(_workload_database(tmp) or "") or found[-1]),
+              "live rehearsal workload", tmp_path / "run.log")
+    admin = psycopg.conninfo.make_conninfo(_admin(tmp), dbname=found[-1])
+    blocker = psycopg.connect(admin)
+    try:
+        blocker.execute("set lock_timeout = '20s'")
+        tables = [r[0] for r in blocker.execute(
+            "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
+            "where c.relkind = 'r' and a.attname = 'workspace_id' and c.relnamespace = 'public'::regnamespace")]
+        for table in tables:       # every tenant table: the workload's reads and writes now wait
+            blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
+        time.sleep(1.5)
+        sent = time.monotonic()
+        run.send_signal(signal.SIGTERM)
+        try:
+            run.wait(120)
+        finally:
+            took = time.monotonic() - sent
+    finally:
+        with contextlib.suppress(psycopg.Error):   # the run's teardown may have cut it already
+            blocker.close()
+    print(f"SIGTERM during the live rehearsal (workload blocked on {len(tables)} locks): "
+          f"stopped in {took:.1f} s")
+    assert tables, "the attack needs the workload's tables locked"
+    assert took < 8, f"SIGTERM took {took:.1f} s to stop the live rehearsal"
     assert leftover_servers(tmp) == []
     assert _left_on_disk(tmp_path) == []
