@@ -38,7 +38,24 @@ def tmp_path():
     try:
         yield folder
     finally:
+        # a probe that failed (or the harness it caught) may leave processes of this test's
+        # runs: each is known by this folder in its environment or its data directory
+        for proc in _started_under(folder):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _started_under(folder: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if str(folder) in " ".join(proc.info["cmdline"] or []) or \
+                    str(folder) in proc.environ().get("TMPDIR", ""):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
 
 
 def private_tmp(tmp_path: Path) -> Path:
@@ -241,3 +258,52 @@ def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_wait
     assert took < 60, f"SIGTERM took {took:.1f} s to stop the run"
     assert leftover_servers(tmp) == []
     assert _left_on_disk(tmp_path) == []
+
+
+def test_a_sigkilled_harness_gate_does_not_leave_its_pytest_running(tmp_path):
+    """``harness gate`` runs pytest in a session of its own; killed outright, it used to leave
+    that pytest running unwatched. Now pytest is interrupted (and tears down) when it dies."""
+    from tests.gates.conftest import MIGRATION, SMALL_CATALOG, write
+
+    root = tmp_path / "target"
+    write(root / "migrations" / "env.py", "# alembic env\n")
+    write(root / "migrations" / "versions" / "0001_table.py", MIGRATION)
+    write(root / "gates.yaml", SMALL_CATALOG)
+    write(root / "conftest.py", (ROOT / "conftest.py").read_text())
+    write(root / "evidence" / "test_hang.py", """\
+        import time
+        import pytest
+
+
+        @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
+        def test_hangs():
+            time.sleep(600)
+        """)
+    write(root / "target.yaml", """\
+        name: hanging
+        database: {backend: embedded}
+        migrations: {script_location: migrations}
+        app_role: app_user
+        suites: [evidence]
+        harness_suites: false
+        """)
+    env = {**os.environ, "TMPDIR": str(private_tmp(tmp_path))}
+    env.pop("HARNESS_RUN_ID", None)
+    gate = subprocess.Popen([sys.executable, "-m", "harness", "gate", "S03", "--target",
+                             str(root / "target.yaml"), "--no-allure", "-q", "--out",
+                             str(tmp_path / "packets"), "--results", str(tmp_path / "results")],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[psutil.Process] = []
+
+    def pytest_started() -> bool:
+        children[:] = [c for c in psutil.Process(gate.pid).children() if "pytest" in " ".join(c.cmdline())]
+        return bool(children) and (tmp_path / "tmp").is_dir() and any((tmp_path / "tmp").glob("harness-run-*"))
+
+    _wait_for(gate, pytest_started, "pytest started by harness gate", tmp_path / "none.log", timeout=120)
+    gate.kill()
+    gate.wait(30)
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    for proc in alive:
+        proc.kill()
+    assert not alive, "pytest ran on after harness gate was killed"
+    assert not list((tmp_path / "packets").glob("S03")), "no packet from a killed run"
