@@ -169,6 +169,22 @@ def test_sigterm_stops_a_restore_within_seconds_with_cleanup(tmp_path):
     assert _left_on_disk(tmp_path) == []
 
 
+def test_sigterm_stops_a_load_run_within_seconds_with_cleanup(tmp_path):
+    run = _start(tmp_path, "scenarios/load/test_load_slo.py", env={"HARNESS_LOAD_PROFILE": "bite"})
+    _wait_for(run, lambda: bool(_ours(tmp_path, "locust")) and bool(_ours(tmp_path, "uvicorn")),
+              "load run (uvicorn and locust running)", tmp_path / "run.log")
+    started = _ours(tmp_path, "uvicorn") + _ours(tmp_path, "locust")
+    sent = time.monotonic()
+    run.send_signal(signal.SIGTERM)
+    run.wait(120)
+    took = time.monotonic() - sent
+    print(f"SIGTERM during the load run: the run stopped in {took:.1f} s")
+    assert took < 30, f"SIGTERM took {took:.1f} s to stop the load run"
+    assert not [p for p in started if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert leftover_servers(private_tmp(tmp_path)) == []
+    assert _left_on_disk(tmp_path) == []
+
+
 def _admin(tmp: Path) -> str | None:
     """The run's admin conninfo, from its server.json (this test runs as the run's user)."""
     import json
