@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.gates.catalog import Gate
 
-__all__ = ["MANIFEST", "SIGNATURE", "Binding", "binding_of", "check_binding", "gate_rules_sha256",
+__all__ = ["MANIFEST", "SIGNATURE", "Binding", "binding_of", "check_binding", "check_folder",
+           "gate_rules_sha256",
            "read_binding", "sha256_file", "verify", "write_manifest"]
 
 MANIFEST = "MANIFEST.sha256"
@@ -171,17 +172,25 @@ def verify(directory: str | Path) -> list[str]:
     return []
 
 
+def check_folder(directory: Path) -> list[str]:
+    """A packet sits in the folder named after its gate (``OUT/S03``), nowhere else."""
+    binding = read_binding(directory)
+    if binding is None:
+        return [f"{MANIFEST}: binds the packet to no gate: rebuild the packet"]
+    folder = directory.resolve().name
+    if folder != binding.gate:
+        return [f"the packet is {binding.gate}'s but sits in the folder {folder!r}: a packet "
+                f"vouches for its own gate only (move it back to {binding.gate}/)"]
+    return []
+
+
 def check_binding(directory: Path, gate: Gate | None, catalog_path: str = "the catalog") -> list[str]:
     """Problems with where the packet sits and what judged it: the folder must be named after
     its gate, and ``gate`` (from the catalog in use) must have the rules it was judged by."""
     binding = read_binding(directory)
     if binding is None:
         return [f"{MANIFEST}: binds the packet to no gate: rebuild the packet"]
-    problems = []
-    folder = directory.resolve().name
-    if folder != binding.gate:
-        problems.append(f"the packet is {binding.gate}'s but sits in the folder {folder!r}: a packet "
-                        f"vouches for its own gate only (move it back to {binding.gate}/)")
+    problems = check_folder(directory)
     if gate is None:
         problems.append(f"gate {binding.gate} is not in {catalog_path}: the packet was built "
                         "against another catalog (pass --catalog naming it)")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.errors import ConfigError, HarnessError
 from harness.gates.assemble import write_documents
-from harness.gates.manifest import MANIFEST, SIGNATURE, verify
+from harness.gates.manifest import MANIFEST, SIGNATURE, check_folder, verify
 from harness.gates.packets_folder import staging_dir, swap_into_place
 
 __all__ = ["NAMESPACE", "SignatureState", "sign_packet", "signature_state", "verify_signature"]
@@ -62,10 +62,10 @@ def _fingerprint(key: Path) -> str:
 
 def sign_packet(directory: Path, key: Path) -> str:
     """Signs the packet in ``directory`` with ``key``; returns the key's fingerprint."""
-    problems = verify(directory)
+    problems = verify(directory) or check_folder(directory)
     if problems:
         raise ConfigError(str(directory), MANIFEST, f"the packet is not intact ({problems[0]})",
-                          "rebuild the packet; a changed packet is never signed")
+                          "rebuild the packet; a changed or misplaced packet is never signed")
     if not key.is_file():
         raise ConfigError(str(key), "--key", "no key file there", "pass the private key you sign with")
     fingerprint = _fingerprint(key)

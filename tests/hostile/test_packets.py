@@ -60,7 +60,11 @@ def test_a_signed_go_packet_copied_into_another_gates_folder_is_refused(workdir,
     err = capsys.readouterr().err
     assert "the packet is S04's but sits in the folder 'S03'" in err, err
     assert main(["packet", "verify", str(s03)]) == 1
+    (s03 / "MANIFEST.sig").unlink()
     capsys.readouterr()
+    assert main(["packet", "sign", str(s03), "--key", str(key)]) == 2    # never signed where it lies
+    assert "sits in the folder 'S03'" in capsys.readouterr().err
+    shutil.copy(s04 / "MANIFEST.sig", s03 / "MANIFEST.sig")
     assert main(["gates"]) == 1
     out = capsys.readouterr().out
     assert "CHANGED" in _row(out, "S03") and "intact" in _row(out, "S04"), out
