@@ -31,6 +31,7 @@ from harness.load.database import (
     top_statements,
 )
 from harness.load.runner import LoadRun, run_locust
+from harness.tenancy import Principal
 
 ROOT = Path(__file__).resolve().parents[2]
 SLO_FILE = ROOT / "loadtests" / "slo.yaml"
@@ -88,7 +89,7 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         locust_json = (out / "locust.json").read_text(encoding="utf-8")
         after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
         statements = top_statements(owner) if unavailable is None else []
-        plans = generic_plans(owner, statements, spec.app_role, spec.tenant_setting,
-                              tenants[0]["workspace_id"]) if statements else {}
+        plans = generic_plans(owner, statements, spec.app_role, spec.binding,
+                              Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
                         locust_json)
