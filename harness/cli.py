@@ -63,6 +63,9 @@ def _doctor(args: argparse.Namespace) -> int:
     from harness import doctor
     from harness.target import load_target
 
+    if args.reap:   # before the spec: a broken spec must not keep a killed run's cluster alive
+        for line in doctor.reap():
+            print(f"harness: {line}")
     spec = load_target(args.target)
     results = doctor.diagnose_all(spec)
     print(doctor.render(spec, results))
@@ -151,6 +154,7 @@ def _locked(out: Path, gate_ids: tuple[str, ...]) -> contextlib.ExitStack:
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from harness.configcheck import check_profiles
     from harness.gates.console import print_gate_line, print_gate_summary
     from harness.gates.packets_folder import check_writable
     from harness.gates.runner import new_results_dir, run_gates
@@ -163,6 +167,9 @@ def _gate(args: argparse.Namespace) -> int:
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:
         catalog.gate(gate_id)  # an unknown gate is a usage error before anything runs
+    # every profile and profile variable the suites will read: a typo is exit 2 here, with the
+    # last packet untouched, not test errors in a NO-GO packet swapped over it
+    check_profiles(target)
     # both folders are checked before any suite runs: a long run never ends in "cannot write"
     check_writable(Path(args.out), "--out")
     check_writable(Path(args.results), "--results")
@@ -187,8 +194,10 @@ def _gates(args: argparse.Namespace) -> int:
 
     catalog = _catalog(args, None)
     root = Path(args.out)
-    print_catalog(_console(), catalog, [latest_packet(root, g.id) for g in catalog.gates], root)
-    return 0
+    latest = [latest_packet(root, g.id, g, str(catalog.path)) for g in catalog.gates]
+    print_catalog(_console(), catalog, latest, root)
+    # a packet that changed, lies about its gate or was judged by other rules is refused: exit 1
+    return 1 if any(p.decision is not None and not p.intact for p in latest) else 0
 
 
 def _packet_build(args: argparse.Namespace) -> int:
@@ -243,21 +252,37 @@ def _packet_verify(args: argparse.Namespace) -> int:
         raise ConfigError(str(directory), "", "no packet directory there",
                           "pass the directory of a packet, e.g. reports/packets/S03")
     problems = verify(directory)
+    if not problems:
+        problems += _binding_problems(args, directory)
+    state = None
     if args.allowed_signers is not None:
         problems += verify_signature(directory, Path(args.allowed_signers))
+    else:
+        state = signature_state(directory)
+        if state.broken:   # a signature that does not match is never "intact", trusted or not
+            problems.append(state.detail)
     if problems:
         for problem in problems:
             print(f"harness: packet {directory}: {problem}", file=sys.stderr)
         return 1
-    if args.allowed_signers is not None:
+    if state is None:
         print(f"harness: packet {directory} is intact and signed by a key in {args.allowed_signers}")
     else:
-        state = signature_state(directory)
-        tail = ("signed; pass --allowed-signers FILE to check who signed it" if state.signed else
+        tail = (f"{state.detail}" if state.signed else
                 f"{state.detail.upper()}: anyone could have re-computed the manifest; "
                 "sign it with harness packet sign")
         print(f"harness: packet {directory} is intact: every file matches MANIFEST.sha256; {tail}")
     return 0
+
+
+def _binding_problems(args: argparse.Namespace, directory: Path) -> list[str]:
+    """The packet's folder, gate and catalog rules against the catalog in use (``--catalog``)."""
+    from harness.gates.manifest import check_binding, read_binding
+
+    catalog = _catalog(args, None)
+    binding = read_binding(directory)
+    gate = next((g for g in catalog.gates if binding is not None and g.id == binding.gate), None)
+    return check_binding(directory, gate, str(catalog.path))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -269,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="say which backends work here and why not")
     doctor.add_argument("--target", default=DEFAULT_TARGET, help="target spec (default: target.yaml)")
+    doctor.add_argument("--reap", action="store_true",
+                        help="stop and remove what killed runs left behind (servers, rehearsal "
+                             "clusters, API servers, load generators, their folders)")
     doctor.set_defaults(func=_doctor)
 
     init = sub.add_parser("init", help="draft a target.yaml from your migrations (and an adapter skeleton)")
@@ -324,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("directory", help="the packet directory, e.g. reports/packets/S03")
     verify.add_argument("--allowed-signers", default=None,
                         help="an allowed_signers file (as for git): the packet must be signed by one of them")
+    verify.add_argument("--catalog", default=None,
+                        help="the gate catalog the packet must have been judged by (default: "
+                             "gates.yaml here, else the harness's own)")
     verify.set_defaults(func=_packet_verify)
     return parser
 

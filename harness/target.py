@@ -14,6 +14,7 @@ import importlib.util
 import os
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ _SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RELATION = re.compile(r"^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
 MIGRATION_TOOLS = ("alembic", "sql")
+_ASGI_REF = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # the spec's top-level keys (``preset:`` is resolved before these are checked)
 _FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adapter", "api",
@@ -275,7 +277,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         _import_object(where, "adapter", _text(where, "adapter", adapter), spec_path.parent)
     spec = TargetSpec(
         name=name, path=spec_path, database=database, migrations=migrations, app_role=app_role,
-        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}),
+        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}, spec_path.parent),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_unsupported(where, raw.get("unsupported", {})),
         standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
@@ -361,13 +363,37 @@ def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
     return tuple(paths)
 
 
-def _api(where: str, raw: Any) -> ApiSpec:
+def _api(where: str, raw: Any, root: Path) -> ApiSpec:
+    """``asgi`` must import (uvicorn is given it as ``package.module:attr``, so no file paths),
+    ``base_url`` must be an http(s) URL: a spec that cannot work is refused here, not by a suite."""
     _mapping(where, "api", raw)
     _reject_unknown(where, "api", raw, {"asgi", "base_url"})
     asgi, base_url = raw.get("asgi"), raw.get("base_url")
-    if asgi and base_url:
+    if asgi is not None and base_url is not None:
         raise ConfigError(where, "api", "sets both asgi and base_url", "keep exactly one of them")
+    if asgi is not None:
+        if not isinstance(asgi, str) or not _ASGI_REF.fullmatch(asgi):
+            raise ConfigError(where, "api.asgi", f"{asgi!r} is not an ASGI app reference",
+                              "write it as package.module:app (what uvicorn is given)")
+        if not callable(_import_object(where, "api.asgi", asgi, root)):
+            raise ConfigError(where, "api.asgi", f"{asgi!r} names something that is not an ASGI app "
+                              "(not callable)", "name the application object, e.g. package.api:app")
+    if base_url is not None:
+        _check_url(where, "api.base_url", base_url)
     return ApiSpec(asgi=asgi, base_url=base_url)
+
+
+def _check_url(where: str, fld: str, value: Any) -> None:
+    fix = "write it as http://host:port or https://host/prefix"
+    if not isinstance(value, str):
+        raise ConfigError(where, fld, f"must be a URL, got {value!r}", fix)
+    try:
+        url = urllib.parse.urlsplit(value)
+        port_ok = url.port is None or url.port > 0
+    except ValueError as exc:
+        raise ConfigError(where, fld, f"{value!r} is not a URL ({exc})", fix) from None
+    if url.scheme not in ("http", "https") or not url.hostname or not port_ok:
+        raise ConfigError(where, fld, f"{value!r} is not an http(s) URL with a host", fix)
 
 
 def _tenancy(where: str, raw: Any) -> TenancySpec:
