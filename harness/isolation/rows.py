@@ -42,7 +42,7 @@ from harness.isolation.failures import IsolationFailure
 from harness.target import BindingSpec, RootOwnerSpec
 from harness.tenancy import BindingError, Principal, render
 
-__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from", "tenant_creator"]
+__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from", "seeding_binding", "tenant_creator"]
 
 Overrides = Callable[[str], Mapping[str, object]]
 CreateTenant = Callable[[str], Principal]
@@ -75,6 +75,24 @@ def overrides_from(adapter: object | None) -> Overrides:
     if hook is None:
         return lambda table: {}
     return lambda table: hook(table) or {}
+
+
+def seeding_binding(binding: BindingSpec, root_owner: RootOwnerSpec | None = None) -> BindingSpec:
+    """The part of ``binding`` a harness-made tenant can fill, for seeding as the owner without
+    an adapter: ``{tenant_id}``, and the root owner's placeholder (``{user_id}`` when
+    ``tenancy.root_owner`` names the column holding it: the factory makes that user first). A
+    setting needing anything else is left unset, so a trigger reading it sees no user instead of
+    the tenant's id posing as one; with nothing left, a setting no product reads carries the
+    tenant."""
+    known = {"tenant_id", *_placeholders(root_owner.value if root_owner else "")}
+    settings = {name: value for name, value in binding.settings.items()
+                if _placeholders(value) <= known}
+    return BindingSpec(settings=settings or {"harness.seed_tenant": "{tenant_id}"},
+                       role=binding.role)
+
+
+def _placeholders(template: str) -> set[str]:
+    return set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
 
 
 def tenant_creator(adapter: object | None) -> CreateTenant | None:
@@ -117,8 +135,8 @@ class RowFactory:
                 raise IsolationFailure("the adapter's create_tenant() must return a "
                                        f"harness.tenancy.Principal, got {type(principal).__name__}")
         else:
-            principal = Principal(self.new_tenant_id(), label=label)
-            missing = self.binding.placeholders - {"tenant_id"}
+            principal = Principal(self.new_tenant_id(), self._owner_values(), label=label)
+            missing = self.binding.placeholders - {"tenant_id", *principal.values}
             if missing:
                 raise BindingError(
                     f"the binding needs {', '.join(sorted('{' + m + '}' for m in missing))}, which "
@@ -130,6 +148,25 @@ class RowFactory:
                 self.insert(root, principal.tenant_id)
         self.principals[str(principal.tenant_id)] = principal
         return principal
+
+    def _owner_values(self) -> dict[str, object]:
+        """A harness-made principal's owner (``{user_id}``) when the root's owner column says
+        what it holds (``tenancy.root_owner``): the row it references is made first, so the root
+        row is inserted by its own owner, as the product does (a trigger making the creator a
+        member sees them)."""
+        root, owner = self.catalog.tenant_root, self.root_owner
+        names = sorted(_placeholders(owner.value)) if owner is not None else []
+        if root is None or owner is None or len(names) != 1 or owner.value != f"{{{names[0]}}}":
+            return {}
+        column = root.column(owner.column)
+        if column is None:
+            return {}
+        fk = next((f for f in root.foreign_keys if f.columns == (owner.column,)), None)
+        if fk is None:
+            return {names[0]: self._fresh_value(column, owner.column)}
+        parent = self.catalog.table(fk.ref_table)
+        created = self._insert_values(parent, None, self.values(parent, None, 1))
+        return {names[0]: created[fk.ref_columns[0]]}
 
     def root_row(self, tenant: object) -> SeededRow:
         """The root row of ``tenant``, however it was made (by the adapter or the factory)."""
@@ -183,6 +220,9 @@ class RowFactory:
                 raise self._error(table, name, "row_overrides names a column the table does not have")
             row[name] = value() if callable(value) else value
         self._satisfy_foreign_keys(table, tenant, row, _depth)
+        for check in table.checks:
+            if len(check.columns) > 1:
+                self._satisfy_check(table, check, row)
         for column in table.columns:
             if column.name in row or column.has_default or not column.not_null:
                 continue
@@ -240,11 +280,45 @@ class RowFactory:
             statement = self.insert_statement(table, values, returning=True)
             return cur.execute(statement.query, statement.params).fetchone()
 
+    def _satisfy_check(self, table: Table, check: Any, row: dict[str, Any]) -> None:
+        """Values for the columns of a check over several columns (``personal_account = true AND
+        slug IS NULL OR ...``) that the row does not set yet, found by trying small combinations
+        of candidates (NULL first for a nullable column) against the check in the database."""
+        columns = [table.column(c) for c in check.columns if table.column(c) is not None]
+        if any(c.generated for c in columns if c.name not in row):
+            return
+        options = []
+        for column in columns:
+            if column.name in row:
+                options.append([row[column.name]])
+                continue
+            single = [c for c in table.checks if c.columns == (column.name,)]
+            nullable = not column.not_null and not column.has_default
+            values = ([None] if nullable else []) + self._candidates(column, [check, *single])
+            if column.base_type == "bool":
+                values += [False]
+            options.append(values[:6])
+        for combination in itertools.islice(itertools.product(*options), 200):
+            if self._check_holds(check, columns, combination):
+                row.update({c.name: v for c, v in zip(columns, combination, strict=True)})
+                return
+        raise self._error(table, check.columns[0], "is in a check constraint over several columns "
+                          f"that no combination of generic values satisfies: {check.expression}")
+
+    def _check_holds(self, check: Any, columns: list[Column], values: tuple) -> bool:
+        query = sql.SQL("select coalesce(({}), true) from (select {}) as candidate").format(
+            sql.SQL(check.expression), sql.SQL(", ").join(
+                sql.SQL("{}::{} as {}").format(sql.Placeholder(), sql.SQL(c.type_sql),
+                                               sql.Identifier(c.name)) for c in columns))
+        try:
+            with self.conn.transaction():
+                return bool(self.conn.execute(query, tuple(
+                    _adapt(c, v) for c, v in zip(columns, values, strict=True))).fetchone()[0])
+        except psycopg.Error:
+            return False
+
     def _valid_value(self, table: Table, column: Column) -> Any:
         checks = [c for c in table.checks if c.columns == (column.name,)]
-        if any(column.name in c.columns and len(c.columns) > 1 for c in table.checks):
-            raise self._error(table, column.name, "is in a check constraint over several columns, "
-                              "which the factory cannot solve")
         candidates = self._candidates(column, checks)
         if not candidates:
             raise self._error(table, column.name, f"has type {column.type_sql}, for which the "

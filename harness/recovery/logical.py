@@ -44,8 +44,8 @@ def rehearse_logical(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
             workload = Workload(conn, spec, overrides)
             workload.add_tenants(profile.tenants)
             workload.write(profile.rows_per_table)
-            tables, tenant = workload.tables(), workload.tenants[0]
-            source = checksums(conn, tables, spec.tenancy.column, tenant)
+            tables, tenant, keys = workload.tables(), workload.tenants[0], workload.tenant_keys()
+            source = checksums(conn, keys, tenant)
         report.tenant_rows = sum(s.rows for s in source.values())
         started = time.monotonic()
         dirs.run([bin_path("pg_dump"), "-h", "127.0.0.1", "-p", str(cluster.port), "-U",
@@ -60,7 +60,7 @@ def rehearse_logical(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
                  "pg_restore", password=cluster.password)
         report.restore_seconds = time.monotonic() - started
         with psycopg.connect(cluster.admin.with_db("restored").conninfo()) as conn:
-            restored = checksums(conn, tables, spec.tenancy.column, tenant)
+            restored = checksums(conn, keys, tenant)
             unforced = conn.execute("""
                 select c.oid::regclass::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
                  where (n.nspname || '.' || c.relname) = any(%s)

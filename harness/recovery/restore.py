@@ -89,10 +89,10 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
             report.backup_seconds = time.monotonic() - started
             mark("base backup taken")
             workload.write(profile.rows_after_backup)
-            tables = workload.tables()
-            at_point = checksums(conn, tables, spec.tenancy.column)
+            tables, keys = workload.tables(), workload.tenant_keys()
+            at_point = checksums(conn, keys)
             tenant = workload.tenants[0]
-            tenant_at_point = checksums(conn, tables, spec.tenancy.column, tenant)
+            tenant_at_point = checksums(conn, keys, tenant)
             report.rows_at_restore_point = sum(s.rows for s in at_point.values())
             conn.execute("select pg_create_restore_point(%s)", (RESTORE_POINT,))
             segment = conn.execute("select pg_walfile_name(pg_switch_wal())").fetchone()[0]
@@ -188,7 +188,7 @@ def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetS
              tenant_at_point: dict[str, TableSum]) -> list[Finding]:
     found = []
     with psycopg.connect(cluster.admin.with_db(DATABASE).conninfo()) as conn:
-        restored = checksums(conn, tables, spec.tenancy.column)
+        restored = checksums(conn, dict.fromkeys(tables, ""))
         flags = conn.execute("select rolsuper, rolbypassrls from pg_roles where rolname = %s",
                              (spec.app_role,)).fetchone()
     for table in tables:

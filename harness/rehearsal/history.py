@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from harness.migrations import MigrationTool, Revision
+from harness.migrations import MigrationTool, Revision, bookkeeping_tables
 from harness.rehearsal.failures import Finding
 
 __all__ = ["bookkeeping_tables", "history_findings", "one_way_doors", "real_statements"]
@@ -21,11 +21,6 @@ __all__ = ["bookkeeping_tables", "history_findings", "one_way_doors", "real_stat
 _ROLLBACK = re.compile(r"^\s*(?:--\s*)?Rollback\b\s*:?\s*\S", re.MULTILINE | re.IGNORECASE)
 _ONE_WAY = re.compile(r"^\s*(?:--\s*)?One-way:\s*\S", re.MULTILINE)
 _NOISE = re.compile(r"^\s*(--.*|begin|commit|start transaction)?\s*;?\s*$", re.IGNORECASE)
-
-
-def bookkeeping_tables(tool: MigrationTool) -> tuple[str, ...]:
-    """The tables a tool keeps its own state in (never part of the application's schema)."""
-    return tuple(getattr(tool, "bookkeeping_tables", ("alembic_version",) if tool.name == "alembic" else ()))
 
 
 def real_statements(step_sql: str, bookkeeping: tuple[str, ...]) -> list[str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.isolation import RowFactory, read_catalog
+from harness.isolation.rows import seeding_binding
 from harness.lifecycle import Database
 from harness.migrations import BASE, MigrationTool
 from harness.rehearsal.failures import Finding
@@ -95,7 +96,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
     with Workload(db, spec.tenant_setting, profile.workers, profile.think_time_s, config.payload,
                   clock, lock_timeout, config.payload_unique_keys) as workload, \
             LockSampler(db, workload, profile.sample_interval_s, clock) as sampler, \
-            db.connect_owner(autocommit=True) as conn:
+            db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
         bulk: dict[str, BulkTable] = {}
         for rev in revisions:
             _step(report, workload, clock, profile.settle_s, rev.id, "upgrade",
@@ -140,7 +141,8 @@ def _grow(conn, spec: TargetSpec, workload: Workload, bulk: dict[str, BulkTable]
           unique_keys: tuple[str, ...]) -> None:
     """After an upgrade: tenants once the root exists, volume in every new bulk table."""
     catalog = read_catalog(conn, spec)
-    factory = RowFactory(conn, catalog, spec.tenant_setting, overrides)
+    factory = RowFactory(conn, catalog, seeding_binding(spec.binding, spec.tenancy.root_owner),
+                         overrides, root_owner=spec.tenancy.root_owner)
     targets = workload.targets
     if not targets.tenants and catalog.tenant_root is not None:
         targets.tenants = [factory.new_tenant() for _ in range(tenants)]

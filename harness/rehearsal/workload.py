@@ -140,7 +140,7 @@ class LockSampler:
         self._thread.join(timeout=10)
 
     def _sample(self) -> None:
-        with self.db.connect_owner(autocommit=True) as conn:
+        with self.db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
             while not self._stop.is_set():
                 mine = [conn.info.backend_pid, *self.workload.pids]
                 at = time.perf_counter() - self.clock
