@@ -93,7 +93,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
     clock = time.perf_counter()
     revisions = tool.revisions()
     lock_timeout = max(10.0, 5 * profile.lock_budget_s)
-    with Workload(db, spec.tenant_setting, profile.workers, profile.think_time_s, config.payload,
+    with Workload(db, seeding_binding(spec.binding, spec.tenancy.root_owner), profile.workers, profile.think_time_s, config.payload,
                   clock, lock_timeout, config.payload_unique_keys) as workload, \
             LockSampler(db, workload, profile.sample_interval_s, clock) as sampler, \
             db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
@@ -144,14 +144,16 @@ def _grow(conn, spec: TargetSpec, workload: Workload, bulk: dict[str, BulkTable]
     factory = RowFactory(conn, catalog, seeding_binding(spec.binding, spec.tenancy.root_owner),
                          overrides, root_owner=spec.tenancy.root_owner)
     targets = workload.targets
+    factory.principals.update(workload.principals)
     if not targets.tenants and catalog.tenant_root is not None:
         targets.tenants = [factory.new_tenant() for _ in range(tenants)]
+        workload.principals.update(factory.principals)
     new = [b for b in bulk_tables(catalog) if b.name not in bulk]
     for table in new:
         for tenant in targets.tenants:
             table.add_tenant(factory, tenant)
-            table.fill(conn, spec.tenant_setting, tenant, max(1, rows // len(targets.tenants)),
-                       payload, unique_keys)
+            table.fill(conn, factory.binding, factory.principal_of(tenant),
+                       max(1, rows // len(targets.tenants)), payload, unique_keys)
         bulk[table.name] = table
         report.rows_seeded[table.name] = rows
     if new:
