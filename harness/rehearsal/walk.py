@@ -222,6 +222,9 @@ def _seed(conn: psycopg.Connection, spec: TargetSpec, walk: Walk, revision: str,
     except IsolationFailure as exc:
         walk.data.append(Finding(revision, "seed", f"cannot seed rows at {revision}: {exc.message}",
                                  "\n".join(text for _, text in exc.context)))
+    except psycopg.Error as exc:  # the database refused a generated row: shown, never a crash
+        walk.data.append(Finding(revision, "seed", f"cannot seed rows at {revision}: "
+                                 f"{exc.sqlstate} {str(exc).splitlines()[0]}", str(exc)))
 
 
 def no_trace(tool: MigrationTool, db: Database, walk: Walk) -> list[Finding]:

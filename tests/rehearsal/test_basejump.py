@@ -126,3 +126,58 @@ def test_recovery_checksums_filter_the_root_by_its_key(basejump, head_db):
         sums = checksums(conn, keys, workload.tenants[0])
     assert sums["basejump.accounts"].rows == 1
     assert sums["basejump.invitations"].rows == 2
+
+
+def _one_way_copy(basejump, tmp_path: Path):
+    """basejump with our platform stub's down section cut: a chain with no down step at all."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(basejump.migrations.script_location, folder)
+    stub = next(folder.glob("00000000000000_*.sql"))
+    stub.write_text(stub.read_text().split("-- migrate:down", 1)[0])
+    return replace(basejump, migrations=replace(basejump.migrations, script_location=folder))
+
+
+def test_a_chain_without_down_steps_is_not_a_vacuous_round_trip(basejump, empty_db, tmp_path):
+    """Defect 11: with no down step anywhere, 'restores the schema exactly' and 'leaves no trace'
+    passed. Now both fail saying nothing was rolled back."""
+    from harness.rehearsal.failures import RehearsalFailure
+    from scenarios.migrations.test_round_trip import (
+        test_each_downgrade_and_upgrade_restores_the_schema_exactly as round_trip,
+    )
+    from scenarios.migrations.test_round_trip import (
+        test_rolling_the_chain_back_leaves_no_trace as leaves_no_trace,
+    )
+
+    spec = _one_way_copy(basejump, tmp_path)
+    tool = tool_for(spec)
+    walk = walk_chain(tool, spec, empty_db)
+    assert walk.one_way == [r.id for r in tool.revisions()]
+    with pytest.raises(RehearsalFailure, match="no-down-steps"):
+        round_trip((walk, empty_db))
+    with pytest.raises(RehearsalFailure, match="one-way door"):
+        leaves_no_trace((walk, empty_db), tool)
+
+
+def test_a_column_type_change_is_round_tripped_not_a_cached_plan_error(harness_run, basejump, tmp_path):
+    """Defect 13: a step changing a column's type made the walk's next read fail with "cached
+    plan must not change result type". Ours, on top of basejump: billing_customers.email to
+    varchar(320) and back."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(basejump.migrations.script_location, folder)
+    for n in range(1, 4):  # steps that seed billing_customers again, as a longer chain does
+        (folder / f"2098010100000{n}_note_{n}.sql").write_text(
+            f"-- Rollback: drops the comment.\n-- migrate:up\ncomment on table basejump.billing_customers "
+            f"is 'note {n}';\n-- migrate:down\ncomment on table basejump.billing_customers is null;\n")
+    (folder / "20990101000000_email_length.sql").write_text(
+        "-- Rollback: back to text; no value is longer than 320 characters.\n-- migrate:up\n"
+        "alter table basejump.billing_customers alter column email type varchar(320);\n"
+        "-- migrate:down\n"
+        "alter table basejump.billing_customers alter column email type text;\n")
+    spec = replace(basejump, migrations=replace(basejump.migrations, script_location=folder))
+    db = harness_run.create_empty("typechange")
+    try:
+        walk = walk_chain(tool_for(spec), spec, db)
+        assert walk.applied[-1] == "20990101000000"
+        assert (walk.forward, walk.round_trip, walk.data) == ([], [], [])
+    finally:
+        harness_run.drop(db)
