@@ -105,7 +105,7 @@ class RowFactory:
 
     def __init__(self, conn: psycopg.Connection, catalog: Catalog, binding: str | BindingSpec,
                  overrides: Overrides | None = None, *, create_tenant: CreateTenant | None = None,
-                 root_owner: RootOwnerSpec | None = None) -> None:
+                 root_owner: RootOwnerSpec | None = None, reuse_global_parents: bool = False) -> None:
         self.conn = conn
         self.catalog = catalog
         self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
@@ -113,6 +113,10 @@ class RowFactory:
         self.overrides = overrides or (lambda table: {})
         self.create_tenant = create_tenant
         self.root_owner = root_owner
+        # a workload writing many rows references an existing row of a global parent (a roles
+        # catalog with a unique hierarchy_level) instead of inventing one per row, as real
+        # traffic does; probes that need fresh parents leave it off
+        self.reuse_global_parents = reuse_global_parents
         self.principals: dict[str, Principal] = {}
         self._counter = itertools.count(1)
         self._strategy: dict[tuple[str, str], int] = {}   # the candidate that satisfied the checks
@@ -260,6 +264,10 @@ class RowFactory:
             if parent.qualified == table.qualified:
                 raise self._error(table, fk.columns[0], "references its own table with NOT NULL")
             parent_tenant = tenant if self.catalog.is_tenant(parent) else None
+            existing = self._existing_parent(parent, fk.ref_columns) if parent_tenant is None else None
+            if existing is not None:
+                row.update(zip(fk.columns, existing, strict=True))
+                continue
             parent_values = self.values(parent, parent_tenant, depth + 1)
             created = self._insert_values(parent, parent_tenant, parent_values)
             for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
@@ -267,6 +275,14 @@ class RowFactory:
                     raise self._error(table, column, f"foreign key {fk.name} needs {column} = "
                                       f"{created[ref]!r} but the row already has {row[column]!r}")
                 row[column] = created[ref]
+
+    def _existing_parent(self, parent: Table, columns: tuple[str, ...]) -> tuple | None:
+        if not self.reuse_global_parents:
+            return None
+        query = sql.SQL("select {} from {} limit 1").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), parent.ident)
+        with self.conn.transaction():
+            return self.conn.execute(query).fetchone()
 
     def _insert_values(self, table: Table, tenant: object | None, values: dict[str, Any]) -> dict:
         with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as cur:

@@ -95,6 +95,7 @@ def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> Cr
         with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
             seed = Workload(conn, spec, overrides)
             seed.add_tenants(profile.crash_writers)
+            seed.write(1)   # global parents exist before the writers race to reference them
             keys = {t.qualified: t.primary_key for t in seed.catalog.tenant_tables}
             tenants = [seed.factory.principal_of(t) for t in seed.tenants]
         stop = threading.Event()

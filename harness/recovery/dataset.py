@@ -70,7 +70,8 @@ class Workload:
         self.catalog = read_catalog(self.conn, self.spec)
         binding = seeding_binding(self.spec.binding, self.spec.tenancy.root_owner)
         self.factory = RowFactory(self.conn, self.catalog, binding,
-                                  self.overrides, root_owner=self.spec.tenancy.root_owner)
+                                  self.overrides, root_owner=self.spec.tenancy.root_owner,
+                                  reuse_global_parents=True)
 
     def add_tenants(self, count: int) -> None:
         self.tenants += [self.factory.new_tenant() for _ in range(count)]
