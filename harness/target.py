@@ -25,7 +25,7 @@ from harness.yamlfiles import load_text, read_text
 __all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "BindingSpec", "DatabaseSpec",
            "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
 
-BACKENDS = ("embedded", "docker", "dsn")
+BACKENDS = ("embedded", "system", "docker", "dsn")
 DEFAULT_DOCKER_IMAGE = "pgvector/pgvector:pg17"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # a custom setting: at least two dotted parts (request.jwt.claim.sub is as valid as app.workspace_id)
@@ -38,7 +38,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 @dataclass(frozen=True)
 class DatabaseSpec:
-    backend: str = "embedded"
+    backend: str = "embedded"      # embedded | system | docker | dsn
     image: str = DEFAULT_DOCKER_IMAGE
     dsn: ConnParams | None = field(default=None, repr=False)
 
@@ -158,6 +158,8 @@ class TargetSpec:
     # folders of the user's own evidence-marked tests, run by `harness gate` with the harness's
     suites: tuple[Path, ...] = ()
     harness_suites: bool = True      # False: `harness gate` runs only the folders in suites
+    # extensions the migrations CREATE: a backend that lacks one is refused before any suite runs
+    requires_extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.binding is None:  # frozen: filled once, so every reader sees one binding
@@ -200,7 +202,8 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     raw = _expand(where, "", raw)
     _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
                                     "adapter", "api", "tenancy", "unsupported", "standards",
-                                    "binding", "membership", "suites", "harness_suites"})
+                                    "binding", "membership", "suites", "harness_suites",
+                                    "requires_extensions"})
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -230,12 +233,44 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         binding=binding, membership=_membership(where, raw.get("membership")),
         suites=_suites(where, spec_path.parent, raw.get("suites", [])),
         harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
+        requires_extensions=_names(where, "requires_extensions", raw.get("requires_extensions", [])),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     if backend is None and env_backend is not None and env_backend not in BACKENDS:
         raise ConfigError("HARNESS_BACKEND (environment variable)", "", f"{env_backend!r} is not one "
                           f"of {', '.join(BACKENDS)}", f"unset HARNESS_BACKEND or set it to one of {', '.join(BACKENDS)}")
-    return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
+    spec = spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
+    _check_extensions(where, spec)
+    return spec
+
+
+def _names(where: str, fld: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
+        raise ConfigError(where, fld, "must be a list of extension names", "e.g. [pgcrypto, vector]")
+    return tuple(raw)
+
+
+def _check_extensions(where: str, spec: TargetSpec) -> None:
+    """``requires_extensions`` against what the chosen backend's installation offers (known
+    offline for embedded and system; docker and dsn are judged by the migrations themselves)."""
+    from harness.backends import available_extensions
+
+    if not spec.requires_extensions:
+        return
+    offered = available_extensions(spec.database.backend)
+    if offered is None:
+        return
+    missing = [e for e in spec.requires_extensions if e not in offered]
+    if not missing:
+        return
+    others = [b for b in BACKENDS if b != spec.database.backend
+              and (o := available_extensions(b)) is not None and all(m in o for m in missing)]
+    fix = (f"use backend {others[0]} (database.backend: {others[0]}, or HARNESS_BACKEND={others[0]}), "
+           "which has them" if others else
+           "install them into a server (e.g. apt-get install postgresql-15 postgresql-15-pgvector) "
+           "and use backend system, or backend dsn on a server that has them")
+    raise ConfigError(where, "requires_extensions", f"backend {spec.database.backend} has no "
+                      f"{', '.join(missing)}", fix)
 
 
 def _database(where: str, raw: Any) -> DatabaseSpec:
