@@ -23,7 +23,7 @@ from harness.secrets import ConnParams
 from harness.yamlfiles import load_text, read_text
 
 __all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "BindingSpec", "DatabaseSpec",
-           "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
+           "MembershipSpec", "RootOwnerSpec", "ScopedThrough", "TargetSpec", "load_target"]
 
 BACKENDS = ("embedded", "system", "docker", "dsn")
 DEFAULT_DOCKER_IMAGE = "pgvector/pgvector:pg17"
@@ -74,6 +74,15 @@ class RootOwnerSpec:
 
 
 @dataclass(frozen=True)
+class ScopedThrough:
+    """A child table with no tenant column, scoped through its parent (``order_items`` through
+    ``orders``): its ``column`` references the parent, which carries the tenant."""
+
+    parent: str
+    column: str | None = None    # the child's foreign-key column to the parent; None: the only one
+
+
+@dataclass(frozen=True)
 class TenancySpec:
     """How tenant tables are recognised, and the tables that are global on purpose."""
 
@@ -85,6 +94,8 @@ class TenancySpec:
     # the table whose primary key is the tenant column, if there is one
     root: str | None = None
     root_owner: RootOwnerSpec | None = None
+    # child tables scoped through a parent that carries the tenant: table -> its parent
+    scoped_through: dict[str, ScopedThrough] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -354,7 +365,8 @@ def _api(where: str, raw: Any) -> ApiSpec:
 def _tenancy(where: str, raw: Any) -> TenancySpec:
     _mapping(where, "tenancy", raw)
     _reject_unknown(where, "tenancy", raw, {"column", "schemas", "global_tables",
-                                            "security_definer_allowlist", "root", "root_owner"})
+                                            "security_definer_allowlist", "root", "root_owner",
+                                            "scoped_through"})
     column = _text(where, "tenancy.column", raw.get("column", "workspace_id"))
     if not _IDENT.match(column):
         raise ConfigError(where, "tenancy.column", f"{column!r} is not a plain column name",
@@ -384,7 +396,31 @@ def _tenancy(where: str, raw: Any) -> TenancySpec:
         security_definer_allowlist=_reasons(where, "tenancy.security_definer_allowlist",
                                             raw.get("security_definer_allowlist", {})),
         root=root, root_owner=root_owner,
+        scoped_through=_scoped_through(where, raw.get("scoped_through", {})),
     )
+
+
+def _scoped_through(where: str, raw: Any) -> dict[str, ScopedThrough]:
+    """``{order_items: orders}`` or ``{order_items: {parent: orders, column: order_id}}``."""
+    fld = "tenancy.scoped_through"
+    _mapping(where, fld, raw)
+    found = {}
+    for table, rule in raw.items():
+        if isinstance(rule, str):
+            rule = {"parent": rule}
+        _mapping(where, f"{fld}.{table}", rule)
+        _reject_unknown(where, f"{fld}.{table}", rule, {"parent", "column"})
+        parent = _text(where, f"{fld}.{table}.parent", rule.get("parent"), required=True)
+        column = rule.get("column")
+        for name, value in ((f"{fld}.{table}", str(table)), (f"{fld}.{table}.parent", parent)):
+            if not _RELATION.match(value):
+                raise ConfigError(where, name, f"{value!r} is not a table name",
+                                  "name it as orders or core.orders")
+        if column is not None and not _IDENT.match(_text(where, f"{fld}.{table}.column", column)):
+            raise ConfigError(where, f"{fld}.{table}.column", f"{column!r} is not a column name",
+                              "name the child's foreign-key column, e.g. order_id")
+        found[str(table)] = ScopedThrough(parent, column)
+    return found
 
 
 def _binding(where: str, raw: Any) -> BindingSpec | None:

@@ -42,7 +42,8 @@ from harness.isolation.failures import IsolationFailure
 from harness.target import BindingSpec, RootOwnerSpec
 from harness.tenancy import BindingError, Principal, render
 
-__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from", "seeding_binding", "tenant_creator"]
+__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from", "scoped_map", "seeding_binding",
+           "tenant_creator"]
 
 Overrides = Callable[[str], Mapping[str, object]]
 CreateTenant = Callable[[str], Principal]
@@ -95,6 +96,20 @@ def _placeholders(template: str) -> set[str]:
     return set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
 
 
+def scoped_map(catalog: Catalog, scoped_through: Mapping[str, Any]) -> dict[str, str]:
+    """``tenancy.scoped_through`` resolved against ``catalog``: child table (schema.name) -> its
+    foreign-key column to the parent, or the parent (schema.name). Tables not (yet) there are
+    left out (the walk sees the chain grow)."""
+    found = {}
+    for child, rule in scoped_through.items():
+        try:
+            table, parent = catalog.table(child), catalog.table(rule.parent)
+        except KeyError:
+            continue
+        found[table.qualified] = rule.column or parent.qualified
+    return found
+
+
 def tenant_creator(adapter: object | None) -> CreateTenant | None:
     """The adapter's ``create_tenant(label) -> Principal``, or None (the harness makes tenants)."""
     return getattr(adapter, "create_tenant", None)
@@ -105,7 +120,8 @@ class RowFactory:
 
     def __init__(self, conn: psycopg.Connection, catalog: Catalog, binding: str | BindingSpec,
                  overrides: Overrides | None = None, *, create_tenant: CreateTenant | None = None,
-                 root_owner: RootOwnerSpec | None = None, reuse_global_parents: bool = False) -> None:
+                 root_owner: RootOwnerSpec | None = None, reuse_global_parents: bool = False,
+                 scoped_through: Mapping[str, str] | None = None) -> None:
         self.conn = conn
         self.catalog = catalog
         self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
@@ -117,6 +133,9 @@ class RowFactory:
         # catalog with a unique hierarchy_level) instead of inventing one per row, as real
         # traffic does; probes that need fresh parents leave it off
         self.reuse_global_parents = reuse_global_parents
+        # child table -> its parent's foreign-key columns (tenancy.scoped_through): the child is
+        # seeded in a tenant through a parent row of that tenant, even where the key is nullable
+        self.scoped_through = dict(scoped_through or {})
         self.principals: dict[str, Principal] = {}
         self._counter = itertools.count(1)
         self._strategy: dict[tuple[str, str], int] = {}   # the candidate that satisfied the checks
@@ -252,9 +271,12 @@ class RowFactory:
     def _satisfy_foreign_keys(self, table: Table, tenant: object | None, row: dict[str, Any],
                               depth: int) -> None:
         root = self.catalog.tenant_root
+        scope = self.scoped_through.get(table.qualified)
         for fk in table.foreign_keys:
             missing = [c for c in fk.columns if c not in row]
-            if not missing or not any(table.column(c).not_null for c in missing):
+            through = scope is not None and tenant is not None and (
+                scope == ",".join(fk.columns) or scope == self.catalog.table(fk.ref_table).qualified)
+            if not missing or not (through or any(table.column(c).not_null for c in missing)):
                 continue  # set already, or nullable: NULL satisfies a foreign key
             parent = self.catalog.table(fk.ref_table)
             if root is not None and parent.qualified == root.qualified and fk.ref_columns == (

@@ -24,7 +24,7 @@ import psycopg
 from harness.isolation import RowFactory, coverage, posture_findings, read_catalog
 from harness.isolation.failures import Finding as IsolationFinding
 from harness.isolation.failures import IsolationFailure
-from harness.isolation.rows import seeding_binding
+from harness.isolation.rows import scoped_map, seeding_binding
 from harness.lifecycle import Database
 from harness.migrations import BASE, MigrationTool, Revision
 from harness.rehearsal.checksums import TableRows, changed_rows, checksum, read_rows
@@ -177,11 +177,16 @@ def _posture(conn: psycopg.Connection, spec: TargetSpec, revision: str,
         return []
     catalog = read_catalog(conn, spec)
     cov = coverage(catalog, spec)
+    scoped = scoped_map(catalog, spec.tenancy.scoped_through)
     found = []
     for table in catalog.tables:
         if table.qualified not in new_tables and table.name not in new_tables:
             continue
-        if table.qualified in cov.uncovered:
+        if table.qualified in scoped:
+            if not table.rls_enabled:   # scoped through its parent: its policy must still be on
+                found.append(Finding(revision, "posture:rls-enabled", f"{table.qualified} is scoped "
+                                     "through its parent but row-level security is not enabled"))
+        elif table.qualified in cov.uncovered:
             found.append(Finding(revision, "posture:coverage", f"{table.qualified} has no "
                                  f"{catalog.tenant_column} and is not on tenancy.global_tables"))
         elif catalog.is_tenant(table):
@@ -209,8 +214,9 @@ def _seed(conn: psycopg.Connection, spec: TargetSpec, walk: Walk, revision: str,
     catalog = read_catalog(conn, spec)
     if not catalog.tables:
         return
+    scoped = scoped_map(catalog, spec.tenancy.scoped_through)
     factory = RowFactory(conn, catalog, seeding_binding(spec.binding, spec.tenancy.root_owner),
-                         overrides, root_owner=spec.tenancy.root_owner)
+                         overrides, root_owner=spec.tenancy.root_owner, scoped_through=scoped)
     try:
         tenant = factory.new_tenant() if catalog.tenant_tables else None
         for table in catalog.tables:
@@ -218,7 +224,8 @@ def _seed(conn: psycopg.Connection, spec: TargetSpec, walk: Walk, revision: str,
                 continue
             if table.name in ignore or table.qualified in ignore:
                 continue
-            factory.insert(table, tenant if catalog.is_tenant(table) else None)
+            in_tenant = catalog.is_tenant(table) or table.qualified in scoped
+            factory.insert(table, tenant if in_tenant else None)
     except IsolationFailure as exc:
         walk.data.append(Finding(revision, "seed", f"cannot seed rows at {revision}: {exc.message}",
                                  "\n".join(text for _, text in exc.context)))

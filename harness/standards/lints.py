@@ -6,6 +6,8 @@ and gives the DDL that fixes it.
   forced and at least one policy that *depends on* that column in the catalog (``pg_depend``:
   structure, not policy text, so a policy through a helper function taking the column counts),
   or is declared global in the spec with a reason;
+  tables declared under ``tenancy.scoped_through`` are judged by behaviour instead
+  (:mod:`harness.standards.scoped`);
 - **index baseline** (``S00.index-baseline``): every foreign key is backed by an index whose
   leading columns are the key's columns (splinter's ``unindexed_foreign_keys``) and every tenant
   table has an index that leads with the tenant column (its tenant access path);
@@ -82,10 +84,12 @@ def _is_global(spec: TargetSpec, table: AppTable) -> bool:
 
 def tenant_column_findings(conn: psycopg.Connection, spec: TargetSpec) -> list[Finding]:
     column = spec.tenancy.column
+    scoped = set(spec.tenancy.scoped_through)
     found = []
     for table in app_tables(conn, spec):
         if table.tenant_attnum is None:
-            if not _is_global(spec, table):
+            # scoped through a parent: judged by behaviour (harness.standards.scoped)
+            if not _is_global(spec, table) and not {table.name, table.qualified} & scoped:
                 found.append(Finding(
                     table.qualified, "tenant-column",
                     f"has no {column} column and is not declared global",
