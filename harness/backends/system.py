@@ -29,7 +29,7 @@ _SINCE = {"scram_iterations": 16}
 
 class SystemBackend(EmbeddedBackend):
     name = "system"
-
+    opens_install = False   # the packages' binaries are readable by every user already
     def bindir(self) -> Path:
         env = os.environ.get("HARNESS_PG_BINDIR")
         if env:
@@ -68,6 +68,3 @@ class SystemBackend(EmbeddedBackend):
         where = f"no server binary in {bindir}" if bindir else "no PostgreSQL server installed"
         return (f"system: {where} (fix: apt-get install postgresql-15 postgresql-15-pgvector, or "
                 "set HARNESS_PG_BINDIR to the folder holding postgres and initdb)")
-
-    def _open_install(self) -> None:
-        """The packages' binaries are readable by every user already."""
