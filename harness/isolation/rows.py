@@ -286,7 +286,10 @@ class RowFactory:
             if parent.qualified == table.qualified:
                 raise self._error(table, fk.columns[0], "references its own table with NOT NULL")
             parent_tenant = tenant if self.catalog.is_tenant(parent) else None
-            existing = self._existing_parent(parent, fk.ref_columns) if parent_tenant is None else None
+            # a key of this table that includes the reference needs a parent per row
+            keyed = any(set(fk.columns) & set(k) for k in (table.primary_key, *table.unique_keys))
+            existing = self._existing_parent(parent, fk.ref_columns) \
+                if parent_tenant is None and not keyed else None
             if existing is not None:
                 row.update(zip(fk.columns, existing, strict=True))
                 continue
