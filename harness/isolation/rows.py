@@ -326,8 +326,10 @@ class RowFactory:
         slug IS NULL OR ...``) that the row does not set yet, found by trying small combinations
         of candidates (NULL first for a nullable column) against the check in the database."""
         columns = [table.column(c) for c in check.columns if table.column(c) is not None]
-        if any(c.generated for c in columns if c.name not in row):
-            return
+        unset = [c for c in columns if c.name not in row]
+        if any(c.generated for c in unset) or all(c.has_default for c in unset):
+            return   # the row and the database's defaults decide, as they always did
+        remembered = self._strategy.get((table.qualified, check.name))
         options = []
         for column in columns:
             if column.name in row:
@@ -339,8 +341,13 @@ class RowFactory:
             if column.base_type == "bool":
                 values += [False]
             options.append(values[:6])
-        for combination in itertools.islice(itertools.product(*options), 200):
+        combinations = list(itertools.islice(itertools.product(*options), 200))
+        if remembered is not None and remembered < len(combinations):
+            combinations.insert(0, combinations.pop(remembered))
+        for combination in combinations:
             if self._check_holds(check, columns, combination):
+                self._strategy[(table.qualified, check.name)] = \
+                    list(itertools.islice(itertools.product(*options), 200)).index(combination)
                 row.update({c.name: v for c, v in zip(columns, combination, strict=True)})
                 return
         raise self._error(table, check.columns[0], "is in a check constraint over several columns "
