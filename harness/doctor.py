@@ -40,6 +40,12 @@ def render(spec: TargetSpec, results: list[Diagnosis], stale: list[StaleRun] | N
     for d in results:
         mark = "ok " if d.works else "no "
         lines.append(f"  {mark} {d.backend:<9} {d.detail}")
+        if d.works:
+            known = "not known until it runs (SELECT name FROM pg_available_extensions)" \
+                if d.extensions is None else ", ".join(d.extensions) or "none"
+            lines.append(f"      {'':<9} extensions: {known}")
+    if spec.requires_extensions:
+        lines.append(f"spec requires extensions: {', '.join(spec.requires_extensions)}")
     stale = find_stale_runs() if stale is None else stale
     if stale:
         lines.append(f"left behind by {len(stale)} killed run(s); the next test run removes them:")

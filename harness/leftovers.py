@@ -114,7 +114,7 @@ def _stale(directory: Path) -> StaleRun | None:
         return None
     state = ServerState.from_json(record["server"]) if record else None
     postmaster = None
-    if state is not None and state.backend == "embedded":
+    if state is not None and state.backend in ("embedded", "system"):
         postmaster = _postmaster(int(state.handle["pid"]), state.handle["pgdata"])
     return StaleRun(directory, state.backend if state else None, postmaster, record is not None,
                     tuple(describe_children(directory)))
@@ -141,7 +141,7 @@ def _postmaster(pid: int, pgdata: str) -> int | None:
 
 
 def _stop_recorded(state: ServerState, directory: Path) -> None:
-    if state.backend == "embedded":
+    if state.backend in ("embedded", "system"):   # one stop for both: the state names its bindir
         from harness.backends.embedded import EmbeddedBackend
 
         EmbeddedBackend().stop(state)

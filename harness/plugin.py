@@ -42,7 +42,7 @@ class HarnessOptions:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "gate-evidence harness")
     group.addoption("--harness-target", default=None, help="target spec YAML (ini: harness_target)")
-    group.addoption("--harness-backend", default=None, choices=("embedded", "docker", "dsn"),
+    group.addoption("--harness-backend", default=None, choices=("embedded", "system", "docker", "dsn"),
                     help="override the spec's database backend (ini: harness_backend; env HARNESS_BACKEND)")
     group.addoption("--harness-gate", action="append", default=None, metavar="SNN",
                     help="run only tests whose evidence belongs to this gate (repeatable)")

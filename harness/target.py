@@ -25,9 +25,9 @@ from harness.presets import apply_preset
 from harness.secrets import ConnParams
 
 __all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "AnonymousSpec", "BindingSpec",
-           "DatabaseSpec", "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
+           "DatabaseSpec", "MembershipSpec", "RootOwnerSpec", "ScopedThrough", "TargetSpec", "load_target"]
 
-BACKENDS = ("embedded", "docker", "dsn")
+BACKENDS = ("embedded", "system", "docker", "dsn")
 DEFAULT_DOCKER_IMAGE = "pgvector/pgvector:pg17"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # a custom setting: at least two dotted parts (request.jwt.claim.sub is as valid as app.workspace_id)
@@ -40,14 +40,14 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # the spec's top-level keys (``preset:`` is resolved before these are checked)
 _FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adapter", "api",
            "tenancy", "unsupported", "standards", "binding", "membership", "suites",
-           "harness_suites", "anonymous"}
+           "harness_suites", "anonymous", "requires_extensions"}
 # a reason a draft left for the user to write (harness init): never accepted as a reason
 _TODO = re.compile(r"^\s*TODO\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class DatabaseSpec:
-    backend: str = "embedded"
+    backend: str = "embedded"      # embedded | system | docker | dsn
     image: str = DEFAULT_DOCKER_IMAGE
     dsn: ConnParams | None = field(default=None, repr=False)
 
@@ -83,6 +83,15 @@ class RootOwnerSpec:
 
 
 @dataclass(frozen=True)
+class ScopedThrough:
+    """A child table with no tenant column, scoped through its parent (``order_items`` through
+    ``orders``): its ``column`` references the parent, which carries the tenant."""
+
+    parent: str
+    column: str | None = None    # the child's foreign-key column to the parent; None: the only one
+
+
+@dataclass(frozen=True)
 class TenancySpec:
     """How tenant tables are recognised, and the tables that are global on purpose."""
 
@@ -107,6 +116,8 @@ class TenancySpec:
         bare = table.split(".", 1)[-1]
         paths = self.write_paths.get(table) or self.write_paths.get(bare) or {}
         return paths.get(command)
+    # child tables scoped through a parent that carries the tenant: table -> its parent
+    scoped_through: dict[str, ScopedThrough] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -215,6 +226,8 @@ class TargetSpec:
     suites: tuple[Path, ...] = ()
     harness_suites: bool = True      # False: `harness gate` runs only the folders in suites
     extends: tuple[Path, ...] = ()   # the spec files this one extends (extends:), nearest first
+    # extensions the migrations CREATE: a backend that lacks one is refused before any suite runs
+    requires_extensions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.binding is None:  # frozen: filled once, so every reader sees one binding
@@ -286,12 +299,44 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         suites=_suites(where, spec_path.parent, raw.get("suites", [])),
         harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
         extends=extended,
+        requires_extensions=_names(where, "requires_extensions", raw.get("requires_extensions", [])),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     if backend is None and env_backend is not None and env_backend not in BACKENDS:
         raise ConfigError("HARNESS_BACKEND (environment variable)", "", f"{env_backend!r} is not one "
                           f"of {', '.join(BACKENDS)}", f"unset HARNESS_BACKEND or set it to one of {', '.join(BACKENDS)}")
-    return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
+    spec = spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
+    _check_extensions(where, spec)
+    return spec
+
+
+def _names(where: str, fld: str, raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
+        raise ConfigError(where, fld, "must be a list of extension names", "e.g. [pgcrypto, vector]")
+    return tuple(raw)
+
+
+def _check_extensions(where: str, spec: TargetSpec) -> None:
+    """``requires_extensions`` against what the chosen backend's installation offers (known
+    offline for embedded and system; docker and dsn are judged by the migrations themselves)."""
+    from harness.backends import available_extensions
+
+    if not spec.requires_extensions:
+        return
+    offered = available_extensions(spec.database.backend)
+    if offered is None:
+        return
+    missing = [e for e in spec.requires_extensions if e not in offered]
+    if not missing:
+        return
+    others = [b for b in BACKENDS if b != spec.database.backend
+              and (o := available_extensions(b)) is not None and all(m in o for m in missing)]
+    fix = (f"use backend {others[0]} (database.backend: {others[0]}, or HARNESS_BACKEND={others[0]}), "
+           "which has them" if others else
+           "install them into a server (e.g. apt-get install postgresql-15 postgresql-15-pgvector) "
+           "and use backend system, or backend dsn on a server that has them")
+    raise ConfigError(where, "requires_extensions", f"backend {spec.database.backend} has no "
+                      f"{', '.join(missing)}", fix)
 
 
 def _database(where: str, raw: Any) -> DatabaseSpec:
@@ -400,7 +445,7 @@ def _tenancy(where: str, raw: Any) -> TenancySpec:
     _mapping(where, "tenancy", raw)
     _reject_unknown(where, "tenancy", raw, {"column", "schemas", "global_tables",
                                             "security_definer_allowlist", "root", "root_owner",
-                                            "write_paths", "refusals"})
+                                            "write_paths", "refusals", "scoped_through"})
     column = _text(where, "tenancy.column", raw.get("column", "workspace_id"))
     if not _IDENT.match(column):
         raise ConfigError(where, "tenancy.column", f"{column!r} is not a plain column name",
@@ -432,6 +477,7 @@ def _tenancy(where: str, raw: Any) -> TenancySpec:
         root=root, root_owner=root_owner,
         write_paths=_write_paths(where, raw.get("write_paths", {})),
         refusals=_refusals(where, raw.get("refusals", {})),
+        scoped_through=_scoped_through(where, raw.get("scoped_through", {})),
     )
 
 
@@ -486,6 +532,29 @@ def _anonymous(where: str, raw: Any) -> AnonymousSpec | None:
             raise ConfigError(where, fld, "names a placeholder, but no principal is bound",
                               "give the fixed value an unauthenticated request carries")
     return AnonymousSpec(role=role, settings={str(k): str(v) for k, v in settings.items()})
+
+
+def _scoped_through(where: str, raw: Any) -> dict[str, ScopedThrough]:
+    """``{order_items: orders}`` or ``{order_items: {parent: orders, column: order_id}}``."""
+    fld = "tenancy.scoped_through"
+    _mapping(where, fld, raw)
+    found = {}
+    for table, rule in raw.items():
+        if isinstance(rule, str):
+            rule = {"parent": rule}
+        _mapping(where, f"{fld}.{table}", rule)
+        _reject_unknown(where, f"{fld}.{table}", rule, {"parent", "column"})
+        parent = _text(where, f"{fld}.{table}.parent", rule.get("parent"), required=True)
+        column = rule.get("column")
+        for name, value in ((f"{fld}.{table}", str(table)), (f"{fld}.{table}.parent", parent)):
+            if not _RELATION.match(value):
+                raise ConfigError(where, name, f"{value!r} is not a table name",
+                                  "name it as orders or core.orders")
+        if column is not None and not _IDENT.match(_text(where, f"{fld}.{table}.column", column)):
+            raise ConfigError(where, f"{fld}.{table}.column", f"{column!r} is not a column name",
+                              "name the child's foreign-key column, e.g. order_id")
+        found[str(table)] = ScopedThrough(parent, column)
+    return found
 
 
 def _binding(where: str, raw: Any) -> BindingSpec | None:

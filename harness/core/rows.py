@@ -42,7 +42,8 @@ from harness.evidence import EvidenceFailure
 from harness.target import BindingSpec, RootOwnerSpec
 from harness.tenancy import BindingError, Principal, render
 
-__all__ = ["RowFactory", "SeededRow", "SeedingFailure", "Statement", "overrides_from", "tenant_creator"]
+__all__ = ["RowFactory", "SeededRow", "SeedingFailure", "Statement", "overrides_from", "scoped_map",
+           "seeding_binding", "tenant_creator"]
 
 Overrides = Callable[[str], Mapping[str, object]]
 CreateTenant = Callable[[str], Principal]
@@ -81,6 +82,38 @@ def overrides_from(adapter: object | None) -> Overrides:
     return lambda table: hook(table) or {}
 
 
+def seeding_binding(binding: BindingSpec, root_owner: RootOwnerSpec | None = None) -> BindingSpec:
+    """The part of ``binding`` a harness-made tenant can fill, for seeding as the owner without
+    an adapter: ``{tenant_id}``, and the root owner's placeholder (``{user_id}`` when
+    ``tenancy.root_owner`` names the column holding it: the factory makes that user first). A
+    setting needing anything else is left unset, so a trigger reading it sees no user instead of
+    the tenant's id posing as one; with nothing left, a setting no product reads carries the
+    tenant."""
+    known = {"tenant_id", *_placeholders(root_owner.value if root_owner else "")}
+    settings = {name: value for name, value in binding.settings.items()
+                if _placeholders(value) <= known}
+    return BindingSpec(settings=settings or {"harness.seed_tenant": "{tenant_id}"},
+                       role=binding.role)
+
+
+def _placeholders(template: str) -> set[str]:
+    return set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
+
+
+def scoped_map(catalog: Catalog, scoped_through: Mapping[str, Any]) -> dict[str, str]:
+    """``tenancy.scoped_through`` resolved against ``catalog``: child table (schema.name) -> its
+    foreign-key column to the parent, or the parent (schema.name). Tables not (yet) there are
+    left out (the walk sees the chain grow)."""
+    found = {}
+    for child, rule in scoped_through.items():
+        try:
+            table, parent = catalog.table(child), catalog.table(rule.parent)
+        except KeyError:
+            continue
+        found[table.qualified] = rule.column or parent.qualified
+    return found
+
+
 def tenant_creator(adapter: object | None) -> CreateTenant | None:
     """The adapter's ``create_tenant(label) -> Principal``, or None (the harness makes tenants)."""
     return getattr(adapter, "create_tenant", None)
@@ -91,7 +124,8 @@ class RowFactory:
 
     def __init__(self, conn: psycopg.Connection, catalog: Catalog, binding: str | BindingSpec,
                  overrides: Overrides | None = None, *, create_tenant: CreateTenant | None = None,
-                 root_owner: RootOwnerSpec | None = None) -> None:
+                 root_owner: RootOwnerSpec | None = None, reuse_global_parents: bool = False,
+                 scoped_through: Mapping[str, str] | None = None) -> None:
         self.conn = conn
         self.catalog = catalog
         self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
@@ -99,6 +133,13 @@ class RowFactory:
         self.overrides = overrides or (lambda table: {})
         self.create_tenant = create_tenant
         self.root_owner = root_owner
+        # a workload writing many rows references an existing row of a global parent (a roles
+        # catalog with a unique hierarchy_level) instead of inventing one per row, as real
+        # traffic does; probes that need fresh parents leave it off
+        self.reuse_global_parents = reuse_global_parents
+        # child table -> its parent's foreign-key columns (tenancy.scoped_through): the child is
+        # seeded in a tenant through a parent row of that tenant, even where the key is nullable
+        self.scoped_through = dict(scoped_through or {})
         self.principals: dict[str, Principal] = {}
         self._counter = itertools.count(1)
         self._strategy: dict[tuple[str, str], int] = {}   # the candidate that satisfied the checks
@@ -121,8 +162,8 @@ class RowFactory:
                 raise SeedingFailure("the adapter's create_tenant() must return a "
                                        f"harness.tenancy.Principal, got {type(principal).__name__}")
         else:
-            principal = Principal(self.new_tenant_id(), label=label)
-            missing = self.binding.placeholders - {"tenant_id"}
+            principal = Principal(self.new_tenant_id(), self._owner_values(), label=label)
+            missing = self.binding.placeholders - {"tenant_id", *principal.values}
             if missing:
                 raise BindingError(
                     f"the binding needs {', '.join(sorted('{' + m + '}' for m in missing))}, which "
@@ -134,6 +175,25 @@ class RowFactory:
                 self.insert(root, principal.tenant_id)
         self.principals[str(principal.tenant_id)] = principal
         return principal
+
+    def _owner_values(self) -> dict[str, object]:
+        """A harness-made principal's owner (``{user_id}``) when the root's owner column says
+        what it holds (``tenancy.root_owner``): the row it references is made first, so the root
+        row is inserted by its own owner, as the product does (a trigger making the creator a
+        member sees them)."""
+        root, owner = self.catalog.tenant_root, self.root_owner
+        names = sorted(_placeholders(owner.value)) if owner is not None else []
+        if root is None or owner is None or len(names) != 1 or owner.value != f"{{{names[0]}}}":
+            return {}
+        column = root.column(owner.column)
+        if column is None:
+            return {}
+        fk = next((f for f in root.foreign_keys if f.columns == (owner.column,)), None)
+        if fk is None:
+            return {names[0]: self._fresh_value(column, owner.column)}
+        parent = self.catalog.table(fk.ref_table)
+        created = self._insert_values(parent, None, self.values(parent, None, 1))
+        return {names[0]: created[fk.ref_columns[0]]}
 
     def root_row(self, tenant: object) -> SeededRow:
         """The root row of ``tenant``, however it was made (by the adapter or the factory)."""
@@ -191,6 +251,9 @@ class RowFactory:
                 raise self._error(table, name, "row_overrides names a column the table does not have")
             row[name] = value() if callable(value) else value
         self._satisfy_foreign_keys(table, tenant, row, _depth)
+        for check in table.checks:
+            if len(check.columns) > 1:
+                self._satisfy_check(table, check, row)
         for column in table.columns:
             if column.name in row or column.has_default or not column.not_null:
                 continue
@@ -216,9 +279,12 @@ class RowFactory:
     def _satisfy_foreign_keys(self, table: Table, tenant: object | None, row: dict[str, Any],
                               depth: int) -> None:
         root = self.catalog.tenant_root
+        scope = self.scoped_through.get(table.qualified)
         for fk in table.foreign_keys:
             missing = [c for c in fk.columns if c not in row]
-            if not missing or not any(table.column(c).not_null for c in missing):
+            through = scope is not None and tenant is not None and (
+                scope == ",".join(fk.columns) or scope == self.catalog.table(fk.ref_table).qualified)
+            if not missing or not (through or any(table.column(c).not_null for c in missing)):
                 continue  # set already, or nullable: NULL satisfies a foreign key
             parent = self.catalog.table(fk.ref_table)
             if root is not None and parent.qualified == root.qualified and fk.ref_columns == (
@@ -228,6 +294,13 @@ class RowFactory:
             if parent.qualified == table.qualified:
                 raise self._error(table, fk.columns[0], "references its own table with NOT NULL")
             parent_tenant = tenant if self.catalog.is_tenant(parent) else None
+            # a key of this table that includes the reference needs a parent per row
+            keyed = any(set(fk.columns) & set(k) for k in (table.primary_key, *table.unique_keys))
+            existing = self._existing_parent(parent, fk.ref_columns) \
+                if parent_tenant is None and not keyed else None
+            if existing is not None:
+                row.update(zip(fk.columns, existing, strict=True))
+                continue
             parent_values = self.values(parent, parent_tenant, depth + 1)
             created = self._insert_values(parent, parent_tenant, parent_values)
             for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
@@ -235,6 +308,14 @@ class RowFactory:
                     raise self._error(table, column, f"foreign key {fk.name} needs {column} = "
                                       f"{created[ref]!r} but the row already has {row[column]!r}")
                 row[column] = created[ref]
+
+    def _existing_parent(self, parent: Table, columns: tuple[str, ...]) -> tuple | None:
+        if not self.reuse_global_parents:
+            return None
+        query = sql.SQL("select {} from {} limit 1").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), parent.ident)
+        with self.conn.transaction():
+            return self.conn.execute(query).fetchone()
 
     def _insert_values(self, table: Table, tenant: object | None, values: dict[str, Any]) -> dict:
         with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as cur:
@@ -248,11 +329,52 @@ class RowFactory:
             statement = self.insert_statement(table, values, returning=True)
             return cur.execute(statement.query, statement.params).fetchone()
 
+    def _satisfy_check(self, table: Table, check: Any, row: dict[str, Any]) -> None:
+        """Values for the columns of a check over several columns (``personal_account = true AND
+        slug IS NULL OR ...``) that the row does not set yet, found by trying small combinations
+        of candidates (NULL first for a nullable column) against the check in the database."""
+        columns = [table.column(c) for c in check.columns if table.column(c) is not None]
+        unset = [c for c in columns if c.name not in row]
+        if any(c.generated for c in unset) or all(c.has_default for c in unset):
+            return   # the row and the database's defaults decide, as they always did
+        remembered = self._strategy.get((table.qualified, check.name))
+        options = []
+        for column in columns:
+            if column.name in row:
+                options.append([row[column.name]])
+                continue
+            single = [c for c in table.checks if c.columns == (column.name,)]
+            nullable = not column.not_null and not column.has_default
+            values = ([None] if nullable else []) + self._candidates(column, [check, *single])
+            if column.base_type == "bool":
+                values += [False]
+            options.append(values[:6])
+        combinations = list(itertools.islice(itertools.product(*options), 200))
+        if remembered is not None and remembered < len(combinations):
+            combinations.insert(0, combinations.pop(remembered))
+        for combination in combinations:
+            if self._check_holds(check, columns, combination):
+                self._strategy[(table.qualified, check.name)] = \
+                    list(itertools.islice(itertools.product(*options), 200)).index(combination)
+                row.update({c.name: v for c, v in zip(columns, combination, strict=True)})
+                return
+        raise self._error(table, check.columns[0], "is in a check constraint over several columns "
+                          f"that no combination of generic values satisfies: {check.expression}")
+
+    def _check_holds(self, check: Any, columns: list[Column], values: tuple) -> bool:
+        query = sql.SQL("select coalesce(({}), true) from (select {}) as candidate").format(
+            sql.SQL(check.expression), sql.SQL(", ").join(
+                sql.SQL("{}::{} as {}").format(sql.Placeholder(), sql.SQL(c.type_sql),
+                                               sql.Identifier(c.name)) for c in columns))
+        try:
+            with self.conn.transaction():
+                return bool(self.conn.execute(query, tuple(
+                    _adapt(c, v) for c, v in zip(columns, values, strict=True))).fetchone()[0])
+        except psycopg.Error:
+            return False
+
     def _valid_value(self, table: Table, column: Column) -> Any:
         checks = [c for c in table.checks if c.columns == (column.name,)]
-        if any(column.name in c.columns and len(c.columns) > 1 for c in table.checks):
-            raise self._error(table, column.name, "is in a check constraint over several columns, "
-                              "which the factory cannot solve")
         candidates = self._candidates(column, checks)
         if not candidates:
             raise self._error(table, column.name, f"has type {column.type_sql}, for which the "

@@ -76,7 +76,7 @@ def check_documents(gate: Gate, target: TargetSpec | None, today: dt.date) -> di
     if target is None:
         return {}
     context = DocumentContext(root=target.root, script_location=target.migrations.script_location,
-                              today=today)
+                              today=today, target=target)
     return {item.id: run_check(item.check or "", context, item.path)
             for item in gate.items if item.kind == "document"}
 

@@ -12,7 +12,10 @@ Checks:
   ``owner``, ``due`` (an ISO date) and ``status`` (open, mitigating, mitigated, closed,
   accepted); ids are unique; no open or mitigating risk is past its due date; and the register
   is not empty (an empty register proves nobody looked).
-- ``migration-rollback-notes``: every Alembic migration under ``<script_location>/versions``
+- ``migration-rollback-notes``: for a SQL folder (or any tool but Alembic), every revision the
+  tool lists says how it is rolled back in its header (``harness.migrations.notes``: a leading
+  ``-- Rollback: ...`` comment and a real down section, or ``-- One-way: <recovery>``); for
+  Alembic, every migration under ``<script_location>/versions``
   (a ``.py`` file assigning ``revision``; an item's ``path`` names another folder, relative
   to the script location) has a ``downgrade()`` with a real body (not only
   ``pass``, ``...``, a docstring or ``raise NotImplementedError``) and a module or
@@ -27,8 +30,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.target import TargetSpec
 
 __all__ = ["CHECKS", "DocumentCheck", "DocumentContext", "DocumentResult", "run_check"]
 
@@ -45,6 +52,9 @@ class DocumentContext:
     root: Path
     script_location: Path | None
     today: dt.date
+    # the spec: a tool other than Alembic (a folder of SQL files) is read through its own
+    # migration tool; None: the Alembic files under script_location
+    target: TargetSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,8 @@ def _risk_register(context: DocumentContext, path: str | None) -> DocumentResult
 
 
 def _rollback_notes(context: DocumentContext, path: str | None) -> DocumentResult:
+    if context.target is not None and context.target.migrations.tool != "alembic":
+        return _tool_rollback_notes(context, context.target)
     if context.script_location is None:
         return DocumentResult("missing", "migrations",
                               ("the target spec names no migrations.script_location",))
@@ -140,6 +152,25 @@ def _rollback_notes(context: DocumentContext, path: str | None) -> DocumentResul
     if not checked:
         return DocumentResult("missing", subject, (f"no Alembic migrations found under {subject}",))
     return DocumentResult("failed" if problems else "passed", subject, tuple(problems), tuple(checked))
+
+
+def _tool_rollback_notes(context: DocumentContext, target: TargetSpec) -> DocumentResult:
+    """Every revision of a non-Alembic tool (SQL files: the leading comment block is the note)."""
+    from harness.migrations import bookkeeping_tables, tool_for
+    from harness.migrations.notes import note_problems
+
+    subject = _relative(target.migrations.script_location, context.root)
+    try:
+        tool = tool_for(target)
+        revisions = tool.revisions()
+    except Exception as exc:  # a folder the tool cannot order is the target's problem
+        return DocumentResult("failed", subject, (f"{type(exc).__name__}: {exc}",))
+    if not revisions:
+        return DocumentResult("missing", subject, (f"no migrations found under {subject}",))
+    problems = [f"{_relative(r.path, context.root) if r.path else r.id}: {p.problem} ({p.fix})"
+                for r in revisions for p in note_problems(tool, r, bookkeeping_tables(tool))]
+    checked = tuple(_relative(r.path, context.root) if r.path else r.id for r in revisions)
+    return DocumentResult("failed" if problems else "passed", subject, tuple(problems), checked)
 
 
 def _migration_problems(tree: ast.Module) -> list[str]:

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from harness.secrets import ConnParams
     from harness.target import TargetSpec
 
-__all__ = ["BASE", "HEAD", "TOOLS", "MigrationStep", "MigrationTool", "Revision", "current_heads",
-           "downgrade", "register", "script_heads", "tool_for", "upgrade"]
+__all__ = ["BASE", "HEAD", "TOOLS", "MigrationStep", "MigrationTool", "Revision", "bookkeeping_tables",
+           "current_heads", "downgrade", "register", "script_heads", "tool_for", "upgrade"]
 
 BASE = "base"
 HEAD = "head"
@@ -81,6 +81,11 @@ def register(name: str, factory: Callable[[TargetSpec], MigrationTool]) -> None:
 def tool_for(spec: TargetSpec) -> MigrationTool:
     _load_builtin_tools()
     return TOOLS[spec.migrations.tool](spec)
+
+
+def bookkeeping_tables(tool: MigrationTool) -> tuple[str, ...]:
+    """The tables a tool keeps its own state in (never part of the application's schema)."""
+    return tuple(getattr(tool, "bookkeeping_tables", ("alembic_version",) if tool.name == "alembic" else ()))
 
 
 def upgrade(spec: TargetSpec, params: ConnParams, revision: str = HEAD) -> MigrationStep:

@@ -32,7 +32,8 @@ from harness.migrations import BASE, HEAD, Revision, register
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
-__all__ = ["BOOKKEEPING_TABLE", "MigrationFile", "SqlFolderTool", "read_folder", "split_statements"]
+__all__ = ["BOOKKEEPING_TABLE", "MigrationFile", "SqlFolderTool", "read_folder", "split_statements",
+           "version_order"]
 
 BOOKKEEPING_TABLE = "harness_schema_migrations"
 _FLYWAY = re.compile(r"^(?P<kind>[VU])(?P<version>\d+(?:[._]\d+)*)__(?P<name>[^/]+)\.sql$")
@@ -52,7 +53,16 @@ class MigrationFile:
 
     @property
     def order(self) -> tuple[int, ...]:
-        return tuple(int(part) for part in self.version.split("."))
+        return version_order(self.version)
+
+
+def version_order(version: str) -> tuple[int, ...]:
+    """The sort key of a version ("20240101120000", "2.1"); a version that is not dotted digits
+    (a row some other tool wrote into the bookkeeping table) sorts last, never raises."""
+    parts = version.split(".")
+    if all(part.isdigit() for part in parts):
+        return tuple(int(part) for part in parts)
+    return (2**63,)
 
 
 def read_folder(folders: tuple[Path, ...]) -> list[MigrationFile]:
@@ -143,6 +153,9 @@ def _has_sql(text: str) -> bool:
 
 class SqlFolderTool:
     name = "sql"
+    # the rehearsal leaves these out of snapshots and never seeds them (a seeded row here would
+    # be read back as an applied version)
+    bookkeeping_tables = (BOOKKEEPING_TABLE, f"public.{BOOKKEEPING_TABLE}")
 
     def __init__(self, spec: TargetSpec) -> None:
         self.spec = spec
@@ -239,7 +252,7 @@ class SqlFolderTool:
         if exists is None:
             return []
         versions = [r[0] for r in conn.execute(sql.SQL("select version from {}").format(self._table()))]
-        return sorted(versions, key=lambda v: tuple(int(p) for p in v.split(".")))
+        return sorted(versions, key=lambda v: (version_order(v), v))
 
     @staticmethod
     def _table() -> sql.Identifier:

@@ -24,6 +24,7 @@ from harness.recovery.cluster import Cluster, RehearsalDirs
 from harness.recovery.dataset import Workload, overrides_for, prepare_target
 from harness.recovery.profiles import RecoveryProfile
 from harness.target import TargetSpec
+from harness.tenancy import Principal
 
 __all__ = ["CrashReport", "rehearse_crash"]
 
@@ -47,11 +48,14 @@ class _Txn:
     acknowledged: bool = False
 
 
-def _writer(owner_conninfo: str, spec: TargetSpec, overrides, tenant, stop: threading.Event,
-            log: list[_Txn], errors: list[tuple[float, str]]) -> None:
+def _writer(owner_conninfo: str, spec: TargetSpec, overrides, principal: Principal,
+            stop: threading.Event, log: list[_Txn], errors: list[tuple[float, str]]) -> None:
+    tenant = principal.tenant_id
     try:
         with psycopg.connect(owner_conninfo, autocommit=True) as conn:
             workload = Workload(conn, spec, overrides)
+            # the seeding's principal (its user, for triggers reading auth.uid())
+            workload.factory.principals[str(tenant)] = principal
             root = workload.catalog.tenant_root
             tables = [t for t in workload.catalog.tenant_tables
                       if t.primary_key and (root is None or t.qualified != root.qualified)]
@@ -91,8 +95,9 @@ def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> Cr
         with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
             seed = Workload(conn, spec, overrides)
             seed.add_tenants(profile.crash_writers)
+            seed.write(1)   # global parents exist before the writers race to reference them
             keys = {t.qualified: t.primary_key for t in seed.catalog.tenant_tables}
-            tenants = list(seed.tenants)
+            tenants = [seed.factory.principal_of(t) for t in seed.tenants]
         stop = threading.Event()
         logs: list[list[_Txn]] = [[] for _ in tenants]
         errors: list[tuple[float, str]] = []

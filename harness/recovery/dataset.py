@@ -10,6 +10,7 @@ order), for all tenants or one, so two copies can be compared table by table.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import psycopg
@@ -17,6 +18,7 @@ from psycopg import sql
 
 from harness import migrations, roles
 from harness.core import Catalog, RowFactory, read_catalog
+from harness.core.rows import seeding_binding
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
@@ -66,7 +68,10 @@ class Workload:
 
     def __post_init__(self) -> None:
         self.catalog = read_catalog(self.conn, self.spec)
-        self.factory = RowFactory(self.conn, self.catalog, self.spec.tenant_setting, self.overrides)
+        binding = seeding_binding(self.spec.binding, self.spec.tenancy.root_owner)
+        self.factory = RowFactory(self.conn, self.catalog, binding,
+                                  self.overrides, root_owner=self.spec.tenancy.root_owner,
+                                  reuse_global_parents=True)
 
     def add_tenants(self, count: int) -> None:
         self.tenants += [self.factory.new_tenant() for _ in range(count)]
@@ -87,12 +92,20 @@ class Workload:
     def tables(self) -> list[str]:
         return [t.qualified for t in self.catalog.tenant_tables]
 
+    def tenant_keys(self) -> dict[str, str]:
+        """Each tenant table and the column naming its tenant: the tenant column, or the root's
+        own key on the root (``accounts.id``: the root has no ``account_id``)."""
+        return {t.qualified: self.catalog.tenant_key(t) for t in self.catalog.tenant_tables}
 
-def checksums(conn: psycopg.Connection, tables: list[str], tenant_column: str,
+
+def checksums(conn: psycopg.Connection, tenant_keys: Mapping[str, str],
               tenant: object | None = None) -> dict[str, TableSum]:
-    """Per table: row count and md5 of the rows' text in sorted order (one tenant's, or all)."""
+    """Per table: row count and md5 of the rows' text in sorted order (one tenant's, or all).
+
+    ``tenant_keys`` maps each table to the column its tenant is filtered by
+    (:meth:`Workload.tenant_keys`)."""
     sums = {}
-    for table in tables:
+    for table, tenant_column in tenant_keys.items():
         schema, name = table.split(".", 1)
         where = sql.SQL("")
         params: tuple = ()

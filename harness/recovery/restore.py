@@ -10,7 +10,8 @@
    promotes. The clock runs from "restore starts" to "the app role serves a tenant query".
 6. The restored copy must match the fingerprint table by table, pass ``amcheck`` (B-tree indexes
    and heaps), and still hold the security model: the app role is no superuser and cannot bypass
-   RLS, a bound tenant sees exactly its own rows, nothing is visible unbound.
+   RLS, a tenant bound as its principal sees what it saw on the source at the restore point,
+   nothing is visible unbound.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import psycopg
 from psycopg import sql
 
 from harness.core.findings import Finding
+from harness.core.rows import seeding_binding
 from harness.errors import BackendUnavailable
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
 from harness.recovery.dataset import (
@@ -37,7 +39,7 @@ from harness.recovery.dataset import (
 from harness.recovery.profiles import RecoveryProfile
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
-from harness.tenancy import bound_workspace
+from harness.tenancy import Principal, bound
 
 __all__ = ["RestoreReport", "rehearse_restore"]
 
@@ -89,10 +91,13 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
             report.backup_seconds = time.monotonic() - started
             mark("base backup taken")
             workload.write(profile.rows_after_backup)
-            tables = workload.tables()
-            at_point = checksums(conn, tables, spec.tenancy.column)
+            tables, keys = workload.tables(), workload.tenant_keys()
+            at_point = checksums(conn, keys)
             tenant = workload.tenants[0]
-            tenant_at_point = checksums(conn, tables, spec.tenancy.column, tenant)
+            principal = workload.factory.principal_of(tenant)
+            # what the app role, bound as the tenant's principal, sees at the point: the
+            # restored copy must show the same (RLS and grants restored with the data)
+            seen_at_point = {t: _tenant_count(app, spec, t, principal) for t in tables}
             report.rows_at_restore_point = sum(s.rows for s in at_point.values())
             conn.execute("select pg_create_restore_point(%s)", (RESTORE_POINT,))
             segment = conn.execute("select pg_walfile_name(pg_switch_wal())").fetchone()[0]
@@ -101,12 +106,12 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
             workload.write(1)  # after the point: must not come back
         report.findings += _verify_backup(dirs)
         mark("backup verified")
-        restored, seconds = _restore(dirs, source.password, app, spec, tables[0], tenant, report)
+        restored, seconds = _restore(dirs, source.password, app, spec, tables[0], principal, report)
         if restored is None:
             return report
         report.recovery_seconds = seconds
         mark("restored copy promoted; the app role served a tenant query")
-        report.findings += _compare(restored, app, tables, spec, at_point, tenant, tenant_at_point)
+        report.findings += _compare(restored, app, tables, spec, at_point, principal, seen_at_point)
         report.findings += _amcheck(restored, spec)
         mark("restored copy verified")
         return report
@@ -139,7 +144,7 @@ def _verify_backup(dirs: RehearsalDirs) -> list[Finding]:
 
 
 def _restore(dirs: RehearsalDirs, password: str, app: ConnParams, spec: TargetSpec, table: str,
-             tenant: object, report: RestoreReport) -> tuple[Cluster | None, float | None]:
+             principal: Principal, report: RestoreReport) -> tuple[Cluster | None, float | None]:
     """Restores the backup, replays to the restore point, waits for the app role to be served."""
     started = time.monotonic()
     pgdata = dirs.root / "restored"
@@ -158,7 +163,7 @@ def _restore(dirs: RehearsalDirs, password: str, app: ConnParams, spec: TargetSp
     try:
         cluster.start()
         cluster.wait_ready()
-        _tenant_count(_on(cluster, app), spec, table, tenant)
+        _tenant_count(_on(cluster, app), spec, table, principal)
     except (BackendUnavailable, psycopg.Error) as exc:
         cluster.stop()
         report.findings.append(Finding(
@@ -175,22 +180,22 @@ def _on(cluster: Cluster, params: ConnParams) -> ConnParams:
     return replace(params, port=cluster.port)
 
 
-def _tenant_count(app: ConnParams, spec: TargetSpec, table: str, tenant: object | None) -> int:
+def _tenant_count(app: ConnParams, spec: TargetSpec, table: str, principal: Principal | None) -> int:
+    """Rows of ``table`` the app role sees bound as ``principal`` (None: as nobody, the binding's
+    role with no setting)."""
     schema, name = table.split(".", 1)
     query = sql.SQL("select count(*) from {}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-    with psycopg.connect(app.conninfo()) as conn:
-        if tenant is None:
-            return conn.execute(query).fetchone()[0]
-        with bound_workspace(conn, spec.tenant_setting, tenant):
-            return conn.execute(query).fetchone()[0]
+    binding = seeding_binding(spec.binding, spec.tenancy.root_owner)
+    with psycopg.connect(app.conninfo()) as conn, bound(conn, binding, principal):
+        return conn.execute(query).fetchone()[0]
 
 
 def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetSpec,
-             at_point: dict[str, TableSum], tenant: object,
-             tenant_at_point: dict[str, TableSum]) -> list[Finding]:
+             at_point: dict[str, TableSum], principal: Principal,
+             seen_at_point: dict[str, int]) -> list[Finding]:
     found = []
     with psycopg.connect(cluster.admin.with_db(DATABASE).conninfo()) as conn:
-        restored = checksums(conn, tables, spec.tenancy.column)
+        restored = checksums(conn, dict.fromkeys(tables, ""))
         flags = conn.execute("select rolsuper, rolbypassrls from pg_roles where rolname = %s",
                              (spec.app_role,)).fetchone()
     for table in tables:
@@ -205,13 +210,19 @@ def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetS
                              f"on the restored copy the app role is {flags}",
                              "restore roles with the data (pg_dumpall --roles-only for logical copies)"))
     for table in tables:
-        seen = _tenant_count(_on(cluster, app), spec, table, tenant)
+        seen = _tenant_count(_on(cluster, app), spec, table, principal)
         unbound = _tenant_count(_on(cluster, app), spec, table, None)
-        if seen != tenant_at_point[table].rows or unbound != 0:
+        if seen != seen_at_point[table] or unbound != 0:
             found.append(Finding(table, "restored-rls",
                                  f"as the app role bound to one tenant: {seen} rows (expected "
-                                 f"{tenant_at_point[table].rows}); unbound: {unbound} (expected 0)",
+                                 f"{seen_at_point[table]}, as on the source at the restore point); unbound: "
+                                 f"{unbound} (expected 0)",
                                  "row-level security and grants must survive the restore"))
+    if not any(seen_at_point.values()):
+        found.append(Finding(f"principal {principal.describe()}", "restored-rls",
+                             "bound as its principal, the tenant saw none of its rows on the source "
+                             "either: the comparison proves nothing",
+                             "check the spec's binding (and tenancy.root_owner) against the policies"))
     return found
 
 

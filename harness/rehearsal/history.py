@@ -10,30 +10,11 @@ pre-release backup); the rehearsal runs it forward only and lists it.
 
 from __future__ import annotations
 
-import re
-
-from harness.migrations import MigrationTool, Revision
+from harness.migrations import MigrationTool, Revision, bookkeeping_tables
+from harness.migrations.notes import note_problems, real_statements
 from harness.rehearsal.failures import Finding
 
 __all__ = ["bookkeeping_tables", "history_findings", "one_way_doors", "real_statements"]
-
-# a paragraph of the header: a docstring line, or a SQL comment line ("-- Rollback: ...")
-_ROLLBACK = re.compile(r"^\s*(?:--\s*)?Rollback\b\s*:?\s*\S", re.MULTILINE | re.IGNORECASE)
-_ONE_WAY = re.compile(r"^\s*(?:--\s*)?One-way:\s*\S", re.MULTILINE)
-_NOISE = re.compile(r"^\s*(--.*|begin|commit|start transaction)?\s*;?\s*$", re.IGNORECASE)
-
-
-def bookkeeping_tables(tool: MigrationTool) -> tuple[str, ...]:
-    """The tables a tool keeps its own state in (never part of the application's schema)."""
-    return tuple(getattr(tool, "bookkeeping_tables", ("alembic_version",) if tool.name == "alembic" else ()))
-
-
-def real_statements(step_sql: str, bookkeeping: tuple[str, ...]) -> list[str]:
-    """The statements of a step's SQL that are not comments, transaction control or bookkeeping."""
-    statements = [s.strip() for s in re.split(r";\s*\n", step_sql)]
-    return [s for s in statements
-            if s and not all(_NOISE.match(line) for line in s.splitlines())
-            and not any(t in s for t in bookkeeping)]
 
 
 def one_way_doors(tool: MigrationTool) -> list[Revision]:
@@ -67,29 +48,4 @@ def history_findings(tool: MigrationTool) -> list[Finding]:
 
 
 def _note_findings(tool: MigrationTool, rev: Revision, bookkeeping: tuple[str, ...]) -> list[Finding]:
-    where = str(rev.path.name) if rev.path else rev.id
-    if not rev.reversible:
-        if not _ONE_WAY.search(rev.note):
-            return [Finding(rev.id, "one-way-note", f"{where} is not reversible but its header has "
-                            "no 'One-way:' paragraph naming the recovery",
-                            "fix: add 'One-way: <why, and how to recover (e.g. restore the "
-                            "pre-release backup)>' to its docstring")]
-        return []
-    found = []
-    if not _ROLLBACK.search(rev.note):
-        found.append(Finding(rev.id, "rollback-note", f"{where} has no rollback note",
-                             "fix: add a paragraph 'Rollback: <what downgrade() undoes, what data "
-                             "it loses, what to do first>' to its docstring, or declare it "
-                             "'One-way: <recovery>'"))
-    try:
-        down = tool.step_sql(rev, "downgrade")
-    except Exception as exc:  # e.g. a downgrade() that raises NotImplementedError
-        down, error = "", f"{type(exc).__name__}: {exc}"
-    else:
-        error = ""
-    if down is not None and not real_statements(down, bookkeeping):
-        found.append(Finding(rev.id, "downgrade", f"{where} has no real down step: its downgrade "
-                             f"does nothing but the tool's bookkeeping {error}".rstrip(),
-                             "fix: write a downgrade() that undoes the upgrade, or declare the "
-                             "revision 'One-way: <recovery>'"))
-    return found
+    return [Finding(rev.id, p.check, p.problem, p.fix) for p in note_problems(tool, rev, bookkeeping)]

@@ -15,7 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from psycopg import sql
+
 from harness.core import RowFactory, read_catalog
+from harness.core.rows import seeding_binding
 from harness.lifecycle import Database
 from harness.migrations import BASE, MigrationTool
 from harness.rehearsal.failures import Finding
@@ -40,6 +43,9 @@ class StepUnderLoad:
     locks: dict[str, float] = field(default_factory=dict)   # "relation mode" -> seconds held
     waited_on: str = ""
     error: str = ""
+    # tables with tenant traffic that the step rewrote (new relfilenode: ALTER TYPE, CLUSTER,
+    # VACUUM FULL, REINDEX of their indexes) -> their rows after the step
+    rewritten: dict[str, int] = field(default_factory=dict)
 
     @property
     def seconds(self) -> float:
@@ -50,7 +56,8 @@ class StepUnderLoad:
                 "seconds": round(self.seconds, 3), "operations": self.operations,
                 "longest_stall_s": round(self.longest_stall_s, 3), "p99_s": round(self.p99_s, 3),
                 "locks_held_s": {k: round(v, 3) for k, v in self.locks.items()},
-                "workload_waited_on": self.waited_on, "error": self.error}
+                "workload_waited_on": self.waited_on, "error": self.error,
+                "rewritten_tables_rows": self.rewritten}
 
 
 @dataclass
@@ -72,6 +79,7 @@ class LiveRehearsal:
         for s in self.steps:
             if s.error:
                 found.append(Finding(s.revision, f"{s.direction}-under-load", s.error))
+            found.extend(_rewrite_findings(s, self.budget_s))
             if s.longest_stall_s > self.budget_s:
                 held = "\n".join(f"  {k}: held {v:.2f} s" for k, v in sorted(s.locks.items()))
                 found.append(Finding(
@@ -92,14 +100,14 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
     clock = time.perf_counter()
     revisions = tool.revisions()
     lock_timeout = max(10.0, 5 * profile.lock_budget_s)
-    with Workload(db, spec.tenant_setting, profile.workers, profile.think_time_s, config.payload,
+    with Workload(db, seeding_binding(spec.binding, spec.tenancy.root_owner), profile.workers, profile.think_time_s, config.payload,
                   clock, lock_timeout, config.payload_unique_keys) as workload, \
             LockSampler(db, workload, profile.sample_interval_s, clock) as sampler, \
-            db.connect_owner(autocommit=True) as conn:
+            db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
         bulk: dict[str, BulkTable] = {}
         for rev in revisions:
             _step(report, workload, clock, profile.settle_s, rev.id, "upgrade",
-                  lambda r=rev.id: tool.upgrade(db.owner, r))
+                  lambda r=rev.id: tool.upgrade(db.owner, r), conn)
             time.sleep(profile.settle_s)
             started = time.perf_counter()
             workload.pause()
@@ -113,7 +121,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
         for rev in reversed(revisions[floor:]):
             parent = rev.parents[0] if rev.parents else BASE
             _step(report, workload, clock, profile.settle_s, rev.id, "downgrade",
-                  lambda p=parent: tool.downgrade(db.owner, p))
+                  lambda p=parent: tool.downgrade(db.owner, p), conn)
             _shrink(conn, workload)
             time.sleep(profile.settle_s)
     report.operations, report.samples = list(workload.operations), list(sampler.samples)
@@ -123,16 +131,58 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
 
 
 def _step(report: LiveRehearsal, workload: Workload, clock: float, settle: float, revision: str,
-          direction: str, run: Callable[[], None]) -> None:
+          direction: str, run: Callable[[], None], conn=None) -> None:
     time.sleep(settle)
+    watched = list(workload.targets.reads)
+    before = _storage(conn, watched) if conn is not None else {}
     start = time.perf_counter() - clock
     error = ""
     try:
         run()
     except Exception as exc:
         error = f"{direction} failed under load: {type(exc).__name__}: {exc}"
-    report.steps.append(StepUnderLoad(revision, direction, start, time.perf_counter() - clock,
-                                      error=error))
+    step = StepUnderLoad(revision, direction, start, time.perf_counter() - clock, error=error)
+    if conn is not None:
+        after = _storage(conn, watched)
+        for table, files in before.items():
+            if table in after and after[table] != files:
+                step.rewritten[table] = conn.execute(
+                    sql.SQL("select count(*) from {}").format(sql.SQL(table))).fetchone()[0]
+    report.steps.append(step)
+
+
+def _storage(conn, tables: list[str]) -> dict[str, tuple]:
+    """Each table's relfilenode and its indexes' (a rewrite or a REINDEX gives new ones)."""
+    if not tables:
+        return {}
+    rows = conn.execute("""
+        select c.oid::regclass::text, c.relfilenode,
+               array(select i.relfilenode from pg_index x join pg_class i on i.oid = x.indexrelid
+                      where x.indrelid = c.oid order by i.oid)
+          from pg_class c where c.oid = any(array(select to_regclass(t) from unnest(%s::text[]) t))""",
+                        (tables,)).fetchall()
+    return {name: (node, tuple(indexes)) for name, node, indexes in rows}
+
+
+def _rewrite_findings(step: StepUnderLoad, budget_s: float) -> list[Finding]:
+    """A step that rewrote a table holding volume while it held ACCESS EXCLUSIVE on it: its hold
+    time grows with the table, whatever the sampled stall was at the rehearsal's volume."""
+    found = []
+    for table, rows in step.rewritten.items():
+        held = max((s for k, s in step.locks.items()
+                    if k.split(" ")[0] in (table, table.rsplit(".", 1)[-1])
+                    and k.endswith("AccessExclusiveLock")), default=None)
+        if not rows or held is None:
+            continue
+        found.append(Finding(
+            step.revision, "lock-budget",
+            f"{step.direction} of {step.revision} rewrote {table} ({rows} rows) under ACCESS "
+            f"EXCLUSIVE, held {held:.2f} s at the rehearsal's volume (budget {budget_s:g} s): the "
+            "hold grows with the table, and every tenant's reads and writes of it wait",
+            "rewrite without the exclusive lock: add a new column and backfill in batches, build "
+            "indexes CONCURRENTLY (REINDEX CONCURRENTLY), avoid CLUSTER / VACUUM FULL / ALTER "
+            "TYPE on live tables (pg_repack where a rewrite is unavoidable)"))
+    return found
 
 
 def _grow(conn, spec: TargetSpec, workload: Workload, bulk: dict[str, BulkTable], tenants: int,
@@ -140,16 +190,19 @@ def _grow(conn, spec: TargetSpec, workload: Workload, bulk: dict[str, BulkTable]
           unique_keys: tuple[str, ...]) -> None:
     """After an upgrade: tenants once the root exists, volume in every new bulk table."""
     catalog = read_catalog(conn, spec)
-    factory = RowFactory(conn, catalog, spec.tenant_setting, overrides)
+    factory = RowFactory(conn, catalog, seeding_binding(spec.binding, spec.tenancy.root_owner),
+                         overrides, root_owner=spec.tenancy.root_owner)
     targets = workload.targets
+    factory.principals.update(workload.principals)
     if not targets.tenants and catalog.tenant_root is not None:
         targets.tenants = [factory.new_tenant() for _ in range(tenants)]
+        workload.principals.update(factory.principals)
     new = [b for b in bulk_tables(catalog) if b.name not in bulk]
     for table in new:
         for tenant in targets.tenants:
             table.add_tenant(factory, tenant)
-            table.fill(conn, spec.tenant_setting, tenant, max(1, rows // len(targets.tenants)),
-                       payload, unique_keys)
+            table.fill(conn, factory.binding, factory.principal_of(tenant),
+                       max(1, rows // len(targets.tenants)), payload, unique_keys)
         bulk[table.name] = table
         report.rows_seeded[table.name] = rows
     if new:

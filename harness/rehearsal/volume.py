@@ -22,7 +22,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from harness.core import Catalog, RowFactory, Table
-from harness.tenancy import bound_workspace
+from harness.target import BindingSpec
+from harness.tenancy import Principal, bound
 
 __all__ = ["BulkTable", "bulk_tables"]
 
@@ -43,9 +44,11 @@ class BulkTable:
         values = factory.values(self.table, tenant)
         self.templates[str(tenant)] = {c: v for c, v in values.items() if c not in self.fresh}
 
-    def fill(self, conn: psycopg.Connection, setting: str, tenant: object, rows: int,
+    def fill(self, conn: psycopg.Connection, binding: BindingSpec, principal: Principal, rows: int,
              payload: dict, unique_keys: tuple[str, ...] = ()) -> None:
-        """Inserts ``rows`` rows of ``tenant`` in one statement (the caller's role)."""
+        """Inserts ``rows`` rows of ``principal``'s tenant in one statement (the caller's role,
+        the binding's settings: a trigger filling ``invited_by = auth.uid()`` sees its user)."""
+        tenant = principal.tenant_id
         template = self.templates[str(tenant)]
         names, exprs, params = [], [], []
         for column, value in template.items():
@@ -61,7 +64,7 @@ class BulkTable:
         query = sql.SQL("insert into {} ({}) select {} from generate_series({}, {}) g").format(
             self.table.ident, sql.SQL(", ").join(map(sql.Identifier, names)),
             sql.SQL(", ").join(exprs), sql.Literal(start), sql.Literal(start + rows - 1))
-        with bound_workspace(conn, setting, tenant):
+        with bound(conn, binding, principal, role=False):
             conn.execute(query, params)
 
     def one_row(self, tenant: object, payload: dict,

@@ -22,7 +22,8 @@ from psycopg import sql
 
 from harness.lifecycle import Database
 from harness.rehearsal.volume import BulkTable
-from harness.tenancy import bound_workspace
+from harness.target import BindingSpec
+from harness.tenancy import Principal, bound
 
 __all__ = ["LockSample", "LockSampler", "Operation", "Workload"]
 
@@ -53,10 +54,13 @@ class Targets:
 
 
 class Workload:
-    def __init__(self, db: Database, setting: str, workers: int, think_time_s: float,
+    def __init__(self, db: Database, binding: str | BindingSpec, workers: int, think_time_s: float,
                  payload: dict, clock: float, lock_timeout_s: float,
                  unique_keys: tuple[str, ...] = ()) -> None:
-        self.db, self.setting, self.payload, self.clock = db, setting, payload, clock
+        self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
+        self.db, self.payload, self.clock = db, payload, clock
+        # the principal of each tenant (its user, when the binding needs one), filled by the seeding
+        self.principals: dict[str, Principal] = {}
         self.unique_keys = unique_keys
         self.think, self.lock_timeout_s = think_time_s, lock_timeout_s
         self.targets = Targets()
@@ -124,7 +128,7 @@ class Workload:
         started = time.perf_counter()
         ok, error = True, ""
         try:
-            with bound_workspace(conn, self.setting, tenant):
+            with bound(conn, self.binding, self.principals.get(str(tenant)) or Principal(tenant)):
                 conn.execute(query, params)
         except psycopg.Error as exc:
             ok, error = False, f"{exc.sqlstate}: {str(exc).splitlines()[0][:160]}"
@@ -150,7 +154,7 @@ class LockSampler:
         self._thread.join(timeout=10)
 
     def _sample(self) -> None:
-        with self.db.connect_owner(autocommit=True) as conn:
+        with self.db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
             while not self._stop.is_set():
                 mine = [conn.info.backend_pid, *self.workload.pids]
                 at = time.perf_counter() - self.clock

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 from psycopg import sql
 
 from harness.standards.failures import Finding
 from harness.target import IdentityTable, TargetSpec
-from harness.tenancy import Principal, bound
+from harness.tenancy import BindingError, Principal, bind
 
 __all__ = ["IdentityWorld", "identity_findings", "seed_identity_world"]
 
@@ -51,14 +51,19 @@ def seed_identity_world(adapter) -> IdentityWorld:
 
 def _visible(conn: psycopg.Connection, spec: TargetSpec, table: str, rule: IdentityTable,
              workspace: object | None, actor: object | None, among: list[object]) -> set[object]:
+    """The people of ``among`` that ``actor``, bound to ``workspace`` through the spec's binding
+    (its role, its settings: JWT claims as well as a tenant setting) plus ``actor_setting``, sees.
+    ``workspace=None``: the binding's role with nothing set."""
     query = sql.SQL("select {key} from {table} where {key} = any(%s)").format(
         key=sql.Identifier(rule.key), table=sql.Identifier(*table.split(".")))
-    if workspace is None:
-        with conn.transaction(force_rollback=True):
-            return {row[0] for row in conn.execute(query, (among,))}
-    acting = Principal(workspace, {"actor_id": actor})
-    with conn.transaction(force_rollback=True), \
-            bound(conn, spec.binding.extended({rule.actor_setting: "{actor_id}"}), acting):
+    with conn.transaction(force_rollback=True):
+        if workspace is None:
+            bind(conn, spec.binding, None)
+        else:
+            binding = spec.binding
+            if rule.actor_setting not in binding.settings:
+                binding = replace(binding, settings={**binding.settings, rule.actor_setting: "{user_id}"})
+            bind(conn, binding, Principal(workspace, {"user_id": actor}))
         return {row[0] for row in conn.execute(query, (among,))}
 
 
@@ -89,7 +94,12 @@ def identity_findings(connect_app: Callable[[], psycopg.Connection], owner: psyc
                                  f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY;"))
         with connect_app() as conn:
             for label, workspace, actor, expected in cases:
-                seen = _visible(conn, spec, table, rule, workspace, actor, list(p.values()))
+                try:
+                    seen = _visible(conn, spec, table, rule, workspace, actor, list(p.values()))
+                except BindingError as exc:
+                    found.append(Finding(table, "identity-binding", str(exc),
+                                         "bind identities with {tenant_id} and {user_id} only"))
+                    break
                 if seen != expected:
                     extra = sorted(names[x] for x in seen - expected)
                     lacking = sorted(names[x] for x in expected - seen)
@@ -99,6 +109,6 @@ def identity_findings(connect_app: Callable[[], psycopg.Connection], owner: psyc
                         f"{sorted(names[x] for x in expected)}"
                         + (f"; leaks {extra}" if extra else "") + (f"; hides {lacking}" if lacking else ""),
                         "a SELECT policy: own row, or an active co-member in the bound workspace",
-                        f"SELECT {rule.key} FROM {table} bound to {', '.join(spec.binding.settings)} and "
-                        f"{rule.actor_setting}"))
+                        f"SELECT {rule.key} FROM {table} bound through the spec's binding "
+                        f"({', '.join(spec.binding.settings)}) and {rule.actor_setting}"))
     return found

@@ -6,6 +6,8 @@ and gives the DDL that fixes it.
   forced and at least one policy that *depends on* that column in the catalog (``pg_depend``:
   structure, not policy text, so a policy through a helper function taking the column counts),
   or is declared global in the spec with a reason;
+  tables declared under ``tenancy.scoped_through`` are judged by behaviour instead
+  (:mod:`harness.standards.scoped`);
 - **index baseline** (``S00.index-baseline``): every foreign key is backed by an index whose
   leading columns are the key's columns (splinter's ``unindexed_foreign_keys``) and every tenant
   table has an index that leads with the tenant column (its tenant access path);
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 import psycopg
 
+from harness.migrations import bookkeeping_tables, tool_for
 from harness.standards.failures import Finding
 from harness.target import TargetSpec
 
@@ -44,8 +47,16 @@ class AppTable:
 
 
 def app_tables(conn: psycopg.Connection, spec: TargetSpec) -> list[AppTable]:
-    """Ordinary and partitioned tables of the judged schemas, extension objects left out."""
+    """Ordinary and partitioned tables of the judged schemas, extension objects and the migration
+    tool's bookkeeping table left out. On the declared tenant root (``tenancy.root``) the
+    "tenant column" is the root's own single-column key (``accounts.id``)."""
+    ignore = bookkeeping_tables(tool_for(spec))
     rows = conn.execute("""
+        with root as (
+            select r.oid, (select a.attname from pg_index i
+                             join pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+                            where i.indrelid = r.oid and i.indisprimary and i.indnatts = 1) as key
+              from pg_class r where %(root)s::text is not null and r.oid = to_regclass(%(root)s))
         select c.oid, n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
                c.relpersistence = 'u', a.attnum, coalesce(a.attnotnull, false),
                (select count(*) from pg_policy p where p.polrelid = c.oid),
@@ -54,11 +65,16 @@ def app_tables(conn: psycopg.Connection, spec: TargetSpec) -> list[AppTable]:
                  where p.polrelid = c.oid and d.refobjid = c.oid and d.refobjsubid = a.attnum)
           from pg_class c
           join pg_namespace n on n.oid = c.relnamespace
-          left join pg_attribute a on a.attrelid = c.oid and a.attname = %s and not a.attisdropped
-         where c.relkind in ('r', 'p') and n.nspname = any(%s)
+          left join root on root.oid = c.oid
+          left join pg_attribute a on a.attrelid = c.oid and not a.attisdropped
+                and a.attname = coalesce(root.key, %(column)s)
+         where c.relkind in ('r', 'p') and n.nspname = any(%(schemas)s)
+           and not (c.relname = any(%(ignore)s) or n.nspname || '.' || c.relname = any(%(ignore)s))
            and not exists (select 1 from pg_depend e where e.classid = 'pg_class'::regclass
                            and e.objid = c.oid and e.deptype = 'e')
-         order by n.nspname, c.relname""", (spec.tenancy.column, list(spec.tenancy.schemas))).fetchall()
+         order by n.nspname, c.relname""", {"root": spec.tenancy.root, "column": spec.tenancy.column,
+                                             "schemas": list(spec.tenancy.schemas),
+                                             "ignore": list(ignore)}).fetchall()
     return [AppTable(*row) for row in rows]
 
 
@@ -68,10 +84,12 @@ def _is_global(spec: TargetSpec, table: AppTable) -> bool:
 
 def tenant_column_findings(conn: psycopg.Connection, spec: TargetSpec) -> list[Finding]:
     column = spec.tenancy.column
+    scoped = set(spec.tenancy.scoped_through)
     found = []
     for table in app_tables(conn, spec):
         if table.tenant_attnum is None:
-            if not _is_global(spec, table):
+            # scoped through a parent: judged by behaviour (harness.standards.scoped)
+            if not _is_global(spec, table) and not {table.name, table.qualified} & scoped:
                 found.append(Finding(
                     table.qualified, "tenant-column",
                     f"has no {column} column and is not declared global",

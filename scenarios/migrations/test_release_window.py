@@ -27,6 +27,11 @@ def test_whole_chain_upgrade_and_rollback_fit_the_release_window(live_rehearsal,
     total = report.chain_seconds()
     record_metric("rollback_rehearsal.chain_seconds", total, "s", threshold=window, comparison="<=")
     failed = [Finding(s.revision, f"{s.direction}-under-load", s.error) for s in report.steps if s.error]
+    if not any(s.direction == "downgrade" for s in report.steps):
+        failed.append(Finding("chain", "no-down-steps", "no revision was rolled back (one-way "
+                              f"doors: {', '.join(report.not_rolled_back) or 'none'}): the rollback "
+                              "half of the rehearsal did not run, so its time proves nothing",
+                              "fix: give the revisions down steps"))
     if total > window:
         failed.append(Finding("chain", "release-window", f"upgrade and rollback took {total:.1f} s, "
                               f"over the {window:g} s release window"))

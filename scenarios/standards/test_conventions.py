@@ -12,13 +12,16 @@ from harness.standards.lints import (
     tenant_column_findings,
     unlogged_findings,
 )
+from harness.standards.scoped import scoped_findings
 
 
 @pytest.mark.evidence("S00.tenant-column-convention")
 def test_every_tenant_table_carries_a_not_null_tenant_column_that_rls_keys_on(owner_conn, harness_target):
     """Every table of the judged schemas has the tenant column NOT NULL, with row-level security
-    enabled, forced and keyed on it (a policy depends on the column), or is declared global."""
-    require_clean(tenant_column_findings(owner_conn, harness_target), "tenant column convention")
+    enabled, forced and keyed on it (a policy depends on the column), or is declared global; a
+    table scoped through its parent shows a bound tenant its own child rows and no other's."""
+    require_clean([*tenant_column_findings(owner_conn, harness_target),
+                   *scoped_findings(owner_conn, harness_target)], "tenant column convention")
 
 
 @pytest.mark.evidence("S00.index-baseline")

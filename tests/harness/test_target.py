@@ -38,7 +38,7 @@ def test_reference_spec_loads_into_typed_objects(monkeypatch):
 @pytest.mark.parametrize(
     ("edit", "field", "says"),
     [
-        (("backend: embedded", "backend: oracle"), "database.backend", "not one of embedded, docker, dsn"),
+        (("backend: embedded", "backend: oracle"), "database.backend", "not one of embedded, system, docker, dsn"),
         (("  script_location: reference_impl/migrations\n", ""), "migrations.script_location", "is missing"),
         (("script_location: reference_impl/migrations", "script_location: nowhere/at/all"),
          "migrations.script_location", "has no env.py"),
@@ -128,5 +128,9 @@ def test_doctor_reports_each_backend():
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert any(line.split()[:2] == ["ok", "embedded"] for line in lines), out.stdout
-    assert {line.split()[1] for line in lines[1:4]} == {"embedded", "docker", "dsn"}
-    assert lines[4].startswith("left behind by"), out.stdout
+    rows = [line.split() for line in lines if line.split()[:1] in (["ok"], ["no"])]
+    assert {row[1] for row in rows} == {"embedded", "system", "docker", "dsn"}
+    # each working backend lists the extensions it can create (embedded: pgvector's "vector")
+    embedded = lines.index(next(line for line in lines if line.split()[:2] == ["ok", "embedded"]))
+    assert lines[embedded + 1].split()[0] == "extensions:" and "vector" in lines[embedded + 1]
+    assert any(line.startswith("left behind by") for line in lines), out.stdout
