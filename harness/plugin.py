@@ -86,6 +86,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "evidence(item, story=None): the gate evidence item this test proves "
                    "(becomes Allure labels evidence, gate, epic, feature, story)")
+    config.addinivalue_line(
+        "markers", "alone: judged by time or load; `harness gate` with workers runs it after the "
+                   "parallel part, with nothing else running")
     config.stash[_options_key] = resolve_options(config)
     _stop_on_sigterm()
     if not hasattr(config, "workerinput"):

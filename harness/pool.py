@@ -157,6 +157,11 @@ class ClonePool:
     def ready(self) -> int:
         return len(self._ready)
 
+    def opened_ahead(self, kind: str) -> int:
+        """Clones in the pool whose ``kind`` connection is already open."""
+        with self._cond:
+            return sum(1 for name in self._ready if kind in self._open[name])
+
     def ahead(self, kind: str) -> bool:
         """Whether connections of ``kind`` are being opened ahead now."""
         with self._cond:

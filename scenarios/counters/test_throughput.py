@@ -8,6 +8,9 @@ from harness.counters.throughput import consume_rate, pgbench_hot_row
 from harness.evidence import attach_json, record_metric
 from scenarios.counters.conftest import FIXTURES, feature_name
 
+# judged by time or load: runs after the parallel part, with nothing else running
+pytestmark = pytest.mark.alone
+
 GOAL_RATIO = 0.5  # consume at the most workers >= half of pgbench's hot-row rate
 
 

@@ -17,6 +17,9 @@ from harness.load import LoadFailure, evaluate_endpoint, evaluate_fairness, load
 from harness.load.plots import endpoint_percentiles_svg, percentiles_over_time_svg
 from harness.load.thresholds import Verdict, regression
 
+# judged by time or load: runs after the parallel part, with nothing else running
+pytestmark = pytest.mark.alone
+
 PROFILE = load_profile(Path(__file__).resolve().parents[2] / "loadtests" / "slo.yaml")
 LIST = "GET /v1/work-items"
 FILTER = "GET /v1/work-items?status"
