@@ -26,7 +26,9 @@ class CounterProfile:
     reset_race_repeats: int
     schedule_examples: int
     throughput_workers: tuple[int, ...]
-    throughput_seconds: int
+    throughput_seconds: int              # each throughput point's cap
+    # a throughput point stops once its rate is stable to this fraction (harness.counters.throughput)
+    throughput_tolerance: float = 0.1
 
 
 def load_profile(path: Path, name: str | None = None) -> CounterProfile:
@@ -39,6 +41,13 @@ def load_profile(path: Path, name: str | None = None) -> CounterProfile:
     values: dict = {"name": name}
     for f in fields(CounterProfile):
         if f.name == "name":
+            continue
+        if f.name == "throughput_tolerance":
+            value = entry.get(f.name, f.default)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+                raise ValueError(f"{path}: {name}.{f.name} is {value!r} (fix: a fraction between "
+                                 "0 and 1, e.g. 0.1)")
+            values[f.name] = float(value)
             continue
         value = entry.get(f.name)
         if isinstance(value, list):
