@@ -3,8 +3,9 @@
 A profile says how much load (users, spawn rate, duration, locust workers, tenants of each
 class) and what each endpoint must keep: p50/p95/p99 ceilings in milliseconds, a maximum error
 ratio, a minimum throughput; the p95 ceiling of the small tenants while large ones saturate
-(fairness); and how much worse than the baseline packet a metric may get. ``ci`` runs in about
-30 s; ``ga`` is the launch profile. ``HARNESS_LOAD_PROFILE`` picks one.
+(fairness); and how much worse than the baseline packet a metric may get; ``stable_tolerance``: the load stops
+once its percentiles are that stable (``duration_s`` is then a cap; null: always run it whole).
+``ci`` runs for at most 30 s; ``ga`` is the launch profile. ``HARNESS_LOAD_PROFILE`` picks one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ class LoadProfile:
     small_tenant_p95_ms: float | None = None
     baseline_tolerance: float = 0.5
     large_users: int = 4
+    # the load stops once its percentiles are stable to this fraction (duration_s is then a
+    # cap); None runs duration_s whole (harness.load.runner)
+    stable_tolerance: float | None = 0.1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointSlo | None:
@@ -108,4 +112,14 @@ def load_profile(path: Path, name: str | None = None) -> LoadProfile:
                              _number(where, f"{fld}.fairness.small_tenant_p95_ms", fair["small_tenant_p95_ms"])),
         baseline_tolerance=_number(where, f"{fld}.baseline_tolerance", p.get("baseline_tolerance", 0.5)),
         large_users=int(_number(where, f"{fld}.large_users", p.get("large_users", 4), 1)),
+        stable_tolerance=_tolerance(where, f"{fld}.stable_tolerance", p.get("stable_tolerance", 0.1)),
     )
+
+
+def _tolerance(where: str, fld: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise ConfigError(where, fld, f"must be a fraction between 0 and 1, got {value!r}",
+                          "write e.g. 0.1, or null to always run duration_s whole")
+    return float(value)

@@ -116,6 +116,9 @@ def test_the_measurements_slos_are_computed_from_exist_and_move_under_load(load_
 
             allure.attach(svg, name=name, attachment_type=allure.attachment_type.SVG)
     record_metric("generator_cpu_share", run.generator_cpu_share, "cores")
+    # how long the load ran and why it stopped (stable percentiles, or the profile's cap)
+    attach_json({"wall_s": round(run.wall_s, 1), "requests_sent_for_s": round(run.stats.duration_s, 1),
+                 "cap_s": load_evidence.profile.duration_s, "stopped": run.stopped}, "load phase")
     record_metric("requests", run.stats.total_requests(), "requests", threshold=1, comparison=">=")
     problems = []
     if run.stats.total_requests() == 0 or not run.stats.history:
