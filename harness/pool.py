@@ -262,7 +262,9 @@ class ClonePool:
             name = self._new_name()
             conn.execute(create_clone_sql(name, self.template, self.strategy))
             with self._cond:
-                kinds = [kind for kind, wanted in self._wanted.items() if wanted]
+                # a taker already waiting connects itself while this thread makes the next clone
+                hurry = self._waiting > len(self._ready)
+                kinds = [kind for kind, wanted in self._wanted.items() if wanted and not hurry]
             for kind in kinds:
                 try:
                     opened[kind] = self._connect_ahead[kind](name)
