@@ -295,6 +295,13 @@ def _run(name: str, folder: Path, args: list[str], xdist: int, round_no: int) ->
                     "teardown": [r["seconds"] for r in rows if r.get("phase") == "teardown"]}
     for _, fixture in PHASES:
         result[fixture] = [r["seconds"] for r in rows if r.get("fixture") == fixture]
+    # pytest's own share of each test's setup: its setup phase minus that test's fixtures
+    fixtures_of: dict[str, float] = {}
+    for r in rows:
+        if r.get("fixture"):
+            fixtures_of[r["test"]] = fixtures_of.get(r["test"], 0.0) + r["seconds"]
+    result["pytest"] = [r["seconds"] - fixtures_of.get(r["test"], 0.0) for r in rows
+                        if r.get("phase") == "setup"]
     return result
 
 
@@ -319,10 +326,8 @@ def _report(results: dict, args: argparse.Namespace, modes: list[int]) -> int:
     for mode in modes:
         m = merged[(mode, "harness")]
         parts = [(label, m[fixture]) for label, fixture in PHASES if m[fixture]]
-        other = [setup - sum(values[i] for _, values in parts if i < len(values))
-                 for i, setup in enumerate(m["setup"])]
         print(f"  {_mode(mode):<8} " + ", ".join(f"{label} {_ms(values).strip()}" for label, values in parts)
-              + f", pytest {_ms(other).strip()}")
+              + f", pytest {_ms(m['pytest']).strip()}")
     goals = []
     for mode in modes:
         ours = merged[(mode, "harness")]
