@@ -12,6 +12,8 @@ configuration error prints one line naming the file, the field and the fix, and 
     harness packet verify DIR [--allowed-signers FILE]
                                                    has anything changed? who signed it?
     harness doctor                                 which backends work here, and why not
+    harness init --migrations FOLDER [--adapter CAPS]
+                                                   a draft target.yaml (and adapter skeleton)
 """
 
 from __future__ import annotations
@@ -67,6 +69,18 @@ def _doctor(args: argparse.Namespace) -> int:
     print(doctor.render(spec, results))
     selected = next(d for d in results if d.backend == spec.database.backend)
     return 0 if selected.works else 1
+
+
+def _init(args: argparse.Namespace) -> int:
+    from harness.onboarding import InitRequest, print_report, run_init
+
+    result = run_init(InitRequest(
+        migrations=Path(args.migrations) if args.migrations else None, tool=args.tool,
+        dsn=args.dsn, preset=args.preset, adapter=args.adapter,
+        out=Path(args.out) if args.out else None, force=args.force),
+        progress=lambda line: print(line, flush=True))  # seconds of work: say what is happening
+    print_report(result, sys.stdout)
+    return 0
 
 
 def _console():
@@ -260,6 +274,24 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="say which backends work here and why not")
     doctor.add_argument("--target", default=DEFAULT_TARGET, help="target spec (default: target.yaml)")
     doctor.set_defaults(func=_doctor)
+
+    init = sub.add_parser("init", help="draft a target.yaml from your migrations (and an adapter skeleton)")
+    init.add_argument("--migrations", default=None, metavar="FOLDER",
+                      help="your migrations: applied to a scratch database on the embedded server")
+    init.add_argument("--tool", default="sql", choices=("sql", "alembic"),
+                      help="how the migrations are written (default: sql)")
+    init.add_argument("--dsn", default=None,
+                      help="read an existing database's catalog instead (read-only; never printed)")
+    init.add_argument("--preset", default=None,
+                      help="supabase, tenant-setting or none (default: guessed from the migrations)")
+    init.add_argument("--adapter", default=None, metavar="CAPS",
+                      help="write adapter.py with every method of these capabilities, e.g. "
+                           "events,entitlements,tenants")
+    init.add_argument("--out", default=None,
+                      help="the spec to write (default: target.yaml next to the migrations folder)")
+    init.add_argument("--force", action="store_true",
+                      help="replace a spec (or adapter) someone edited")
+    init.set_defaults(func=_init)
 
     gate = sub.add_parser("gate", help="run the suites that feed gates and write their packets")
     gate.add_argument("gates", nargs="*", metavar="GATE", help="gate ids, e.g. S03")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.api.server import live_server
 from harness.api.target import ApiTarget
 from harness.capabilities import require
@@ -30,10 +31,10 @@ from harness.load.database import (
     top_statements,
 )
 from harness.load.runner import LoadRun, run_locust
+from harness.tenancy import Principal
 
-ROOT = Path(__file__).resolve().parents[2]
-SLO_FILE = ROOT / "loadtests" / "slo.yaml"
-LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+SLO_FILE = harness_data.path("loadtests/slo.yaml")
+LOCUSTFILE = harness_data.path("loadtests/locustfile.py")
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,9 @@ def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def load_evidence(module_database, harness_target, load_profile_in_use) -> LoadEvidence:
+def load_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> LoadEvidence:
     spec, profile = harness_target, load_profile_in_use
-    api = require(spec.load_adapter_class()(module_database) if spec.adapter else None,
-                  ApiTarget, "api", spec)
+    api = require(module_adapter, "api", spec)
     tenants = _seed(api, profile)
     with module_database.connect_owner(autocommit=True) as owner, \
             tempfile.TemporaryDirectory(prefix="harness-load-") as folder:
@@ -85,7 +85,7 @@ def load_evidence(module_database, harness_target, load_profile_in_use) -> LoadE
         locust_json = (out / "locust.json").read_text(encoding="utf-8")
         after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
         statements = top_statements(owner) if unavailable is None else []
-        plans = generic_plans(owner, statements, spec.app_role, spec.tenant_setting,
-                              tenants[0]["workspace_id"]) if statements else {}
+        plans = generic_plans(owner, statements, spec.app_role, spec.binding,
+                              Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
                         locust_json)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.evidence import attach_json, record_metric
 from harness.recovery import (
     RecoveryFailure,
@@ -24,7 +25,7 @@ from harness.recovery import (
 # judged by time or load: runs after the parallel part, with nothing else running
 pytestmark = pytest.mark.alone
 
-PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "recovery" / "profiles.yaml"
+PROFILES = harness_data.path("recovery/profiles.yaml")
 
 
 @pytest.fixture(scope="module")
