@@ -3,9 +3,9 @@
 ``CREATE DATABASE ... TEMPLATE`` costs a server tens to hundreds of milliseconds, ``DROP
 DATABASE`` forces a checkpoint, and even a connection to a new clone costs milliseconds (a
 backend forked, its catalog caches loaded). None of it needs to sit between a test and its first
-statement: background threads keep ``size`` clones of the template ready, each with the
-connections takers have been asking for already open (:class:`ConnectAhead`), a test takes one
-(a queue pop), and gives it back when done, to be dropped when a thread has nothing more urgent
+statement: background threads keep ``size`` clones of the template ready, the next
+:data:`CONNECTED_AHEAD` in line with the connections takers have been asking for already open
+(:class:`ConnectAhead`), a test takes one (a queue pop), and gives it back when done, to be dropped when a thread has nothing more urgent
 to do. Making a clone for a waiting test comes first; then dropping, once more than
 :data:`MAX_UNDROPPED` used clones pile up; then topping the pool up; then the rest of the drops.
 
@@ -24,6 +24,7 @@ when a run ends die with the run's server (or are dropped by name on a shared se
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -34,12 +35,16 @@ from psycopg import sql
 from harness.errors import HarnessError
 from harness.secrets import ConnParams
 
-__all__ = ["MAX_UNDROPPED", "ClonePool", "ConnectAhead", "PoolBroken", "create_clone_sql"]
+__all__ = ["CONNECTED_AHEAD", "MAX_UNDROPPED", "ClonePool", "ConnectAhead", "PoolBroken", "create_clone_sql"]
 
 # used clones kept before dropping them gets ahead of topping the pool up (disk, not time: a
 # drop costs the server a third of a clone's CPU, and a throwaway server's clones need none at
 # its end; 48 clones of a 10 MB template are 480 MB of its data directory)
 MAX_UNDROPPED = 48
+
+# clones next in line that hold their connections open: takers take in order, and idle backends
+# count against the server's max_connections (a race suite may open a hundred of its own)
+CONNECTED_AHEAD = 2
 
 # kind of connection ("owner", "app") -> how to open one to the clone named
 ConnectAhead = Mapping[str, Callable[[str], psycopg.Connection]]
@@ -202,8 +207,9 @@ class ClonePool:
                 self._cond.wait()
 
     def _missing_connection(self) -> tuple[str, str] | None:
-        """A ready clone without a connection of a kind takers want now (the oldest first)."""
-        for name in self._ready:
+        """A clone next in line without a connection of a kind takers want now (the oldest
+        first); only the first :data:`CONNECTED_AHEAD` clones get them."""
+        for name in itertools.islice(self._ready, CONNECTED_AHEAD):
             for kind, wanted in self._wanted.items():
                 if wanted and kind not in self._open[name] and (name, kind) not in self._connecting:
                     return name, kind
@@ -257,32 +263,22 @@ class ClonePool:
         self._wanted[kind] = False
 
     def _create(self, conn: psycopg.Connection) -> None:
-        opened: dict[str, psycopg.Connection] = {}
+        """Makes one clone; its connections are opened by the "connect" job once it is next in
+        line (a taker already waiting connects itself meanwhile)."""
         try:
             name = self._new_name()
             conn.execute(create_clone_sql(name, self.template, self.strategy))
-            with self._cond:
-                # a taker already waiting connects itself while this thread makes the next clone
-                hurry = self._waiting > len(self._ready)
-                kinds = [kind for kind, wanted in self._wanted.items() if wanted and not hurry]
-            for kind in kinds:
-                try:
-                    opened[kind] = self._connect_ahead[kind](name)
-                except psycopg.Error:
-                    with self._cond:
-                        self._refused(kind)
         except BaseException:
-            for other in opened.values():
-                other.close()
             with self._cond:
                 self._creating -= 1
                 self._cond.notify_all()
             raise
         with self._cond:   # one step, so that no other thread sees the clone neither coming nor ready
             self._creating -= 1
-            self._open[name] = opened
+            self._open[name] = {}
             self._ready.append(name)
             self._cond.notify_all()
+
 
 def create_clone_sql(name: str, template: str, strategy: str | None) -> sql.Composed:
     """``CREATE DATABASE name TEMPLATE template [STRATEGY ...]`` (the backend picks the strategy)."""

@@ -12,7 +12,7 @@ import pytest
 from harness.errors import UnsafeAppRole
 from harness.lifecycle import Run
 from harness.migrations import current_heads, script_heads
-from harness.pool import ClonePool, PoolBroken
+from harness.pool import CONNECTED_AHEAD, ClonePool, PoolBroken
 
 _names = itertools.count(1)
 
@@ -198,3 +198,22 @@ def test_an_unsafe_app_role_is_refused_every_time_though_asked_once(harness_run,
                 run.require_safe_app_role(owner_conn)
     finally:
         owner_conn.execute(f"drop role {role}")
+
+
+def test_only_the_clones_next_in_line_hold_connections(harness_run):
+    """Idle backends count against max_connections: a full pool keeps connections open for its
+    next CONNECTED_AHEAD clones only, and opens the next one's as one is taken."""
+    pool = _pool(harness_run, size=4, creators=2, connect_ahead=_owner_ahead(harness_run))
+    try:
+        pool.start()
+        assert _wait_for(lambda: pool.ready == 4 and pool.opened_ahead("owner") == CONNECTED_AHEAD)
+        time.sleep(0.3)
+        assert pool.opened_ahead("owner") == CONNECTED_AHEAD
+        name = pool.take()
+        conn = pool.connection(name, "owner")
+        assert conn is not None
+        conn.close()
+        assert _wait_for(lambda: pool.opened_ahead("owner") == CONNECTED_AHEAD)
+        pool.give_back(name)
+    finally:
+        pool.close(drop=True)
