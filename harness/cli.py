@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -162,6 +163,9 @@ def _gate(args: argparse.Namespace) -> int:
 
     if bool(args.gates) == bool(args.all):
         raise _UsageError("name the gates to run (e.g. 'harness gate S03') or pass --all, not both")
+    if args.workers is not None and args.workers < 1:
+        raise _UsageError(f"--workers {args.workers}: give 1 or more (1 runs the suites in one process)")
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if args.all else 1
     target = load_target(args.target)
     catalog = _catalog(args, target)
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
@@ -177,7 +181,7 @@ def _gate(args: argparse.Namespace) -> int:
     with _locked(Path(args.out), gate_ids):
         results = new_results_dir(Path(args.results), "all" if args.all else "-".join(gate_ids))
         run, packets = run_gates(_request(args, catalog, gate_ids[0], [results], target), gate_ids,
-                                 target, results, args.quiet)
+                                 target, results, args.quiet, workers)
     if run.note:
         console.print(f"harness: {run.note}", style="dim")
     for built in packets:
@@ -323,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("--target", default=DEFAULT_TARGET, help="target spec (default: target.yaml)")
     gate.add_argument("--results", default=DEFAULT_RESULTS,
                       help=f"where allure results go, one folder per run (default: {DEFAULT_RESULTS})")
+    gate.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="pytest-xdist workers for the suites, 1 for one process (default: one "
+                           "per core with --all, else 1); tests marked 'alone' run after, serially")
     _packet_options(gate)
     gate.set_defaults(func=_gate)
 

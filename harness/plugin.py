@@ -24,7 +24,6 @@ from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
 from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
-from harness.roles import require_safe_app_role
 from harness.target import TargetSpec, load_target
 
 RUN_ID_ENV = "HARNESS_RUN_ID"
@@ -88,6 +87,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "evidence(item, story=None): the gate evidence item this test proves "
                    "(becomes Allure labels evidence, gate, epic, feature, story)")
+    config.addinivalue_line(
+        "markers", "alone: judged by time or load; `harness gate` with workers runs it after the "
+                   "parallel part, with nothing else running")
     config.stash[_options_key] = resolve_options(config)
     _stop_on_sigterm()
     if not hasattr(config, "workerinput"):
@@ -247,21 +249,23 @@ def module_database(harness_run: Run, request: pytest.FixtureRequest) -> Iterato
 
 
 @pytest.fixture
-def owner_conn(fresh_database: Database) -> Iterator[psycopg.Connection]:
-    """The owner (migration) role on the fresh database, autocommit: for seeding only."""
-    with fresh_database.connect_owner(autocommit=True) as conn:
+def owner_conn(fresh_database: Database, harness_run: Run) -> Iterator[psycopg.Connection]:
+    """The owner (migration) role on the fresh database, autocommit: for seeding only.
+    Opened ahead with the clone, so a test waits for neither."""
+    with harness_run.owner_connection(fresh_database) as conn:
         yield conn
 
 
 @pytest.fixture
-def app_conn(fresh_database: Database, owner_conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
-    """The app role on the fresh database; refuses to exist if that role bypasses RLS."""
-    spec = fresh_database.spec
+def app_conn(fresh_database: Database, owner_conn: psycopg.Connection,
+             harness_run: Run) -> Iterator[psycopg.Connection]:
+    """The app role on the fresh database; refuses to exist if that role bypasses RLS (asked
+    once per process: roles belong to the server, and every clone's tables to the template)."""
     try:
-        require_safe_app_role(owner_conn, spec.app_role, spec.tenancy.schemas)
+        harness_run.require_safe_app_role(owner_conn)
     except UnsafeAppRole as exc:
         pytest.fail(str(exc), pytrace=False)
-    with fresh_database.connect_app() as conn:
+    with harness_run.app_connection(fresh_database) as conn:
         yield conn
 
 

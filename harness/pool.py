@@ -1,11 +1,22 @@
 """A pool of clones made ahead of demand, handed out at once and dropped later (after IntegreSQL).
 
-``CREATE DATABASE ... TEMPLATE`` costs a server tens to hundreds of milliseconds, and ``DROP
-DATABASE`` forces a checkpoint. Neither needs to sit between a test and its database: one
-background thread per process keeps ``size`` clones of the template ready, a test takes one
-(a queue pop), and gives it back when done, to be dropped when the thread has nothing more
-urgent to do. Making a clone for a waiting test comes first; then dropping, once more than
+``CREATE DATABASE ... TEMPLATE`` costs a server tens to hundreds of milliseconds, ``DROP
+DATABASE`` forces a checkpoint, and even a connection to a new clone costs milliseconds (a
+backend forked, its catalog caches loaded). None of it needs to sit between a test and its first
+statement: background threads keep ``size`` clones of the template ready, the next
+:data:`CONNECTED_AHEAD` in line with the connections takers have been asking for already open
+(:class:`ConnectAhead`), a test takes one (a queue pop), and gives it back when done, to be dropped when a thread has nothing more urgent
+to do. Making a clone for a waiting test comes first; then dropping, once more than
 :data:`MAX_UNDROPPED` used clones pile up; then topping the pool up; then the rest of the drops.
+
+A clone's creation mostly waits (for checkpoints, for the copy), so ``creators`` threads, each
+with its own admin connection, make clones side by side: on two cores two of them make clones
+nearly twice as fast as one (``benchmarks/bench_fresh_database.py``).
+
+Which connections to open ahead follows what takers used: a kind of connection (``owner``,
+``app``) is opened ahead while the last clone given back had its connection of that kind taken,
+so a module of tests that never connect costs no idle backends. A connection made ahead and not
+taken is closed when its clone is given back.
 
 Every clone is used by exactly one taker and is never handed out twice. Clones still in the pool
 when a run ends die with the run's server (or are dropped by name on a shared server).
@@ -13,9 +24,10 @@ when a run ends die with the run's server (or are dropped by name on a shared se
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import psycopg
 from psycopg import sql
@@ -23,10 +35,19 @@ from psycopg import sql
 from harness.errors import HarnessError
 from harness.secrets import ConnParams
 
-__all__ = ["MAX_UNDROPPED", "ClonePool", "PoolBroken", "create_clone_sql"]
+__all__ = ["CONNECTED_AHEAD", "MAX_UNDROPPED", "ClonePool", "ConnectAhead", "PoolBroken", "create_clone_sql"]
 
-# used clones kept before dropping them gets ahead of topping the pool up (disk, not time)
-MAX_UNDROPPED = 16
+# used clones kept before dropping them gets ahead of topping the pool up (disk, not time: a
+# drop costs the server a third of a clone's CPU, and a throwaway server's clones need none at
+# its end; 48 clones of a 10 MB template are 480 MB of its data directory)
+MAX_UNDROPPED = 48
+
+# clones next in line that hold their connections open: takers take in order, and idle backends
+# count against the server's max_connections (a race suite may open a hundred of its own)
+CONNECTED_AHEAD = 2
+
+# kind of connection ("owner", "app") -> how to open one to the clone named
+ConnectAhead = Mapping[str, Callable[[str], psycopg.Connection]]
 
 
 class PoolBroken(HarnessError):
@@ -37,21 +58,30 @@ class ClonePool:
     """Clones of ``template`` on the server ``admin`` reaches, named by ``new_name()``."""
 
     def __init__(self, admin: ConnParams, template: str, new_name: Callable[[], str], size: int,
-                 strategy: str | None = None) -> None:
-        if size < 1:
-            raise ValueError("a pool holds at least one clone")
+                 strategy: str | None = None, *, creators: int = 1,
+                 connect_ahead: ConnectAhead | None = None) -> None:
+        if size < 1 or creators < 1:
+            raise ValueError("a pool holds at least one clone and has at least one creator")
         self.admin = admin
         self.template = template
         self.strategy = strategy
         self.size = size
+        self.creators = creators
         self._new_name = new_name
+        self._connect_ahead = dict(connect_ahead or {})
+        self._wanted = dict.fromkeys(self._connect_ahead, True)   # kinds opened ahead now
         self._ready: deque[str] = deque()
+        self._open: dict[str, dict[str, psycopg.Connection]] = {}  # clone -> kind -> connection
+        self._taken: dict[str, set[str]] = {}                     # clone -> kinds its taker took
         self._used: deque[str] = deque()
+        self._creating = 0
+        self._connecting: set[tuple[str, str]] = set()           # (clone, kind) being opened
+        self._dropping = 0
         self._waiting = 0
         self._closed = False
         self._error: str | None = None
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     # -- for takers --------------------------------------------------------------------------
     def take(self, timeout: float = 300) -> str:
@@ -67,16 +97,33 @@ class ClonePool:
                 if not self._ready:
                     raise PoolBroken(self._error or "the clone pool is closed")
                 name = self._ready.popleft()
+                self._taken[name] = set()
             finally:
                 self._waiting -= 1
             self._cond.notify_all()
             return name
 
+    def connection(self, name: str, kind: str) -> psycopg.Connection | None:
+        """The ``kind`` connection opened ahead to clone ``name`` (now the caller's), or None."""
+        with self._cond:
+            if name in self._taken:
+                self._taken[name].add(kind)
+            conn = self._open.get(name, {}).pop(kind, None)
+        if conn is not None and conn.closed:
+            return None
+        return conn
+
     def give_back(self, name: str) -> None:
         """A used clone, to be dropped in the background."""
         with self._cond:
+            taken = self._taken.pop(name, set())
+            for kind in self._wanted:
+                self._wanted[kind] = kind in taken
+            leftover = self._open.pop(name, {})
             self._used.append(name)
             self._cond.notify_all()
+        for conn in leftover.values():
+            conn.close()
 
     def start(self) -> None:
         """Starts filling the pool (take() also does)."""
@@ -87,16 +134,21 @@ class ClonePool:
         """Waits until every used clone is dropped (tests and orderly shutdowns)."""
         with self._cond:
             self._start()
-            return self._cond.wait_for(lambda: not self._used or self._error is not None, timeout)
+            return self._cond.wait_for(
+                lambda: (not self._used and not self._dropping) or self._error is not None, timeout)
 
     def close(self, *, drop: bool) -> None:
-        """Stops the thread; with ``drop``, drops the clones this pool still holds."""
+        """Stops the threads; with ``drop``, drops the clones this pool still holds."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-            thread = self._thread
-        if thread is not None:
+            threads = list(self._threads)
+        for thread in threads:
             thread.join(30)
+        for conns in self._open.values():
+            for conn in conns.values():
+                conn.close()
+        self._open.clear()
         if drop:
             leftover = [*self._ready, *self._used]
             self._ready.clear()
@@ -110,52 +162,122 @@ class ClonePool:
     def ready(self) -> int:
         return len(self._ready)
 
-    # -- the background thread ---------------------------------------------------------------
-    def _start(self) -> None:
-        if self._thread is None and not self._closed:
-            self._thread = threading.Thread(target=self._work, name="harness-clone-pool", daemon=True)
-            self._thread.start()
+    def opened_ahead(self, kind: str) -> int:
+        """Clones in the pool whose ``kind`` connection is already open."""
+        with self._cond:
+            return sum(1 for name in self._ready if kind in self._open[name])
 
-    def _next_job(self) -> tuple[str, str | None]:
+    def ahead(self, kind: str) -> bool:
+        """Whether connections of ``kind`` are being opened ahead now."""
+        with self._cond:
+            return self._wanted.get(kind, False)
+
+    # -- the background threads --------------------------------------------------------------
+    def _start(self) -> None:
+        if not self._threads and not self._closed:
+            for n in range(self.creators):
+                thread = threading.Thread(target=self._work, name=f"harness-clone-pool-{n}",
+                                          daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def _next_job(self) -> tuple[str, str | None, str | None]:
         """What to do next, by priority; waits while there is nothing to do."""
         with self._cond:
             while True:
+                coming = len(self._ready) + self._creating
                 if self._closed:
-                    return "stop", None
-                if self._waiting > len(self._ready):
-                    return "create", None
+                    return "stop", None, None
+                if self._waiting > coming:
+                    self._creating += 1
+                    return "create", None, None
                 if len(self._used) > MAX_UNDROPPED:
-                    return "drop", self._used[0]
-                if len(self._ready) < self.size:
-                    return "create", None
+                    self._dropping += 1
+                    return "drop", self._used.popleft(), None
+                missing = self._missing_connection()
+                if missing is not None:
+                    self._connecting.add(missing)
+                    return "connect", *missing
+                if coming < self.size:
+                    self._creating += 1
+                    return "create", None, None
                 if self._used:
-                    return "drop", self._used[0]
+                    self._dropping += 1
+                    return "drop", self._used.popleft(), None
                 self._cond.wait()
+
+    def _missing_connection(self) -> tuple[str, str] | None:
+        """A clone next in line without a connection of a kind takers want now (the oldest
+        first); only the first :data:`CONNECTED_AHEAD` clones get them."""
+        for name in itertools.islice(self._ready, CONNECTED_AHEAD):
+            for kind, wanted in self._wanted.items():
+                if wanted and kind not in self._open[name] and (name, kind) not in self._connecting:
+                    return name, kind
+        return None
 
     def _work(self) -> None:
         try:
             with psycopg.connect(self.admin.conninfo(), autocommit=True) as conn:
                 while True:
-                    job, name = self._next_job()
+                    job, name, kind = self._next_job()
                     if job == "stop":
                         return
                     if job == "create":
-                        name = self._new_name()
-                        conn.execute(create_clone_sql(name, self.template, self.strategy))
-                        with self._cond:
-                            self._ready.append(name)
-                            self._cond.notify_all()
+                        self._create(conn)
+                    elif job == "connect":
+                        self._connect(name, kind)
                     else:
-                        _drop(conn, name)
-                        with self._cond:
-                            self._used.remove(name)
-                            self._cond.notify_all()
+                        try:
+                            _drop(conn, name)
+                        finally:
+                            with self._cond:
+                                self._dropping -= 1
+                                self._cond.notify_all()
         except Exception as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             with self._cond:
                 if not self._closed:
                     self._error = f"the clone pool stopped: {type(exc).__name__}: {first}"
                 self._cond.notify_all()
+
+    def _connect(self, name: str, kind: str) -> None:
+        """Opens a ``kind`` connection to a clone already in the pool."""
+        try:
+            conn = self._connect_ahead[kind](name)
+        except psycopg.Error:
+            conn = None
+        with self._cond:
+            self._connecting.discard((name, kind))
+            if conn is None:
+                self._refused(kind)
+            if conn is not None and name in self._open and name in self._ready:
+                self._open[name][kind] = conn
+                conn = None
+            self._cond.notify_all()
+        if conn is not None:   # taken meanwhile: its taker connected itself
+            conn.close()
+
+    def _refused(self, kind: str) -> None:
+        """A connection made ahead failed: the takers connect themselves, and meet the reason
+        where it belongs (not retried ahead until a taker gets one of that kind again)."""
+        self._wanted[kind] = False
+
+    def _create(self, conn: psycopg.Connection) -> None:
+        """Makes one clone; its connections are opened by the "connect" job once it is next in
+        line (a taker already waiting connects itself meanwhile)."""
+        try:
+            name = self._new_name()
+            conn.execute(create_clone_sql(name, self.template, self.strategy))
+        except BaseException:
+            with self._cond:
+                self._creating -= 1
+                self._cond.notify_all()
+            raise
+        with self._cond:   # one step, so that no other thread sees the clone neither coming nor ready
+            self._creating -= 1
+            self._open[name] = {}
+            self._ready.append(name)
+            self._cond.notify_all()
 
 
 def create_clone_sql(name: str, template: str, strategy: str | None) -> sql.Composed:

@@ -13,7 +13,7 @@ from psycopg import sql
 
 from harness.errors import UnsafeAppRole
 
-__all__ = ["app_role_problems", "ensure_role", "require_safe_app_role"]
+__all__ = ["app_role_problems", "ensure_role", "require_safe_app_role", "unsafe_app_role_message"]
 
 
 def ensure_role(admin: psycopg.Connection, role: str, password: str) -> bool:
@@ -61,7 +61,10 @@ def app_role_problems(conn: psycopg.Connection, role: str, schemas: tuple[str, .
 def require_safe_app_role(conn: psycopg.Connection, role: str, schemas: tuple[str, ...] = ("public",)) -> None:
     problems = app_role_problems(conn, role, schemas)
     if problems:
-        raise UnsafeAppRole(
-            "refusing to run tenant scenarios as an app role that bypasses RLS: " + "; ".join(problems)
+        raise UnsafeAppRole(unsafe_app_role_message(role, problems))
+
+
+def unsafe_app_role_message(role: str, problems: list[str]) -> str:
+    return ("refusing to run tenant scenarios as an app role that bypasses RLS: " + "; ".join(problems)
             + f" (fix: connect as a plain role, e.g. ALTER ROLE {role} NOSUPERUSER NOBYPASSRLS, "
             "and let the migration role own the tables)")

@@ -204,7 +204,10 @@ class EmbeddedBackend:
         """Runs one statement in single-user mode: the cluster listens on nothing meanwhile."""
         bindir = self.bindir()
         # the statement (it may carry a password) goes through stdin, never the command line
-        result = subprocess.run([str(bindir / "postgres"), "--single", "-D", str(pgdata),
+        # the server's SCRAM rounds here too: a password set with the default 4096 costs every
+        # connection of that role ~3 ms more (measured: the superuser at 4.7 ms, the app role 2.3)
+        scram = [f"-c{s}" for s in SERVER_SETTINGS if s.startswith("scram_iterations=")]
+        result = subprocess.run([str(bindir / "postgres"), "--single", *scram, "-D", str(pgdata),
                                  "postgres"], input=statement + ";\n", user=run_as,
                                 capture_output=True, text=True, timeout=120, cwd="/",
                                 start_new_session=True)

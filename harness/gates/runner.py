@@ -14,6 +14,14 @@ reason when it gave one. Every run fixes a hypothesis seed and passes it on, so 
 say which seed produced it. ``harness gate --all`` runs the suites once for every gate and
 builds one packet per gate from the same results.
 
+**Workers.** With ``workers`` > 1 the suites spread over that many pytest-xdist workers (a test
+module stays on one worker, so module databases keep their tests), and the tests marked
+``alone`` (they judge time or load: locust SLOs, throughput ratios, restore and release windows)
+run afterwards in a second, serial pytest, with nothing else running; both write into the same
+results directory with the same hypothesis seed, so the evidence, and every decision made from
+it, is that of a serial run. The packets of several gates are then built side by side
+(``harness gate --all``: twelve packets and their Allure reports), each swapped in whole.
+
 **Signals.** SIGINT and SIGTERM sent to ``harness gate`` are forwarded to pytest as SIGINT
 (pytest turns it into an interrupt that runs every fixture's teardown: the database server is
 stopped, its files removed); ``harness gate`` waits for that cleanup, then stops with
@@ -33,6 +41,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -44,10 +53,11 @@ from harness.gates.results import read_results
 if TYPE_CHECKING:
     from harness.target import TargetSpec
 
-__all__ = ["Interrupted", "SuiteRun", "new_results_dir", "pytest_command", "run_gates",
-           "run_suites"]
+__all__ = ["ALONE", "Interrupted", "SuiteRun", "new_results_dir", "pytest_command", "run_gates",
+           "run_suites", "suite_commands"]
 
 SCENARIOS = "scenarios"
+ALONE = "alone"               # the marker of tests that must run with nothing else running
 RUN_MARKER = ".harness-run"
 KEEP_RUNS = 5                 # results directories of earlier runs kept per gate selection
 CLEANUP_TIMEOUT = 120.0       # seconds pytest gets to tear down after an interrupt
@@ -104,6 +114,25 @@ def pytest_command(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: P
     return command + (["-q"] if quiet else [])
 
 
+def suite_commands(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
+                   quiet: bool, seed: str | None, workers: int) -> list[list[str]]:
+    """The pytest runs that give the evidence: one serial run, or with ``workers`` > 1 the
+    parallel part then the ``alone`` tests serially."""
+    command = pytest_command(target, gate_ids, results_dir, quiet, seed)
+    if workers <= 1:
+        return [command]
+    return [[*command, "-n", str(workers), "--dist", "loadfile", "-m", f"not {ALONE}"],
+            [*command, "-m", ALONE]]
+
+
+def _combined(codes: list[int]) -> int:
+    """One exit code for the runs: the first that is not evidence, else failed, passed, none."""
+    for code in codes:
+        if code not in _EVIDENCE_EXIT_CODES:
+            return code
+    return 1 if 1 in codes else 0 if 0 in codes else 5
+
+
 def new_results_dir(results_root: Path, label: str) -> Path:
     """A fresh directory for one run's results; the oldest runs beyond :data:`KEEP_RUNS` go."""
     results_root = results_root.resolve()
@@ -130,20 +159,27 @@ def _prune(results_root: Path, label: str, keep: Path) -> None:
 
 
 def run_suites(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
-               quiet: bool) -> SuiteRun:
-    """Runs the gates' suites into ``results_dir`` (made by :func:`new_results_dir`)."""
+               quiet: bool, workers: int = 1) -> SuiteRun:
+    """Runs the gates' suites into ``results_dir`` (made by :func:`new_results_dir`), on
+    ``workers`` pytest-xdist workers when more than one."""
     results_dir = results_dir.resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     if not suite_paths(target):
         return SuiteRun(5, results_dir, f"{target.path.name} names no suites and sets "
                         "harness_suites: false: no suite ran")
     seed = str(random.SystemRandom().randrange(2**32))
-    command = pytest_command(target, gate_ids, results_dir, quiet, seed)
-    if not quiet and sys.stdout.isatty():
-        command.append("--color=yes")   # its output reaches the terminal through a pipe
+    commands = suite_commands(target, gate_ids, results_dir, quiet, seed, workers)
     log = results_dir.parent / f"{results_dir.name}.pytest.log"
+    codes: list[int] = []
     with log.open("w", encoding="utf-8") as handle:
-        code = _run_forwarding_signals(command, target.root, handle, None if quiet else sys.stdout)
+        for command in commands:
+            if not quiet and sys.stdout.isatty():
+                command.append("--color=yes")   # its output reaches the terminal through a pipe
+            codes.append(_run_forwarding_signals(command, target.root, handle,
+                                                 None if quiet else sys.stdout))
+            if codes[-1] not in _EVIDENCE_EXIT_CODES:
+                break
+    code = _combined(codes)
     if code not in _EVIDENCE_EXIT_CODES:
         reason = _plugin_error(log)
         where = f"its output is in {log}"
@@ -236,11 +272,24 @@ def _plugin_error(log: Path) -> str:
 
 
 def run_gates(request: BuildRequest, gate_ids: tuple[str, ...], target: TargetSpec,
-              results_dir: Path, quiet: bool) -> tuple[SuiteRun, list[BuiltPacket]]:
-    """Runs the suites once for ``gate_ids`` and builds a packet for each gate."""
-    run = run_suites(target, gate_ids, results_dir, quiet)
+              results_dir: Path, quiet: bool, workers: int = 1) -> tuple[SuiteRun, list[BuiltPacket]]:
+    """Runs the suites once for ``gate_ids`` (on ``workers`` workers) and builds a packet for
+    each gate, several side by side."""
+    run = run_suites(target, gate_ids, results_dir, quiet, workers)
     results = read_results(run.results_dir)
-    packets = [build_packet(replace(request, gate_id=gate_id, results_dir=run.results_dir,
+
+    def build(gate_id: str) -> BuiltPacket:
+        return build_packet(replace(request, gate_id=gate_id, results_dir=run.results_dir,
                                     target=target), results)
-               for gate_id in gate_ids]
-    return run, packets
+
+    if len(gate_ids) == 1 or workers <= 1:
+        return run, [build(gate_id) for gate_id in gate_ids]
+    # each packet is built in its own staging folder and swapped in whole; an interrupt
+    # cancels the packets not yet started and waits for those under way
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="packet") as builders:
+        futures = [builders.submit(build, gate_id) for gate_id in gate_ids]
+        try:
+            return run, [future.result() for future in futures]
+        except BaseException:
+            builders.shutdown(cancel_futures=True)
+            raise

@@ -3,8 +3,9 @@
 A profile says how much load (users, spawn rate, duration, locust workers, tenants of each
 class) and what each endpoint must keep: p50/p95/p99 ceilings in milliseconds, a maximum error
 ratio, a minimum throughput; the p95 ceiling of the small tenants while large ones saturate
-(fairness); and how much worse than the baseline packet a metric may get. ``ci`` runs in about
-30 s; ``ga`` is the launch profile. ``HARNESS_LOAD_PROFILE`` picks one.
+(fairness); and how much worse than the baseline packet a metric may get; ``stable_tolerance``: the load stops
+once its percentiles are that stable (``duration_s`` is then a cap; null: always run it whole).
+``ci`` runs for at most 30 s; ``ga`` is the launch profile. ``HARNESS_LOAD_PROFILE`` picks one.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class LoadProfile:
     small_tenant_p95_ms: float | None = None
     baseline_tolerance: float = field(default=0.5, metadata=bounds(0))
     large_users: int = field(default=4, metadata=bounds(1))
+    # the load stops once its percentiles are stable to this fraction (duration_s is then a
+    # cap); None runs duration_s whole (harness.load.runner)
+    stable_tolerance: float | None = field(default=0.1, metadata=bounds(above=0, maximum=0.99))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointSlo | None:

@@ -8,6 +8,13 @@ same worker command points ``--master-host`` at the master). While it runs, a pr
 (elapsed, requests, current p95, users) goes to ``progress`` every few seconds. Every process it
 started is stopped by PID if anything goes wrong, and the CPU the generator itself used is
 measured from the children's resource usage.
+
+The profile's ``duration_s`` is a cap, not a fixed wait: once every user is running and the
+rolling p50 and p95 of all requests (locust's current percentiles, over its last
+:data:`LOCUST_WINDOW_S` seconds) have stayed within the profile's ``stable_tolerance`` of their
+mean for :data:`STABLE_POINTS` seconds, the master is stopped with SIGTERM (locust then writes
+its stats as at a timed end). :class:`LoadRun` says how long the load ran and why it stopped;
+throughput is then counted over the time requests were actually sent.
 """
 
 from __future__ import annotations
@@ -15,11 +22,12 @@ from __future__ import annotations
 import csv
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
@@ -28,9 +36,11 @@ from harness.load.profiles import LoadProfile
 from harness.load.stats import LoadStats, read_stats
 from harness.processes import start_process, stop_process
 
-__all__ = ["LoadRun", "locust_command", "run_locust"]
+__all__ = ["LoadRun", "locust_command", "run_locust", "stable_percentiles"]
 
 _GRACE_S = 60
+LOCUST_WINDOW_S = 10      # locust's "current" percentiles cover about its last 10 s
+STABLE_POINTS = 5         # history rows (one a second) whose percentiles must agree
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class LoadRun:
     wall_s: float
     generator_cpu_s: float        # user + system CPU of every locust process
     processes: int                # locust processes (1, or master + workers)
+    stopped: str = ""             # why the load ended: percentiles stable, or the duration cap
 
     @property
     def generator_cpu_share(self) -> float:
@@ -86,6 +97,47 @@ def _progress_line(history: Path, started: float, duration: int) -> str | None:
             f"{last.get('User Count', '0')} users")
 
 
+def _aggregated_history(history: Path) -> list[dict[str, str]]:
+    try:
+        with history.open(newline="", encoding="utf-8") as handle:
+            return [r for r in csv.DictReader(handle) if r.get("Name") == "Aggregated"]
+    except OSError:
+        return []
+
+
+def stable_percentiles(rows: list[dict[str, str]], users: int, tolerance: float) -> bool:
+    """The last :data:`STABLE_POINTS` history rows, all at full ``users``, and after locust's
+    percentile window has filled at full load, have p50 and p95 within ``tolerance`` of their
+    mean."""
+    full = [r for r in rows if _number(r.get("User Count")) == users]
+    if len(full) < LOCUST_WINDOW_S + STABLE_POINTS:
+        return False
+    last = full[-STABLE_POINTS:]
+    for column in ("50%", "95%"):
+        values = [_number(r.get(column)) for r in last]
+        if any(v is None for v in values):
+            return False
+        mean = sum(values) / len(values)
+        # locust keeps response times to the millisecond: 1 ms is always within tolerance
+        if any(abs(v - mean) > max(tolerance * mean, 1.0) for v in values):
+            return False
+    return True
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text not in (None, "", "N/A") else None
+    except ValueError:
+        return None
+
+
+def _sent_for(stats: LoadStats) -> float | None:
+    """Seconds between the first and the last request locust recorded."""
+    firsts = [e.first for e in stats.entries.values() if e.first is not None]
+    lasts = [e.last for e in stats.entries.values() if e.last is not None]
+    return max(lasts) - min(firsts) if firsts and lasts and max(lasts) > min(firsts) else None
+
+
 def run_locust(profile: LoadProfile, base_url: str, locustfile: Path, out_dir: Path,
                env: dict[str, str], progress: TextIO | None = None,
                every_s: float = 5.0) -> LoadRun:
@@ -110,14 +162,28 @@ def run_locust(profile: LoadProfile, base_url: str, locustfile: Path, out_dir: P
                                            start_new_session=True))
         deadline = started + profile.duration_s + _GRACE_S + (60 if profile.workers else 0)
         next_line = started + every_s
+        next_check = started + 1.0
+        stopped = f"cap: the profile's duration_s, {profile.duration_s} s"
+        history = out_dir / "locust_stats_history.csv"
         while processes[0].poll() is None:
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise LoadFailure(f"locust did not finish within {deadline - started:.0f} s; stopped it")
-            if progress is not None and time.monotonic() >= next_line:
-                line = _progress_line(out_dir / "locust_stats_history.csv", started, profile.duration_s)
+            if progress is not None and now >= next_line:
+                line = _progress_line(history, started, profile.duration_s)
                 if line:
                     print(line, file=progress, flush=True)
                 next_line += every_s
+            if profile.stable_tolerance is not None and now >= next_check and \
+                    stopped.startswith("cap") and \
+                    stable_percentiles(_aggregated_history(history), profile.users,
+                                       profile.stable_tolerance):
+                stopped = (f"stable: p50 and p95 within {profile.stable_tolerance:.0%} of their "
+                           f"mean for {STABLE_POINTS} s at {profile.users} users, after "
+                           f"{now - started:.1f} s")
+                processes[0].send_signal(signal.SIGTERM)   # locust writes its stats and exits
+            if now >= next_check:
+                next_check = now + 1.0
             time.sleep(0.2)
         for worker in processes[1:]:
             worker.wait(30)
@@ -134,5 +200,8 @@ def run_locust(profile: LoadProfile, base_url: str, locustfile: Path, out_dir: P
         raise LoadFailure(f"locust exited with {processes[0].returncode} and wrote no stats",
                           [("locust output", tail)])
     stats = read_stats(json_file, out_dir / "locust_stats_history.csv", float(profile.duration_s))
+    if stopped.startswith("stable"):
+        # stopped early: throughput over the time requests were actually sent
+        stats = replace(stats, duration_s=_sent_for(stats) or stats.duration_s)
     return LoadRun(stats=stats, out_dir=out_dir, wall_s=wall, generator_cpu_s=cpu,
-                   processes=len(processes))
+                   processes=len(processes), stopped=stopped)

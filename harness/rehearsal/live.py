@@ -108,7 +108,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
         for rev in revisions:
             _step(report, workload, clock, profile.settle_s, rev.id, "upgrade",
                   lambda r=rev.id: tool.upgrade(db.owner, r), conn)
-            time.sleep(profile.settle_s)
+            workload.settle(profile.settle_s)
             started = time.perf_counter()
             workload.pause()
             _grow(conn, spec, workload, bulk, profile.tenants, rows_per_table, config.payload,
@@ -123,7 +123,7 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
             _step(report, workload, clock, profile.settle_s, rev.id, "downgrade",
                   lambda p=parent: tool.downgrade(db.owner, p), conn)
             _shrink(conn, workload)
-            time.sleep(profile.settle_s)
+            workload.settle(profile.settle_s)
     report.operations, report.samples = list(workload.operations), list(sampler.samples)
     for step in report.steps:
         _judge(step, report.operations, report.samples, profile.sample_interval_s)
@@ -132,7 +132,8 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
 
 def _step(report: LiveRehearsal, workload: Workload, clock: float, settle: float, revision: str,
           direction: str, run: Callable[[], None], conn=None) -> None:
-    time.sleep(settle)
+    # the step starts under load: every worker has just run an operation (settle_s at most)
+    workload.settle(settle)
     watched = list(workload.targets.reads)
     before = _storage(conn, watched) if conn is not None else {}
     start = time.perf_counter() - clock

@@ -71,6 +71,7 @@ class Workload:
                                           name=f"rehearsal-workload-{i}") for i in range(workers)]
         self._ready = threading.Barrier(workers + 1)
         self._conns: list[psycopg.Connection] = []
+        self._finished = [0] * workers        # operations each worker has finished
 
     def __enter__(self) -> Workload:
         for thread in self._threads:
@@ -92,6 +93,23 @@ class Workload:
 
     def pause(self) -> None:
         self._pause.set()
+
+    def settle(self, cap_s: float) -> float:
+        """Waits until every worker has finished an operation begun after this call (the
+        workload has run against the schema as it is now), at most ``cap_s``; at once when
+        the workload has nothing to do yet (no tenant, no table) or is paused. Returns the
+        seconds waited."""
+        started = time.perf_counter()
+        targets = self.targets
+        if self._pause.is_set() or not targets.tenants or not targets.reads:
+            return 0.0
+        # +2: the operation under way when called began before it; the next one after
+        marks = [n + 2 for n in self._finished]
+        while time.perf_counter() - started < cap_s and not self._stop.is_set():
+            if all(done >= mark for done, mark in zip(self._finished, marks, strict=True)):
+                break
+            time.sleep(0.005)
+        return time.perf_counter() - started
 
     def resume(self) -> None:
         self._pause.clear()
@@ -121,6 +139,7 @@ class Workload:
                     table = targets.reads[(n // 2) % len(targets.reads)]
                     self._timed(conn, "read", table, tenant, sql.SQL(
                         "select count(*) from (select 1 from {} limit 20) s").format(sql.SQL(table)), [])
+                self._finished[index] += 1
                 time.sleep(self.think)
 
     def _timed(self, conn: psycopg.Connection, kind: str, table: str, tenant: object,

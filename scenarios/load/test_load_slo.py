@@ -16,6 +16,9 @@ from harness.load import LoadFailure, evaluate_endpoint, evaluate_fairness, load
 from harness.load.plots import endpoint_percentiles_svg, percentiles_over_time_svg
 from harness.load.thresholds import Verdict, regression
 
+# judged by time or load: runs after the parallel part, with nothing else running
+pytestmark = pytest.mark.alone
+
 PROFILE = load_profile(harness_data.path("loadtests/slo.yaml"))
 LIST = "GET /v1/work-items"
 FILTER = "GET /v1/work-items?status"
@@ -112,6 +115,9 @@ def test_the_measurements_slos_are_computed_from_exist_and_move_under_load(load_
 
             allure.attach(svg, name=name, attachment_type=allure.attachment_type.SVG)
     record_metric("generator_cpu_share", run.generator_cpu_share, "cores")
+    # how long the load ran and why it stopped (stable percentiles, or the profile's cap)
+    attach_json({"wall_s": round(run.wall_s, 1), "requests_sent_for_s": round(run.stats.duration_s, 1),
+                 "cap_s": load_evidence.profile.duration_s, "stopped": run.stopped}, "load phase")
     record_metric("requests", run.stats.total_requests(), "requests", threshold=1, comparison=">=")
     problems = []
     if run.stats.total_requests() == 0 or not run.stats.history:

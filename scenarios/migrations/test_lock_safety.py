@@ -26,6 +26,8 @@ def test_no_revision_runs_a_statement_that_takes_a_heavy_lock(migration_tool, re
     require_no_findings(report.as_findings(), "squawk lock rules")
 
 
+# judged by time under load, and shares the live rehearsal with the release window's test
+@pytest.mark.alone
 @pytest.mark.evidence("S04.migration-lock-safety", story="F3-E1-S1")
 def test_no_step_stalls_tenant_traffic_past_the_lock_budget(live_rehearsal, harness_target):
     """Under a background tenant workload at the profile's volume, no upgrade or downgrade

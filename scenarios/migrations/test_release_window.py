@@ -13,6 +13,9 @@ from harness.evidence import attach_json, record_metric
 from harness.rehearsal import require_no_findings
 from harness.rehearsal.failures import Finding
 
+# judged by time or load: runs after the parallel part, with nothing else running
+pytestmark = pytest.mark.alone
+
 
 @pytest.mark.evidence("S11.rollback-rehearsal", story="F8-E3-S1")
 def test_whole_chain_upgrade_and_rollback_fit_the_release_window(live_rehearsal, rehearsal_config):

@@ -21,6 +21,9 @@ from harness.recovery import (
     rehearse_restore,
 )
 
+# judged by time or load: runs after the parallel part, with nothing else running
+pytestmark = pytest.mark.alone
+
 PROFILES = harness_data.path("recovery/profiles.yaml")
 
 

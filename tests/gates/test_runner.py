@@ -230,3 +230,62 @@ def test_a_packet_is_swapped_in_whole(tmp_path):
         swap_into_place(staging, out / "S03")
     assert (out / "S03" / "packet.json").read_text() == "new"
     assert sorted(p.name for p in out.iterdir()) == ["S03"]
+
+
+def _decisions(packets: Path) -> dict:
+    """What a release lead reads off each packet: the decision, every item's status, every
+    test's outcome (the seed differs from run to run and is left out)."""
+    found = {}
+    for packet in sorted(packets.glob("S*/packet.json")):
+        data = json.loads(packet.read_text())
+        found[packet.parent.name] = {
+            "decision": data["decision"],
+            "items": {i["id"]: i["status"] for i in data["items"]},
+            "tests": sorted((t["name"], t["status"]) for i in data["items"] for t in i.get("tests", [])),
+        }
+    return found
+
+
+@pytest.mark.slow
+def test_workers_give_the_evidence_and_decisions_of_a_serial_run(workdir, gate_target):
+    """``--workers 2`` spreads the suites over xdist workers and runs the ``alone`` tests after,
+    in one process with nothing else running; every packet reads as the serial run's."""
+    for module in ("a", "b"):
+        write(gate_target / "evidence" / f"test_{module}.py", f"""\
+            import pytest
+
+            @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
+            def test_negative_{module}():
+                pass
+
+            @pytest.mark.evidence("S03.audit-trail", story="F2-E3-S2")
+            def test_audit_{module}():
+                assert "{module}" == "a", "an audit row is missing"
+            """)
+    write(gate_target / "evidence" / "test_timed.py", """\
+        import os
+        import pytest
+
+        pytestmark = pytest.mark.alone
+
+        @pytest.mark.evidence("S04.domain-invariants", story="F3-E1-S1")
+        def test_judged_alone():
+            assert "PYTEST_XDIST_WORKER" not in os.environ, "ran beside other tests"
+        """)
+    runs = {}
+    for workers in ("1", "2"):
+        out = workdir / f"packets-{workers}"
+        code = main(["gate", "--all", "--workers", workers, "--out", str(out), "--target",
+                     str(gate_target / "target.yaml"), "--no-allure", "-q"])
+        assert code == 1
+        runs[workers] = _decisions(out)
+    assert runs["1"] == runs["2"]
+    assert set(runs["2"]) == {"S03", "S04"}
+    assert runs["2"]["S03"]["items"]["S03.audit-trail"] == "failed"
+    assert runs["2"]["S03"]["items"]["S03.cross-tenant-negatives"] == "met"
+    assert runs["2"]["S04"]["items"]["S04.domain-invariants"] == "met"
+
+
+def test_workers_must_be_one_or_more(workdir, gate_target, capsys):
+    assert main(["gate", "--all", "--workers", "0", "--target", str(gate_target / "target.yaml")]) == 2
+    assert "--workers 0" in capsys.readouterr().err

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import replace
 
 import psycopg
 import pytest
 
+from harness.errors import UnsafeAppRole
+from harness.lifecycle import Run
 from harness.migrations import current_heads, script_heads
-from harness.pool import ClonePool, PoolBroken
+from harness.pool import CONNECTED_AHEAD, ClonePool, PoolBroken
 
 _names = itertools.count(1)
 
 
-def _pool(harness_run, size: int, template: str | None = None) -> ClonePool:
+def _pool(harness_run, size: int, template: str | None = None, creators: int = 1,
+          connect_ahead=None) -> ClonePool:
     prefix = f"harness_{harness_run.tag}_pooltest_"
     return ClonePool(harness_run.server.admin, template or harness_run.template(),
-                     lambda: f"{prefix}{next(_names)}", size, "file_copy")
+                     lambda: f"{prefix}{next(_names)}", size, "file_copy", creators=creators,
+                     connect_ahead=connect_ahead)
 
 
 def _databases(harness_run) -> set[str]:
@@ -25,9 +30,11 @@ def _databases(harness_run) -> set[str]:
         return {r[0] for r in conn.execute("select datname from pg_database")}
 
 
-def test_each_take_is_a_fresh_migrated_clone_nobody_else_got(harness_run):
-    """Takes never repeat a name, each clone is at head and empty, even past the pool's size."""
-    pool = _pool(harness_run, size=2)
+@pytest.mark.parametrize("creators", [1, 3])
+def test_each_take_is_a_fresh_migrated_clone_nobody_else_got(harness_run, creators):
+    """Takes never repeat a name, each clone is at head and empty, even past the pool's size,
+    however many threads make clones side by side."""
+    pool = _pool(harness_run, size=2, creators=creators)
     try:
         names = [pool.take() for _ in range(5)]
         assert len(set(names)) == 5
@@ -93,3 +100,120 @@ def test_fresh_database_fixtures_get_a_database_nobody_used(fresh_database, owne
     assert fresh_database.name != harness_run.template()
     assert owner_conn.execute("select count(*) from workspaces").fetchone()[0] == 0
     assert current_heads(fresh_database.owner) == script_heads(harness_run.spec)
+
+
+def _owner_ahead(harness_run):
+    return {"owner": lambda name: harness_run.database(name).connect_owner(autocommit=True)}
+
+
+def _wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_taken_clone_comes_with_its_connection_open_to_it_and_to_nobody_else(harness_run):
+    """The connection opened ahead reaches the clone taken, is handed out once, and one nobody
+    took is closed when its clone is given back. (A clone made for a taker already waiting comes
+    without: the taker connects while the pool makes the next clone.)"""
+    pool = _pool(harness_run, size=2, connect_ahead=_owner_ahead(harness_run))
+    try:
+        pool.start()
+        assert _wait_for(lambda: pool.opened_ahead("owner") == 2)
+        first, second = pool.take(), pool.take()
+        conn = pool.connection(first, "owner")
+        assert conn is not None
+        assert conn.execute("select current_database()").fetchone()[0] == first
+        assert pool.connection(first, "owner") is None      # handed out once
+        assert pool.connection(first, "app") is None        # a kind nobody opens ahead
+        conn.close()
+        pool.give_back(first)
+        pool.give_back(second)   # its connection, untaken, is closed here
+        assert pool.settle(60)
+        assert not {first, second} & _databases(harness_run)
+    finally:
+        pool.close(drop=True)
+
+
+def test_connections_are_opened_ahead_only_while_takers_use_them(harness_run):
+    """A clone given back with its connection untouched stops the opening ahead; a taker that
+    asks for one again starts it."""
+    pool = _pool(harness_run, size=2, connect_ahead=_owner_ahead(harness_run))
+    try:
+        assert pool.ahead("owner")
+        pool.give_back(pool.take())                          # never asked for its connection
+        assert not pool.ahead("owner")
+        name = pool.take()
+        conn = pool.connection(name, "owner")
+        if conn is not None:
+            conn.close()
+        pool.give_back(name)
+        assert pool.ahead("owner")
+        # the clones already waiting in the pool get theirs too
+        assert _wait_for(lambda: pool.opened_ahead("owner") == 2)
+        name = pool.take()
+        conn = pool.connection(name, "owner")
+        assert conn is not None
+        assert conn.execute("select current_database()").fetchone()[0] == name
+        conn.close()
+        pool.give_back(name)
+    finally:
+        pool.close(drop=True)
+
+
+def test_a_connection_that_cannot_be_opened_ahead_leaves_the_taker_to_meet_the_reason(harness_run):
+    """A refused connection (here: a role that does not exist) does not break the pool: the clone
+    is still handed out, without a connection, and the pool stops trying ahead."""
+    nobody = {"owner": lambda name: psycopg.connect(
+        harness_run.database(name).owner.as_user("harness_no_such_role", "x").conninfo())}
+    pool = _pool(harness_run, size=1, connect_ahead=nobody)
+    try:
+        pool.start()
+        assert _wait_for(lambda: not pool.ahead("owner"))   # tried once, refused
+        name = pool.take(timeout=60)
+        assert pool.connection(name, "owner") is None
+        pool.give_back(name)
+    finally:
+        pool.close(drop=True)
+
+
+def test_owner_conn_fixture_is_the_connection_opened_ahead(harness_run, fresh_database, owner_conn):
+    """The fixture's connection reaches the test's own clone, as the owner, autocommit."""
+    assert owner_conn.execute("select current_database(), current_user").fetchone() == (
+        fresh_database.name, fresh_database.owner.user)
+    assert owner_conn.autocommit
+
+
+def test_an_unsafe_app_role_is_refused_every_time_though_asked_once(harness_run, owner_conn):
+    """The role check is cached per process, and so is its refusal: every later app_conn fails too."""
+    role = f"harness_unsafe_cached_{harness_run.tag}"
+    owner_conn.execute(f"create role {role} login bypassrls")
+    try:
+        run = Run(replace(harness_run.spec, app_role=role), harness_run.run_id)
+        for _ in range(2):
+            with pytest.raises(UnsafeAppRole, match="BYPASSRLS"):
+                run.require_safe_app_role(owner_conn)
+    finally:
+        owner_conn.execute(f"drop role {role}")
+
+
+def test_only_the_clones_next_in_line_hold_connections(harness_run):
+    """Idle backends count against max_connections: a full pool keeps connections open for its
+    next CONNECTED_AHEAD clones only, and opens the next one's as one is taken."""
+    pool = _pool(harness_run, size=4, creators=2, connect_ahead=_owner_ahead(harness_run))
+    try:
+        pool.start()
+        assert _wait_for(lambda: pool.ready == 4 and pool.opened_ahead("owner") == CONNECTED_AHEAD)
+        time.sleep(0.3)
+        assert pool.opened_ahead("owner") == CONNECTED_AHEAD
+        name = pool.take()
+        conn = pool.connection(name, "owner")
+        assert conn is not None
+        conn.close()
+        assert _wait_for(lambda: pool.opened_ahead("owner") == CONNECTED_AHEAD)
+        pool.give_back(name)
+    finally:
+        pool.close(drop=True)
