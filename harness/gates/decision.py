@@ -194,7 +194,7 @@ def _test_status(item: EvidenceItem, cases: tuple[TestCase, ...]) -> _Evaluation
     elif errored:
         status = "error"
         reason = (f"{len(errored)} of {len(counted)} tests errored in setup or harness code, "
-                  f"not on the target: " + "; ".join(f"{c.name}: {_cause(c)}" for c in errored[:3]))
+                  f"not on the target: " + _by_cause(errored))
     elif flaky:
         status, reason = "flaky", "; ".join(f"{why}: {_names(names)}" for why, names in _flaky_why(
             [c for c in counted if c.outcome == "flaky"]).items())
@@ -252,6 +252,17 @@ def _flaky_why(cases: list[TestCase]) -> dict[str, list[str]]:
             text = "passed only on a rerun"
         why.setdefault(text, []).append(case.name)
     return why
+
+
+def _by_cause(cases: list[TestCase]) -> str:
+    """The errors' causes, each once: seven tests broken by one fixture read as one cause."""
+    names: dict[str, list[str]] = {}
+    for case in cases:
+        names.setdefault(_cause(case), []).append(case.name)
+    shown = [f"{tests[0]}: {cause}" if len(tests) == 1 else f"{cause} (× {len(tests)}: {_names(tests)})"
+             for cause, tests in list(names.items())[:3]]
+    more = len(names) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more causes" if more > 0 else "")
 
 
 def _cause(case: TestCase) -> str:
