@@ -30,11 +30,11 @@ NO_EVIDENCE = "no evidence"
 DOCUMENT = "document problem"
 
 # What an exception's class (as Allure writes it, first on the message line) says about the cause.
-# A capability the adapter lacks is the target's integration, not the target's data layer; a
-# configuration error stops the suites before they can judge anything.
+# A capability the adapter lacks (or a binding only its create_tenant could fill) is the target's
+# integration, not its data layer; a configuration error stops the suites before they judge.
 _GAPS = (
-    (re.compile(r"\b(CapabilityMissing|Unsupported|NotImplementedError)\b|lacks the '[^']+' capability"),
-     ADAPTER_GAP),
+    (re.compile(r"\b(CapabilityMissing|Unsupported|NotImplementedError|BindingError)\b"
+                r"|lacks the '[^']+' capability"), ADAPTER_GAP),
     (re.compile(r"\b(ConfigError|BackendUnavailable|UnsafeAppRole)\b"), CONFIGURATION_GAP),
 )
 _CAUSE_LIMIT = 300

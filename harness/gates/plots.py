@@ -47,7 +47,7 @@ def plots_for(packet: dict[str, Any]) -> list[Plot]:
                       + [abs(m["threshold"]) for m in metrics if m.get("threshold") is not None])
             scale = top * 1.1 if top > 0 else 1.0
             bars = tuple(
-                Bar(label=_label(m, len({x["test"] for x in metrics}) > 1), value=m["value"],
+                Bar(label=_label(m, sum(x["name"] == m["name"] for x in metrics) > 1), value=m["value"],
                     width_pct=round(max(0.0, m["value"]) / scale * 100, 2),
                     threshold_pct=(round(max(0.0, m["threshold"]) / scale * 100, 2)
                                    if m.get("threshold") is not None else None),
@@ -68,4 +68,5 @@ def plots_by_item(packet: dict[str, Any]) -> dict[str, list[Plot]]:
 
 
 def _label(metric: dict[str, Any], with_test: bool) -> str:
+    # the test's name only where two tests measured the same metric: it is long, and rarely needed
     return f"{metric['name']} · {metric['test']}" if with_test else str(metric["name"])
