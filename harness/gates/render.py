@@ -128,13 +128,9 @@ class HtmlRenderer:
 def _shared(packet: dict[str, Any]) -> dict[str, Any]:
     # waived items stay in view: a reader should see what the waiver is covering for
     not_met = [i for i in packet["items"] if i["status"] != "met"]
-    failing = [(item, test) for item in packet["items"] for test in item["tests"]
-               if test["status"] in ("failed", "flaky")]
-    # broken: an error in setup or harness code, shown apart from failures of the target
-    errors = [(item, test) for item in packet["items"] for test in item["tests"]
-              if test["status"] == "broken"]
-    return {"not_met": not_met, "failing": failing, "errors": errors, "why": why_not_met(packet),
-            "error_groups": error_groups(packet), "title": lambda s: section_title(s, packet)}
+    # errors (broken: setup or harness code) are grouped by cause, apart from failures of the target
+    return {"not_met": not_met, "why": why_not_met(packet), "error_groups": error_groups(packet),
+            "title": lambda section: section_title(section, packet)}
 
 
 def _inline_evidence(packet: dict[str, Any], directory: Path) -> dict[str, dict[str, Any]]:
