@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Cause", "ErrorGroup", "WhyLine", "error_groups", "first_line", "why_not_met"]
+__all__ = ["Cause", "ErrorGroup", "WhyLine", "error_groups", "first_line", "gap_kind", "why_not_met"]
 
 TARGET_FAILURE = "target failure"
 THRESHOLD_MISSED = "threshold missed"
@@ -29,13 +29,15 @@ FLAKY = "flaky"
 NO_EVIDENCE = "no evidence"
 DOCUMENT = "document problem"
 
-# What an exception's class (as Allure writes it, first on the message line) says about the cause.
-# A capability the adapter lacks (or a binding only its create_tenant could fill) is the target's
-# integration, not its data layer; a configuration error stops the suites before they judge.
+# What an exception's class (as Allure writes it, first on the message line) and its words say
+# about the cause. A capability the adapter lacks (declared or not: an undeclared one is an
+# error naming the spec's field), or a binding only its create_tenant could fill, is the
+# target's integration, not its data layer. A spec or environment the suites stopped on (a
+# ConfigError, a backend that cannot start, a spec without what a check needs) is configuration.
 _GAPS = (
-    (re.compile(r"\b(CapabilityMissing|Unsupported|NotImplementedError|BindingError)\b"
-                r"|lacks the '[^']+' capability"), ADAPTER_GAP),
-    (re.compile(r"\b(ConfigError|BackendUnavailable|UnsafeAppRole)\b"), CONFIGURATION_GAP),
+    (re.compile(r"\b(UndeclaredCapability|Unsupported|NotImplementedError|BindingError)\b"
+                r"|lacks the '[^']+' capability|names no adapter|adapter does not support"), ADAPTER_GAP),
+    (re.compile(r"\b(ConfigError|BackendUnavailable|UnsafeAppRole|CapabilityMissing)\b"), CONFIGURATION_GAP),
 )
 _CAUSE_LIMIT = 300
 
