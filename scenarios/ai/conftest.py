@@ -7,29 +7,29 @@ RLS would prove nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
+from harness import data as harness_data
 from harness.errors import UnsafeAppRole
 from harness.lifecycle import Database
 from harness.roles import require_safe_app_role
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = harness_data.path("")
 
 
 @pytest.fixture(scope="module")
-def module_adapter(module_database: Database):
-    """The target's adapter on the module's database (None when the spec names none)."""
+def module_adapter(module_adapter, module_database: Database):
+    """The plugin's adapter on the module's database, once the app role is known to be safe."""
     spec = module_database.spec
     with module_database.connect_owner(autocommit=True) as conn:
         try:
             require_safe_app_role(conn, spec.app_role, spec.tenancy.schemas)
         except UnsafeAppRole as exc:
             pytest.fail(str(exc), pytrace=False)
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
+    return module_adapter
 
 
 @pytest.fixture(scope="module")

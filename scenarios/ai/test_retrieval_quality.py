@@ -9,8 +9,8 @@ from harness.ai import Retrieval, lineage, require_no_problems
 from harness.ai.protocols import EvalRecord, SafetyRecord
 from harness.ai.relevance import evaluate, latency_profile, load_eval_set, load_into, load_profile
 from harness.capabilities import require
+from harness.core import read_catalog
 from harness.evidence import attach_json, record_metric
-from harness.isolation import read_catalog
 from scenarios.ai.conftest import FIXTURES
 
 PROMPT_VERSION = "retrieval-hybrid-rrf60@1"
@@ -18,7 +18,7 @@ PROMPT_VERSION = "retrieval-hybrid-rrf60@1"
 
 @pytest.fixture(scope="module")
 def retrieval(module_adapter, harness_target) -> Retrieval:
-    return require(module_adapter, Retrieval, "retrieval", harness_target)
+    return require(module_adapter, "retrieval", harness_target)
 
 
 @pytest.fixture(scope="module")

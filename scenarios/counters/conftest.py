@@ -3,34 +3,36 @@
 Races need data committed across connections, so a module shares one clone; every race grants
 its own feature, so runs never share a counter. The adapter is asked for the ``entitlements``
 capability first: a target that declares it unsupported skips (not applicable), one that lacks
-it fails as missing.
+it without declaring it is an error naming the declaration.
 """
 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.capabilities import require
 from harness.counters import CAPABILITY, EntitlementCapability
 from harness.counters.profile import CounterProfile, load_profile
+from harness.errors import ConfigError
 from harness.lifecycle import Database
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "counters"
+FIXTURES = harness_data.path("counters")
 
 
 @pytest.fixture(scope="session")
 def counter_profile() -> CounterProfile:
-    return load_profile(FIXTURES / "profiles.yaml")
+    try:
+        return load_profile(FIXTURES / "profiles.yaml")
+    except ConfigError as exc:   # a configuration error stops the run (exit 2), never a test error
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="module")
-def counters(module_database: Database) -> EntitlementCapability:
-    spec = module_database.spec
-    adapter = spec.load_adapter_class()(module_database) if spec.adapter else None
-    return require(adapter, EntitlementCapability, CAPABILITY, spec)
+def counters(module_adapter, module_database: Database) -> EntitlementCapability:
+    return require(module_adapter, CAPABILITY, module_database.spec)
 
 
 @pytest.fixture(scope="module")
