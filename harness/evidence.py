@@ -115,10 +115,12 @@ def attach_context(failure: EvidenceFailure) -> None:
 
 def record_metric(name: str, value: float, unit: str = "", threshold: float | None = None,
                   comparison: str | None = None) -> None:
-    """Records a measured value for an ``slo`` item.
+    """Records a measured value for the test's evidence item (of any kind).
 
-    ``threshold`` and ``comparison`` (one of ``<= < >= > ==``) are the test's own rule; the
-    catalog's threshold for the same metric wins when it has one. The value goes into an
+    ``threshold`` and ``comparison`` (one of ``<= < >= > ==``) are the test's own rule, and the
+    decision rules judge it: a value that misses it fails the item, whatever the item's kind. A
+    figure that is information only is recorded without a threshold. The catalog's threshold for
+    the same metric wins when it has one. The value goes into an
     attachment ``metric:<name>`` (value, unit, threshold) and an *excluded* parameter of the same
     name, so reruns of the test keep one ``historyId`` whatever they measured.
     """

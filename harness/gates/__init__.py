@@ -5,8 +5,10 @@ The flow, one module per step: :mod:`~harness.gates.catalog` (``gates.yaml``),
 evidence), :mod:`~harness.gates.waivers`, :mod:`~harness.gates.decision` (the rules, pure),
 :mod:`~harness.gates.shards` (each results directory's provenance, from the one collector
 :mod:`harness.provenance`, and its sealed digest), :mod:`~harness.gates.model` (``packet.json``),
-:mod:`~harness.gates.render` (Markdown and HTML via ``harness/templates``),
-:mod:`~harness.gates.allure_report`, :mod:`~harness.gates.manifest`,
+:mod:`~harness.gates.render` (Markdown and HTML via ``harness/templates``, with
+:mod:`~harness.gates.causes` for "Why NO-GO" and :mod:`~harness.gates.plots` for the bars),
+:mod:`~harness.gates.allure_report` (with :mod:`~harness.gates.behaviours`, its epic / feature /
+story tree), :mod:`~harness.gates.manifest`,
 :mod:`~harness.gates.baseline`, :mod:`~harness.gates.packets_folder` (lock, staging, atomic
 swap) and :mod:`~harness.gates.assemble`, which ties them together; :mod:`~harness.gates.signing`
 signs and verifies packets. :mod:`~harness.gates.runner` runs the suites for ``harness gate``.

@@ -5,7 +5,9 @@ Allure 3 is the npm package ``allure``, pinned in the harness's ``package.json``
 The report is generated from a staged copy of the gate's own results — only its tests, with
 attachments redacted like the packet's — in the awesome plugin's single-file mode, and then
 the analytics script tags Allure always adds are stripped, so the page makes no outside request.
-If any outside reference remains, the report is dropped rather than shipped.
+If any outside reference remains, the report is dropped rather than shipped. The report's tree
+groups tests by epic / feature / story, titled from the catalog
+(:mod:`~harness.gates.behaviours`), rather than by suite path.
 
 Without Node, npm or the pinned package the packet is complete all the same: the returned
 :class:`~harness.gates.model.AllureStatus` says why there is no report, and the packet shows it.
@@ -20,6 +22,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from harness.gates.behaviours import GROUP_BY, behaviour_titles, titled_labels
+from harness.gates.catalog import Catalog, Gate
 from harness.gates.model import AllureStatus
 from harness.gates.redaction import Redactor
 from harness.gates.results import ResultSet, TestCase
@@ -37,7 +41,8 @@ _OUTSIDE = re.compile(r"<(?:script|link|img|iframe|source|embed)\b[^>]*\b(?:src|
 
 
 def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: Path, title: str,
-                  redactor: Redactor, *, project: Path = _PROJECT) -> AllureStatus:
+                  redactor: Redactor, *, project: Path = _PROJECT, gate: Gate | None = None,
+                  catalog: Catalog | None = None) -> AllureStatus:
     node = shutil.which("node")
     if node is None:
         return AllureStatus(False, f"{ABSENT}: Node.js is not installed here (node not on PATH)")
@@ -55,13 +60,11 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
     # removes what dead processes left (packets_folder.remove_stale_staging)
     with tempfile.TemporaryDirectory(prefix=f"{packet_dir.name}-allure-", dir=packet_dir.parent) as stage_name:
         stage = Path(stage_name)
-        staged = _stage(results, cases, stage / "results", redactor)
+        staged = stage_results(cases, stage / "results", redactor, gate, catalog)
         # absolute: allure runs in the staging folder and would resolve a relative output there,
         # so with a relative --out the report was written into a folder deleted right after
         output = packet_dir.resolve() / REPORT_DIR
-        config = {"name": title, "output": str(output),
-                  "plugins": {"awesome": {"options": {"singleFile": True, "reportName": title}}}}
-        (stage / "allurerc.json").write_text(json.dumps(config), encoding="utf-8")
+        (stage / "allurerc.json").write_text(json.dumps(allure_config(title, output)), encoding="utf-8")
         try:
             done = subprocess.run(
                 [node, str(cli), "generate", "--config", str(stage / "allurerc.json"),
@@ -97,14 +100,26 @@ def strip_outside_requests(html: str) -> str:
         lambda m: "" if ("gtag(" in m.group(0) or "dataLayer" in m.group(0)) else m.group(0), html)
 
 
-def _stage(results: ResultSet, cases: tuple[TestCase, ...], stage: Path, redactor: Redactor) -> int:
+def allure_config(title: str, output: Path) -> dict:
+    """The allurerc: one single-file awesome report, its tree grouped by epic / feature / story."""
+    return {"name": title, "output": str(output),
+            "plugins": {"awesome": {"options": {"singleFile": True, "reportName": title,
+                                                "groupBy": list(GROUP_BY)}}}}
+
+
+def stage_results(cases: tuple[TestCase, ...], stage: Path, redactor: Redactor,
+                  gate: Gate | None = None, catalog: Catalog | None = None) -> int:
+    """Copies the gate's results (redacted, behaviours titled) into ``stage``; returns how many."""
     stage.mkdir(parents=True)
+    titles = behaviour_titles(catalog, gate) if gate is not None and catalog is not None else {}
     count = 0
     for case in cases:
         for attempt in case.attempts:
             # redact the parsed values, not the JSON text: a pattern must not eat a quote
-            result = json.loads(attempt.path.read_text(encoding="utf-8"))
-            (stage / attempt.file).write_text(json.dumps(redactor.value(result)), encoding="utf-8")
+            result = redactor.value(json.loads(attempt.path.read_text(encoding="utf-8")))
+            if gate is not None and isinstance(result.get("labels"), list):
+                result["labels"] = titled_labels(result["labels"], case.evidence, gate, titles)
+            (stage / attempt.file).write_text(json.dumps(result), encoding="utf-8")
             count += 1
             for attachment in attempt.attachments:
                 src = attachment.path

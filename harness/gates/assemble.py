@@ -105,7 +105,8 @@ def build_packet(request: BuildRequest, results: ResultSet | None = None) -> Bui
         cases = tuple({v.case.key: v.case for item in verdict.items for v in item.cases}.values())
         evidence = _copy_evidence(cases, staging, redactor)
         if request.allure:
-            allure = render_allure(results, cases, staging, f"{gate.id} {gate.name}", redactor)
+            allure = render_allure(results, cases, staging, f"{gate.id} {gate.name}", redactor,
+                                   gate=gate, catalog=request.catalog)
         else:
             allure = AllureStatus(False, "not requested (--no-allure)")
         packet = Packet(verdict=verdict, generated_at=now.isoformat(timespec="seconds"),

@@ -11,9 +11,11 @@ tested exhaustively with generated result sets. The rules, strict by default (DE
   release lead waives it (a waivable item with a valid waiver). Strict on purpose: a target that
   cannot do what the gate asks has not passed the gate.
 - An item is **failed** when any counted test failed on the target (Allure ``failed``: an
-  ``AssertionError``, such as an ``EvidenceFailure``), or (``slo``) when a measured value
-  breaks its threshold: the catalog's threshold for that metric when it has one, else the one the
-  test attached.
+  ``AssertionError``, such as an ``EvidenceFailure``), or when a measured value breaks its
+  threshold: the catalog's threshold for that metric when it has one (``slo`` items), else the
+  one the test recorded (``record_metric(..., threshold, comparison)``), whatever the item's kind.
+  Every recorded threshold decides something: a figure that is information only is recorded
+  without one.
 - An item is **error** when a counted test errored in setup or in harness code (Allure
   ``broken``: any other exception) and none failed: still not met, but shown apart from
   failures with its cause, since it says nothing yet about the target.
@@ -175,8 +177,7 @@ def _test_status(item: EvidenceItem, cases: tuple[TestCase, ...]) -> _Evaluation
         else:
             verdicts.append(CaseVerdict(case, True))
     counted = [v.case for v in verdicts if v.counted]
-    checks = tuple(_check(item, case, metric) for case in counted for metric in case.metrics) \
-        if item.kind == "slo" else ()
+    checks = tuple(_check(item, case, metric) for case in counted for metric in case.metrics)
     failed = [c.name for c in counted if c.outcome == "failed"]
     errored = [c for c in counted if c.outcome == "broken"]
     breaches = [m for m in checks if m.ok is False]
@@ -186,12 +187,14 @@ def _test_status(item: EvidenceItem, cases: tuple[TestCase, ...]) -> _Evaluation
                   if not any(m.metric.name == t.metric for m in checks)]
     if failed:
         status, reason = "failed", f"{len(failed)} of {len(counted)} tests failed: {_names(failed)}"
+        if breaches:
+            reason += "; " + "; ".join(f"{m.test}: {m.describe()}" for m in breaches)
     elif breaches:
         status, reason = "failed", "; ".join(f"{m.test}: {m.describe()}" for m in breaches)
     elif errored:
         status = "error"
         reason = (f"{len(errored)} of {len(counted)} tests errored in setup or harness code, "
-                  f"not on the target: " + "; ".join(f"{c.name}: {_cause(c)}" for c in errored[:3]))
+                  f"not on the target: " + _by_cause(errored))
     elif flaky:
         status, reason = "flaky", "; ".join(f"{why}: {_names(names)}" for why, names in _flaky_why(
             [c for c in counted if c.outcome == "flaky"]).items())
@@ -249,6 +252,17 @@ def _flaky_why(cases: list[TestCase]) -> dict[str, list[str]]:
             text = "passed only on a rerun"
         why.setdefault(text, []).append(case.name)
     return why
+
+
+def _by_cause(cases: list[TestCase]) -> str:
+    """The errors' causes, each once: seven tests broken by one fixture read as one cause."""
+    names: dict[str, list[str]] = {}
+    for case in cases:
+        names.setdefault(_cause(case), []).append(case.name)
+    shown = [f"{tests[0]}: {cause}" if len(tests) == 1 else f"{cause} (× {len(tests)}: {_names(tests)})"
+             for cause, tests in list(names.items())[:3]]
+    more = len(names) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more causes" if more > 0 else "")
 
 
 def _cause(case: TestCase) -> str:

@@ -15,9 +15,38 @@ from typing import Any, Protocol
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from harness.gates.plots import plots_for
+from harness.gates.causes import error_groups, first_line, why_not_met
+from harness.gates.plots import plots_by_item
 
-__all__ = ["RENDERERS", "HtmlRenderer", "MarkdownRenderer", "Renderer"]
+__all__ = ["RENDERERS", "SECTIONS", "HtmlRenderer", "MarkdownRenderer", "Renderer", "section_title"]
+
+# The packet's sections, in the one order both documents follow (an id in index.html, a heading
+# in packet.md): the decision and why first, then what covers for it, then the items with their
+# measured values, then the evidence of what is not met, folded. Present only when they apply:
+# not-applicable, errors, changes (a baseline was given) and unmatched.
+SECTIONS = ("decision", "why", "waivers", "not-applicable", "items", "failures", "errors",
+            "changes", "unmatched", "provenance", "allure")
+_TITLES = {
+    "waivers": "Waivers",
+    "not-applicable": "Not applicable to this target",
+    "items": "Evidence items",
+    "failures": "Not met or waived, with the evidence",
+    "errors": "Errors (in setup or harness code, not failures of the target)",
+    "changes": "Since the baseline",
+    "provenance": "Provenance",
+    "allure": "Allure report",
+}
+
+
+def section_title(section: str, packet: dict[str, Any]) -> str:
+    """A section's heading, the same words in HTML and Markdown."""
+    if section == "why":
+        return f"Why {packet['decision']}"
+    if section == "unmatched":
+        return f"Tests for {packet['gate']} that feed no catalog item"
+    if section == "decision":
+        return f"{packet['gate']} · {packet['name']}: {packet['decision']}"
+    return _TITLES[section]
 
 _INLINE_TEXT_LIMIT = 20_000
 _INLINE_IMAGE_LIMIT = 2_000_000
@@ -44,6 +73,8 @@ def _environment() -> Environment:
     env.filters["duration"] = _duration
     env.filters["clip"] = _clip
     env.filters["pct"] = _pct
+    env.filters["first_line"] = first_line
+    env.filters["number"] = _number
     return env
 
 
@@ -62,6 +93,10 @@ def _duration(ms: Any) -> str:
 def _clip(text: Any, limit: int = 2000) -> str:
     text = str(text or "")
     return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters in packet.json)"
+
+
+def _number(value: Any) -> str:
+    return "–" if value is None else f"{value:g}"
 
 
 def _pct(value: Any) -> str:
@@ -86,19 +121,16 @@ class HtmlRenderer:
 
     def render(self, packet: dict[str, Any], directory: Path) -> str:
         return _environment().get_template(self.template).render(
-            packet=packet, plots=plots_for(packet), inline=_inline_evidence(packet, directory),
+            packet=packet, plots=plots_by_item(packet), inline=_inline_evidence(packet, directory),
             **_shared(packet))
 
 
 def _shared(packet: dict[str, Any]) -> dict[str, Any]:
     # waived items stay in view: a reader should see what the waiver is covering for
     not_met = [i for i in packet["items"] if i["status"] != "met"]
-    failing = [(item, test) for item in packet["items"] for test in item["tests"]
-               if test["status"] in ("failed", "flaky")]
-    # broken: an error in setup or harness code, shown apart from failures of the target
-    errors = [(item, test) for item in packet["items"] for test in item["tests"]
-              if test["status"] == "broken"]
-    return {"not_met": not_met, "failing": failing, "errors": errors}
+    # errors (broken: setup or harness code) are grouped by cause, apart from failures of the target
+    return {"not_met": not_met, "why": why_not_met(packet), "error_groups": error_groups(packet),
+            "title": lambda section: section_title(section, packet)}
 
 
 def _inline_evidence(packet: dict[str, Any], directory: Path) -> dict[str, dict[str, Any]]:

@@ -100,3 +100,70 @@ def test_default_relative_out_gets_the_allure_report(catalog_file, results, tmp_
     assert data["allure_report"]["rendered"] is True, data["allure_report"]["detail"]
     assert (tmp_path / "reports/packets/S03/allure-report/index.html").is_file()
     assert not verify(tmp_path / "reports/packets/S03")
+
+
+def _tree(report_html: str) -> list[tuple[int, str, int]]:
+    """The Allure 3 report's test tree as (depth, group title, tests directly under it)."""
+    import base64
+
+    encoded = re.search(r'd\("widgets/tree\.json","([^"]+)"\)', report_html)
+    assert encoded, "the single-file report embeds widgets/tree.json"
+    tree = json.loads(base64.b64decode(encoded.group(1)))
+    groups, rows = tree["groupsById"], []
+
+    def walk(ids, depth):
+        for node_id in ids:
+            node = groups[node_id]
+            rows.append((depth, node["name"], len(node.get("leaves") or [])))
+            walk(node.get("groups") or [], depth + 1)
+
+    walk(tree["root"].get("groups") or [], 0)
+    return rows
+
+
+def test_results_are_staged_with_their_behaviours_titled_from_the_catalog(catalog, results, tmp_path):
+    from harness.gates.allure_report import allure_config, stage_results
+    from harness.gates.redaction import Redactor
+    from harness.gates.results import read_results
+
+    results.add("test_no_leak", evidence=("S03.cross-tenant-negatives",),
+                extra={"labels": [{"name": "evidence", "value": "S03.cross-tenant-negatives"},
+                                  {"name": "epic", "value": "F2"}, {"name": "feature", "value": "F2-E3"},
+                                  {"name": "story", "value": "F2-E3-S1"}]})
+    results.add("test_without_story", evidence=("S03.audit-trail",))
+    cases = read_results(results.directory).cases
+    gate = catalog.gate("S03")
+    assert stage_results(cases, tmp_path / "stage", Redactor.for_target(None), gate, catalog) == 2
+    staged = {json.loads(f.read_text())["name"]: json.loads(f.read_text())["labels"]
+              for f in (tmp_path / "stage").glob("*-result.json")}
+    behaviours = {name: [(label["name"], label["value"]) for label in labels
+                         if label["name"] in ("epic", "feature", "story")]
+                  for name, labels in staged.items()}
+    assert behaviours["test_no_leak"] == [("epic", "F2 · Tenant isolation gate"),
+                                          ("feature", "F2-E3 · Tenant isolation gate"),
+                                          ("story", "F2-E3-S1 · No query crosses workspaces")]
+    assert behaviours["test_without_story"] == [("epic", "S03 · Tenant isolation gate (no story)"),
+                                                ("feature", "S03.audit-trail"),
+                                                ("story", "Every change is audited")]
+    config = allure_config("S03 Tenant isolation gate", tmp_path / "out")
+    assert config["plugins"]["awesome"]["options"]["groupBy"] == ["epic", "feature", "story"]
+
+
+@pytest.mark.slow
+def test_the_allure_report_groups_tests_by_epic_feature_and_story(repo_catalog, results, tmp_path, target):
+    assert shutil.which("node"), "Node.js is needed for this check: install nodejs and run npm ci"
+    for name in ("test_select_across_workspaces", "test_update_across_workspaces"):
+        results.add(name, evidence=("S03.cross-tenant-negatives",),
+                    extra={"labels": [{"name": "evidence", "value": "S03.cross-tenant-negatives"},
+                                      {"name": "gate", "value": "S03"}, {"name": "epic", "value": "F2"},
+                                      {"name": "feature", "value": "F2-E3"},
+                                      {"name": "story", "value": "F2-E3-S1"}]})
+    built = build_packet(BuildRequest(catalog=repo_catalog, gate_id="S03", results_dir=results.directory,
+                                      out_root=tmp_path / "packets", target=target, now=NOW))
+    assert built.data["allure_report"]["rendered"] is True, built.data["allure_report"]["detail"]
+    tree = _tree((built.directory / "allure-report" / "index.html").read_text())
+    depths = [(depth, title.split(" · ")[0]) for depth, title, _ in tree]
+    assert depths == [(0, "F2"), (1, "F2-E3"), (2, "F2-E3-S1")]
+    story = tree[2]
+    assert story[2] == 2 and story[1].startswith("F2-E3-S1 · ") and len(story[1]) > len("F2-E3-S1 · ")
+    assert "Tenant isolation gate" in tree[0][1]

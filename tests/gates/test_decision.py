@@ -101,12 +101,11 @@ def oracle_met(item: EvidenceItem, cases: tuple[TestCase, ...]) -> bool:
     for case in runs:
         if any(s != "passed" for s in executed(case)):
             return False  # failed, broken, or passed only on a rerun
-        if item.kind == "slo":
-            for metric in measured(case):
-                limit = next(((t.comparison, t.value) for t in item.thresholds if t.metric == metric.name),
-                             (metric.comparison, metric.threshold))
-                if limit[0] is not None and limit[1] is not None and not OPS[limit[0]](metric.value, limit[1]):
-                    return False
+        for metric in measured(case):  # every recorded threshold decides, whatever the item's kind
+            limit = next(((t.comparison, t.value) for t in item.thresholds if t.metric == metric.name),
+                         (metric.comparison, metric.threshold))
+            if limit[0] is not None and limit[1] is not None and not OPS[limit[0]](metric.value, limit[1]):
+                return False
     names = {m.name for c in runs for m in measured(c)}
     return all(t.metric in names for t in item.thresholds)
 
@@ -260,3 +259,25 @@ def test_tests_for_the_gate_with_unknown_evidence_ids_are_reported():
 def test_a_gate_with_no_items_is_never_go():
     assert decision_of([]) == "NO-GO"
     assert decision_of(["met", "waived"]) == "GO"
+
+
+def test_a_test_items_recorded_threshold_decides_it():
+    """A figure recorded with a threshold is judged whatever the item's kind: a ``test`` item whose
+    test passed but whose metric misses its threshold is failed, naming metric, value and
+    threshold; the same figure recorded without a threshold is information only."""
+    item = EvidenceItem(id="S03.a", kind="test", proves="p")
+    missed = Metric("consume_ratio", 0.054, "", threshold=0.5, comparison=">=")
+    verdict = decide(_gate(item), (make_case("rate", ["passed"], ("S03.a",), (missed,)),), (), TODAY)
+    assert (verdict.decision, verdict.items[0].status) == ("NO-GO", "failed")
+    assert verdict.items[0].reason == "rate: consume_ratio = 0.054 breaks >= 0.5 (test)"
+    info = dataclasses.replace(missed, threshold=None, comparison=None)
+    verdict = decide(_gate(item), (make_case("rate", ["passed"], ("S03.a",), (info,)),), (), TODAY)
+    assert (verdict.decision, verdict.items[0].status) == ("GO", "met")
+    assert verdict.items[0].metrics[0].ok is None
+
+
+def test_a_failed_test_and_a_missed_threshold_are_both_named():
+    item = EvidenceItem(id="S03.a", kind="test", proves="p")
+    missed = Metric("requests", 0.0, "requests", threshold=1.0, comparison=">=")
+    verdict = decide(_gate(item), (make_case("load", ["failed"], ("S03.a",), (missed,)),), (), TODAY)
+    assert verdict.items[0].reason == "1 of 1 tests failed: load; load: requests = 0 requests breaks >= 1 requests (test)"

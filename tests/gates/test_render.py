@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from harness.gates import render
 from harness.gates.assemble import BuildRequest, build_packet
 from harness.gates.waivers import Waiver
 from tests.gates.conftest import NOW, TODAY
@@ -74,13 +75,17 @@ def test_test_names_are_escaped(built):
     assert "test_p99 &lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-def test_measured_values_are_plotted_and_images_inlined(built):
+def test_measured_values_are_plotted_beside_their_item_and_images_inlined(built):
     html = (built.directory / "index.html").read_text()
     page = Page(html)
-    plots = page.find("div", **{"class": "plot", "data-item": "S03.query-latency"})
-    assert plots and "<svg viewBox" in html and "p95_ms" in html
+    row = html.split('id="item-S03.query-latency"')[1].split("</tr>")[0]
+    assert 'class="plot" data-item="S03.query-latency"' in row
+    bars = [a for a in page.find("div", **{"class": "bar-row"})]
+    assert {b["data-metric"]: b["data-ok"] for b in bars} == {"p95_ms": "true", "p99_ms": "none"}
+    assert "keeps &lt;= 200 ms (catalog)" in row and "information only" in row
     pictures = [a for a in page.find("img") if (a.get("src") or "").startswith("data:image/svg+xml;base64,")]
     assert [p["alt"] for p in pictures] == ["histogram"]
+    assert "histogram" in row  # the picture sits in its item's row, beside the figures
 
 
 def test_failures_show_their_evidence_inline(catalog, results, tmp_path, target):
@@ -109,7 +114,102 @@ def test_packet_md_lists_failures_with_details(catalog, results, tmp_path, targe
     built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
                                       out_root=tmp_path / "p", target=target, allure=False, now=NOW))
     md = (built.directory / "packet.md").read_text()
-    assert "## ⛔ Gate S03" in md and "### Failures" in md
-    assert "<details><summary><code>S03.audit-trail</code>: test_audit_two (failed, 5 ms)</summary>" in md
+    assert "## ⛔ Gate S03" in md and "### Not met or waived, with the evidence" in md
+    assert ("<details><summary><code>S03.audit-trail</code>: test_audit_two (failed, 5 ms): "
+            "no audit row</summary>") in md
     assert "test_slow: p95_ms = 900 ms breaks <= 200 ms (catalog)" in md
     assert "S03.cross-tenant-negative` is not in the catalog" in md
+
+
+def _html_sections(html: str) -> list[str]:
+    return re.findall(r'<(?:header|section) id="([a-z-]+)"', html)
+
+
+def _md_sections(md: str, packet: dict) -> list[str]:
+    titles = {render.section_title(s, packet): s for s in render.SECTIONS if s != "decision"}
+    found = ["decision"] if md.startswith("## ") else []
+    for heading in re.findall(r"^### (.+)$", md, re.M):
+        found.append(next(s for title, s in titles.items() if heading.startswith(title)))
+    return found
+
+
+@pytest.mark.parametrize("decision", ["GO", "NO-GO"])
+def test_html_and_markdown_have_the_same_sections_in_the_same_order(decision, catalog, results, tmp_path, target):
+    if decision == "GO":
+        for name, item in (("test_no_leak", "S03.cross-tenant-negatives"), ("test_audit_one", "S03.audit-trail"),
+                           ("test_audit_two", "S03.audit-trail"), ("test_typo", "S03.cross-tenant-negative")):
+            results.add(name, evidence=(item,))
+        results.add("test_latency", evidence=("S03.query-latency",), metrics=(LATENCY,))
+    else:
+        fill(results)
+        results.add("test_broken", "broken", evidence=("S03.cross-tenant-negatives",), message="KeyError: x")
+    previous = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
+                                         out_root=tmp_path / "before", target=target, allure=False, now=NOW))
+    built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
+                                      out_root=tmp_path / "p", target=target, allure=False, now=NOW,
+                                      baseline=previous.directory / "packet.json"))
+    html = (built.directory / "index.html").read_text()
+    md = (built.directory / "packet.md").read_text()
+    html_order = _html_sections(html)
+    assert html_order == [s for s in render.SECTIONS if s in html_order]
+    assert {"decision", "why", "waivers", "items", "failures", "changes", "unmatched", "provenance",
+            "allure"} <= set(html_order)
+    assert _md_sections(md, built.data) == html_order
+    assert f"### Why {decision}" in md
+
+
+def test_why_no_go_groups_one_cause_with_a_count_and_names_an_adapter_gap(catalog, results, tmp_path, target):
+    for n in range(7):
+        results.add(f"test_seed_{n}", "broken", evidence=("S03.audit-trail",),
+                    message="RuntimeError: could not seed the workspace\nmore detail", trace="Traceback ...")
+    results.add("test_gap", "failed", evidence=("S03.cross-tenant-negatives",),
+                message="harness.capabilities.CapabilityMissing: adapter A lacks the 'webhooks' capability")
+    results.add("test_bad_spec", "broken", evidence=("S03.query-latency",),
+                message="harness.errors.ConfigError: target.yaml: database.dsn: is empty")
+    built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
+                                      out_root=tmp_path / "p", target=target, allure=False, now=NOW))
+    html = (built.directory / "index.html").read_text()
+    why = html.split('<section id="why">')[1].split("</section>")[0]
+    assert why.count('class="why-line"') == 3  # one line per item not met; risk register is met
+    assert why.count("could not seed the workspace") == 1 and "× 7" in why
+    assert '<span class="kind">adapter gap</span>' in why
+    assert '<span class="kind">configuration gap</span>' in why
+    errors = html.split('<section id="errors">')[1].split("</section>")[0]
+    assert errors.count('class="failure error-group"') == 2
+    assert errors.count("Traceback ...") == 1  # the trace of seven shown once, folded
+    assert "<details class=\"trace\"><summary>" in errors and "<details class=\"trace\" open" not in errors
+    audit = next(i for i in built.data["items"] if i["id"] == "S03.audit-trail")
+    assert audit["reason"] == ("7 of 7 tests errored in setup or harness code, not on the target: "
+                               "RuntimeError: could not seed the workspace (× 7: test_seed_0, "
+                               "test_seed_1, test_seed_2 and 4 more)")
+    md = (built.directory / "packet.md").read_text()
+    md_why = md.split("### Why NO-GO")[1].split("### Waivers")[0]
+    assert md_why.count("\n- **") == 3 and "(× 7)" in md_why and "**adapter gap**" in md_why
+
+
+def test_a_missed_threshold_on_a_test_item_makes_the_packet_no_go(catalog, results, tmp_path, target):
+    """Issue 26: a figure recorded with a threshold decides its item, and the page and the
+    Markdown show the value beside the threshold; without a threshold it is information only."""
+    results.add("test_no_leak", evidence=("S03.cross-tenant-negatives",),
+                metrics=({"name": "consume_ratio", "value": 0.054, "unit": "", "threshold": 0.5,
+                          "comparison": ">="},))
+    results.add("test_audit_a", evidence=("S03.audit-trail",))
+    results.add("test_audit_b", evidence=("S03.audit-trail",),
+                metrics=({"name": "audit_rows_per_s", "value": 12.0, "unit": "1/s"},))
+    results.add("test_latency", evidence=("S03.query-latency",), metrics=(LATENCY,))
+    built = build_packet(BuildRequest(catalog=catalog, gate_id="S03", results_dir=results.directory,
+                                      out_root=tmp_path / "p", target=target, allure=False, now=NOW))
+    items = {i["id"]: i for i in built.data["items"]}
+    assert built.decision == "NO-GO"
+    assert items["S03.cross-tenant-negatives"]["status"] == "failed"
+    assert items["S03.cross-tenant-negatives"]["reason"] == \
+        "test_no_leak: consume_ratio = 0.054 breaks >= 0.5 (test)"
+    assert items["S03.audit-trail"]["status"] == "met"  # information only decides nothing
+    html = (built.directory / "index.html").read_text()
+    row = html.split('id="item-S03.cross-tenant-negatives"')[1].split("</tr>")[0]
+    assert 'data-ok="false"' in row and "0.054" in row and "breaks &gt;= 0.5 (test)" in row
+    why = html.split('<section id="why">')[1].split("</section>")[0]
+    assert "threshold missed" in why and "consume_ratio = 0.054, needs &gt;= 0.5 (test)" in why
+    md = (built.directory / "packet.md").read_text()
+    assert "| consume_ratio = 0.054 (✗ >= 0.5) |" in md
+    assert "audit_rows_per_s = 12 1/s |" in md

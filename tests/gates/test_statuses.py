@@ -87,7 +87,11 @@ def test_a_setup_error_is_error_with_its_cause_and_a_failed_check_is_failed(cata
     assert "no audit row for the role change" in failures and "harness bug" not in failures
     md = (built.directory / "packet.md").read_text()
     assert "### Errors (in setup or harness code, not failures of the target)" in md
-    assert md.index("could not seed the workspace") < md.index("### Failures")
+    errors_md = md.split("### Errors (in setup or harness code, not failures of the target)")[1]
+    assert "could not seed the workspace" in errors_md and "harness bug" in errors_md
+    # the first screen names the cause before any section of evidence
+    why = md.split("### Why NO-GO")[1].split("### Waivers")[0]
+    assert "`S03.cross-tenant-negatives`: **harness error**: RuntimeError: could not seed" in why
 
 
 def test_allure_flaky_flag_counts_as_flaky(catalog, results, tmp_path):
