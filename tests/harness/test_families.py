@@ -140,18 +140,13 @@ BY_HAND = (re.compile(r"\bbound?_workspace\("), re.compile(r"bind_workspace\("),
            re.compile(r"Workload\([^)]*tenant_setting"))
 
 
-# packages moving to principals in a parallel change; remove each from here when it lands
-PENDING = ("recovery", "rehearsal")
-
-
 def test_every_harness_module_binds_principals_through_tenancy_bound():
     """One road for binding: no harness module binds a bare workspace id or a setting by hand
     (``bound_workspace`` stays a shorthand for users' own tests)."""
     harness = ROOT / "harness"
     offenders = []
     for path in harness.rglob("*.py"):
-        if path.name == "tenancy.py" or path == harness / "__init__.py" or \
-                path.relative_to(harness).parts[0] in PENDING:
+        if path.name == "tenancy.py" or path == harness / "__init__.py":
             continue
         text = path.read_text()
         if any(pattern.search(text) for pattern in BY_HAND):
