@@ -28,6 +28,8 @@ VARIANTS = {
     "counters-separate-quota-check": {ACCURACY},
     "counters-delete-reinsert-reset": {RESET},
     "counters-key-checked-outside": {ACCURACY},
+    # right answers, wrong counter: must be *failed* (a target's fault), never error
+    "counters-retry-counted-twice": {ACCURACY, RESET},
 }
 # the rollover mistake touches no consume, so the accuracy item must not notice it
 PRECISE = {"counters-delete-reinsert-reset"}

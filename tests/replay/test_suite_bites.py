@@ -42,6 +42,8 @@ VARIANTS = {
                                    {"S09.duplicate-webhook-dedupe"}),
     "replay-no-timestamp-check": (SIGNATURE_TESTS, {"S09.webhook-signature-validation"},
                                   {"S09.duplicate-webhook-dedupe"}),
+    "replay-retries-without-backoff": ("exhausts_its_retries or poison_event",
+                                       {"S08.dead-letter-escalation"}, set()),
 }
 
 
