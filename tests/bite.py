@@ -67,10 +67,12 @@ def _clean_env(dsn: str | None) -> dict[str, str]:
 
 def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                dsn: str | None = None, timeout: float = 900,
-               pytest_args: tuple[str, ...] = ()) -> dict[str, GateVerdict]:
-    """Runs ``scenarios/<family>`` for ``gates`` against ``target``; one verdict per gate."""
+               pytest_args: tuple[str, ...] = (),
+               env: dict[str, str] | None = None) -> dict[str, GateVerdict]:
+    """Runs ``scenarios/<family>`` for ``gates`` against ``target``; one verdict per gate.
+    ``env`` adds variables to the runs' environment (a baseline packet, a profile)."""
     results, packets = out / "results", out / "packets"
-    env = _clean_env(dsn)
+    env = {**_clean_env(dsn), **(env or {})}
     command = [sys.executable, "-m", "pytest", str(ROOT / "scenarios" / family), "-q",
                "-p", "no:cacheprovider", "--harness-target", str(target),
                "--alluredir", str(results), *pytest_args]

@@ -36,7 +36,11 @@ VARIANTS = {
     "ai-retrieval-ignores-model-version": {"S07.embedding-versioning"},
     # without a limit there is no dead letter, so its diagnostics cannot be shown either
     "ai-ingestion-retry-without-attempt-limit": {"S05.ingestion-recovery", "S05.dead-letter-diagnostics"},
+    # judged against the clean reference's S07 packet as its baseline (BASELINED)
+    "ai-hybrid-text-only": {"S07.retrieval-relevance"},
 }
+# variant -> the baseline variable that points at the reference run's packet of its gate
+BASELINED = {"ai-hybrid-text-only": ("HARNESS_RETRIEVAL_BASELINE", "S07")}
 
 
 class _Runs:
@@ -45,10 +49,17 @@ class _Runs:
     def __init__(self, dsn: str, out, names: list[str]) -> None:
         self.dsn, self.out = dsn, out
         self.pool = ThreadPoolExecutor(max_workers=2)
-        self.futures: dict[str, Future] = {name: self.pool.submit(self._run, name) for name in names}
+        self.futures: dict[str, Future] = {}
+        for name in sorted(names, key=lambda n: n != "reference"):
+            self.futures[name] = self.pool.submit(self._run, name)
 
     def _run(self, name: str) -> dict[str, GateVerdict]:
-        return run_family("ai", target_path(name), GATES, self.out / name, dsn=self.dsn)
+        env = {}
+        if name in BASELINED:
+            variable, gate = BASELINED[name]
+            self.futures["reference"].result()     # submitted first, so it is running already
+            env[variable] = str(self.out / "reference" / "packets" / gate)
+        return run_family("ai", target_path(name), GATES, self.out / name, dsn=self.dsn, env=env)
 
     def verdicts(self, name: str) -> dict[str, GateVerdict]:
         return self.futures[name].result()
@@ -59,6 +70,8 @@ def runs(tmp_path_factory, request):
     names = list(dict.fromkeys(
         item.callspec.params["target_name"] for item in request.session.items
         if getattr(item, "module", None) is request.module and hasattr(item, "callspec")))
+    if any(n in BASELINED for n in names) and "reference" not in names:
+        names.insert(0, "reference")     # a baselined variant compares with its packet
     with shared_server() as dsn:
         runs = _Runs(dsn, tmp_path_factory.mktemp("ai-gates"), names)
         yield runs
@@ -91,7 +104,8 @@ def test_the_clean_reference_meets_every_ai_data_item(runs, target_name):
 
 @pytest.mark.parametrize("target_name", list(VARIANTS))
 def test_a_known_bad_variant_is_no_go_on_the_right_item(runs, target_name):
-    """The variant's mistake fails its items, and only those; their gate is NO-GO."""
+    """The variant's mistake fails its items, and only those; their gate is NO-GO. A baselined
+    variant is judged with the clean reference's packet as the previous release."""
     verdicts = runs.verdicts(target_name)
     expected = {i: ("failed" if i in VARIANTS[target_name] else "met") for i in ITEMS}
     assert _items(verdicts) == expected, _explain(verdicts)
