@@ -16,8 +16,9 @@ import jsonschema
 
 from harness.ai.protocols import AgentRuns, IllegalTransition, OutputRejected
 
-__all__ = ["OPERATIONS", "STATES", "WRITE_TOOL", "audit_observations", "idempotency_observations", "policy_observations",
-           "reach", "rollback_observations", "schema_observations", "transition_observations"]
+__all__ = ["OPERATIONS", "STATES", "WRITE_TOOL", "audit_observations", "idempotency_observations",
+           "observed_state", "policy_observations", "reach", "rollback_observations",
+           "schema_observations", "transition_holds", "transition_observations"]
 
 STATES = ("pending", "running", "succeeded", "failed", "cancelled")
 # operation -> {from state: to state}; everything else must be refused
@@ -66,12 +67,32 @@ def transition_observations(adapter: AgentRuns, workspace: UUID) -> list[dict[st
                 outcome = "allowed"
             except IllegalTransition:
                 outcome = "refused"
-            after = adapter.run_status(workspace, run).state
+            except Exception as exc:  # neither allowed nor refused: the target's failure, recorded
+                outcome = f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            after = observed_state(adapter, workspace, run)
             wanted = expected or state
-            passed = (outcome == "allowed") == (expected is not None) and after == wanted
             observations.append({"from": state, "operation": operation, "outcome": outcome,
-                                 "state after": after, "expected": wanted, "passed": passed})
+                                 "state after": after, "expected": wanted,
+                                 "passed": transition_holds(expected, outcome, after, state)})
     return observations
+
+
+def observed_state(adapter: AgentRuns, workspace: UUID, run: UUID) -> str:
+    """The run's state as the target reports it; a report that cannot be read is recorded as
+    such (a failure of the target), never raised."""
+    try:
+        state = adapter.run_status(workspace, run).state
+    except Exception as exc:
+        return f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    return state if isinstance(state, str) else f"unreadable ({state!r})"
+
+
+def transition_holds(expected: str | None, outcome: str, after: str, before: str) -> bool:
+    """The machine's verdict on one operation: an allowed move lands where :data:`OPERATIONS`
+    says, any other is refused (IllegalTransition) and leaves the run where it was."""
+    if expected is None:
+        return outcome == "refused" and after == before
+    return outcome == "allowed" and after == expected
 
 
 def idempotency_observations(adapter: AgentRuns, workspace: UUID, retries: int = 3) -> list[dict[str, Any]]:
