@@ -30,6 +30,8 @@ VARIANTS = {
     "counters-key-checked-outside": {ACCURACY},
     # right answers, wrong counter: must be *failed* (a target's fault), never error
     "counters-retry-counted-twice": {ACCURACY, RESET},
+    # a key unique across all workspaces refuses workspace B the key A used
+    "counters-key-unique-across-tenants": {ACCURACY},
 }
 # the rollover mistake touches no consume, so the accuracy item must not notice it
 PRECISE = {"counters-delete-reinsert-reset"}
