@@ -101,16 +101,26 @@ def idempotency_observations(adapter: AgentRuns, workspace: UUID, retries: int =
     run = reach(adapter, workspace, "running")
     key = f"note-{uuid4()}"
     first = adapter.call_tool(workspace, run, WRITE_TOOL, {"body": "summary"}, key, fail=True)
-    states = [first.state]
+    results = [first]
     for attempt in range(retries):
-        states.append(adapter.retry_tool_call(workspace, run, first.tool_call_id,
-                                              fail=attempt == 0).state)
+        results.append(adapter.retry_tool_call(workspace, run, first.tool_call_id,
+                                               fail=attempt == 0))
     replay = adapter.call_tool(workspace, run, WRITE_TOOL, {"body": "summary"}, key)
     writes = adapter.tool_writes(workspace, run)
-    return [{"call states": states, "replay state": replay.state,
+    states = [r.state for r in results]
+    attempts = [r.attempts for r in (*results, replay)]
+    # each execution counts one attempt: 1 for the call, +1 per retry that ran (the two after
+    # a failure), nothing for a retry or replay of a call that already succeeded
+    expected_attempts = [1, 2, 3, *[3] * (retries - 2), 3]
+    problems = []
+    if len(writes) != 1:
+        problems.append(f"{len(writes)} writes for one idempotency key")
+    if attempts != expected_attempts:
+        problems.append(f"attempts {attempts}, expected {expected_attempts}")
+    return [{"call states": states, "replay state": replay.state, "attempts": attempts,
              "replay is the same call": replay.tool_call_id == first.tool_call_id,
-             "writes": len(writes), "passed": len(writes) == 1 and states[-1] == "succeeded",
-             "problem": None if len(writes) == 1 else f"{len(writes)} writes for one idempotency key"}]
+             "writes": len(writes), "passed": not problems and states[-1] == "succeeded",
+             "problem": "; ".join(problems) or None}]
 
 
 def policy_observations(adapter: AgentRuns, a: UUID, b: UUID) -> list[dict[str, Any]]:
