@@ -80,10 +80,20 @@ def equivalence(mutant: Mutant, family: str) -> str | None:
     """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
     if mutant.in_downgrade:
         return "in downgrade(): the family's gate never rolls back (the migrations family does)"
-    if mutant.operator == "swap-statements" and all(
-            _is_declaration(s) for s in mutant.original.replace("\n", " ").split(";") if s.strip()):
+    statements = [s.strip() for s in mutant.original.replace("\n", " ").split(";") if s.strip()]
+    if mutant.operator == "swap-statements" and all(_is_declaration(s) for s in statements):
         return "two DECLARE entries swapped: declaration order has no effect"
+    if mutant.operator == "swap-statements" and _independent_assignments(statements):
+        return "two assignments to different variables, neither reading the other: order-free"
     return None
+
+
+def _independent_assignments(statements: list[str]) -> bool:
+    parts = [s.split(":=", 1) for s in statements]
+    if len(parts) != 2 or any(len(p) != 2 for p in parts):
+        return False
+    (left_a, right_a), (left_b, right_b) = ((a.strip(), b) for a, b in parts)
+    return left_a != left_b and left_a not in right_b and left_b not in right_a
 
 
 def _is_declaration(statement: str) -> bool:
