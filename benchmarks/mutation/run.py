@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -85,7 +86,26 @@ def equivalence(mutant: Mutant, family: str) -> str | None:
         return "two DECLARE entries swapped: declaration order has no effect"
     if mutant.operator == "swap-statements" and _independent_assignments(statements):
         return "two assignments to different variables, neither reading the other: order-free"
+    if mutant.operator == "conflict-column" and family != "standards" and _generated_unique(mutant):
+        # behaviour only: the schema standards (tenant column conventions) may still object
+        return ("the column left in the PRIMARY KEY is generated unique (identity or "
+                "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
+                "refused")
     return None
+
+
+def _generated_unique(mutant: Mutant) -> bool:
+    text = (ROOT / mutant.path).read_text(encoding="utf-8")
+    if "PRIMARY KEY" not in text[max(0, mutant.start - 20):mutant.start] or "," in mutant.replacement:
+        return False
+    column = re.escape(mutant.replacement.strip())
+    table = text[text.rfind("CREATE TABLE", 0, mutant.start):mutant.start]
+    name = re.match(r"CREATE TABLE\s+(\w+)", table)
+    migrations = "".join(f.read_text(encoding="utf-8") for f in (ROOT / MIGRATIONS).glob("*.py"))
+    if name is None or re.search(rf"REFERENCES\s+{name.group(1)}\s*\(", migrations):
+        return False           # a foreign key needs the composite key: not equivalent
+    return bool(re.search(rf"\b{column}\b[^,\n]*(GENERATED ALWAYS AS IDENTITY|DEFAULT gen_random_uuid\(\))",
+                          table))
 
 
 def _independent_assignments(statements: list[str]) -> bool:
