@@ -3,6 +3,7 @@
 The public API is listed in ``__all__``; everything else is internal.
 """
 
+from harness.capabilities import Unsupported
 from harness.errors import BackendUnavailable, ConfigError, HarnessError, UnsafeAppRole
 from harness.lifecycle import Database, Run
 from harness.target import TargetSpec, load_target
@@ -17,6 +18,7 @@ __all__ = [
     "Run",
     "TargetSpec",
     "UnsafeAppRole",
+    "Unsupported",
     "bind_workspace",
     "bound",
     "bound_workspace",

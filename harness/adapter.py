@@ -1,8 +1,10 @@
 """The target adapter: the business operations behavioural scenarios need, as a Protocol.
 
-A target implements the methods it supports; a scenario that needs one the target does not
-implement (it raises :class:`NotImplementedError`) skips with the reason, and a skipped check
-is never evidence. Each method is small and named after the business operation. Every write
+A target implements the methods it supports. For an operation it does not have, the adapter
+raises :class:`harness.Unsupported` with the reason (``NotImplementedError`` counts the same):
+the test is **not applicable** when the spec declares that capability under ``unsupported:``,
+and an **error** naming the missing declaration when it does not (:mod:`harness.capabilities`
+holds the one contract). Each method is small and named after the business operation. Every write
 takes the acting user and a correlation id, because every such change must be traceable.
 
 Failures a scenario expects are typed: :class:`AccessDenied` when the actor may not do it,

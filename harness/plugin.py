@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from harness import leftovers, provenance
+from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
 from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
@@ -154,6 +155,36 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         attach_context(failure)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    """An operation the target lacks, met while setting a test up: see :func:`_judge_gap`."""
+    try:
+        return (yield)
+    except (Unsupported, NotImplementedError) as exc:
+        _judge_gap(item, exc)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """An operation the target lacks, met while running a test: see :func:`_judge_gap`."""
+    try:
+        return (yield)
+    except (Unsupported, NotImplementedError) as exc:
+        _judge_gap(item, exc)
+
+
+def _judge_gap(item: pytest.Item, exc: BaseException) -> None:
+    """Not applicable when the spec declares the capability, an error naming the missing
+    declaration when it does not (:mod:`harness.capabilities`): never a pass or a failure."""
+    __tracebackhide__ = True
+    options = item.config.stash[_options_key]
+    try:
+        spec = load_target(options.target, backend=options.backend)
+    except ConfigError:
+        raise exc from None
+    judge_unsupported(exc, spec)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if not config.stash.get(_controller_key, False):
         return
@@ -242,6 +273,14 @@ def target_adapter(fresh_database: Database):
         pytest.skip(f"target {spec.name} declares no adapter: behavioural checks cannot run "
                     "(a skipped check is never evidence)")
     return spec.load_adapter_class()(fresh_database)
+
+
+@pytest.fixture(scope="module")
+def module_adapter(module_database: Database):
+    """The target's adapter on ``module_database`` (None when the spec names none), for tests
+    that share committed data across a module; ask for a capability with ``require``."""
+    spec = module_database.spec
+    return spec.load_adapter_class()(module_database) if spec.adapter else None
 
 
 def _seed(config: pytest.Config) -> str | None:

@@ -225,7 +225,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         name=name, path=spec_path, database=database, migrations=migrations, app_role=app_role,
         tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
-        unsupported=_reasons(where, "unsupported", raw.get("unsupported", {})),
+        unsupported=_unsupported(where, raw.get("unsupported", {})),
         standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
         binding=binding, membership=_membership(where, raw.get("membership")),
         suites=_suites(where, spec_path.parent, raw.get("suites", [])),
@@ -475,6 +475,14 @@ def _reasons(where: str, fld: str, raw: Any) -> dict[str, str]:
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(where, f"{fld}.{name}", "has no reason", "write why it is allowed")
     return {str(k): str(v) for k, v in raw.items()}
+
+
+def _unsupported(where: str, raw: Any) -> dict[str, str]:
+    """Capabilities the target lacks, each a name some family declares (aliases: current names)."""
+    from harness.families import canonical_capability  # the families import this module
+
+    return {canonical_capability(name, where, f"unsupported.{name}"): reason
+            for name, reason in _reasons(where, "unsupported", raw).items()}
 
 
 def _import_object(where: str, fld: str, ref: str, root: Path) -> Any:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +37,7 @@ class GateVerdict:
     items: dict[str, str]                # item -> met / failed / missing / flaky / waived / ...
     tests: dict[str, dict[str, str]]     # item -> {test name: passed / failed / broken / skipped}
     log: str                             # the end of the commands' output, for a failure message
+    packet: dict = field(default_factory=dict, repr=False)   # the whole packet.json
 
     def failing_tests(self) -> dict[str, list[str]]:
         return {item: sorted(t for t, s in tests.items() if s in ("failed", "broken"))
@@ -98,7 +99,7 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
         verdicts[gate] = GateVerdict(
             packet["decision"], {i["id"]: i["status"] for i in packet["items"]},
             {i["id"]: {t["name"]: t["status"] for t in i["tests"]} for i in packet["items"]},
-            "\n".join(log))
+            "\n".join(log), packet)
     return verdicts
 
 

@@ -12,8 +12,34 @@ failure is an :class:`AiDataFailure` carrying the observations that show it.
 from harness.ai import lineage
 from harness.ai.failures import AiDataFailure, require_no_problems
 from harness.ai.protocols import AgentRuns, Ingestion, Retrieval
+from harness.families import Family, Variant
 
 CAPABILITIES = {"ingestion": Ingestion, "retrieval": Retrieval, "agent-runs": AgentRuns}
 
-__all__ = ["CAPABILITIES", "AgentRuns", "AiDataFailure", "Ingestion", "Retrieval", "lineage",
+__all__ = ["FAMILY", "CAPABILITIES", "AgentRuns", "AiDataFailure", "Ingestion", "Retrieval", "lineage",
            "require_no_problems"]
+
+# the family: ingestion (S05), agent runs (S06) and retrieval (S07) through three capabilities
+FAMILY = Family(
+    name="ai", package="harness.ai",
+    items=("S05.ingestion-recovery", "S05.dead-letter-diagnostics", "S05.chunk-traceability",
+           "S06.run-state-tracking", "S06.idempotent-tool-writes", "S06.unauthorized-tool-negatives",
+           "S06.tool-call-audit", "S06.failure-rollback", "S06.output-schema-conformance",
+           "S07.cross-tenant-retrieval-negatives", "S07.retrieval-relevance",
+           "S07.citation-traceability", "S07.embedding-versioning", "S07.safety-telemetry"),
+    failure=AiDataFailure,
+    capabilities=CAPABILITIES,
+    profile="fixtures/retrieval/profile.yaml",
+    variant_prefix="ai-",
+    variants={
+        "ai-retrieval-security-definer": Variant(frozenset({"S07.cross-tenant-retrieval-negatives"})),
+        "ai-chunk-fk-without-workspace": Variant(frozenset({"S05.chunk-traceability"})),
+        "ai-topk-before-tenant-filter": Variant(frozenset({"S07.cross-tenant-retrieval-negatives"})),
+        "ai-tool-retry-without-idempotency-key": Variant(frozenset({"S06.idempotent-tool-writes"})),
+        "ai-run-done-to-running": Variant(frozenset({"S06.run-state-tracking"})),
+        "ai-retrieval-ignores-model-version": Variant(frozenset({"S07.embedding-versioning"})),
+        # without a limit there is no dead letter, so its diagnostics cannot be shown either
+        "ai-ingestion-retry-without-attempt-limit": Variant(
+            frozenset({"S05.ingestion-recovery", "S05.dead-letter-diagnostics"})),
+    },
+)

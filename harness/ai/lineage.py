@@ -2,7 +2,7 @@
 
 Chunks point to their document and version, citations to chunks, jobs to versions, tool calls
 to runs. Rather than check one table, these checks walk every foreign key between tenant tables
-that the catalog shows (:func:`harness.isolation.read_catalog`), so a reference added next sprint
+that the catalog shows (:func:`harness.core.read_catalog`), so a reference added next sprint
 is covered the day its migration lands:
 
 - :func:`unscoped_references`: a foreign key between tenant tables must map the tenant column to
@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from harness.isolation import Catalog, RowFactory
-from harness.isolation.catalog import ForeignKey, Table
+from harness.core import Catalog, RowFactory
+from harness.core.catalog import ForeignKey, Table
 
 __all__ = ["cross_workspace_insert_probes", "cross_workspace_rows", "tenant_references",
            "unscoped_references"]

@@ -10,5 +10,23 @@ probes generated from the OpenAPI, and the work items' domain invariants through
 """
 
 from harness.api.target import CAPABILITY, ApiFailure, ApiTarget, ApiTenant, HttpClient
+from harness.families import Family, Variant
 
-__all__ = ["CAPABILITY", "ApiFailure", "ApiTarget", "ApiTenant", "HttpClient"]
+__all__ = ["FAMILY", "CAPABILITY", "ApiFailure", "ApiTarget", "ApiTenant", "HttpClient"]
+
+# the family: the API through HTTP; a variant runs only the gate of the item it must break
+FAMILY = Family(
+    name="api", package="harness.api",
+    items=("S02.unauthorized-access-negatives", "S02.mutation-trace-fields",
+           "S04.domain-invariants", "S04.timeline-durability", "S04.concurrent-update-safety"),
+    failure=ApiFailure,
+    capabilities={CAPABILITY: ApiTarget},
+    variant_prefix="api-",
+    variants={
+        "api-unbound-lookup": Variant(frozenset({"S02.unauthorized-access-negatives"}), gates=("S02",)),
+        "api-forbidden-403": Variant(frozenset({"S02.unauthorized-access-negatives"}), gates=("S02",)),
+        "api-offset-pagination": Variant(frozenset({"S04.domain-invariants"}), gates=("S04",)),
+        "api-revoked-token-accepted": Variant(frozenset({"S02.unauthorized-access-negatives"}),
+                                              gates=("S02",)),
+    },
+)

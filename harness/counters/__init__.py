@@ -24,11 +24,37 @@ from harness.counters.checks import check_boundary, check_history, check_race, h
 from harness.counters.history import CONSUME, PLAN, RESET, History, HistoryRecorder, Operation
 from harness.counters.schedule import Step, barrier_race, open_sessions, run_schedule
 from harness.counters.serial import Explanation, explain
+from harness.families import Family, Variant
 
-__all__ = [
+__all__ = ["FAMILY",
     "CAPABILITY", "CONSUME", "ISOLATION_LEVELS", "PLAN", "RESET", "ConsumeOutcome", "CounterFailure",
     "EntitlementCapability", "EntitlementSession", "Explanation", "History", "HistoryRecorder",
     "Operation", "PeriodRollover", "PeriodUsage", "PlanChange", "PlanTerms", "Step", "UsageRecord",
     "barrier_race", "check_boundary", "check_history", "check_race", "explain", "history_problems",
     "open_sessions", "run_schedule",
 ]
+
+_ACCURACY, _RESET = "S10.entitlement-counter-accuracy", "S10.quota-reset-consistency"
+# a variant skips the throughput test (speed; the races must catch it) and stops at its first
+# failing test: one failure is the proof, the rest only costs time
+_FIRST_FAILURE = ("--deselect", "scenarios/counters/test_throughput.py", "--maxfail=1")
+
+# the family: entitlement counters under races, judged by serial explanations
+FAMILY = Family(
+    name="counters", package="harness.counters",
+    items=(_ACCURACY, _RESET),
+    failure=CounterFailure,
+    capabilities={CAPABILITY: EntitlementCapability},
+    profile="fixtures/counters/profiles.yaml",
+    variant_prefix="counters-",
+    variants={
+        "counters-select-then-update": Variant(frozenset({_ACCURACY}), frozenset(),
+                                               pytest_args=_FIRST_FAILURE),
+        "counters-separate-quota-check": Variant(frozenset({_ACCURACY}), frozenset(),
+                                                 pytest_args=_FIRST_FAILURE),
+        # the rollover mistake touches no consume, so the accuracy item must not notice it
+        "counters-delete-reinsert-reset": Variant(frozenset({_RESET}), pytest_args=_FIRST_FAILURE),
+        "counters-key-checked-outside": Variant(frozenset({_ACCURACY}), frozenset(),
+                                                pytest_args=_FIRST_FAILURE),
+    },
+)

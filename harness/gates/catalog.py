@@ -196,6 +196,11 @@ def _item(where: str, gate_id: str, gate_stories: tuple[str, ...], index: int, r
     check, path = _document_fields(where, fld, kind, raw)
     thresholds = _thresholds(where, fld, kind, raw)
     capability = _text(where, fld, raw, "capability", required=False) if "capability" in raw else None
+    if capability is not None:
+        from harness.families import canonical_capability  # the families' packages are heavy
+
+        capability = canonical_capability(capability, where,
+                                          f"line {raw.line_of('capability')}: {fld}: capability")
     return EvidenceItem(id=item_id, kind=kind, proves=_text(where, fld, raw, "proves"),
                         stories=stories, min_tests=min_tests, waivable=waivable, check=check,
                         path=path, thresholds=thresholds, capability=capability, line=raw.line)

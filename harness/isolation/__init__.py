@@ -1,17 +1,17 @@
 """Tenant isolation checks: plain functions a test suite (or anyone) can call.
 
-``catalog`` discovers tenant tables from the database; ``posture`` judges coverage and the RLS
-posture of each; ``bypass`` hunts the ways RLS is skipped; ``rows`` builds valid rows from the
-catalog; ``matrix`` runs the cross-tenant matrix; ``visibility`` checks many tenants at once;
+The catalog, the row factory and findings come from the core room (:mod:`harness.core`);
+``posture`` judges coverage and the RLS posture of each tenant table; ``bypass`` hunts the ways
+RLS is skipped; ``matrix`` runs the cross-tenant matrix; ``visibility`` checks many tenants at once;
 ``pool`` checks that a pooled connection forgets its tenant; ``membership`` runs the role matrix
 (generated from the spec's role model) through the target adapter. Every check binds through
 :mod:`harness.tenancy` with a principal, as the spec's ``binding`` says. Every failure is an :class:`IsolationFailure` whose ``context``
 carries the table, the command, the tenant bound, the SQL and the rows that leaked.
 """
 
+from harness.families import Family, Variant
 from harness.isolation.bypass import bypass_findings
-from harness.isolation.catalog import Catalog, Table, read_catalog
-from harness.isolation.failures import Finding, IsolationFailure, advice, require_no_findings
+from harness.isolation.failures import IsolationFailure, require_no_findings
 from harness.isolation.matrix import Probe, SeededTenant, TenantMatrix, require_passed, seed_tenants
 from harness.isolation.membership import (
     ROLE_CASES,
@@ -32,14 +32,34 @@ from harness.isolation.posture import (
     judge_expression,
     posture_findings,
 )
-from harness.isolation.rows import RowFactory, SeededRow, overrides_from, tenant_creator
 from harness.isolation.visibility import exact_visibility
 
 __all__ = [
-    "ROLE_CASES", "Catalog", "Coverage", "Finding", "IsolationFailure", "MembershipAudit", "Memberships",
-    "Probe", "RoleCase", "RowFactory", "SeededRow", "SeededTenant", "Suspension", "Table", "TenantMatrix",
-    "access_loss_outcomes", "advice", "binding_problem", "bypass_findings", "coverage",
-    "coverage_findings", "exact_visibility", "judge_expression", "overrides_from", "pool_leak_probes",
-    "posture_findings", "read_catalog", "require_no_findings", "require_passed", "role_cases",
-    "run_role_case", "seed_tenants", "tenant_creator",
+    "FAMILY", "ROLE_CASES", "Coverage", "IsolationFailure", "MembershipAudit", "Memberships",
+    "Probe", "RoleCase", "SeededTenant", "Suspension", "TenantMatrix", "access_loss_outcomes",
+    "binding_problem", "bypass_findings", "coverage", "coverage_findings", "exact_visibility",
+    "judge_expression", "pool_leak_probes", "posture_findings", "require_no_findings",
+    "require_passed", "role_cases", "run_role_case", "seed_tenants",
 ]
+
+# the family: S03 judged on the reference and on each classic RLS mistake
+FAMILY = Family(
+    name="tenant_isolation", package="harness.isolation",
+    items=("S03.policy-coverage", "S03.cross-tenant-negatives", "S03.role-matrix",
+           "S03.membership-audit"),
+    failure=IsolationFailure,
+    capabilities={"memberships": Memberships, "membership-audit": MembershipAudit,
+                  "membership-suspension": Suspension},
+    variants={
+        "rls-not-forced": Variant(frozenset({"S03.policy-coverage"})),
+        "using-true": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"})),
+        "view-without-security-invoker": Variant(frozenset({"S03.policy-coverage"})),
+        # alters the cluster-wide app role: a server of its own
+        "app-role-bypassrls": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"}),
+                                      private_server=True),
+        "table-without-workspace-id": Variant(frozenset({"S03.policy-coverage"})),
+        "missing-delete-policy": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"})),
+        "viewer-can-write": Variant(frozenset({"S03.role-matrix"})),
+    },
+    go_gates=("S03",),
+)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import psycopg
 
-from harness.isolation.catalog import Catalog
-from harness.isolation.failures import Finding
+from harness.core.catalog import Catalog
+from harness.core.findings import Finding
 from harness.roles import app_role_problems
 from harness.target import TargetSpec
 

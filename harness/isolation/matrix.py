@@ -39,9 +39,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from harness.isolation.catalog import Catalog, Table
+from harness.core.catalog import Catalog, Table
+from harness.core.rows import RowFactory, SeededRow, Statement
 from harness.isolation.failures import IsolationFailure
-from harness.isolation.rows import RowFactory, SeededRow, Statement
 from harness.target import BindingSpec
 from harness.tenancy import Principal, bind
 

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from harness.isolation.catalog import Catalog
+from harness.core.catalog import Catalog
 from harness.isolation.matrix import Probe
 from harness.lifecycle import Database
 from harness.target import BindingSpec

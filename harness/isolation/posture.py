@@ -1,6 +1,6 @@
 """Policy coverage and posture: is every tenant table protected the way RLS needs?
 
-Two static checks over a :class:`~harness.isolation.catalog.Catalog`:
+Two static checks over a :class:`~harness.core.catalog.Catalog`:
 
 - **coverage**: every table in the application schemas is either a tenant table (it has the
   tenant column) or on the target spec's ``tenancy.global_tables`` allowlist, with a reason.
@@ -34,8 +34,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.isolation.catalog import COMMANDS, Catalog, Policy, Table
-from harness.isolation.failures import Finding
+from harness.core.catalog import COMMANDS, Catalog, Policy, Table
+from harness.core.findings import Finding
 from harness.target import TargetSpec
 
 __all__ = ["Coverage", "binding_problem", "coverage", "coverage_findings", "judge_expression",

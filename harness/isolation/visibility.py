@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 import psycopg
 from psycopg import sql
 
+from harness.core.rows import RowFactory
 from harness.isolation.matrix import Probe
-from harness.isolation.rows import RowFactory
 from harness.target import BindingSpec
 from harness.tenancy import bind
 

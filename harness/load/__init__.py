@@ -10,10 +10,27 @@ latency over time, and :mod:`.database` attaches what the database did (``pg_sta
 and the plans of the hottest statements).
 """
 
+from harness.api.target import CAPABILITY, ApiTarget
+from harness.families import Family, Variant
 from harness.load.failures import LoadFailure
 from harness.load.profiles import EndpointSlo, LoadProfile, load_profile
 from harness.load.stats import EndpointStats, LoadStats, read_stats
 from harness.load.thresholds import Verdict, evaluate_endpoint, evaluate_fairness
 
-__all__ = ["EndpointSlo", "EndpointStats", "LoadFailure", "LoadProfile", "LoadStats", "Verdict",
+__all__ = ["FAMILY", "EndpointSlo", "EndpointStats", "LoadFailure", "LoadProfile", "LoadStats", "Verdict",
            "evaluate_endpoint", "evaluate_fairness", "load_profile", "read_stats"]
+
+# the family: SLOs under locust; its bite runs use the short "bite" profile, one at a time
+FAMILY = Family(
+    name="load", package="harness.load",
+    items=("S04.query-performance-baseline", "S05.query-latency", "S11.load-slo",
+           "S11.slo-instrumentation"),
+    failure=LoadFailure,
+    capabilities={CAPABILITY: ApiTarget},
+    profile="loadtests/slo.yaml",
+    variant_prefix="load-",
+    variants={"load-slow-list": Variant(frozenset({"S04.query-performance-baseline",
+                                                   "S05.query-latency", "S11.load-slo"}))},
+    bite_env={"HARNESS_LOAD_PROFILE": "bite"},
+    serial_runs=True,
+)

@@ -12,11 +12,27 @@ settings (``fsync=on``), whatever backend the ordinary suites use: a managed ser
 container cannot be SIGKILLed or restored into by the harness.
 """
 
+from harness.families import Family, Variant
 from harness.recovery.crash import CrashReport, rehearse_crash
 from harness.recovery.failures import RecoveryFailure
 from harness.recovery.logical import LogicalReport, rehearse_logical
 from harness.recovery.profiles import RecoveryProfile, load_profile
 from harness.recovery.restore import RestoreReport, rehearse_restore
 
-__all__ = ["CrashReport", "LogicalReport", "RecoveryFailure", "RecoveryProfile", "RestoreReport",
+__all__ = ["FAMILY", "CrashReport", "LogicalReport", "RecoveryFailure", "RecoveryProfile", "RestoreReport",
            "load_profile", "rehearse_crash", "rehearse_logical", "rehearse_restore"]
+
+# the family: restore, logical dump and crash rehearsals on private durable clusters
+FAMILY = Family(
+    name="recovery", package="harness.recovery",
+    items=("S10.backup-restore-rehearsal", "S11.recovery-timing"),
+    failure=RecoveryFailure,
+    profile="fixtures/recovery/profiles.yaml",
+    variant_prefix="recovery-",
+    variants={
+        "recovery-archive-drops-wal": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
+                                              select="point_in_time"),
+        "recovery-unlogged-table": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
+                                           select="sigkill"),
+    },
+)

@@ -19,7 +19,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from harness.isolation.failures import Finding
+from harness.core.findings import Finding
 from harness.recovery.cluster import Cluster, RehearsalDirs
 from harness.recovery.dataset import Workload, overrides_for, prepare_target
 from harness.recovery.profiles import RecoveryProfile

@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 from harness import migrations, roles
-from harness.isolation import Catalog, RowFactory, read_catalog
+from harness.core import Catalog, RowFactory, read_catalog
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
@@ -44,7 +44,7 @@ def prepare_target(spec: TargetSpec, admin: ConnParams) -> tuple[ConnParams, Con
 
 def overrides_for(spec: TargetSpec, owner: ConnParams, app: ConnParams):
     """The target adapter's ``row_overrides`` on the rehearsal database (or none)."""
-    from harness.isolation import overrides_from
+    from harness.core import overrides_from
     from harness.lifecycle import Database
 
     if not spec.adapter:

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from harness.isolation.failures import Finding
+from harness.core.findings import Finding
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
 from harness.recovery.dataset import DATABASE, Workload, checksums, overrides_for, prepare_target
 from harness.recovery.profiles import RecoveryProfile

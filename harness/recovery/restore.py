@@ -23,8 +23,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from harness.core.findings import Finding
 from harness.errors import BackendUnavailable
-from harness.isolation.failures import Finding
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
 from harness.recovery.dataset import (
     DATABASE,

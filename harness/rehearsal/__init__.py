@@ -10,6 +10,7 @@ Protocol of :mod:`harness.migrations`, so Alembic chains and SQL folders are reh
 Every failure is a :class:`RehearsalFailure` naming the revision.
 """
 
+from harness.families import Family, Variant
 from harness.rehearsal.failures import Finding, RehearsalFailure, require_no_findings
 from harness.rehearsal.history import history_findings, one_way_doors
 from harness.rehearsal.lint import LintReport, lint_chain
@@ -21,9 +22,43 @@ from harness.rehearsal.timeline import timeline_png
 from harness.rehearsal.volume import bulk_tables
 from harness.rehearsal.walk import Walk, no_trace, walk_chain
 
-__all__ = [
+__all__ = ["FAMILY",
     "Finding", "LintReport", "LiveRehearsal", "RehearsalConfig", "RehearsalFailure",
     "RehearsalProfile", "Snapshot", "Walk", "bulk_tables", "history_findings", "lint_chain",
     "load_config", "model_differences", "no_trace", "one_way_doors", "rehearse_live",
     "require_no_findings", "take_snapshot", "timeline_png", "walk_chain",
 ]
+
+_ROUND_TRIP = "test_each_downgrade_and_upgrade_restores_the_schema_exactly"
+
+# the family: the migration chain rehearsed through the migration-tool Protocol
+FAMILY = Family(
+    name="migrations", package="harness.rehearsal",
+    items=("S01.migration-dry-run", "S04.migration-rollback-rehearsal",
+           "S04.migration-lock-safety", "S11.rollback-rehearsal"),
+    failure=RehearsalFailure,
+    # the models the chain is compared with come from the spec (migrations.metadata)
+    capabilities={"models-match": None},
+    profile="fixtures/rehearsal/profiles.yaml",
+    variant_prefix="rehearsal-",
+    variants={
+        "rehearsal-downgrade-forgets-index": Variant(
+            frozenset({"S04.migration-rollback-rehearsal"}), tests={_ROUND_TRIP: "failed"}),
+        "rehearsal-downgrade-forgets-policy": Variant(
+            frozenset({"S04.migration-rollback-rehearsal"}), tests={_ROUND_TRIP: "failed"}),
+        "rehearsal-lossy-rename": Variant(
+            frozenset({"S04.migration-rollback-rehearsal"}),
+            tests={"test_data_survives_each_round_trip": "failed"}),
+        "rehearsal-table-without-rls": Variant(
+            frozenset({"S01.migration-dry-run"}),
+            tests={"test_every_new_table_is_tenant_scoped_at_the_revision_that_adds_it": "failed"}),
+        # squawk and the live-load rehearsal each catch it on their own
+        "rehearsal-blocking-index": Variant(
+            frozenset({"S04.migration-lock-safety"}),
+            tests={"test_no_revision_runs_a_statement_that_takes_a_heavy_lock": "failed",
+                   "test_no_step_stalls_tenant_traffic_past_the_lock_budget": "failed"}),
+        "rehearsal-no-rollback-note": Variant(
+            frozenset({"S01.migration-dry-run"}),
+            tests={"test_history_has_one_head_and_every_revision_says_how_it_rolls_back": "failed"}),
+    },
+)

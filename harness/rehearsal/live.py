@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from harness.isolation import RowFactory, read_catalog
+from harness.core import RowFactory, read_catalog
 from harness.lifecycle import Database
 from harness.migrations import BASE, MigrationTool
 from harness.rehearsal.failures import Finding

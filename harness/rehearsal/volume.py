@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from harness.isolation import Catalog, RowFactory, Table
+from harness.core import Catalog, RowFactory, Table
 from harness.tenancy import bound_workspace
 
 __all__ = ["BulkTable", "bulk_tables"]

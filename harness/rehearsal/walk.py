@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from harness.isolation import RowFactory, coverage, posture_findings, read_catalog
-from harness.isolation.failures import IsolationFailure
+from harness.core import RowFactory, SeedingFailure, read_catalog
+from harness.isolation import coverage, posture_findings
 from harness.lifecycle import Database
 from harness.migrations import BASE, MigrationTool, Revision
 from harness.rehearsal.checksums import TableRows, changed_rows, checksum, read_rows
@@ -200,7 +200,7 @@ def _seed(conn: psycopg.Connection, spec: TargetSpec, walk: Walk, revision: str,
             if table.name in ignore or table.qualified in ignore:
                 continue
             factory.insert(table, tenant if catalog.is_tenant(table) else None)
-    except IsolationFailure as exc:
+    except SeedingFailure as exc:
         walk.data.append(Finding(revision, "seed", f"cannot seed rows at {revision}: {exc.message}",
                                  "\n".join(text for _, text in exc.context)))
 

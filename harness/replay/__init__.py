@@ -9,6 +9,7 @@ mirror's drift (:mod:`~harness.replay.mirror`) and secrets at rest
 (:mod:`~harness.replay.credentials`). Every failure is a :class:`ReplayFailure`.
 """
 
+from harness.families import Family, Variant
 from harness.replay.capability import (
     AutomationRunsCapability,
     BillingMirrorCapability,
@@ -18,5 +19,47 @@ from harness.replay.capability import (
 )
 from harness.replay.failures import ReplayFailure
 
-__all__ = ["AutomationRunsCapability", "BillingMirrorCapability", "CredentialsCapability",
+__all__ = ["FAMILY", "AutomationRunsCapability", "BillingMirrorCapability", "CredentialsCapability",
            "EventsCapability", "ReplayFailure", "WebhooksCapability"]
+
+_SIGNATURES = "forged_stale_or_unsigned or webhook_delivered_twice"
+
+# the family: exactly-once effects; a variant runs only the tests that judge its mistake plus a
+# control test of a neighbouring item that must stay met (a failing hypothesis test spends most
+# of its time shrinking)
+FAMILY = Family(
+    name="replay", package="harness.replay",
+    items=("S00.event-envelope-contract", "S01.contract-compatibility",
+           "S08.idempotency", "S08.replay-safety", "S08.dead-letter-escalation",
+           "S08.connector-credential-safety",
+           "S09.webhook-signature-validation", "S09.duplicate-webhook-dedupe",
+           "S09.delivery-replay-controls", "S09.billing-reconciliation"),
+    failure=ReplayFailure,
+    capabilities={"events": EventsCapability, "automation-runs": AutomationRunsCapability,
+                  "webhooks": WebhooksCapability, "billing-mirror": BillingMirrorCapability,
+                  "connector-credentials": CredentialsCapability},
+    variant_prefix="replay-",
+    variants={
+        "replay-no-inbox": Variant(
+            frozenset({"S08.idempotency", "S08.replay-safety"}), frozenset({"S08.dead-letter-escalation"}),
+            select="event_delivered_twice or crash_before_commit or poison_event"),
+        # right one delivery at a time: only the barrier race catches it
+        "replay-select-then-insert": Variant(
+            frozenset({"S08.idempotency"}), frozenset({"S08.replay-safety"}),
+            select="n_concurrent_deliveries or event_delivered_twice or crash_before_commit",
+            tests={"delivered_twice_in_a_row": "passed", "n_concurrent_deliveries": "failed"}),
+        "replay-unmarked-dead-letter": Variant(
+            frozenset({"S08.replay-safety"}), frozenset({"S08.dead-letter-escalation"}),
+            select="replayed_dead_letter or poison_event"),
+        "replay-arrival-order-mirror": Variant(
+            frozenset({"S09.billing-reconciliation"}), frozenset({"S09.duplicate-webhook-dedupe"}),
+            select="test_billing or webhook_delivered_twice"),
+        "replay-truncated-signature": Variant(
+            frozenset({"S09.webhook-signature-validation"}), frozenset({"S09.duplicate-webhook-dedupe"}),
+            select=_SIGNATURES),
+        "replay-no-timestamp-check": Variant(
+            frozenset({"S09.webhook-signature-validation"}), frozenset({"S09.duplicate-webhook-dedupe"}),
+            select=_SIGNATURES),
+    },
+    go_gates=("S08", "S09"),
+)

@@ -12,6 +12,29 @@ relies on (after Supabase's splinter lints, for plain PostgreSQL) and the behavi
 - :mod:`.analytics`: analytics events against their taxonomy, once per key, in their workspace.
 """
 
+from harness.families import Family, Variant
+from harness.standards.analytics import AnalyticsCapability
 from harness.standards.failures import StandardsFailure, require_clean
 
-__all__ = ["StandardsFailure", "require_clean"]
+__all__ = ["FAMILY", "StandardsFailure", "require_clean"]
+
+# the family: schema standards and security posture; the seeds come from the spec (seed-data)
+FAMILY = Family(
+    name="standards", package="harness.standards",
+    items=("S00.tenant-column-convention", "S00.index-baseline", "S01.seed-data-validation",
+           "S01.misconfigured-env-diagnostics", "S02.identity-tables-rls",
+           "S10.security-hardening", "S10.analytics-event-integrity"),
+    failure=StandardsFailure,
+    capabilities={"analytics": AnalyticsCapability, "seed-data": None},
+    variant_prefix="standards-",
+    variants={
+        "standards-missing-fk-index": Variant(frozenset({"S00.index-baseline"})),
+        "standards-definer-search-path": Variant(frozenset({"S10.security-hardening"})),
+        "standards-users-visible-to-all": Variant(frozenset({"S02.identity-tables-rls"})),
+        "standards-bad-seed": Variant(frozenset({"S01.seed-data-validation"})),
+        "standards-analytics-unvalidated": Variant(frozenset({"S10.analytics-event-integrity"})),
+        # the tenant isolation suite's variant; its spec declares no standards, so only this test runs
+        "table-without-workspace-id": Variant(frozenset({"S00.tenant-column-convention"}), frozenset(),
+                                              select="tenant_column"),
+    },
+)

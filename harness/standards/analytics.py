@@ -128,7 +128,7 @@ def concurrent_duplicate_findings(analytics: AnalyticsCapability, workspace: Any
                 return str(analytics.track_event(workspace, event["event_type"], event["properties"],
                                                  key, now))
             except Exception as exc:  # a duplicate must be absorbed, not surface as an error
-                return f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+                return f"error: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
         with ThreadPoolExecutor(senders) as pool:
             outcomes = list(pool.map(lambda _: send(), range(senders)))
         stored = [r for r in analytics.analytics_events(workspace) if r["idempotency_key"] == key]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from harness.core.findings import Finding, require_no_findings
 from harness.evidence import EvidenceFailure
-from harness.isolation.failures import Finding
 
 __all__ = ["Finding", "StandardsFailure", "require_clean"]
 
@@ -17,7 +17,4 @@ class StandardsFailure(EvidenceFailure):
 def require_clean(findings: Sequence[Finding], what: str) -> None:
     """Raises one :class:`StandardsFailure` listing every finding, or returns quietly."""
     __tracebackhide__ = True
-    if findings:
-        subjects = sorted({f.subject for f in findings})
-        raise StandardsFailure(f"{what}: {len(findings)} finding(s) in {', '.join(subjects)}",
-                               [(f.title(), f.text()) for f in findings])
+    require_no_findings(findings, what, StandardsFailure, noun="finding")

@@ -18,7 +18,7 @@ import uuid
 import psycopg
 from psycopg import sql
 
-from harness.isolation import read_catalog
+from harness.core import read_catalog
 from harness.isolation.bypass import bypass_findings
 from harness.standards.failures import Finding
 from harness.target import TargetSpec

@@ -21,15 +21,15 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 
 @pytest.fixture(scope="module")
-def module_adapter(module_database: Database):
-    """The target's adapter on the module's database (None when the spec names none)."""
+def module_adapter(module_adapter, module_database: Database):
+    """The plugin's adapter on the module's database, once the app role is known to be safe."""
     spec = module_database.spec
     with module_database.connect_owner(autocommit=True) as conn:
         try:
             require_safe_app_role(conn, spec.app_role, spec.tenancy.schemas)
         except UnsafeAppRole as exc:
             pytest.fail(str(exc), pytrace=False)
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
+    return module_adapter
 
 
 @pytest.fixture(scope="module")

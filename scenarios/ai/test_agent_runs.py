@@ -26,7 +26,7 @@ MAX_EXAMPLES, STEPS = 15, 20
 
 @pytest.fixture(scope="module")
 def runs(module_adapter, harness_target) -> AgentRuns:
-    return require(module_adapter, AgentRuns, "agent-runs", harness_target)
+    return require(module_adapter, "agent-runs", harness_target)
 
 
 @pytest.fixture(scope="module")

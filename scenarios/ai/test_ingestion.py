@@ -9,8 +9,8 @@ import yaml
 from harness.ai import Ingestion, lineage, require_no_problems
 from harness.ai.ingestion import drive_to_dead_letter, judge_dead_letter, replay_once
 from harness.capabilities import require
+from harness.core import RowFactory, overrides_from, read_catalog
 from harness.evidence import attach_json
-from harness.isolation import RowFactory, overrides_from, read_catalog
 from scenarios.ai.conftest import FIXTURES
 
 
@@ -21,7 +21,7 @@ def plan() -> dict:
 
 @pytest.fixture(scope="module")
 def ingestion(module_adapter, harness_target) -> Ingestion:
-    return require(module_adapter, Ingestion, "ingestion", harness_target)
+    return require(module_adapter, "ingestion", harness_target)
 
 
 @pytest.fixture(scope="module")

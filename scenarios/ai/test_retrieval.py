@@ -20,7 +20,7 @@ from scenarios.ai.conftest import FIXTURES
 
 @pytest.fixture(scope="module")
 def retrieval(module_adapter, harness_target) -> Retrieval:
-    return require(module_adapter, Retrieval, "retrieval", harness_target)
+    return require(module_adapter, "retrieval", harness_target)
 
 
 @pytest.fixture(scope="module")

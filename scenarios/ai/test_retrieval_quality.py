@@ -20,8 +20,8 @@ from harness.ai.relevance import (
 )
 from harness.baselines import baseline_metrics
 from harness.capabilities import require
+from harness.core import read_catalog
 from harness.evidence import attach_json, record_metric
-from harness.isolation import read_catalog
 from scenarios.ai.conftest import FIXTURES
 
 PROMPT_VERSION = "retrieval-hybrid-rrf60@1"
@@ -29,7 +29,7 @@ PROMPT_VERSION = "retrieval-hybrid-rrf60@1"
 
 @pytest.fixture(scope="module")
 def retrieval(module_adapter, harness_target) -> Retrieval:
-    return require(module_adapter, Retrieval, "retrieval", harness_target)
+    return require(module_adapter, "retrieval", harness_target)
 
 
 @pytest.fixture(scope="module")

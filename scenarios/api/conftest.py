@@ -1,8 +1,8 @@
 """Fixtures of the API suite: the target's API in-process, two seeded tenants, the armed checks.
 
 Each module gets its own database clone (``module_database``), the target's ``api`` capability
-(``require``: not applicable when the spec declares it unsupported, a failure when the adapter
-lacks it), the API as an ASGI app under Starlette's test client (its pool is closed with the
+(``require``: not applicable when the spec declares it unsupported, an error naming the
+missing declaration when the adapter lacks it), the API as an ASGI app under Starlette's test client (its pool is closed with the
 client, before the database is dropped), and tenants A and B, each a workspace with an owner,
 three work items and a live token. Scenarios act as A; B is what must stay out of reach.
 """
@@ -26,10 +26,8 @@ from harness.lifecycle import Database
 
 
 @pytest.fixture(scope="module")
-def api_target(module_database: Database) -> ApiTarget:
-    spec = module_database.spec
-    adapter = spec.load_adapter_class()(module_database) if spec.adapter else None
-    return require(adapter, ApiTarget, CAPABILITY, spec)
+def api_target(module_adapter, module_database: Database) -> ApiTarget:
+    return require(module_adapter, CAPABILITY, module_database.spec)
 
 
 @pytest.fixture(scope="module")

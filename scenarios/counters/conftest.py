@@ -3,7 +3,7 @@
 Races need data committed across connections, so a module shares one clone; every race grants
 its own feature, so runs never share a counter. The adapter is asked for the ``entitlements``
 capability first: a target that declares it unsupported skips (not applicable), one that lacks
-it fails as missing.
+it without declaring it is an error naming the declaration.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ def counter_profile() -> CounterProfile:
 
 
 @pytest.fixture(scope="module")
-def counters(module_database: Database) -> EntitlementCapability:
-    spec = module_database.spec
-    adapter = spec.load_adapter_class()(module_database) if spec.adapter else None
-    return require(adapter, EntitlementCapability, CAPABILITY, spec)
+def counters(module_adapter, module_database: Database) -> EntitlementCapability:
+    return require(module_adapter, CAPABILITY, module_database.spec)
 
 
 @pytest.fixture(scope="module")

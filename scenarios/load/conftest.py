@@ -65,10 +65,9 @@ def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def load_evidence(module_database, harness_target, load_profile_in_use) -> LoadEvidence:
+def load_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> LoadEvidence:
     spec, profile = harness_target, load_profile_in_use
-    api = require(spec.load_adapter_class()(module_database) if spec.adapter else None,
-                  ApiTarget, "api", spec)
+    api = require(module_adapter, "api", spec)
     tenants = _seed(api, profile)
     with module_database.connect_owner(autocommit=True) as owner, \
             tempfile.TemporaryDirectory(prefix="harness-load-") as folder:

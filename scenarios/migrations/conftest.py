@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.core import overrides_from, read_catalog
 from harness.errors import ConfigError
-from harness.isolation import overrides_from, read_catalog
 from harness.lifecycle import Run
 from harness.migrations import MigrationTool, tool_for
 from harness.rehearsal import (

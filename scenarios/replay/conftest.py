@@ -28,10 +28,9 @@ from scenarios.replay.data import FIXTURES
 
 
 @pytest.fixture(scope="module")
-def target_adapter(module_database):
-    """The target's adapter on the module's database (None when the spec names none)."""
-    spec = module_database.spec
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
+def target_adapter(module_adapter):
+    """The plugin's module adapter: every test of a module works on the module's database."""
+    return module_adapter
 
 
 @pytest.fixture
@@ -43,27 +42,27 @@ def owner_conn(module_database):
 
 @pytest.fixture
 def events(target_adapter, harness_target) -> EventsCapability:
-    return require(target_adapter, EventsCapability, "events", harness_target)
+    return require(target_adapter, "events", harness_target)
 
 
 @pytest.fixture
 def automation(target_adapter, harness_target) -> AutomationRunsCapability:
-    return require(target_adapter, AutomationRunsCapability, "automation-runs", harness_target)
+    return require(target_adapter, "automation-runs", harness_target)
 
 
 @pytest.fixture
 def webhooks(target_adapter, harness_target) -> WebhooksCapability:
-    return require(target_adapter, WebhooksCapability, "webhooks", harness_target)
+    return require(target_adapter, "webhooks", harness_target)
 
 
 @pytest.fixture
 def billing(target_adapter, harness_target) -> BillingMirrorCapability:
-    return require(target_adapter, BillingMirrorCapability, "billing-mirror", harness_target)
+    return require(target_adapter, "billing-mirror", harness_target)
 
 
 @pytest.fixture
 def credentials(target_adapter, harness_target) -> CredentialsCapability:
-    return require(target_adapter, CredentialsCapability, "connector-credentials", harness_target)
+    return require(target_adapter, "connector-credentials", harness_target)
 
 
 @pytest.fixture

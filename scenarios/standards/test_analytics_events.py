@@ -11,7 +11,6 @@ from harness.capabilities import require
 from harness.evidence import attach_json
 from harness.standards import require_clean
 from harness.standards.analytics import (
-    AnalyticsCapability,
     concurrent_duplicate_findings,
     integrity_findings,
     load_event_fixtures,
@@ -32,7 +31,7 @@ def _two_workspaces(adapter):
 def test_events_match_the_taxonomy_and_are_stored_once_in_their_workspace(target_adapter, harness_target):
     """Valid events are stored once per key (a retry adds nothing) and still match the taxonomy;
     invalid ones are rejected and store nothing; another workspace sees none of them."""
-    analytics = require(target_adapter, AnalyticsCapability, "analytics", harness_target)
+    analytics = require(target_adapter, "analytics", harness_target)
     a, b = _two_workspaces(target_adapter)
     events = load_event_fixtures(EVENTS)
     require_clean([*taxonomy_findings(analytics),
@@ -43,7 +42,7 @@ def test_events_match_the_taxonomy_and_are_stored_once_in_their_workspace(target
 def test_concurrent_sends_of_one_key_store_one_event(target_adapter, harness_target):
     """Eight connections released together send one idempotency key, five rounds: each key is
     stored exactly once and every sender gets the same event id."""
-    analytics = require(target_adapter, AnalyticsCapability, "analytics", harness_target)
+    analytics = require(target_adapter, "analytics", harness_target)
     a, _ = _two_workspaces(target_adapter)
     event = load_event_fixtures(EVENTS)["valid"][0]
     found, history = concurrent_duplicate_findings(analytics, a, event)

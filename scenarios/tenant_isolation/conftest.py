@@ -15,17 +15,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from harness.core import Catalog, RowFactory, overrides_from, read_catalog, tenant_creator
 from harness.errors import UnsafeAppRole
-from harness.isolation import (
-    Catalog,
-    RowFactory,
-    SeededTenant,
-    TenantMatrix,
-    overrides_from,
-    read_catalog,
-    seed_tenants,
-    tenant_creator,
-)
+from harness.isolation import SeededTenant, TenantMatrix, seed_tenants
 from harness.lifecycle import Database
 from harness.roles import require_safe_app_role
 
@@ -40,13 +32,6 @@ def seed_conn(module_database: Database) -> Iterator[psycopg.Connection]:
 @pytest.fixture(scope="module")
 def isolation_catalog(seed_conn: psycopg.Connection, module_database: Database) -> Catalog:
     return read_catalog(seed_conn, module_database.spec)
-
-
-@pytest.fixture(scope="module")
-def module_adapter(module_database: Database):
-    """The target's adapter on the module's database, or None when the spec names none."""
-    spec = module_database.spec
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
 
 
 @pytest.fixture(scope="module")

@@ -13,15 +13,7 @@ import pytest
 
 from harness.capabilities import require
 from harness.evidence import attach_json
-from harness.isolation import (
-    IsolationFailure,
-    MembershipAudit,
-    Memberships,
-    Suspension,
-    access_loss_outcomes,
-    role_cases,
-    run_role_case,
-)
+from harness.isolation import IsolationFailure, access_loss_outcomes, role_cases, run_role_case
 
 
 def _suspension(spec) -> bool:
@@ -30,9 +22,9 @@ def _suspension(spec) -> bool:
 
 @pytest.fixture(scope="module")
 def memberships(module_adapter, harness_target):
-    adapter = require(module_adapter, Memberships, "memberships", harness_target)
+    adapter = require(module_adapter, "memberships", harness_target)
     if _suspension(harness_target):
-        require(adapter, Suspension, "membership-suspension", harness_target)
+        require(adapter, "membership-suspension", harness_target)
     return adapter
 
 
@@ -42,7 +34,7 @@ def role_outcomes(memberships, harness_target):
     model = harness_target.membership
     audit = "membership-audit" not in harness_target.unsupported
     if audit:
-        require(memberships, MembershipAudit, "membership-audit", harness_target)
+        require(memberships, "membership-audit", harness_target)
     cases = role_cases(model, _suspension(harness_target))
     return {case: run_role_case(memberships, case, model, audit=audit) for case in cases}
 
@@ -87,7 +79,7 @@ def test_every_membership_change_is_audited_with_actor_and_correlation_id(member
     """Every allowed change leaves audit rows carrying the acting user and the request's
     correlation id; every refused change leaves none (nothing half-happened). Feeds
     S03.membership-audit."""
-    require(memberships, MembershipAudit, "membership-audit", harness_target)
+    require(memberships, "membership-audit", harness_target)
     outcomes = list(role_outcomes.values())
     assert any(o.observed == "allowed" for o in outcomes), "no change was allowed: nothing was audited"
     _judge(outcomes, "audit trail per change", lambda o: o.audit_ok)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from harness.core import advice
 from harness.evidence import attach_json as attach_evidence
 from harness.isolation import (
-    advice,
     bypass_findings,
     coverage,
     coverage_findings,

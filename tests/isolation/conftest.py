@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from harness.isolation import RowFactory, TenantMatrix, overrides_from, read_catalog, seed_tenants
+from harness.core import RowFactory, overrides_from, read_catalog
+from harness.isolation import TenantMatrix, seed_tenants
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.isolation import IsolationFailure, RowFactory, overrides_from
+from harness.core import RowFactory, SeedingFailure, overrides_from
 
 pytestmark = pytest.mark.slow
 
@@ -70,7 +70,7 @@ def test_a_table_added_later_is_discovered_and_seeded(owner_conn, catalog_of, fr
 def test_what_the_catalog_cannot_solve_asks_for_an_override(owner_conn, catalog_of, fresh_database):
     owner_conn.execute(PROJECTS_AND_TASKS)
     factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
-    with pytest.raises(IsolationFailure) as err:
+    with pytest.raises(SeedingFailure) as err:
         factory.insert("projects", factory.new_tenant())
     text = str(err.value)
     assert "public.projects.code" in text and "row_overrides('projects')" in text
@@ -79,7 +79,7 @@ def test_what_the_catalog_cannot_solve_asks_for_an_override(owner_conn, catalog_
 def test_a_type_without_a_generic_value_asks_for_an_override(owner_conn, catalog_of, fresh_database):
     owner_conn.execute("CREATE TABLE places (workspace_id uuid NOT NULL, spot point NOT NULL)")
     factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
-    with pytest.raises(IsolationFailure, match="has type point"):
+    with pytest.raises(SeedingFailure, match="has type point"):
         factory.insert("places", factory.new_tenant())
     factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting,
                          overrides_from(_Overrides(places={"spot": lambda: "(1,2)"})))

@@ -37,16 +37,20 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Json, Jsonb
 
-from harness.isolation.catalog import Catalog, Column, Table
-from harness.isolation.failures import IsolationFailure
+from harness.core.catalog import Catalog, Column, Table
+from harness.evidence import EvidenceFailure
 from harness.target import BindingSpec, RootOwnerSpec
 from harness.tenancy import BindingError, Principal, render
 
-__all__ = ["RowFactory", "SeededRow", "Statement", "overrides_from", "tenant_creator"]
+__all__ = ["RowFactory", "SeededRow", "SeedingFailure", "Statement", "overrides_from", "tenant_creator"]
 
 Overrides = Callable[[str], Mapping[str, object]]
 CreateTenant = Callable[[str], Principal]
 _MAX_DEPTH = 8
+
+
+class SeedingFailure(EvidenceFailure):
+    """The row factory cannot build a valid row of the target's tables (``context``: why)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ class RowFactory:
         if self.create_tenant is not None:
             principal = self.create_tenant(label or f"tenant-{next(self._counter)}")
             if not isinstance(principal, Principal):
-                raise IsolationFailure("the adapter's create_tenant() must return a "
+                raise SeedingFailure("the adapter's create_tenant() must return a "
                                        f"harness.tenancy.Principal, got {type(principal).__name__}")
         else:
             principal = Principal(self.new_tenant_id(), label=label)
@@ -139,7 +143,7 @@ class RowFactory:
             row = cur.execute(sql.SQL("select ctid::text as __ctid, * from {} where {} = %s").format(
                 root.ident, sql.Identifier(key)), (tenant,)).fetchone()
         if row is None:
-            raise IsolationFailure(f"tenant {tenant} has no row in {root.qualified}: the adapter's "
+            raise SeedingFailure(f"tenant {tenant} has no row in {root.qualified}: the adapter's "
                                    "create_tenant() must return the new root row's key as tenant_id")
         ctid = row.pop("__ctid")
         return SeededRow(root.qualified, tenant,
@@ -312,13 +316,13 @@ class RowFactory:
             return 1_000_000 + next(self._counter) * 7919 + uuid.uuid4().int % 7919
         if column.category == "S":
             return f"{purpose}-{uuid.uuid4().hex[:12]}"
-        raise IsolationFailure(f"the tenant column has type {column.type_sql}, for which the row "
+        raise SeedingFailure(f"the tenant column has type {column.type_sql}, for which the row "
                                "factory cannot make fresh tenant ids")
 
     def _tenant_column_type(self) -> Column:
         tables = self.catalog.tenant_tables
         if not tables:
-            raise IsolationFailure("no tenant tables: nothing has the column "
+            raise SeedingFailure("no tenant tables: nothing has the column "
                                    f"{self.catalog.tenant_column}")
         root = self.catalog.tenant_root
         if root is not None:
@@ -329,9 +333,9 @@ class RowFactory:
     def _table(self, table: Table | str) -> Table:
         return table if isinstance(table, Table) else self.catalog.table(table)
 
-    def _error(self, table: Table, column: str | None, problem: str) -> IsolationFailure:
+    def _error(self, table: Table, column: str | None, problem: str) -> SeedingFailure:
         where = f"{table.qualified}.{column}" if column else table.qualified
-        return IsolationFailure(
+        return SeedingFailure(
             f"the row factory cannot build a row for {table.qualified}", [(
                 "row factory", f"{where} {problem}.\nfix: have the target adapter return a value for "
                 f"it from row_overrides({table.name!r}), e.g. {{{(column or 'column')!r}: ...}}")])
