@@ -41,5 +41,7 @@ FAMILY = Family(
         # without a limit there is no dead letter, so its diagnostics cannot be shown either
         "ai-ingestion-retry-without-attempt-limit": Variant(
             frozenset({"S05.ingestion-recovery", "S05.dead-letter-diagnostics"})),
+        # hybrid answered by its text branch alone: below its floor and no better than a branch
+        "ai-hybrid-text-only": Variant(frozenset({"S07.retrieval-relevance"})),
     },
 )
