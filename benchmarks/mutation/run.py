@@ -165,7 +165,7 @@ def _shadow(folder: Path, mutant: Mutant | None) -> Path:
 
 
 def _run_gates(family: str, mutant: Mutant | None, dsn: str, work: Path,
-               timeout: float) -> tuple[dict[str, str], str]:
+               timeout: float, stop_early: bool = True) -> tuple[dict[str, str], str]:
     spec = FAMILIES[family]
     folder = work / (mutant.id if mutant else "reference")
     target = _shadow(folder, mutant)
@@ -176,7 +176,7 @@ def _run_gates(family: str, mutant: Mutant | None, dsn: str, work: Path,
     command = [sys.executable, "-m", "pytest", str(ROOT / "scenarios" / family), "-q", "-p", "no:randomly",
                "-p", "no:cacheprovider", "--import-mode=append", "--rootdir", str(ROOT),
                "--harness-target", str(target), "--alluredir", str(results), *spec.pytest_args]
-    if mutant is not None:
+    if mutant is not None and stop_early:
         command += ["--maxfail=1"]            # one failing test is the kill
     for gate in spec.gates:
         command += ["--harness-gate", gate]
@@ -206,7 +206,7 @@ def _judge(mutant: Mutant, clean: dict[str, str], items: dict[str, str], log: st
         verdict, reason = "timeout", "the gate run exceeded its time limit (counted as killed)"
     elif any(s in STATUS_KILLED for s in turned.values()):
         verdict, reason = "killed", ", ".join(f"{i} {s}" for i, s in sorted(turned.items()) if s in STATUS_KILLED)
-    elif turned:
+    elif turned:        # an error, or items left missing (never by an early stop: see stop_early)
         verdict, reason = "killed-error", ", ".join(f"{i} {s}" for i, s in sorted(turned.items()))
     else:
         verdict, reason = "survived", "every item the reference meets stayed met"
@@ -227,12 +227,16 @@ def run_family(family: str, size: int | None, seed: int, jobs: int, dsn: str, wo
     clean, log = _run_gates(family, None, dsn, work, timeout)
     if not clean or not any(s == "met" for s in clean.values()):
         raise SystemExit(f"mutation: the clean reference meets no {family} item; fix that first\n{log}")
+    # a test that fails on the clean reference would stop a --maxfail=1 run early and leave
+    # the items after it missing: a false kill. Such a family runs every test of every mutant.
+    stop_early = not any(s in STATUS_KILLED + ("error", "broken") for s in clean.values())
     progress(f"{family}: clean reference {Counter(clean.values())}; {len(chosen)} of "
-             f"{len(candidates)} mutants, {jobs} at a time")
+             f"{len(candidates)} mutants, {jobs} at a time"
+             + ("" if stop_early else " (every test: the clean reference is not all met)"))
 
     def one(m: Mutant) -> Outcome:
         t0 = time.monotonic()
-        items, out = _run_gates(family, m, dsn, work, timeout)
+        items, out = _run_gates(family, m, dsn, work, timeout, stop_early)
         outcome = _judge(m, clean, items, out, time.monotonic() - t0)
         progress(f"  {outcome.verdict:12} {outcome.seconds:6.0f}s {m.describe()}")
         return outcome
