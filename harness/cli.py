@@ -12,6 +12,8 @@ configuration error prints one line naming the file, the field and the fix, and 
     harness packet verify DIR [--allowed-signers FILE]
                                                    has anything changed? who signed it?
     harness doctor                                 which backends work here, and why not
+    harness init --migrations FOLDER [--adapter CAPS]
+                                                   a draft target.yaml (and adapter skeleton)
 """
 
 from __future__ import annotations
@@ -61,11 +63,26 @@ def _doctor(args: argparse.Namespace) -> int:
     from harness import doctor
     from harness.target import load_target
 
+    if args.reap:   # before the spec: a broken spec must not keep a killed run's cluster alive
+        for line in doctor.reap():
+            print(f"harness: {line}")
     spec = load_target(args.target)
     results = doctor.diagnose_all(spec)
     print(doctor.render(spec, results))
     selected = next(d for d in results if d.backend == spec.database.backend)
     return 0 if selected.works else 1
+
+
+def _init(args: argparse.Namespace) -> int:
+    from harness.onboarding import InitRequest, print_report, run_init
+
+    result = run_init(InitRequest(
+        migrations=Path(args.migrations) if args.migrations else None, tool=args.tool,
+        dsn=args.dsn, preset=args.preset, adapter=args.adapter,
+        out=Path(args.out) if args.out else None, force=args.force),
+        progress=lambda line: print(line, flush=True))  # seconds of work: say what is happening
+    print_report(result, sys.stdout)
+    return 0
 
 
 def _console():
@@ -137,6 +154,7 @@ def _locked(out: Path, gate_ids: tuple[str, ...]) -> contextlib.ExitStack:
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from harness.configcheck import check_profiles
     from harness.gates.console import print_gate_line, print_gate_summary
     from harness.gates.packets_folder import check_writable
     from harness.gates.runner import new_results_dir, run_gates
@@ -149,6 +167,9 @@ def _gate(args: argparse.Namespace) -> int:
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:
         catalog.gate(gate_id)  # an unknown gate is a usage error before anything runs
+    # every profile and profile variable the suites will read: a typo is exit 2 here, with the
+    # last packet untouched, not test errors in a NO-GO packet swapped over it
+    check_profiles(target)
     # both folders are checked before any suite runs: a long run never ends in "cannot write"
     check_writable(Path(args.out), "--out")
     check_writable(Path(args.results), "--results")
@@ -189,8 +210,10 @@ def _gates(args: argparse.Namespace) -> int:
 
     catalog = _catalog(args, None)
     root = Path(args.out)
-    print_catalog(_console(), catalog, [latest_packet(root, g.id) for g in catalog.gates], root)
-    return 0
+    latest = [latest_packet(root, g.id, g, str(catalog.path)) for g in catalog.gates]
+    print_catalog(_console(), catalog, latest, root)
+    # a packet that changed, lies about its gate or was judged by other rules is refused: exit 1
+    return 1 if any(p.decision is not None and not p.intact for p in latest) else 0
 
 
 def _packet_build(args: argparse.Namespace) -> int:
@@ -245,21 +268,37 @@ def _packet_verify(args: argparse.Namespace) -> int:
         raise ConfigError(str(directory), "", "no packet directory there",
                           "pass the directory of a packet, e.g. reports/packets/S03")
     problems = verify(directory)
+    if not problems:
+        problems += _binding_problems(args, directory)
+    state = None
     if args.allowed_signers is not None:
         problems += verify_signature(directory, Path(args.allowed_signers))
+    else:
+        state = signature_state(directory)
+        if state.broken:   # a signature that does not match is never "intact", trusted or not
+            problems.append(state.detail)
     if problems:
         for problem in problems:
             print(f"harness: packet {directory}: {problem}", file=sys.stderr)
         return 1
-    if args.allowed_signers is not None:
+    if state is None:
         print(f"harness: packet {directory} is intact and signed by a key in {args.allowed_signers}")
     else:
-        state = signature_state(directory)
-        tail = ("signed; pass --allowed-signers FILE to check who signed it" if state.signed else
+        tail = (f"{state.detail}" if state.signed else
                 f"{state.detail.upper()}: anyone could have re-computed the manifest; "
                 "sign it with harness packet sign")
         print(f"harness: packet {directory} is intact: every file matches MANIFEST.sha256; {tail}")
     return 0
+
+
+def _binding_problems(args: argparse.Namespace, directory: Path) -> list[str]:
+    """The packet's folder, gate and catalog rules against the catalog in use (``--catalog``)."""
+    from harness.gates.manifest import check_binding, read_binding
+
+    catalog = _catalog(args, None)
+    binding = read_binding(directory)
+    gate = next((g for g in catalog.gates if binding is not None and g.id == binding.gate), None)
+    return check_binding(directory, gate, str(catalog.path))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -271,7 +310,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="say which backends work here and why not")
     doctor.add_argument("--target", default=DEFAULT_TARGET, help="target spec (default: target.yaml)")
+    doctor.add_argument("--reap", action="store_true",
+                        help="stop and remove what killed runs left behind (servers, rehearsal "
+                             "clusters, API servers, load generators, their folders)")
     doctor.set_defaults(func=_doctor)
+
+    init = sub.add_parser("init", help="draft a target.yaml from your migrations (and an adapter skeleton)")
+    init.add_argument("--migrations", default=None, metavar="FOLDER",
+                      help="your migrations: applied to a scratch database on the embedded server")
+    init.add_argument("--tool", default="sql", choices=("sql", "alembic"),
+                      help="how the migrations are written (default: sql)")
+    init.add_argument("--dsn", default=None,
+                      help="read an existing database's catalog instead (read-only; never printed)")
+    init.add_argument("--preset", default=None,
+                      help="supabase, tenant-setting or none (default: guessed from the migrations)")
+    init.add_argument("--adapter", default=None, metavar="CAPS",
+                      help="write adapter.py with every method of these capabilities, e.g. "
+                           "events,entitlements,tenants")
+    init.add_argument("--out", default=None,
+                      help="the spec to write (default: target.yaml next to the migrations folder)")
+    init.add_argument("--force", action="store_true",
+                      help="replace a spec (or adapter) someone edited")
+    init.set_defaults(func=_init)
 
     gate = sub.add_parser("gate", help="run the suites that feed gates and write their packets")
     gate.add_argument("gates", nargs="*", metavar="GATE", help="gate ids, e.g. S03")
@@ -311,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("directory", help="the packet directory, e.g. reports/packets/S03")
     verify.add_argument("--allowed-signers", default=None,
                         help="an allowed_signers file (as for git): the packet must be signed by one of them")
+    verify.add_argument("--catalog", default=None,
+                        help="the gate catalog the packet must have been judged by (default: "
+                             "gates.yaml here, else the harness's own)")
     verify.set_defaults(func=_packet_verify)
     return parser
 

@@ -1,16 +1,17 @@
 """``harness doctor``: which database backends work on this machine, and why not.
 
 It also reports what killed runs left behind (a postmaster still running, ``server.json`` with
-its passwords): the next test run removes them (:mod:`harness.leftovers`).
+its passwords, a rehearsal cluster, uvicorn or locust and their folders): the next test run
+removes them (:mod:`harness.leftovers`), and so does ``harness doctor --reap``.
 """
 
 from __future__ import annotations
 
 from harness.backends import REGISTRY, Diagnosis
-from harness.leftovers import StaleRun, find_stale_runs
+from harness.leftovers import StaleRun, find_stale_runs, remove
 from harness.target import TargetSpec
 
-__all__ = ["diagnose_all", "render"]
+__all__ = ["diagnose_all", "reap", "render"]
 
 
 def diagnose_all(spec: TargetSpec) -> list[Diagnosis]:
@@ -27,6 +28,11 @@ def diagnose_all(spec: TargetSpec) -> list[Diagnosis]:
         except Exception as exc:
             results.append(Diagnosis(name, False, f"{type(exc).__name__}: {exc}"))
     return results
+
+
+def reap() -> list[str]:
+    """Removes what killed runs left behind, now; one line per run removed."""
+    return [f"removed {stale.describe()}" for stale in find_stale_runs() if remove(stale)]
 
 
 def render(spec: TargetSpec, results: list[Diagnosis], stale: list[StaleRun] | None = None) -> str:

@@ -8,7 +8,9 @@ directories (``harness-run-*``) whose owners are all dead: the controller that c
 and every process that held a reference, each recognised by PID *and* start time so a recycled
 PID does not count as alive. Such a run is stale; :func:`remove` stops its postmaster (by the
 recorded PID, only while that PID is still a postgres serving the recorded data directory),
-drops its databases on a shared server, and deletes the directory.
+drops its databases on a shared server, stops and removes every other child the run recorded
+before starting it (rehearsal and recovery clusters, uvicorn, locust, their folders:
+:mod:`harness.children`), and deletes the directory.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import psycopg
 from psycopg import sql
 
 from harness.backends import ServerState
+from harness.children import describe_children, reap_children
 from harness.lifecycle import RUN_PREFIX
 
 __all__ = ["StaleRun", "find_stale_runs", "reap_stale_runs", "remove"]
@@ -43,6 +46,7 @@ class StaleRun:
     backend: str | None          # None: the run died before its server was recorded
     postmaster: int | None       # the recorded postmaster PID, while it still runs
     holds_secrets: bool          # server.json is still on disk
+    children: tuple[str, ...] = ()   # what its records of other children still name
 
     def describe(self) -> str:
         parts = [f"stale run {self.directory.name}"]
@@ -52,6 +56,7 @@ class StaleRun:
             parts.append(f"{self.backend} server recorded")
         if self.holds_secrets:
             parts.append("server.json with its passwords on disk")
+        parts.extend(self.children)
         return ", ".join(parts)
 
 
@@ -83,6 +88,7 @@ def remove(stale: StaleRun) -> bool:
         if record:
             _stop_recorded(ServerState.from_json(record["server"]), stale.directory)
         _stop_unrecorded(stale.directory)
+        reap_children(stale.directory)
     finally:
         lock.release()
     shutil.rmtree(stale.directory, ignore_errors=True)
@@ -110,7 +116,8 @@ def _stale(directory: Path) -> StaleRun | None:
     postmaster = None
     if state is not None and state.backend == "embedded":
         postmaster = _postmaster(int(state.handle["pid"]), state.handle["pgdata"])
-    return StaleRun(directory, state.backend if state else None, postmaster, record is not None)
+    return StaleRun(directory, state.backend if state else None, postmaster, record is not None,
+                    tuple(describe_children(directory)))
 
 
 def _alive(owner: dict[str, Any]) -> bool:

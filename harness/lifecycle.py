@@ -320,6 +320,10 @@ def reap(spec: TargetSpec, run_id: str) -> bool:
             run._shutdown(record)
         # a server that failed half-way through starting left a data directory (maybe on tmpfs)
         remove_pgdata(run.dir / "server" / "pgdata")
+    # a worker that died mid-rehearsal left its clusters, API server or load generator running
+    from harness.children import reap_children
+
+    reap_children(run.dir)
     shutil.rmtree(run.dir, ignore_errors=True)
     return record is not None
 

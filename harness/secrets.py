@@ -2,7 +2,10 @@
 
 Everything that reaches a log, a packet or a test report goes through :class:`ConnParams`, whose
 ``repr`` and :meth:`ConnParams.safe` leave the password out, and whose full conninfo is only
-produced for the driver.
+produced for the driver. A DSN is passed through whole: every libpq parameter beyond host,
+port, user, database and password (``sslmode``, ``sslrootcert``, ``target_session_attrs``, ...)
+is kept in :attr:`ConnParams.options` and reaches every connection made from it, so a server
+that demands TLS gets TLS and a client that demands a verified certificate gets one.
 """
 
 from __future__ import annotations
@@ -24,6 +27,12 @@ class ConnParams:
     user: str
     dbname: str
     password: str | None = field(default=None, repr=False)
+    # the DSN's other libpq parameters, in its order (sslpassword may be among them: never shown)
+    options: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        # a record read back from JSON holds lists: frozen, so normalised once here
+        object.__setattr__(self, "options", tuple((str(k), str(v)) for k, v in self.options))
 
     def with_db(self, dbname: str) -> ConnParams:
         return replace(self, dbname=dbname)
@@ -38,21 +47,36 @@ class ConnParams:
             parts["port"] = str(self.port)
         if self.password is not None:
             parts["password"] = self.password
-        return make_conninfo(**parts)
+        return make_conninfo(**{**dict(self.options), **parts})
 
     def sqlalchemy_url(self):
         from sqlalchemy.engine import URL
 
-        query = {"host": self.host} if self.host.startswith("/") else {}
+        socket = self.host.startswith("/")   # a socket folder goes in the query, as libpq takes it
+        query = {**dict(self.options), **({"host": self.host} if socket else {})}
         return URL.create(
             "postgresql+psycopg",
             username=self.user,
             password=self.password,
-            host=None if query else self.host,
-            port=None if query else self.port,
+            host=None if socket else self.host,
+            port=None if socket else self.port,
             database=self.dbname,
             query=query,
         )
+
+    def libpq_env(self) -> dict[str, str]:
+        """The parameters as ``PG*`` environment variables, for libpq command-line tools
+        (``pg_dump``, ``pgbench``): the same TLS settings as the driver's connections."""
+        env = {"PGHOST": self.host, "PGUSER": self.user, "PGDATABASE": self.dbname}
+        if self.port is not None:
+            env["PGPORT"] = str(self.port)
+        if self.password is not None:
+            env["PGPASSWORD"] = self.password
+        for key, value in self.options:
+            name = _LIBPQ_ENV.get(key)
+            if name is not None:
+                env[name] = value
+        return env
 
     def safe(self) -> str:
         """What may be shown to a person: user, host, port and database, never the password."""
@@ -77,7 +101,26 @@ class ConnParams:
             user=str(parts.get("user") or "postgres"),
             dbname=str(parts.get("dbname") or "postgres"),
             password=str(parts["password"]) if parts.get("password") else None,
+            options=tuple((str(k), str(v)) for k, v in parts.items()
+                          if k not in _OWN_FIELDS and v is not None),
         )
+
+
+_OWN_FIELDS = frozenset({"host", "port", "user", "dbname", "password"})
+# libpq's environment variable for each connection parameter a tool may need (libpq docs, 34.15)
+_LIBPQ_ENV = {
+    "hostaddr": "PGHOSTADDR", "passfile": "PGPASSFILE", "channel_binding": "PGCHANNELBINDING",
+    "service": "PGSERVICE", "options": "PGOPTIONS", "application_name": "PGAPPNAME",
+    "sslmode": "PGSSLMODE", "sslnegotiation": "PGSSLNEGOTIATION", "sslcompression": "PGSSLCOMPRESSION",
+    "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY", "sslcertmode": "PGSSLCERTMODE",
+    "sslrootcert": "PGSSLROOTCERT", "sslcrl": "PGSSLCRL", "sslcrldir": "PGSSLCRLDIR",
+    "sslsni": "PGSSLSNI", "requirepeer": "PGREQUIREPEER", "ssl_min_protocol_version":
+    "PGSSLMINPROTOCOLVERSION", "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION",
+    "gssencmode": "PGGSSENCMODE", "krbsrvname": "PGKRBSRVNAME", "gsslib": "PGGSSLIB",
+    "gssdelegation": "PGGSSDELEGATION", "connect_timeout": "PGCONNECT_TIMEOUT",
+    "client_encoding": "PGCLIENTENCODING", "target_session_attrs": "PGTARGETSESSIONATTRS",
+    "load_balance_hosts": "PGLOADBALANCEHOSTS", "require_auth": "PGREQUIREAUTH",
+}
 
 
 # greedy up to the last '@' of the word: a password may itself contain '@'

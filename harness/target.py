@@ -14,16 +14,18 @@ import importlib.util
 import os
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
+from harness.extends import read_spec
+from harness.presets import apply_preset
 from harness.secrets import ConnParams
-from harness.yamlfiles import load_text, read_text
 
-__all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "BindingSpec", "DatabaseSpec",
-           "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
+__all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "AnonymousSpec", "BindingSpec",
+           "DatabaseSpec", "MembershipSpec", "RootOwnerSpec", "TargetSpec", "load_target"]
 
 BACKENDS = ("embedded", "docker", "dsn")
 DEFAULT_DOCKER_IMAGE = "pgvector/pgvector:pg17"
@@ -33,7 +35,14 @@ _SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _RELATION = re.compile(r"^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$")
 MIGRATION_TOOLS = ("alembic", "sql")
+_ASGI_REF = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# the spec's top-level keys (``preset:`` is resolved before these are checked)
+_FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adapter", "api",
+           "tenancy", "unsupported", "standards", "binding", "membership", "suites",
+           "harness_suites", "anonymous"}
+# a reason a draft left for the user to write (harness init): never accepted as a reason
+_TODO = re.compile(r"^\s*TODO\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,19 @@ class TenancySpec:
     # the table whose primary key is the tenant column, if there is one
     root: str | None = None
     root_owner: RootOwnerSpec | None = None
+    # table -> {command: where the product does it instead}: commands the product never runs
+    # directly on that table (memberships written through functions, invitations, triggers);
+    # their positive controls are not demanded, their negative probes still run
+    write_paths: dict[str, dict[str, str]] = field(default_factory=dict)
+    # SQLSTATE -> why: errors besides 42501 by which the product refuses a change (P0001 from a
+    # trigger's RAISE EXCEPTION); a refusal counts only when nothing changed
+    refusals: dict[str, str] = field(default_factory=dict)
+
+    def not_written_directly(self, table: str, command: str) -> str | None:
+        """Where ``command`` on ``table`` (``schema.name``) happens instead, if not directly."""
+        bare = table.split(".", 1)[-1]
+        paths = self.write_paths.get(table) or self.write_paths.get(bare) or {}
+        return paths.get(command)
 
 
 @dataclass(frozen=True)
@@ -102,10 +124,22 @@ class BindingSpec:
     def placeholders(self) -> frozenset[str]:
         return frozenset(name for value in self.settings.values() for name in _PLACEHOLDER.findall(value))
 
+    def extended(self, settings: dict[str, str]) -> BindingSpec:
+        """This binding plus more settings (e.g. the acting person's id for identity checks)."""
+        return BindingSpec(settings={**self.settings, **settings}, role=self.role)
+
     @staticmethod
     def for_setting(setting: str) -> BindingSpec:
         """The default: one setting bound to the tenant id."""
         return BindingSpec(settings={setting: "{tenant_id}"})
+
+
+@dataclass(frozen=True)
+class AnonymousSpec:
+    """The caller with no principal: how an unauthenticated request reaches the database."""
+
+    role: str | None = None            # e.g. anon (PostgREST); None: the binding's role
+    settings: dict[str, str] = field(default_factory=dict)   # fixed values, no placeholders
 
 
 @dataclass(frozen=True)
@@ -118,6 +152,26 @@ class MembershipSpec:
     manages: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
         "owner": ("owner", "admin", "member", "viewer"), "admin": ("admin", "member", "viewer"),
         "member": (), "viewer": ()})
+    # the roles that may add members (None: a role may add exactly the roles it manages)
+    invites: tuple[str, ...] | None = None
+    # the roles that may leave by themselves (None: every role but the owner role)
+    may_leave: tuple[str, ...] | None = None
+    # a primary owner distinct from the other owners: only it acts on owners, and no one else
+    # may demote or remove it
+    primary_owner: bool = False
+    # where memberships live, so a principal's tenants can be read (None: one tenant each)
+    table: str | None = None
+    user_column: str = "user_id"
+    tenant_column: str | None = None   # None: tenancy.column
+    user_value: str = "{user_id}"      # the principal's value the user column holds
+
+    def may_add(self, actor: str, role: str) -> bool:
+        if self.invites is not None and actor not in self.invites:
+            return False
+        return role in self.manages.get(actor, ())
+
+    def leaves(self, role: str) -> bool:
+        return role in self.may_leave if self.may_leave is not None else role != self.owner_role
 
 
 @dataclass(frozen=True)
@@ -155,9 +209,12 @@ class TargetSpec:
     # how a transaction acts for a principal; None: the default, tenant_setting = {tenant_id}
     binding: BindingSpec | None = None
     membership: MembershipSpec = field(default_factory=MembershipSpec)
+    # the caller with no principal; None: the binding's role with nothing set
+    anonymous: AnonymousSpec | None = None
     # folders of the user's own evidence-marked tests, run by `harness gate` with the harness's
     suites: tuple[Path, ...] = ()
     harness_suites: bool = True      # False: `harness gate` runs only the folders in suites
+    extends: tuple[Path, ...] = ()   # the spec files this one extends (extends:), nearest first
 
     def __post_init__(self) -> None:
         if self.binding is None:  # frozen: filled once, so every reader sees one binding
@@ -193,14 +250,11 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file."""
     spec_path = Path(path).resolve()
     where = str(path)
-    text = read_text(spec_path, where, "pass --target FILE naming a target spec")
-    raw = load_text(text, where)
+    raw, extended = read_spec(spec_path, where, _expand)   # extends: resolved, ${VAR}s filled
     if not isinstance(raw, dict):
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
-    raw = _expand(where, "", raw)
-    _reject_unknown(where, "", raw, {"name", "database", "migrations", "app_role", "tenant_setting",
-                                    "adapter", "api", "tenancy", "unsupported", "standards",
-                                    "binding", "membership", "suites", "harness_suites"})
+    raw = apply_preset(where, raw, _FIELDS)  # preset: supabase -> its keys, under the spec's own
+    _reject_unknown(where, "", raw, _FIELDS)
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -223,13 +277,15 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         _import_object(where, "adapter", _text(where, "adapter", adapter), spec_path.parent)
     spec = TargetSpec(
         name=name, path=spec_path, database=database, migrations=migrations, app_role=app_role,
-        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}),
+        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}, spec_path.parent),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_unsupported(where, raw.get("unsupported", {})),
         standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
         binding=binding, membership=_membership(where, raw.get("membership")),
+        anonymous=_anonymous(where, raw.get("anonymous")),
         suites=_suites(where, spec_path.parent, raw.get("suites", [])),
         harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
+        extends=extended,
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     if backend is None and env_backend is not None and env_backend not in BACKENDS:
@@ -307,19 +363,44 @@ def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
     return tuple(paths)
 
 
-def _api(where: str, raw: Any) -> ApiSpec:
+def _api(where: str, raw: Any, root: Path) -> ApiSpec:
+    """``asgi`` must import (uvicorn is given it as ``package.module:attr``, so no file paths),
+    ``base_url`` must be an http(s) URL: a spec that cannot work is refused here, not by a suite."""
     _mapping(where, "api", raw)
     _reject_unknown(where, "api", raw, {"asgi", "base_url"})
     asgi, base_url = raw.get("asgi"), raw.get("base_url")
-    if asgi and base_url:
+    if asgi is not None and base_url is not None:
         raise ConfigError(where, "api", "sets both asgi and base_url", "keep exactly one of them")
+    if asgi is not None:
+        if not isinstance(asgi, str) or not _ASGI_REF.fullmatch(asgi):
+            raise ConfigError(where, "api.asgi", f"{asgi!r} is not an ASGI app reference",
+                              "write it as package.module:app (what uvicorn is given)")
+        if not callable(_import_object(where, "api.asgi", asgi, root)):
+            raise ConfigError(where, "api.asgi", f"{asgi!r} names something that is not an ASGI app "
+                              "(not callable)", "name the application object, e.g. package.api:app")
+    if base_url is not None:
+        _check_url(where, "api.base_url", base_url)
     return ApiSpec(asgi=asgi, base_url=base_url)
+
+
+def _check_url(where: str, fld: str, value: Any) -> None:
+    fix = "write it as http://host:port or https://host/prefix"
+    if not isinstance(value, str):
+        raise ConfigError(where, fld, f"must be a URL, got {value!r}", fix)
+    try:
+        url = urllib.parse.urlsplit(value)
+        port_ok = url.port is None or url.port > 0
+    except ValueError as exc:
+        raise ConfigError(where, fld, f"{value!r} is not a URL ({exc})", fix) from None
+    if url.scheme not in ("http", "https") or not url.hostname or not port_ok:
+        raise ConfigError(where, fld, f"{value!r} is not an http(s) URL with a host", fix)
 
 
 def _tenancy(where: str, raw: Any) -> TenancySpec:
     _mapping(where, "tenancy", raw)
     _reject_unknown(where, "tenancy", raw, {"column", "schemas", "global_tables",
-                                            "security_definer_allowlist", "root", "root_owner"})
+                                            "security_definer_allowlist", "root", "root_owner",
+                                            "write_paths", "refusals"})
     column = _text(where, "tenancy.column", raw.get("column", "workspace_id"))
     if not _IDENT.match(column):
         raise ConfigError(where, "tenancy.column", f"{column!r} is not a plain column name",
@@ -349,7 +430,62 @@ def _tenancy(where: str, raw: Any) -> TenancySpec:
         security_definer_allowlist=_reasons(where, "tenancy.security_definer_allowlist",
                                             raw.get("security_definer_allowlist", {})),
         root=root, root_owner=root_owner,
+        write_paths=_write_paths(where, raw.get("write_paths", {})),
+        refusals=_refusals(where, raw.get("refusals", {})),
     )
+
+
+_COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+_SQLSTATE = re.compile(r"^[0-9A-Z]{5}$")
+
+
+def _write_paths(where: str, raw: Any) -> dict[str, dict[str, str]]:
+    fld = "tenancy.write_paths"
+    _mapping(where, fld, raw)
+    paths: dict[str, dict[str, str]] = {}
+    for table, commands in raw.items():
+        if not isinstance(table, str) or not _RELATION.match(table):
+            raise ConfigError(where, f"{fld}.{table}", "is not a table name",
+                              "name the table, e.g. basejump.account_user")
+        _mapping(where, f"{fld}.{table}", commands)
+        for command in commands:
+            if str(command).upper() not in _COMMANDS[1:]:
+                raise ConfigError(where, f"{fld}.{table}.{command}", "is not INSERT, UPDATE or DELETE",
+                                  "map each command the product never runs directly to where it "
+                                  "happens instead, e.g. INSERT: public.accept_invitation()")
+        paths[table] = {str(c).upper(): r for c, r in _reasons(where, f"{fld}.{table}", commands).items()}
+    return paths
+
+
+def _refusals(where: str, raw: Any) -> dict[str, str]:
+    reasons = _reasons(where, "tenancy.refusals", raw)
+    for state in reasons:
+        if not _SQLSTATE.match(state):
+            raise ConfigError(where, f"tenancy.refusals.{state}", "is not a SQLSTATE",
+                              "write the five-character code the product raises, e.g. P0001")
+    return reasons
+
+
+def _anonymous(where: str, raw: Any) -> AnonymousSpec | None:
+    if raw is None:
+        return None
+    _mapping(where, "anonymous", raw)
+    _reject_unknown(where, "anonymous", raw, {"role", "settings"})
+    role = raw.get("role")
+    if role is not None and not _IDENT.match(_text(where, "anonymous.role", role)):
+        raise ConfigError(where, "anonymous.role", f"{role!r} is not a plain role name",
+                          "name the role an unauthenticated request runs as, e.g. anon")
+    settings = raw.get("settings", {})
+    _mapping(where, "anonymous.settings", settings)
+    for name, value in settings.items():
+        fld = f"anonymous.settings.{name}"
+        if not isinstance(name, str) or not _SETTING.match(name):
+            raise ConfigError(where, fld, f"{name!r} is not a custom setting name",
+                              "use a dotted name such as request.jwt.claims")
+        if _PLACEHOLDER.search(_text(where, fld, value)):
+            raise ConfigError(where, fld, "names a placeholder, but no principal is bound",
+                              "give the fixed value an unauthenticated request carries")
+    return AnonymousSpec(role=role, settings={str(k): str(v) for k, v in settings.items()})
 
 
 def _binding(where: str, raw: Any) -> BindingSpec | None:
@@ -407,7 +543,9 @@ def _membership(where: str, raw: Any) -> MembershipSpec:
     if raw is None:
         return MembershipSpec()
     _mapping(where, "membership", raw)
-    _reject_unknown(where, "membership", raw, {"roles", "owner_role", "manages"})
+    _reject_unknown(where, "membership", raw, {"roles", "owner_role", "manages", "invites",
+                                               "may_leave", "primary_owner", "table",
+                                               "user_column", "tenant_column", "user_value"})
     roles = raw.get("roles")
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and r for r in roles):
         raise ConfigError(where, "membership.roles", "must be a non-empty list of role names",
@@ -430,7 +568,32 @@ def _membership(where: str, raw: Any) -> MembershipSpec:
     if unknown:
         raise ConfigError(where, f"membership.manages.{sorted(unknown)[0]}", "is not a role",
                           f"use one of {', '.join(roles)}")
-    return MembershipSpec(roles=tuple(roles), owner_role=owner, manages=result)
+    lists = {}
+    for fld in ("invites", "may_leave"):
+        value = raw.get(fld)
+        if value is not None and (not isinstance(value, list) or any(r not in roles for r in value)):
+            raise ConfigError(where, f"membership.{fld}", "must list roles from membership.roles",
+                              f"e.g. {fld}: [{roles[0]}], or [] for none")
+        lists[fld] = None if value is None else tuple(value)
+    table = raw.get("table")
+    if table is not None and not _RELATION.match(_text(where, "membership.table", table)):
+        raise ConfigError(where, "membership.table", f"{table!r} is not a table name",
+                          "name the membership table, e.g. basejump.account_user")
+    columns = {}
+    for fld, default in (("user_column", "user_id"), ("tenant_column", None)):
+        value = raw.get(fld, default)
+        if value is not None and not _IDENT.match(_text(where, f"membership.{fld}", value)):
+            raise ConfigError(where, f"membership.{fld}", f"{value!r} is not a plain column name",
+                              "use lower-case letters, digits and underscores")
+        columns[fld] = value
+    user_value = _text(where, "membership.user_value", raw.get("user_value", "{user_id}"))
+    if not _PLACEHOLDER.search(user_value):
+        raise ConfigError(where, "membership.user_value", f"{user_value!r} names no placeholder",
+                          'write the principal value the user column holds, e.g. "{user_id}"')
+    return MembershipSpec(roles=tuple(roles), owner_role=owner, manages=result,
+                          primary_owner=_flag(where, "membership.primary_owner",
+                                              raw.get("primary_owner", False)),
+                          table=table, user_value=user_value, **lists, **columns)
 
 
 def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
@@ -474,6 +637,9 @@ def _reasons(where: str, fld: str, raw: Any) -> dict[str, str]:
     for name, reason in raw.items():
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(where, f"{fld}.{name}", "has no reason", "write why it is allowed")
+        if _TODO.match(reason):
+            raise ConfigError(where, f"{fld}.{name}", f"still says {reason.strip()!r}",
+                              "replace the TODO with the reason, or remove the entry")
     return {str(k): str(v) for k, v in raw.items()}
 
 

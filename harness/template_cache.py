@@ -78,7 +78,8 @@ def template_key(spec: TargetSpec, server_build: str) -> str:
     digest = hashlib.sha256()
     for part in (FORMAT, server_build, spec.migrations.tool):
         digest.update(part.encode() + b"\0")
-    digest.update(spec.path.read_bytes() + b"\0")
+    for source in (spec.path, *spec.extends):   # a spec and every file it extends
+        digest.update(source.read_bytes() + b"\0")
     for name, path in migration_files(spec):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

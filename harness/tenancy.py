@@ -10,8 +10,11 @@ Everything is transaction-local (``set_config(name, value, true)`` and ``SET LOC
 the transaction ends the binding ends with it, and a pooled connection cannot carry one
 principal's identity into the next checkout. There is deliberately no session-level variant.
 
-:func:`bound_workspace` (one setting, one workspace id) is kept for callers written before
-principals existed; it goes through the same helper.
+Every harness module binds through :func:`bound` (or :func:`bind` inside an open transaction)
+with the spec's ``binding`` and a :class:`Principal`, so a target that binds JWT claims or a
+role gets them everywhere. :func:`bound_workspace` (one setting, one workspace id) is only a
+shorthand for users' own tests on a target bound by one setting; it goes through the same
+helper, and the harness itself does not use it.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ import psycopg
 from psycopg import sql
 
 from harness.errors import HarnessError
-from harness.target import BindingSpec
+from harness.target import AnonymousSpec, BindingSpec
 
-__all__ = ["BindingError", "Principal", "bind", "bind_workspace", "bound", "bound_workspace",
-           "current_workspace", "render"]
+__all__ = ["BindingError", "Principal", "bind", "bind_anonymous", "bind_workspace", "bound",
+           "bound_anonymous", "bound_workspace", "current_workspace", "render"]
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -101,6 +104,30 @@ def bound(conn: psycopg.Connection, binding: BindingSpec, principal: Principal |
         yield conn
 
 
+def bind_anonymous(conn: psycopg.Connection, binding: BindingSpec,
+                   anonymous: AnonymousSpec | None) -> None:
+    """Binds the *current transaction* to the caller with no principal.
+
+    The spec's ``anonymous`` caller when it names one (PostgREST sends an unauthenticated request
+    as ``anon``, with its fixed settings); otherwise the binding's role with nothing set.
+    """
+    if anonymous is None:
+        bind(conn, binding, None)
+        return
+    bind(conn, BindingSpec(settings={}, role=anonymous.role or binding.role), None)
+    for name, value in anonymous.settings.items():
+        conn.execute("select set_config(%s, %s, true)", (name, value))
+
+
+@contextmanager
+def bound_anonymous(conn: psycopg.Connection, binding: BindingSpec,
+                    anonymous: AnonymousSpec | None) -> Iterator[psycopg.Connection]:
+    """A transaction acting for nobody (see :func:`bind_anonymous`)."""
+    with conn.transaction():
+        bind_anonymous(conn, binding, anonymous)
+        yield conn
+
+
 def bind_workspace(conn: psycopg.Connection, setting: str, workspace_id: object,
                    extra: Mapping[str, object] | None = None) -> None:
     """Binds the *current transaction* to ``workspace_id`` (and any extra settings)."""
@@ -115,7 +142,9 @@ def bind_workspace(conn: psycopg.Connection, setting: str, workspace_id: object,
 @contextmanager
 def bound_workspace(conn: psycopg.Connection, setting: str, workspace_id: object,
                     extra: Mapping[str, object] | None = None) -> Iterator[psycopg.Connection]:
-    """A transaction bound to ``workspace_id``; committed on success, rolled back on error."""
+    """A transaction bound to ``workspace_id`` through ``setting`` alone; committed on success,
+    rolled back on error. A shorthand for a target bound by one setting: with the spec at hand,
+    ``bound(conn, spec.binding, Principal(workspace_id))`` binds whatever the target needs."""
     with conn.transaction():
         bind_workspace(conn, setting, workspace_id, extra)
         yield conn

@@ -4,7 +4,8 @@ Every YAML file the harness reads goes through :class:`BoundedLoader`, PyYAML's 
 three guards a hostile or mistaken file needs: the document is composed first and its size *as
 expanded* (every alias counted as the nodes it stands for) is measured before anything is built,
 so an alias bomb ("billion laughs") is refused in linear time instead of hanging whatever walks
-it later; nesting is bounded; and an impossible date (``2027-02-30``) is a YAML error with a line
+it later. Only what aliases add counts: a large file written out in full costs what its bytes
+cost and is never mistaken for a bomb. Nesting is bounded; and an impossible date (``2027-02-30``) is a YAML error with a line
 instead of a ``ValueError`` from deep inside the constructor. :func:`load_text` turns every
 problem, undecodable bytes included, into a one-line :class:`~harness.errors.ConfigError`.
 """
@@ -20,8 +21,9 @@ from harness.errors import ConfigError
 
 __all__ = ["MAX_DEPTH", "MAX_NODES", "BoundedLoader", "load_text", "read_text"]
 
-MAX_NODES = 200_000      # values in the document once every alias is expanded
+MAX_NODES = 200_000      # values aliases add to the document once every alias is expanded
 MAX_DEPTH = 200          # nesting of mappings and sequences
+_CAP = 1 << 62           # an expanded size past any bound: keeps the sums small numbers
 
 
 class BoundedLoader(yaml.SafeLoader):
@@ -38,8 +40,9 @@ class BoundedLoader(yaml.SafeLoader):
 BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", BoundedLoader.construct_yaml_timestamp)
 
 
-def _expanded_size(node: yaml.Node, where: str) -> int:
-    """Nodes the document stands for with aliases expanded, memoised per node: linear time."""
+def _alias_expansion(node: yaml.Node, where: str) -> int:
+    """Nodes the aliases add once expanded (the document's expanded size less its own nodes),
+    memoised per node: linear time."""
     sizes: dict[int, int] = {}
 
     def size(current: yaml.Node, depth: int) -> int:
@@ -54,11 +57,11 @@ def _expanded_size(node: yaml.Node, where: str) -> int:
             total += sum(size(child, depth + 1) for child in current.value)
         elif isinstance(current, yaml.MappingNode):
             total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in current.value)
-        total = min(total, MAX_NODES + 1)
+        total = min(total, _CAP)
         sizes[id(current)] = total
         return total
 
-    return size(node, 0)
+    return size(node, 0) - len(sizes)
 
 
 def load_text(text: str, where: str, loader: type[BoundedLoader] = BoundedLoader) -> Any:
@@ -68,10 +71,10 @@ def load_text(text: str, where: str, loader: type[BoundedLoader] = BoundedLoader
         node = instance.get_single_node()
         if node is None:
             return None
-        if _expanded_size(node, where) > MAX_NODES:
+        if _alias_expansion(node, where) > MAX_NODES:
             raise ConfigError(where, f"line {node.start_mark.line + 1}",
-                              f"expands to more than {MAX_NODES} values (aliases repeated inside "
-                              "aliases: an alias bomb?)", "write the values out without nested aliases")
+                              f"its aliases expand to more than {MAX_NODES} further values "
+                              "(aliases repeated inside aliases: an alias bomb?)", "write the values out without nested aliases")
         return instance.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

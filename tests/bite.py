@@ -1,12 +1,12 @@
 """Proof a family bites: run one family's suite against a target and read the gate packet.
 
-Every family's bite test (``tests/<family>/test_suite_bites.py``) asks the same question: run
-*only this family's* scenarios (``scenarios/<family>``) against the clean reference or a
-known-bad variant, build the gate packet with the ``harness`` command line and the catalog's
+The bite test (``tests/test_bite.py``, driven by the registry of families) asks the same
+question of every family: run *only this family's* scenarios (``scenarios/<family>``) against
+the clean reference or a known-bad variant, build the gate packet with the ``harness`` command line and the catalog's
 own decision rules, and read each item's status from ``packet.json``. This module is the one
 place that knows how.
 
-Variants of one family share one server: :func:`shared_server` starts an embedded PostgreSQL
+Runs of one family share one server: :func:`shared_server` starts an embedded PostgreSQL
 once for a test module, and each run reaches it through the ``dsn`` backend (the harness
 creates and drops only its own ``harness_*`` databases there). A variant that changes
 cluster-wide state (roles) must ask for a private server instead (``dsn=None``).
@@ -19,7 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +69,9 @@ def _clean_env(dsn: str | None) -> dict[str, str]:
 def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                dsn: str | None = None, timeout: float = 900,
                pytest_args: tuple[str, ...] = (),
-               env: dict[str, str] | None = None) -> dict[str, GateVerdict]:
+               env: Mapping[str, str] | None = None) -> dict[str, GateVerdict]:
     """Runs ``scenarios/<family>`` for ``gates`` against ``target``; one verdict per gate.
-    ``env`` adds variables to the runs' environment (a baseline packet, a profile)."""
+    ``env`` adds to the runs' environment (never this process's: runs go in threads)."""
     results, packets = out / "results", out / "packets"
     env = {**_clean_env(dsn), **(env or {})}
     command = [sys.executable, "-m", "pytest", str(ROOT / "scenarios" / family), "-q",

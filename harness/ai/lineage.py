@@ -22,6 +22,8 @@ from psycopg import sql
 
 from harness.core import Catalog, RowFactory
 from harness.core.catalog import ForeignKey, Table
+from harness.target import BindingSpec
+from harness.tenancy import Principal, bind
 
 __all__ = ["cross_workspace_insert_probes", "cross_workspace_rows", "tenant_references",
            "unscoped_references"]
@@ -71,8 +73,8 @@ def cross_workspace_rows(owner: psycopg.Connection, catalog: Catalog) -> list[di
 
 
 def cross_workspace_insert_probes(app: psycopg.Connection, factory: RowFactory, catalog: Catalog,
-                                  setting: str, a: object, b: object) -> list[dict[str, Any]]:
-    """For every tenant reference: bound to ``a``, insert a child of ``a`` pointing at a parent
+                                  binding: BindingSpec, a: object, b: object) -> list[dict[str, Any]]:
+    """For every tenant reference: acting for ``a`` (through the spec's ``binding``), insert a child of ``a`` pointing at a parent
     of ``b``. Returns one observation per reference; ``leaked`` is True when it was accepted,
     ``judged`` False when it was refused for another reason than the key (nothing proven)."""
     observations = []
@@ -86,7 +88,7 @@ def cross_workspace_insert_probes(app: psycopg.Connection, factory: RowFactory, 
                                    "parent": parent.qualified, "sql": statement.text(app)}
         try:
             with app.transaction(force_rollback=True):
-                app.execute("select set_config(%s, %s, true)", (setting, str(a)))
+                bind(app, binding, factory.principals.get(str(a)) or Principal(a))
                 app.execute(statement.query, statement.params)
             outcome.update(leaked=True, observed="accepted: A's row now points into B")
         except psycopg.Error as err:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from harness.errors import ConfigError
-from harness.processes import stop_process
+from harness.processes import start_process, stop_process
 
 __all__ = ["free_port", "live_server"]
 
@@ -41,8 +41,8 @@ def live_server(asgi: str | None, env: Mapping[str, str], cwd: Path, *, where: s
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", asgi, "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = start_process(command, f"API server (uvicorn {asgi})", cwd=cwd,
+                            env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(process, base_url, startup_timeout)

@@ -141,6 +141,7 @@ class Catalog:
     views: tuple[View, ...] = ()
     security_definer_functions: tuple[Function, ...] = ()
     root_name: str | None = None  # tenancy.root; None: the table keyed by the tenant column
+    bypass_roles: frozenset[str] = frozenset()  # superusers and BYPASSRLS roles: RLS never applies
     _by_name: dict[str, Table] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -211,9 +212,12 @@ def read_catalog(conn: psycopg.Connection, spec: TargetSpec) -> Catalog:
         for schema, name, kind, owner, options, can_select, ext
         in conn.execute(_VIEWS, {"schemas": schemas, "role": probe_role}).fetchall())
     functions = tuple(Function(*r) for r in conn.execute(_SECDEF, (schemas,)).fetchall())
+    bypass = frozenset(r[0] for r in conn.execute(
+        "select rolname from pg_roles where rolsuper or rolbypassrls").fetchall())
     return Catalog(schemas=tuple(schemas), tenant_column=spec.tenancy.column, app_role=role,
                    app_role_exists=role_exists, tables=tuple(tables), views=views,
-                   security_definer_functions=functions, root_name=spec.tenancy.root)
+                   security_definer_functions=functions, root_name=spec.tenancy.root,
+                   bypass_roles=bypass)
 
 
 def _tables(conn: psycopg.Connection, query: str, params: dict, role_exists: bool,

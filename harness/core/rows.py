@@ -159,15 +159,18 @@ class RowFactory:
         return render(self.root_owner.value, principal, "tenancy.root_owner.value")
 
     # -- rows --------------------------------------------------------------------------------
-    def insert(self, table: Table | str, tenant: object | None) -> SeededRow:
-        """Builds a row for ``tenant`` (parents first) and inserts it through the factory's connection."""
+    def insert(self, table: Table | str, tenant: object | None,
+               fixed: Mapping[str, Any] | None = None) -> SeededRow:
+        """Builds a row for ``tenant`` (parents first; ``fixed`` columns as given) and inserts it
+        through the factory's connection."""
         table = self._table(table)
-        row = self._insert_values(table, tenant, self.values(table, tenant))
+        row = self._insert_values(table, tenant, self.values(table, tenant, fixed=fixed))
         ctid = row.pop("__ctid")
         key = tuple(row[c] for c in table.primary_key) if table.primary_key else (ctid,)
         return SeededRow(table.qualified, tenant, row, key)
 
-    def values(self, table: Table | str, tenant: object | None, _depth: int = 0) -> dict[str, Any]:
+    def values(self, table: Table | str, tenant: object | None, _depth: int = 0, *,
+               fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A valid row of ``table`` in ``tenant`` as column -> value; parent rows are inserted."""
         table = self._table(table)
         if _depth > _MAX_DEPTH:
@@ -177,6 +180,7 @@ class RowFactory:
         row: dict[str, Any] = {}
         if self.catalog.is_tenant(table) and tenant is not None:
             row[tenant_col] = tenant
+        row.update(fixed or {})
         if self.catalog.is_root(table) and self.root_owner is not None and tenant is not None:
             with contextlib.suppress(BindingError):
                 row[self.root_owner.column] = self.owner_value(self.principal_of(tenant))

@@ -2,51 +2,37 @@
 
 Profiles live in ``fixtures/counters/profiles.yaml`` next to the target spec's repository (the
 default profile keeps the family near a minute on two cores); ``HARNESS_COUNTERS_PROFILE``
-picks another by name. Values are validated into a frozen :class:`CounterProfile`.
+picks another by name. The file is read by :mod:`harness.profilefile` into a frozen
+:class:`CounterProfile`: a mistyped or out-of-range field is one line naming it.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from harness.profilefile import bounds, build, choose, read_document
 
 __all__ = ["PROFILE_ENV", "CounterProfile", "load_profile"]
 
 PROFILE_ENV = "HARNESS_COUNTERS_PROFILE"
+_WORKERS = bounds(1, 64)   # connections released together: past 64 the server's slots run out
 
 
 @dataclass(frozen=True)
 class CounterProfile:
     name: str
-    race_workers: tuple[int, ...]
-    race_repeats: int
-    reset_race_repeats: int
-    schedule_examples: int
-    throughput_workers: tuple[int, ...]
-    throughput_seconds: int
+    race_workers: tuple[int, ...] = field(metadata=_WORKERS)
+    race_repeats: int = field(metadata=bounds(1))
+    reset_race_repeats: int = field(metadata=bounds(1))
+    schedule_examples: int = field(metadata=bounds(1))
+    throughput_workers: tuple[int, ...] = field(metadata=_WORKERS)
+    throughput_seconds: int = field(metadata=bounds(1))
 
 
 def load_profile(path: Path, name: str | None = None) -> CounterProfile:
     """Profile ``name`` (default: ``$HARNESS_COUNTERS_PROFILE`` or ``default``) from ``path``."""
-    name = name or os.environ.get(PROFILE_ENV) or "default"
-    raw = yaml.safe_load(path.read_text()) or {}
-    if name not in raw:
-        raise ValueError(f"{path}: no profile {name!r} (fix: one of {sorted(raw)} in {PROFILE_ENV})")
-    entry = raw[name]
-    values: dict = {"name": name}
-    for f in fields(CounterProfile):
-        if f.name == "name":
-            continue
-        value = entry.get(f.name)
-        if isinstance(value, list):
-            value = tuple(value)
-        ok = (isinstance(value, tuple) and value and all(isinstance(v, int) and 1 <= v <= 64 for v in value)) \
-            if f.name.endswith("workers") else (isinstance(value, int) and value >= 1)
-        if not ok:
-            raise ValueError(f"{path}: {name}.{f.name} is {value!r} (fix: a positive integer, or a "
-                             "list of worker counts from 1 to 64)")
-        values[f.name] = value
-    return CounterProfile(**values)
+    where = str(path)
+    raw = read_document(path, "see fixtures/counters/profiles.yaml")
+    name, entry = choose(where, raw, "", name, PROFILE_ENV, "default")
+    return build(CounterProfile, entry, where, name, fixed={"name": name})

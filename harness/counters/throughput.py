@@ -104,7 +104,8 @@ def pgbench_hot_row(owner: ConnParams, clients: int, seconds: int, script: Path)
     with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
         conn.execute(f"create table if not exists {HOT_ROW_TABLE} (id int primary key, used bigint not null)")
         conn.execute(f"insert into {HOT_ROW_TABLE} values (1, 0) on conflict do nothing")
-    env = {**os.environ, "PGPASSWORD": owner.password or "", "PGCONNECT_TIMEOUT": "10"}
+    # the owner's whole DSN (TLS settings included) as PG* variables, as pgbench reads them
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10", **owner.libpq_env()}
     command = [str(binary), "-n", "-f", str(script.resolve()), "-c", str(clients), "-j", str(min(clients, 4)),
                "-T", str(seconds), "-h", owner.host, "-p", str(owner.port or 5432),
                "-U", owner.user, owner.dbname]

@@ -50,7 +50,10 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
         if problem:
             return AllureStatus(False, problem)
     version = _version(project)
-    with tempfile.TemporaryDirectory(prefix="harness-allure-") as stage_name:
+    # beside the packet's staging folder and named after it (.S03-building-<pid>-...-allure-*),
+    # not in the temp dir: a build killed outright leaves it where the next build of the gate
+    # removes what dead processes left (packets_folder.remove_stale_staging)
+    with tempfile.TemporaryDirectory(prefix=f"{packet_dir.name}-allure-", dir=packet_dir.parent) as stage_name:
         stage = Path(stage_name)
         staged = _stage(results, cases, stage / "results", redactor)
         # absolute: allure runs in the staging folder and would resolve a relative output there,

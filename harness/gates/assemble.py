@@ -26,7 +26,7 @@ from harness.gates.baseline import compare, load_baseline
 from harness.gates.catalog import Catalog, Gate
 from harness.gates.decision import GateVerdict, decide
 from harness.gates.documents import DocumentContext, DocumentResult, run_check
-from harness.gates.manifest import write_manifest
+from harness.gates.manifest import gate_rules_sha256, write_manifest
 from harness.gates.model import AllureStatus, EvidenceFile, Packet, packet_json
 from harness.gates.packets_folder import remove_stale_staging, staging_dir, swap_into_place
 from harness.gates.redaction import Redactor
@@ -114,6 +114,8 @@ def build_packet(request: BuildRequest, results: ResultSet | None = None) -> Bui
         if baseline is not None:
             packet = replace(packet, baseline=compare(baseline, data))
             data = packet_json(packet, redactor)
+        # the rules the gate was judged by, so a packet judged by another catalog is told apart
+        data["catalog_sha256"] = gate_rules_sha256(gate)
         (staging / RESULTS_SEAL).write_text(results_seal(directories, shards), encoding="utf-8")
         write_documents(staging, data, redactor)
         destination = request.out_root / gate.id

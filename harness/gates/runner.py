@@ -18,11 +18,13 @@ builds one packet per gate from the same results.
 (pytest turns it into an interrupt that runs every fixture's teardown: the database server is
 stopped, its files removed); ``harness gate`` waits for that cleanup, then stops with
 :class:`Interrupted` and writes no packet. pytest runs in its own session so that a terminal's
-Ctrl-C reaches it once, through us.
+Ctrl-C reaches it once, through us; and it is interrupted the same way when ``harness gate``
+dies outright (SIGKILL), so it never runs on unwatched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -50,6 +52,7 @@ RUN_MARKER = ".harness-run"
 KEEP_RUNS = 5                 # results directories of earlier runs kept per gate selection
 CLEANUP_TIMEOUT = 120.0       # seconds pytest gets to tear down after an interrupt
 _EVIDENCE_EXIT_CODES = (0, 1, 5)
+_PR_SET_PDEATHSIG = 1
 _PLUGIN_ERROR = re.compile(r"harness: error: (.*?)(?:\s+!+)?\s*$")
 
 
@@ -157,7 +160,8 @@ def _run_forwarding_signals(command: list[str], cwd: Path, log: TextIO, echo: Te
     """Runs ``command``, copying its output to ``log`` (and ``echo``); a SIGINT or SIGTERM is
     passed on as SIGINT and waited for, then raised as :class:`Interrupted`."""
     child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, errors="replace", start_new_session=True)
+                             text=True, errors="replace", start_new_session=True,
+                             preexec_fn=_interrupt_when_parent_dies)
     received: list[int] = []
 
     def forward(signum: int, _frame: object) -> None:
@@ -179,6 +183,16 @@ def _run_forwarding_signals(command: list[str], cwd: Path, log: TextIO, echo: Te
     if received:
         raise Interrupted(received[0])
     return code
+
+
+def _interrupt_when_parent_dies() -> None:
+    """In the pytest child, before it runs: a SIGINT when ``harness gate`` dies, however it dies
+    (SIGKILL included), so pytest stops the way Ctrl-C stops it, fixtures torn down, instead of
+    running on unwatched (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 def _wait(child: subprocess.Popen, received: list[int]) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from harness.errors import ConfigError, HarnessError
 from harness.gates.assemble import write_documents
-from harness.gates.manifest import MANIFEST, SIGNATURE, verify
+from harness.gates.manifest import MANIFEST, SIGNATURE, check_folder, verify
 from harness.gates.packets_folder import staging_dir, swap_into_place
 
 __all__ = ["NAMESPACE", "SignatureState", "sign_packet", "signature_state", "verify_signature"]
@@ -32,8 +32,9 @@ _TIMEOUT = 60
 
 @dataclass(frozen=True)
 class SignatureState:
-    signed: bool
+    signed: bool           # a signature that matches the manifest (its signer not yet checked)
     detail: str
+    broken: bool = False   # a signature is there (or claimed) but does not match: never intact
 
 
 def _ssh_keygen(args: list[str], data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
@@ -61,10 +62,10 @@ def _fingerprint(key: Path) -> str:
 
 def sign_packet(directory: Path, key: Path) -> str:
     """Signs the packet in ``directory`` with ``key``; returns the key's fingerprint."""
-    problems = verify(directory)
+    problems = verify(directory) or check_folder(directory)
     if problems:
         raise ConfigError(str(directory), MANIFEST, f"the packet is not intact ({problems[0]})",
-                          "rebuild the packet; a changed packet is never signed")
+                          "rebuild the packet; a changed or misplaced packet is never signed")
     if not key.is_file():
         raise ConfigError(str(key), "--key", "no key file there", "pass the private key you sign with")
     fingerprint = _fingerprint(key)
@@ -112,13 +113,28 @@ def verify_signature(directory: Path, allowed_signers: Path) -> list[str]:
 
 
 def signature_state(directory: Path) -> SignatureState:
-    """Signed or not, without a trust decision (that needs ``--allowed-signers``)."""
+    """Signed or not, without a trust decision (that needs ``--allowed-signers``): a signature
+    that does not match the manifest (``ssh-keygen -Y check-novalidate``) is broken, and so is a
+    packet whose packet.json says it was signed while its MANIFEST.sig is gone."""
     signature = directory / SIGNATURE
     if not signature.is_file():
+        if _claims_signed(directory):
+            return SignatureState(False, f"packet.json says it was signed, but {SIGNATURE} is "
+                                  "missing", broken=True)
         return SignatureState(False, "unsigned")
     manifest = directory / MANIFEST
     done = _ssh_keygen(["-Y", "check-novalidate", "-n", NAMESPACE, "-s", str(signature)],
                        manifest.read_bytes() if manifest.is_file() else b"")
     if done.returncode != 0:
-        return SignatureState(False, f"{SIGNATURE} does not match {MANIFEST}")
-    return SignatureState(True, "signed (check the signer with --allowed-signers)")
+        return SignatureState(False, f"{SIGNATURE} does not match {MANIFEST} (the packet changed "
+                              "after it was signed, or the signature is not one)", broken=True)
+    return SignatureState(True, "signed, signer not checked (pass --allowed-signers FILE)")
+
+
+def _claims_signed(directory: Path) -> bool:
+    try:
+        data = json.loads((directory / "packet.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return False
+    signature = data.get("signature") if isinstance(data, dict) else None
+    return isinstance(signature, dict) and signature.get("signed") is True

@@ -15,6 +15,7 @@ from harness.isolation.failures import IsolationFailure, require_no_findings
 from harness.isolation.matrix import Probe, SeededTenant, TenantMatrix, require_passed, seed_tenants
 from harness.isolation.membership import (
     ROLE_CASES,
+    Leaving,
     MembershipAudit,
     Memberships,
     RoleCase,
@@ -32,11 +33,12 @@ from harness.isolation.posture import (
     judge_expression,
     posture_findings,
 )
+from harness.isolation.principals import TenantSets
 from harness.isolation.visibility import exact_visibility
 
 __all__ = [
     "FAMILY", "ROLE_CASES", "Coverage", "IsolationFailure", "MembershipAudit", "Memberships",
-    "Probe", "RoleCase", "SeededTenant", "Suspension", "TenantMatrix", "access_loss_outcomes",
+    "Probe", "RoleCase", "SeededTenant", "Suspension", "TenantMatrix", "TenantSets", "access_loss_outcomes",
     "binding_problem", "bypass_findings", "coverage", "coverage_findings", "exact_visibility",
     "judge_expression", "pool_leak_probes", "posture_findings", "require_no_findings",
     "require_passed", "role_cases", "run_role_case", "seed_tenants",
@@ -48,7 +50,9 @@ FAMILY = Family(
     items=("S03.policy-coverage", "S03.cross-tenant-negatives", "S03.role-matrix",
            "S03.membership-audit"),
     failure=IsolationFailure,
+    profile="fixtures/tenant_isolation/profiles.yaml",
     capabilities={"memberships": Memberships, "membership-audit": MembershipAudit,
+                  "membership-leave": Leaving,
                   "membership-suspension": Suspension},
     variants={
         "rls-not-forced": Variant(frozenset({"S03.policy-coverage"})),
@@ -58,7 +62,8 @@ FAMILY = Family(
         "app-role-bypassrls": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"}),
                                       private_server=True),
         "table-without-workspace-id": Variant(frozenset({"S03.policy-coverage"})),
-        "missing-delete-policy": Variant(frozenset({"S03.policy-coverage", "S03.cross-tenant-negatives"})),
+        # deny-by-default is advice on the posture; the positive twin shows A cannot delete its rows
+        "missing-delete-policy": Variant(frozenset({"S03.cross-tenant-negatives"})),
         "viewer-can-write": Variant(frozenset({"S03.role-matrix"})),
     },
     go_gates=("S03",),

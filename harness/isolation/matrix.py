@@ -11,9 +11,24 @@ what was expected, what happened, and the rows that leaked.
   whenever a statement reads a column, so only an unfiltered statement shows a too-broad UPDATE
   or DELETE policy on its own); an INSERT carrying B's tenant id and an UPDATE moving A's rows
   to B are rejected by the table's own policy.
-- **fail closed**: with no tenant bound, reads see nothing and writes change nothing.
+- **fail closed**: as the caller with no principal (the spec's ``anonymous`` caller, else the
+  binding's role with nothing set), reads see nothing and writes change nothing.
 - **own CRUD** (the positive twin, so the negatives are not vacuous): bound to A, INSERT,
-  UPDATE and DELETE of A's own rows succeed.
+  UPDATE and DELETE of A's own rows succeed, except the commands the spec's
+  ``tenancy.write_paths`` says the product never runs directly on that table (they go through
+  its functions or triggers): those are run and shown, never demanded.
+
+**Principals belong to sets of tenants.** "Another tenant" is one the principal is not a member
+of (:mod:`harness.isolation.principals`): a read passes when every visible row belongs to one of
+the principal's tenants and every row seeded for it is visible. Where the target has memberships,
+a third principal C is seeded and A joins C's tenant, so A belongs to two tenants and shares one
+with C; both are read.
+
+**Refusals are judged by effect.** A statement is refused when it changed nothing and raised
+42501 on the table itself, or a SQLSTATE the spec lists under ``tenancy.refusals`` (P0001 from a
+trigger's ``RAISE EXCEPTION``); an UPDATE that touches nothing changed nothing. The unfiltered
+UPDATE and DELETE are judged by which rows of other tenants they touched, read back by the owner
+in the same transaction: the evidence lists exactly those rows, never untouched ones.
 
 A command the app role has no privilege for must be refused with "permission denied" in every
 case, positive ones included: that is how an append-only table such as ``audit_log`` is
@@ -23,8 +38,9 @@ design (reached only through functions): its positive twin expects nothing to be
 The tenant root (``workspaces``, ``core.accounts``: keyed by the tenant id) is in the matrix too.
 It takes a fresh tenant id where other tables take B's, since B's id is already its key, and is
 spared the unfiltered DELETE, which would cascade through A's whole tenant. When the spec names
-the root's owner column (``tenancy.root_owner``), A may not create a root row naming B's
-principal as its owner.
+the root's owner column (``tenancy.root_owner``), :meth:`TenantMatrix.ownership` checks that A
+may not create a root row naming B's principal as its owner: who may own a tenant is the role
+model's question (S03.role-matrix), not a read or write across tenants.
 
 Every probe binds through :func:`harness.tenancy.bind` with the tenant's principal (the
 binding's role and settings); "no tenant bound" takes the binding's role and binds no setting.
@@ -32,7 +48,7 @@ binding's role and settings); "no tenant bound" takes the binding's role and bin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -42,8 +58,9 @@ from psycopg import sql
 from harness.core.catalog import Catalog, Table
 from harness.core.rows import RowFactory, SeededRow, Statement
 from harness.isolation.failures import IsolationFailure
-from harness.target import BindingSpec
-from harness.tenancy import Principal, bind
+from harness.isolation.principals import TenantSets
+from harness.target import AnonymousSpec, BindingSpec, MembershipSpec, TenancySpec
+from harness.tenancy import BindingError, Principal, bind, bind_anonymous, render
 
 __all__ = ["Probe", "SeededTenant", "TenantMatrix", "require_passed", "seed_tenants"]
 
@@ -82,10 +99,12 @@ class SeededTenant:
     tenant: object
     rows: dict[str, list[SeededRow]] = field(default_factory=dict)
     principal: Principal | None = None
+    tenants: frozenset[str] = frozenset()    # every tenant it belongs to (its own at least)
 
     def __post_init__(self) -> None:
         if self.principal is None:
             self.principal = Principal(self.tenant, label=self.label)
+        self.tenants = self.tenants | {str(self.tenant)}
 
     def describe(self, column: str) -> str:
         extra = {k: v for k, v in self.principal.placeholders().items() if k != "tenant_id"}
@@ -94,11 +113,18 @@ class SeededTenant:
 
 
 def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
-                 rows_per_table: int = 2) -> dict[str, SeededTenant]:
-    """New tenants with ``rows_per_table`` rows in every tenant table (the root has one each)."""
+                 rows_per_table: int = 2, *, sets: TenantSets | None = None,
+                 membership: MembershipSpec | None = None) -> dict[str, SeededTenant]:
+    """New tenants with ``rows_per_table`` rows in every tenant table (the root has one each).
+
+    With a membership table (``membership.table``), a third tenant C is seeded and A's principal
+    joins C's tenant (a row of that table, as the product's members are), so A belongs to two
+    tenants and shares one with C. ``sets`` then reads each principal's tenants.
+    """
     root = factory.catalog.tenant_root
+    shared = membership is not None and membership.table is not None and "C" not in labels
     seeded = {}
-    for label in labels:
+    for label in (*labels, "C") if shared else labels:
         principal = factory.new_principal(label)
         tenant = SeededTenant(label, principal.tenant_id, principal=principal)
         if root is not None:
@@ -108,6 +134,17 @@ def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
                 tenant.rows[table.qualified] = [factory.insert(table, tenant.tenant)
                                                 for _ in range(rows_per_table)]
         seeded[label] = tenant
+    if shared:
+        try:
+            member = {membership.user_column: render(membership.user_value, seeded["A"].principal,
+                                                     "membership.user_value")}
+        except BindingError:
+            member = None   # a principal without a user: nobody to add to C's tenant
+        if member is not None:
+            factory.insert(membership.table, seeded["C"].tenant, fixed=member)
+    if sets is not None:
+        for tenant in seeded.values():
+            tenant.tenants = sets.of(factory.conn, tenant.principal) | {str(tenant.tenant)}
     return seeded
 
 
@@ -149,6 +186,10 @@ class _Outcome:
             return True  # a server answering in another language: the SQLSTATE is all there is
         return shape.format(t.name) in text
 
+    def refused(self, t: Table, refusals: Mapping[str, str]) -> bool:
+        """Refused with nothing changed: 42501 on ``t`` itself, or a listed refusal SQLSTATE."""
+        return self.rejected(t) or (self.error is not None and self.error.sqlstate in refusals)
+
 
 Judge = Callable[[_Outcome], bool]
 
@@ -157,17 +198,25 @@ class TenantMatrix:
     """The matrix cases for every tenant table of the factory's catalog, run through ``conn``."""
 
     def __init__(self, conn: psycopg.Connection, factory: RowFactory, a: SeededTenant,
-                 b: SeededTenant, binding: str | BindingSpec | None = None) -> None:
-        self.conn, self.factory, self.a, self.b = conn, factory, a, b
+                 b: SeededTenant, binding: str | BindingSpec | None = None, *,
+                 c: SeededTenant | None = None, tenancy: TenancySpec | None = None,
+                 anonymous: AnonymousSpec | None = None, app_role: str | None = None) -> None:
+        self.conn, self.factory, self.a, self.b, self.c = conn, factory, a, b, c
         self.catalog: Catalog = factory.catalog
         if binding is None:
             binding = factory.binding
         self.binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
         self.col = self.catalog.tenant_column
+        self.tenancy = tenancy or TenancySpec(column=self.col)
+        self.anonymous = anonymous
+        self.app_role = app_role   # the login role; None: the catalog's acting role
+        self._updatable: dict[str, list[str]] = {}
 
     # -- the cases ---------------------------------------------------------------------------
     def reads(self) -> list[Probe]:
-        return [self._read(t) for t in self.catalog.tenant_tables]
+        """As A and, where seeded, as C (who shares a tenant with A): exactly their tenants' rows."""
+        readers = [self.a] + ([self.c] if self.c is not None else [])
+        return [self._read(t, who) for who in readers for t in self.catalog.tenant_tables]
 
     def foreign_writes(self) -> list[Probe]:
         probes = []
@@ -176,16 +225,26 @@ class TenantMatrix:
                        self._unfiltered(t, "UPDATE")]
             if not self._is_root(t):
                 probes.append(self._unfiltered(t, "DELETE"))
-            probes += [self._insert_foreign(t), self._move_to_foreign(t)]
+            if not (self._is_root(t) and self.factory.root_owner is not None):
+                probes.append(self._insert_foreign(t))
+            probes.append(self._move_to_foreign(t))
         return probes
 
+    def ownership(self) -> list[Probe]:
+        """A may not create a tenant root naming B's principal as its owner (``root_owner``)."""
+        root = self.catalog.tenant_root
+        if root is None or self.factory.root_owner is None:
+            return []
+        return [self._insert_foreign(root)]
+
     def fail_closed(self, conn: psycopg.Connection | None = None) -> list[Probe]:
-        """Nothing bound on ``conn`` (default: the matrix's own, which has been bound before)."""
+        """As the caller with no principal on ``conn`` (default: the matrix's own, bound before)."""
         conn = conn or self.conn
         with conn.transaction(force_rollback=True):
             state = {name: conn.execute("select current_setting(%s, true)", (name,)).fetchone()[0]
                      for name in self.binding.settings}
-        role = f"role {self.binding.role}, " if self.binding.role else ""
+        anon_role = self.anonymous.role if self.anonymous and self.anonymous.role else self.binding.role
+        role = f"role {anon_role}, " if anon_role else ""
         tenant = f"none ({role}current_setting: {state!r})"
         nothing = "0 rows or an error"
         probes = []
@@ -207,28 +266,40 @@ class TenantMatrix:
         probes = []
         for t in self.catalog.tenant_tables:
             probes += [self._own_insert(t), self._own_update(t), self._own_delete(t)]
-        return probes
+        return [self._elsewhere(p) for p in probes]
+
+    def _elsewhere(self, probe: Probe) -> Probe:
+        """A positive control for a command the product never runs directly is shown, not demanded."""
+        path = self.tenancy.not_written_directly(probe.table, probe.command)
+        if path is None or probe.passed:
+            return probe
+        return replace(probe, passed=True, rows=(),
+                       expected=f"not demanded: {probe.command} on {probe.table} is not a direct "
+                                f"product path (tenancy.write_paths: {path})")
 
     # -- one probe per case ------------------------------------------------------------------
-    def _read(self, t: Table) -> Probe:
-        seeded = {r.key for r in self.a.rows.get(t.qualified, [])}
+    def _read(self, t: Table, who: SeededTenant) -> Probe:
+        seeded = {r.key for r in who.rows.get(t.qualified, [])}
         found: dict[str, Any] = {}
 
         def judge(o: _Outcome) -> bool:
             if o.error is not None:
                 return False
-            found["leaked"] = [row for row in o.rows if str(row[0]) != str(self.a.tenant)]
+            found["leaked"] = [row for row in o.rows if str(row[0]) not in who.tenants]
             missing = seeded - {tuple(row[1:]) for row in o.rows}
-            found["note"] = (f": {len(found['leaked'])} of another tenant, {len(missing)} of A's "
-                             f"{len(seeded)} seeded rows missing")
+            found["note"] = (f": {len(found['leaked'])} of a tenant {who.label} is not a member of, "
+                             f"{len(missing)} of {who.label}'s {len(seeded)} seeded rows missing")
             return not found["leaked"] and not missing
 
         if self._deny_all(t):
             def judge(o: _Outcome, inner: Judge = judge) -> bool:
                 inner(o)
                 return o.error is None and not found["leaked"]
-        expected, judge = self._granted(t, "SELECT", "every row of A and no other", judge)
-        return self._probe(t, "SELECT", "read-own", self.a.principal, self._label(), self._select(t),
+        member_of = f"{len(who.tenants)} tenant(s)" if len(who.tenants) > 1 else "its tenant"
+        expected, judge = self._granted(
+            t, "SELECT", f"every row of {who.label} and none outside {member_of}", judge)
+        case = "read-own" if who is self.a else f"read-own [{who.label}]"
+        return self._probe(t, "SELECT", case, who.principal, self._describe(who), self._select(t),
                            expected, judge, leaked=True, extra=found)
 
     def _aimed_at_b(self, t: Table, command: str) -> Probe:
@@ -239,21 +310,56 @@ class TenantMatrix:
                            expected, judge, shown=[r.values for r in self.b.rows.get(t.qualified, [])])
 
     def _unfiltered(self, t: Table, command: str) -> Probe:
-        count = Statement(sql.SQL("select count(*) from {} where {} = %s").format(
-            t.ident, sql.Identifier(self._key(t))), (self.a.tenant,))
-        if command == "UPDATE":  # a constant SET reads no column: only the UPDATE policy applies
+        """No WHERE at all: judged by the rows of other tenants it touched (none may be)."""
+        if command == "UPDATE" and self._touch_column(t) == self._key(t):
+            # a constant SET reads no column: only the UPDATE policy applies
             stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self._key(t))),
                              (self.a.tenant,))
+        elif command == "UPDATE":  # the key may not be updated: rewrite a column that may
+            stmt = self._touch(t, None)
         else:
             stmt = self._delete(t, None)
-        expected, judge = self._granted(
-            t, command, "exactly A's rows touched (as many as A counts)",
-            lambda o: o.error is None and o.setup is not None and o.rowcount == o.setup[0])
+        case = f"{command.lower()}-unfiltered"
         if command not in t.app_privileges:
-            count = None  # reading first would need SELECT; the refusal is what is judged
-        return self._probe(t, command, f"{command.lower()}-unfiltered", self.a.principal, self._label(),
-                           stmt, expected, judge, setup=count,
-                           shown=[r.values for r in self.b.rows.get(t.qualified, [])])
+            expected, judge = self._granted(t, command, "", lambda o: False)
+            return self._probe(t, command, case, self.a.principal, self._label(), stmt, expected, judge)
+        return self._by_effect(t, command, case, stmt)
+
+    def _by_effect(self, t: Table, command: str, case: str, stmt: Statement) -> Probe:
+        """Runs ``stmt`` as A on the owner's connection (``SET LOCAL ROLE``), then, as the owner in
+        the same transaction, lists the rows outside A's tenants it deleted or rewrote."""
+        conn, key = self.factory.conn, sql.Identifier(self._key(t))
+        snapshot = sql.SQL("select ctid::text, {}::text, {} from {} where not ({}::text = any(%s))").format(
+            key, self._key_columns(t), t.ident, key)
+        tenants = sorted(self.a.tenants)
+        text = stmt.text(conn)
+        try:
+            with conn.transaction(force_rollback=True):
+                before = conn.execute(snapshot, (tenants,)).fetchall()
+                # the login role, else the acting role: never the owner, whom RLS does not bind
+                role = self.app_role or self.catalog.app_role
+                conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+                bind(conn, self.binding, self.a.principal)
+                outcome = _Outcome(conn.execute(stmt.query, stmt.params).rowcount, [], None)
+                conn.execute("reset role")
+                after = {row[0] for row in conn.execute(snapshot, (tenants,)).fetchall()}
+        except psycopg.Error as err:
+            outcome, before, after = _Outcome(-1, [], err), [], set()
+        touched = [row for row in before if row[0] not in after] if outcome.error is None else []
+        refused = outcome.error is not None and outcome.refused(t, self.tenancy.refusals)
+        passed = (outcome.error is None and not touched) or refused
+        observed = outcome.describe()
+        if outcome.error is None:
+            observed += f", {len(touched)} row(s) of tenants A is not a member of touched"
+        elif not refused:
+            observed += " (not a refusal: nothing can be said of which rows it would have touched)"
+        expected = ("no row outside A's tenants touched (a refusal, 42501 or "
+                    f"{', '.join(self.tenancy.refusals) or 'no other SQLSTATE'}, also changes nothing)")
+        if self._deny_all(t):
+            expected = "nothing (deny by default); " + expected
+        rows = tuple(dict(zip([self._key(t), *(t.primary_key or ("ctid",))], row[1:], strict=False))
+                     for row in touched[:_SHOWN_ROWS])
+        return Probe(t.qualified, command, case, self._label(), text, expected, observed, passed, rows)
 
     def _insert_foreign(self, t: Table) -> Probe:
         values = self.factory.values(t, self._foreign_id(t, self.b.tenant))
@@ -262,9 +368,10 @@ class TenantMatrix:
             # a new root row that names B's principal as its owner
             values[owner.column] = self.factory.owner_value(self.b.principal)
         stmt = self.factory.insert_statement(t, values)
-        return self._probe(t, "INSERT", "insert-other", self.a.principal, self._label(), stmt,
-                           f"rejected by {t.qualified}'s own policy or privileges (42501)",
-                           lambda o: o.rejected(t), shown=[self._row_of(t, stmt)])
+        owned = self._is_root(t) and owner is not None
+        return self._probe(t, "INSERT", "insert-owned-by-other" if owned else "insert-other",
+                           self.a.principal, self._label(), stmt, self._refusal(t),
+                           lambda o: o.refused(t, self.tenancy.refusals), shown=[self._row_of(t, stmt)])
 
     def _move_to_foreign(self, t: Table) -> Probe:
         other = self._foreign_id(t, self.b.tenant)
@@ -272,8 +379,9 @@ class TenantMatrix:
         stmt = Statement(sql.SQL("update {} set {} = %s where {} = %s").format(
             t.ident, key, key), (other, self.a.tenant))
         return self._probe(t, "UPDATE", "move-to-other", self.a.principal, self._label(), stmt,
-                           f"rejected by {t.qualified}'s own policy or privileges (42501)",
-                           lambda o: o.rejected(t))
+                           self._refusal(t) + ", or 0 rows moved",
+                           lambda o: o.refused(t, self.tenancy.refusals) or (
+                               o.error is None and o.rowcount == 0))
 
     def _own_insert(self, t: Table) -> Probe:
         principal, label = self._own_tenant(t)
@@ -290,7 +398,8 @@ class TenantMatrix:
 
     def _own_delete(self, t: Table) -> Probe:
         setup = None
-        if {"INSERT", "SELECT"} <= t.app_privileges and not self._deny_all(t):
+        if {"INSERT", "SELECT"} <= t.app_privileges and not self._deny_all(t) and \
+                self.tenancy.not_written_directly(t.qualified, "INSERT") is None:
             # delete a row A has just inserted: deleting a seeded row could cascade into others
             principal, label = self._own_tenant(t)
             values = self.factory.values(t, principal.tenant_id)
@@ -337,7 +446,10 @@ class TenantMatrix:
         texts, first = [], None
         try:
             with conn.transaction(force_rollback=True):
-                bind(conn, self.binding, principal)
+                if principal is None:
+                    bind_anonymous(conn, self.binding, self.anonymous)
+                else:
+                    bind(conn, self.binding, principal)
                 if setup is not None:
                     texts.append(setup.text(conn))
                     cur = conn.execute(setup.query, setup.params)
@@ -372,11 +484,25 @@ class TenantMatrix:
         return self.catalog.tenant_key(t)
 
     def _touch(self, t: Table, tenant: object | None) -> Statement:
-        col = sql.Identifier(self._key(t))
+        col = sql.Identifier(self._touch_column(t))
         query = sql.SQL("update {} set {} = {}").format(t.ident, col, col)
         if tenant is None:
             return Statement(query)
-        return Statement(query + sql.SQL(" where {} = %s").format(col), (tenant,))
+        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self._key(t))), (tenant,))
+
+    def _touch_column(self, t: Table) -> str:
+        """The column an UPDATE rewrites to itself: the tenant key, unless the acting role may
+        update only some columns (``GRANT UPDATE (name, slug)``), then the first of those."""
+        if not self.catalog.app_role_exists:
+            return self._key(t)
+        if t.qualified not in self._updatable:
+            rows = self.factory.conn.execute(
+                "select a.attname from pg_attribute a where a.attrelid = %s::regclass and a.attnum > 0 "
+                "and not a.attisdropped and has_column_privilege(%s, a.attrelid, a.attnum, 'UPDATE') "
+                "order by a.attnum", (t.qualified, self.catalog.app_role)).fetchall()
+            self._updatable[t.qualified] = [r[0] for r in rows]
+        columns, key = self._updatable[t.qualified], self._key(t)
+        return key if key in columns or not columns else columns[0]
 
     def _delete(self, t: Table, tenant: object | None) -> Statement:
         query = sql.SQL("delete from {}").format(t.ident)
@@ -418,7 +544,16 @@ class TenantMatrix:
         return self.a.principal, self._label()
 
     def _label(self) -> str:
-        return self.a.describe(self.col)
+        return self._describe(self.a)
+
+    def _describe(self, who: SeededTenant) -> str:
+        text = who.describe(self.col)
+        others = sorted(who.tenants - {str(who.tenant)})
+        return text + (f", also a member of {', '.join(others)}" if others else "")
+
+    def _refusal(self, t: Table) -> str:
+        extra = "".join(f" or {state} ({why})" for state, why in self.tenancy.refusals.items())
+        return f"refused: 42501 from {t.qualified}'s own policy or privileges{extra}"
 
     def _row_dict(self, t: Table, row: tuple) -> dict[str, Any]:
         names = [self._key(t), *(t.primary_key or ("ctid",))]

@@ -5,11 +5,22 @@ remove which (``manages``), and the owner role a tenant may never run out of. Su
 capability: a target without it declares ``unsupported: {membership-suspension: reason}`` and
 no suspension case is generated. :func:`role_cases` turns the model into cases:
 
-- every role adds a new user as every role (allowed exactly when it manages that role);
+- every role adds a new user as every role (allowed exactly when it manages that role and, if
+  the model says who may invite (``invites``), it is one of them);
 - every role changes the role of, removes and suspends a member of every role (allowed exactly
   when it manages both the subject's role and the new one);
-- anyone but the owner may leave; the last owner can neither leave, be demoted nor suspended
-  (the data layer refuses: ``invariant``), which a second owner makes possible.
+- the roles in ``may_leave`` (default: all but the owner) may leave, the others may not; the
+  last owner can neither leave, be demoted nor suspended (the data layer refuses), which a
+  second owner makes possible. With ``primary_owner``, the first owner is the primary owner:
+  a second owner may not demote it.
+
+A target without a leave operation declares ``unsupported: {membership-leave: reason}``: no
+leave case is generated.
+
+A refusal is a refusal whichever exception the adapter maps it to (``AccessDenied`` or
+``InvariantViolated``): the adapter maps a refusal once, by SQLSTATE or type, and the verdict
+never hangs on which of the two it chose; a refused change must leave the subject's access as
+it was.
 
 Each :class:`RoleCase` runs on a fresh workspace holding its owner, the actor and the subject
 (a second member of the actor's role when the subject has it too), and compares what happened with the model: ``allowed``,
@@ -34,7 +45,7 @@ from uuid import UUID
 from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
 from harness.target import MembershipSpec
 
-__all__ = ["ROLE_CASES", "MembershipAudit", "Memberships", "RoleCase", "RoleOutcome", "Suspension",
+__all__ = ["ROLE_CASES", "Leaving", "MembershipAudit", "Memberships", "RoleCase", "RoleOutcome", "Suspension",
            "access_loss_outcomes", "role_cases", "run_role_case"]
 
 
@@ -65,6 +76,13 @@ class Suspension(Protocol):
 
 
 @runtime_checkable
+class Leaving(Protocol):
+    """Capability ``membership-leave``: a member leaves a workspace by themselves."""
+
+    def leave_workspace(self, workspace: UUID, user: UUID, correlation_id: str) -> None: ...
+
+
+@runtime_checkable
 class MembershipAudit(Protocol):
     """Capability ``membership-audit``: the audit rows one change left, by correlation id."""
 
@@ -90,31 +108,36 @@ class RoleCase:
         return self.subject == "self" or self.second_owner
 
 
-def role_cases(model: MembershipSpec, suspension: bool = True) -> tuple[RoleCase, ...]:
+def role_cases(model: MembershipSpec, suspension: bool = True,
+               leave: bool = True) -> tuple[RoleCase, ...]:
     """Every case the role model implies (see the module docstring)."""
     cases: list[RoleCase] = []
     actions = ("remove", "suspend") if suspension else ("remove",)
     for actor in model.roles:
         managed = set(model.manages.get(actor, ()))
-        cases += [RoleCase(actor, "add", "new", _verdict(role in managed), role=role)
+        cases += [RoleCase(actor, "add", "new", _verdict(model.may_add(actor, role)), role=role)
                   for role in model.roles]
         for subject in model.roles:
             cases += _role_changes(model, actor, subject, managed)
             cases += [RoleCase(actor, action, subject, _verdict(subject in managed))
                       for action in actions]
     others = [r for r in model.roles if r != model.owner_role]
-    cases += [RoleCase(role, "leave", "self", "allowed") for role in others]
     owner = model.owner_role
-    cases.append(RoleCase(owner, "leave", "self", "invariant"))
+    if leave:
+        cases += [RoleCase(role, "leave", "self", _verdict(model.leaves(role))) for role in others]
+        cases.append(RoleCase(owner, "leave", "self", "invariant"))
     if others:
         cases.append(RoleCase(owner, "change-role", "self", "invariant", role=others[0]))
     if suspension:
         cases.append(RoleCase(owner, "suspend", "self", "invariant"))
-    # the positive twins: with a second owner, the first may leave or be demoted
-    cases.append(RoleCase(owner, "leave", "self", "allowed", second_owner=True))
+    # the positive twins: with a second owner, the first may leave or be demoted (by the second,
+    # unless the first is the primary owner, whom only itself may act on)
+    if leave:
+        second_may_leave = model.may_leave is None or owner in model.may_leave
+        cases.append(RoleCase(owner, "leave", "self", _verdict(second_may_leave), second_owner=True))
     if others and owner in model.manages.get(owner, ()):
-        cases.append(RoleCase(f"{owner}2", "change-role", owner, "allowed", role=others[0],
-                              second_owner=True))
+        cases.append(RoleCase(f"{owner}2", "change-role", owner, _verdict(not model.primary_owner),
+                              role=others[0], second_owner=True))
     return tuple(cases)
 
 
@@ -146,8 +169,10 @@ class RoleOutcome:
 
     @property
     def role_ok(self) -> bool:
-        """The role model held: the expected outcome, and a refusal changed nothing."""
-        return self.observed == self.expected and not any(p.startswith("state:") for p in self.problems)
+        """The role model held: allowed when it should be, refused (however the adapter names
+        the refusal) when it should be, and a refusal changed nothing."""
+        return (self.observed == "allowed") == (self.expected == "allowed") and \
+            not any(p.startswith("state:") for p in self.problems)
 
     @property
     def audit_ok(self) -> bool:
@@ -213,7 +238,7 @@ def run_role_case(adapter: Memberships, case: RoleCase, model: MembershipSpec | 
             problems.append(f"audit: a refused change left {len(trail)} audit row(s): it half-happened")
         if case.subject != "new" and not adapter.can_access(workspace, subject):
             problems.append("state: the refused change still took the subject's access away")
-    if observed != case.expect:
+    if (observed == "allowed") != (case.expect == "allowed"):
         problems.insert(0, f"role model: expected {case.expect}, got {observed}")
     return RoleOutcome(case.name, case.expect, observed, correlation, actor, trail, tuple(problems))
 
@@ -250,7 +275,7 @@ class AccessLoss:
 
 
 def access_loss_outcomes(adapter: Memberships, model: MembershipSpec | None = None,
-                         suspension: bool = True) -> list[AccessLoss]:
+                         suspension: bool = True, leave: bool = True) -> list[AccessLoss]:
     """A manager suspended, removed, or leaving: no access and no authority in the next transaction.
 
     The manager is the first role other than the owner that manages someone (the owner itself
@@ -261,9 +286,10 @@ def access_loss_outcomes(adapter: Memberships, model: MembershipSpec | None = No
     manager = next((r for r in model.roles if r != owner and model.manages.get(r)), None)
     manager_key = manager or f"{owner}2"
     grant = (model.manages.get(manager or owner) or (owner,))[-1]
-    ways = ("suspended by the owner", "removed by the owner", "left the workspace")
+    ways = [w for w, on in (("suspended by the owner", suspension), ("removed by the owner", True),
+                            ("left the workspace", leave and model.leaves(manager or owner))) if on]
     outcomes = []
-    for how in ways if suspension else ways[1:]:
+    for how in ways:
         workspace, people = _team(adapter, model, {manager_key})
         member, tag = people[manager_key], uuid.uuid4().hex[:10]
         if how.startswith("suspended"):

@@ -6,10 +6,15 @@ Two static checks over a :class:`~harness.core.catalog.Catalog`:
   tenant column) or on the target spec's ``tenancy.global_tables`` allowlist, with a reason.
   A table that is neither fails: it is exactly the table added next sprint without thinking
   about tenants.
-- **posture** of each tenant table: RLS enabled *and* forced; the tenant column NOT NULL; an
-  index leading with it; and for each of SELECT / INSERT / UPDATE / DELETE that the app role may
-  run, at least one permissive policy, where no permissive policy that applies to the acting
-  role is open. Permissive policies are OR-ed together, so one ``USING (true)`` next to a good
+- **posture** of each tenant table: RLS enabled *and* forced; the tenant column NOT NULL; and
+  for each of SELECT / INSERT / UPDATE / DELETE that the app role may run, at least one
+  permissive policy, where no permissive policy that applies to the acting role is open.
+  FORCE matters only when the owner is reachable: a table owned by a superuser or a BYPASSRLS
+  role skips RLS whether forced or not, and an owner no code runs as (no SECURITY DEFINER
+  function of it in the application schemas) cannot be reached by a request; there a missing
+  FORCE is advice, unless the schema forces RLS on its other tenant tables (then this table
+  lost it: a regression). An index leading with the tenant column is a performance matter
+  (``S00.index-baseline``): its absence is advice here. Permissive policies are OR-ed together, so one ``USING (true)`` next to a good
   policy still opens the table. A command the app role has no privilege for needs no policy:
   the privilege system refuses it first (``audit_log`` is append-only that way). Restrictive
   policies can only narrow access and are not judged.
@@ -25,8 +30,9 @@ expression (as PostgreSQL stores it) is read:
   setting and calls no function at all (it admits rows by their content alone): **failure**.
 
 A table with RLS on and no policy at all for the acting role is deny-by-default (reached only
-through functions): advice. A command granted without a policy on a table whose other commands
-have policies is a failure: the grant says the command is meant to work, and it never can.
+through functions): advice. So is a command granted without a policy on a table whose other
+commands have policies: RLS refuses every row of it (closed), and the probes confirm it. Every
+advisory note is shown on the packet.
 """
 
 from __future__ import annotations
@@ -48,7 +54,8 @@ _BOOKKEEPING = {"alembic_version": "Alembic's bookkeeping",
 _NOT_HELPERS = {"current_setting", "nullif", "coalesce", "lower", "upper", "btrim", "trim", "and",
                 "or", "not", "in", "any", "all", "array", "case", "when", "then", "else", "cast",
                 "row", "greatest", "least", "numeric", "varying", "character", "char", "varchar",
-                "decimal", "timestamp", "time", "bit", "is", "distinct", "from", "interval"}
+                "decimal", "timestamp", "time", "bit", "is", "distinct", "from", "interval", "where",
+                "exists", "select"}
 
 
 @dataclass(frozen=True)
@@ -103,19 +110,41 @@ def posture_findings(table: Table, catalog: Catalog, spec: TargetSpec) -> list[F
         add("rls-enabled", "row-level security is not enabled: every policy is ignored",
             f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY")
     if not table.rls_forced:
+        reach = _owner_reach(table, catalog)
         add("rls-forced", "row-level security is not FORCED: the table owner (and any code "
-            "running as it, e.g. a SECURITY DEFINER function) skips every policy",
+            f"running as it, e.g. a SECURITY DEFINER function) skips every policy{reach or ''}",
             f"ALTER TABLE {name} FORCE ROW LEVEL SECURITY")
+        if reach is not None:
+            found[-1] = Finding(name, "rls-forced", found[-1].problem, found[-1].fix, advisory=True)
     col = table.column(column)
     if col is not None and not col.not_null:
         add("tenant-not-null", f"{column} is nullable: a row with NULL belongs to no tenant and "
             "no tenant policy can ever match it", f"ALTER TABLE {name} ALTER {column} SET NOT NULL")
     if column not in table.index_leading_columns:
-        add("tenant-index", f"no index leads with {column}: every tenant-bound query scans the "
-            "whole table", f"CREATE INDEX ON {name} ({column}, ...)")
+        found.append(Finding(name, "tenant-index", f"no index leads with {column}: every "
+                             "tenant-bound query scans the whole table (a performance matter, "
+                             "judged by S00.index-baseline)", f"CREATE INDEX ON {name} ({column}, ...)",
+                             advisory=True))
     for command in COMMANDS:
         found.extend(_command_findings(table, command, catalog, spec))
     return found
+
+
+def _owner_reach(table: Table, catalog: Catalog) -> str | None:
+    """Why a missing FORCE cannot matter on ``table`` (None: it can, a failure).
+
+    It can when the design forces RLS on other tenant tables (this one lost it: a regression,
+    whoever owns the tables in this test database), or when code runs as an owner that RLS
+    applies to (a SECURITY DEFINER function of a non-bypassing owner).
+    """
+    if any(t.rls_forced for t in catalog.tenant_tables):
+        return None
+    if table.owner in catalog.bypass_roles:
+        return (f" - advice: the owner {table.owner} is a superuser or BYPASSRLS role, which "
+                "skips RLS forced or not")
+    if not any(f.owner == table.owner and not f.from_extension for f in catalog.security_definer_functions):
+        return f" - advice: no SECURITY DEFINER function runs as the owner {table.owner}"
+    return None
 
 
 def _command_findings(table: Table, command: str, catalog: Catalog, spec: TargetSpec) -> list[Finding]:
@@ -133,11 +162,12 @@ def _command_findings(table: Table, command: str, catalog: Catalog, spec: Target
                         "ever run it directly", advisory=True)]
     if not applicable:
         return [Finding(name, f"policy:{command}",
-                        f"the app role {catalog.app_role} may {command} but no permissive policy "
-                        f"covers {command}: the command is either silently denied or, once "
-                        "someone adds a broad policy, open",
+                        f"deny-by-default: {catalog.app_role} may {command} but no permissive "
+                        f"policy covers {command}, so RLS refuses every row of it (closed; the "
+                        "probes confirm it); the grant is an opening waiting for a broad policy",
                         f"CREATE POLICY ... ON {name} FOR {command} "
-                        + _clause_hint(command, spec) + f", or REVOKE {command} from {catalog.app_role}")]
+                        + _clause_hint(command, spec) + f", or REVOKE {command} from {catalog.app_role}",
+                        advisory=table.rls_enabled)]
     found = []
     column = catalog.tenant_key(table)
     for policy in applicable:

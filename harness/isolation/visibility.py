@@ -19,6 +19,7 @@ from psycopg import sql
 
 from harness.core.rows import RowFactory
 from harness.isolation.matrix import Probe
+from harness.isolation.principals import TenantSets
 from harness.target import BindingSpec
 from harness.tenancy import bind
 
@@ -26,10 +27,13 @@ __all__ = ["exact_visibility"]
 
 
 def exact_visibility(conn: psycopg.Connection, factory: RowFactory, app_role: str,
-                     binding: str | BindingSpec, plan: Sequence[Mapping[str, int]]) -> list[Probe]:
+                     binding: str | BindingSpec, plan: Sequence[Mapping[str, int]],
+                     sets: TenantSets | None = None) -> list[Probe]:
     """One :class:`Probe` per (tenant, tenant table); ``plan[i]`` maps table -> rows for tenant i.
 
     ``conn`` is the factory's connection (the owner, who may ``SET ROLE`` to the app role).
+    ``sets`` says which tenants each principal belongs to (default: its own tenant only); a row
+    of any of them is its own.
     """
     catalog = factory.catalog
     binding = BindingSpec.for_setting(binding) if isinstance(binding, str) else binding
@@ -45,6 +49,8 @@ def exact_visibility(conn: psycopg.Connection, factory: RowFactory, app_role: st
             if root is not None:
                 seeded[root.qualified] = {factory.root_row(tenant).key}
             tenants.append((principal, seeded))
+        member_of = [sets.of(conn, p) | {str(p.tenant_id)} if sets is not None else {str(p.tenant_id)}
+                     for p, _ in tenants]
         conn.execute(sql.SQL("set local role {}").format(sql.Identifier(app_role)))
         for index, (principal, seeded) in enumerate(tenants):
             tenant = principal.tenant_id
@@ -57,7 +63,7 @@ def exact_visibility(conn: psycopg.Connection, factory: RowFactory, app_role: st
                     else sql.SQL("ctid::text")
                 query = sql.SQL("select {}, {} from {}").format(sql.Identifier(col), keys, table.ident)
                 rows = conn.execute(query).fetchall()
-                foreign = [r for r in rows if str(r[0]) != str(tenant)]
+                foreign = [r for r in rows if str(r[0]) not in member_of[index]]
                 missing = seeded.get(table.qualified, set()) - {tuple(r[1:]) for r in rows}
                 probes.append(Probe(
                     table.qualified, "SELECT", "exact-visibility",

@@ -15,6 +15,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from harness.target import BindingSpec
+from harness.tenancy import Principal, bind
+
 __all__ = ["Counters", "enable_statements", "generic_plans", "read_counters", "top_statements"]
 
 
@@ -64,14 +67,14 @@ def top_statements(owner: psycopg.Connection, limit: int = 10) -> list[dict[str,
 
 
 def generic_plans(owner: psycopg.Connection, statements: list[dict[str, Any]], app_role: str,
-                  tenant_setting: str, tenant: object, limit: int = 3) -> dict[str, str]:
-    """EXPLAIN (GENERIC_PLAN) of the hottest SELECTs, as the app role bound to ``tenant``."""
+                  binding: BindingSpec, principal: Principal, limit: int = 3) -> dict[str, str]:
+    """EXPLAIN (GENERIC_PLAN) of the hottest SELECTs, as the app role acting for ``principal``."""
     plans = {}
     for statement in [s for s in statements if s["query"].lstrip().lower().startswith("select")][:limit]:
         try:
             with owner.transaction(force_rollback=True):
                 owner.execute(sql.SQL("set local role {}").format(sql.Identifier(app_role)))
-                owner.execute("select set_config(%s, %s, true)", (tenant_setting, str(tenant)))
+                bind(owner, binding, principal)
                 rows = owner.execute(f"explain (generic_plan, costs off) {statement['query']}").fetchall()
             plans[statement["query"]] = "\n".join(r[0] for r in rows)
         except psycopg.Error as exc:

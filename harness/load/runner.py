@@ -26,7 +26,7 @@ from typing import TextIO
 from harness.load.failures import LoadFailure
 from harness.load.profiles import LoadProfile
 from harness.load.stats import LoadStats, read_stats
-from harness.processes import stop_process
+from harness.processes import start_process, stop_process
 
 __all__ = ["LoadRun", "locust_command", "run_locust"]
 
@@ -100,13 +100,14 @@ def run_locust(profile: LoadProfile, base_url: str, locustfile: Path, out_dir: P
     processes: list[subprocess.Popen] = []
     log = (out_dir / "locust.log").open("w", encoding="utf-8")
     try:
-        processes.append(subprocess.Popen(
-            locust_command(profile, base_url, locustfile, out_dir, master_port),
+        processes.append(start_process(
+            locust_command(profile, base_url, locustfile, out_dir, master_port), "locust",
             env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        for _ in range(profile.workers):
-            processes.append(subprocess.Popen(_worker_command(locustfile, master_port), env=full_env,
-                                              stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
+        for index in range(profile.workers):
+            processes.append(start_process(_worker_command(locustfile, master_port),
+                                           f"locust worker {index + 1}", env=full_env,
+                                           stdout=log, stderr=subprocess.STDOUT,
+                                           start_new_session=True))
         deadline = started + profile.duration_s + _GRACE_S + (60 if profile.workers else 0)
         next_line = started + every_s
         while processes[0].poll() is None:

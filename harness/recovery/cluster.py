@@ -7,6 +7,10 @@ on loopback with password authentication. It can be killed with SIGKILL (a crash
 (crash recovery), backed up with ``pg_basebackup`` and restored from that backup into a second
 cluster that replays the archive to a named restore point. Only the postmasters it started are
 ever stopped, by the PID each one recorded.
+
+Each cluster, and the rehearsal's archive, backup and log folders, is recorded in the run's
+state before it is made (:mod:`harness.children`): a run killed outright mid-rehearsal leaves a
+postmaster with fsync on and copies of the data, and the next run stops and removes them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import psutil
 import psycopg
 
 from harness.backends.embedded import SUPERUSER, EmbeddedBackend, _install_dir
+from harness.children import ChildRecord, record_child
 from harness.errors import BackendUnavailable
 from harness.secrets import ConnParams
 
@@ -54,6 +59,8 @@ class RehearsalDirs:
     run_as: str | None = None
 
     def __post_init__(self) -> None:
+        record_child("folder", f"rehearsal folders in {self.root}",
+                     remove=(self.root / "archive", self.root / "backup", self.root / "logs"))
         for name in ("archive", "backup", "logs"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
         self.run_as = EmbeddedBackend._prepare_user(
@@ -95,10 +102,12 @@ class Cluster:
     password: str = field(repr=False)
     port: int = 0
     pid: int | None = None
+    record: ChildRecord | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, dirs: RehearsalDirs, name: str, settings: dict[str, str]) -> Cluster:
         """initdb a new cluster and start it with ``settings`` on top of :data:`DURABLE`."""
+        record = cls.record_for(dirs.root / name)
         pgdata = dirs.owned_dir(name)
         password = secrets.token_urlsafe(24)
         pwfile = dirs.root / "logs" / f"{name}.pw"
@@ -112,10 +121,15 @@ class Cluster:
                       "--locale=C", "--no-instructions"], f"initdb {name}")
         finally:
             pwfile.unlink(missing_ok=True)
-        cluster = cls(dirs, pgdata, password)
+        cluster = cls(dirs, pgdata, password, record=record)
         cluster.configure({**DURABLE, **settings})
         cluster.start()
         return cluster
+
+    @staticmethod
+    def record_for(pgdata: Path) -> ChildRecord:
+        """The run's record of a cluster about to be made in ``pgdata`` (before it exists)."""
+        return record_child("postmaster", f"rehearsal cluster {pgdata}", pgdata=pgdata, remove=(pgdata,))
 
     def configure(self, settings: dict[str, str]) -> None:
         quote = "'"
@@ -140,6 +154,8 @@ class Cluster:
         except BackendUnavailable as exc:
             raise BackendUnavailable(f"{exc}; server log: {self._log_tail(log)}") from None
         self.pid = int((self.pgdata / "postmaster.pid").read_text().splitlines()[0])
+        if self.record is not None:
+            self.record.started(self.pid)
         return time.monotonic() - started
 
     def wait_ready(self, timeout: float = 120) -> None:
@@ -179,6 +195,8 @@ class Cluster:
         if proc is not None:
             proc.kill()
         self.pid = None
+        if self.record is not None:
+            self.record.stopped()
 
     def _ours(self) -> psutil.Process | None:
         if self.pid is None:

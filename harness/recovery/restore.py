@@ -143,13 +143,15 @@ def _restore(dirs: RehearsalDirs, password: str, app: ConnParams, spec: TargetSp
     """Restores the backup, replays to the restore point, waits for the app role to be served."""
     started = time.monotonic()
     pgdata = dirs.root / "restored"
+    record = Cluster.record_for(pgdata)        # before the copy: a kill mid-way leaves nothing
     shutil.copytree(dirs.backup, pgdata)
     if dirs.run_as:
         for path in [pgdata, *pgdata.rglob("*")]:
             shutil.chown(path, dirs.run_as, dirs.run_as)
     pgdata.chmod(0o700)
     (pgdata / "recovery.signal").touch()
-    cluster = Cluster(dirs, pgdata, password)  # the same cluster, so the same superuser password
+    # the same cluster, so the same superuser password
+    cluster = Cluster(dirs, pgdata, password, record=record)
     cluster.configure({"restore_command": f"cp {dirs.archive}/%f %p",
                        "recovery_target_name": RESTORE_POINT, "recovery_target_action": "promote",
                        "archive_mode": "off"})

@@ -13,29 +13,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import ConfigError
+from harness.profilefile import bounds, build, choose, read_document
 
 __all__ = ["PROFILE_ENV", "AllowedLint", "RehearsalConfig", "RehearsalProfile", "load_config"]
 
 PROFILE_ENV = "HARNESS_REHEARSAL_PROFILE"
-_NUMBERS = {"rows": int, "tenants": int, "workers": int, "think_time_s": float,
-            "lock_budget_s": float, "release_window_s": float, "sample_interval_s": float,
-            "settle_s": float}
+_POSITIVE = bounds(above=0)
+_SECONDS = bounds(0)
 
 
 @dataclass(frozen=True)
 class RehearsalProfile:
     name: str
-    rows: int                  # bulk rows in all, spread over tenants and bulk tables
-    tenants: int
-    workers: int
-    think_time_s: float
-    lock_budget_s: float
-    release_window_s: float
-    sample_interval_s: float
-    settle_s: float
+    rows: int = field(metadata=bounds(0))      # bulk rows in all, spread over tenants and bulk tables
+    tenants: int = field(metadata=bounds(1))
+    workers: int = field(metadata=bounds(1, 64))
+    think_time_s: float = field(metadata=_SECONDS)
+    lock_budget_s: float = field(metadata=_POSITIVE)
+    release_window_s: float = field(metadata=_SECONDS)
+    sample_interval_s: float = field(metadata=_POSITIVE)
+    settle_s: float = field(metadata=_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,23 @@ class AllowedLint:
     revision: str
     rule: str
     reason: str
+
+
+@dataclass(frozen=True)
+class _Squawk:
+    pg_version: str = "17.0"
+    lock_rules: tuple[str, ...] = ()
+    allowed: tuple[AllowedLint, ...] = ()
+
+
+@dataclass(frozen=True)
+class _File:
+    """The keys at the top of the file (``profiles`` is read apart)."""
+
+    default: str = "ci"
+    payload: dict[str, Any] = field(default_factory=dict)
+    payload_unique_keys: tuple[str, ...] = ()
+    squawk: _Squawk = field(default_factory=_Squawk)
 
 
 @dataclass(frozen=True)
@@ -62,52 +77,14 @@ class RehearsalConfig:
 def load_config(path: str | os.PathLike[str], profile: str | None = None) -> RehearsalConfig:
     """Reads ``path``; ``profile`` (or ``HARNESS_REHEARSAL_PROFILE``, or the file's default)."""
     where = str(path)
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(where, "", "file not found",
-                          "create it (see fixtures/rehearsal/profiles.yaml)") from None
+    raw = read_document(path, "create it (see fixtures/rehearsal/profiles.yaml)")
     if not isinstance(raw, dict) or not isinstance(raw.get("profiles"), dict):
         raise ConfigError(where, "profiles", "is missing", "add profiles: {ci: {...}, ga: {...}}")
-    name = profile or os.environ.get(PROFILE_ENV) or raw.get("default") or "ci"
-    if name not in raw["profiles"]:
-        raise ConfigError(where, f"profiles.{name}", "is not defined",
-                          f"use one of {', '.join(raw['profiles'])} or add it")
-    squawk = raw.get("squawk") or {}
-    if not isinstance(squawk, dict):
-        raise ConfigError(where, "squawk", "must be a mapping", "see fixtures/rehearsal/profiles.yaml")
-    payload = raw.get("payload") or {}
-    if not isinstance(payload, dict):
-        raise ConfigError(where, "payload", "must be a mapping (a JSON object)", "write it as YAML keys")
+    top = build(_File, {k: v for k, v in raw.items() if k != "profiles"}, where, "")
+    name, entry = choose(where, raw["profiles"], "profiles", profile, PROFILE_ENV, top.default)
+    squawk = top.squawk
     return RehearsalConfig(
-        path=Path(path), profile=_profile(where, name, raw["profiles"][name]), payload=payload,
-        payload_unique_keys=tuple(str(k) for k in raw.get("payload_unique_keys") or ()),
-        squawk_pg_version=str(squawk.get("pg_version", "17.0")),
-        lock_rules=tuple(str(r) for r in squawk.get("lock_rules") or ()),
-        allowed=tuple(_allowed(where, i, a) for i, a in enumerate(squawk.get("allowed") or ())))
-
-
-def _profile(where: str, name: str, raw: Any) -> RehearsalProfile:
-    if not isinstance(raw, dict):
-        raise ConfigError(where, f"profiles.{name}", "must be a mapping", "see the ci profile")
-    values: dict[str, Any] = {}
-    for key, kind in _NUMBERS.items():
-        if key not in raw:
-            raise ConfigError(where, f"profiles.{name}.{key}", "is missing", f"add {key}: <number>")
-        try:
-            values[key] = kind(raw[key])
-        except (TypeError, ValueError):
-            raise ConfigError(where, f"profiles.{name}.{key}", f"{raw[key]!r} is not a number",
-                              f"write {key} as a {kind.__name__}") from None
-        if values[key] < 0 or (key in ("tenants", "workers", "lock_budget_s") and values[key] <= 0):
-            raise ConfigError(where, f"profiles.{name}.{key}", "must be positive", "use a value > 0")
-    return RehearsalProfile(name=name, **values)
-
-
-def _allowed(where: str, i: int, raw: Any) -> AllowedLint:
-    fld = f"squawk.allowed[{i}]"
-    if not isinstance(raw, dict) or not all(str(raw.get(k) or "").strip()
-                                            for k in ("revision", "rule", "reason")):
-        raise ConfigError(where, fld, "needs revision, rule and reason",
-                          "e.g. {revision: '0004', rule: adding-field-with-default, reason: ...}")
-    return AllowedLint(str(raw["revision"]), str(raw["rule"]), str(raw["reason"]))
+        path=Path(path), profile=build(RehearsalProfile, entry, where, f"profiles.{name}",
+                                       fixed={"name": name}),
+        payload=top.payload, payload_unique_keys=top.payload_unique_keys,
+        squawk_pg_version=squawk.pg_version, lock_rules=squawk.lock_rules, allowed=squawk.allowed)

@@ -11,6 +11,7 @@ backends waited on whom, running which statement.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
@@ -65,6 +66,7 @@ class Workload:
         self._threads = [threading.Thread(target=self._work, args=(i,), daemon=True,
                                           name=f"rehearsal-workload-{i}") for i in range(workers)]
         self._ready = threading.Barrier(workers + 1)
+        self._conns: list[psycopg.Connection] = []
 
     def __enter__(self) -> Workload:
         for thread in self._threads:
@@ -72,10 +74,17 @@ class Workload:
         self._ready.wait(timeout=60)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self._stop.set()
+        if exc_type is not None:
+            # interrupted (SIGINT, SIGTERM) or failed: a worker waiting on a lock would hold the
+            # run for its whole lock timeout, so its statement is cancelled and the stop is prompt
+            for conn in list(self._conns):
+                with contextlib.suppress(Exception):
+                    conn.cancel_safe(timeout=2)
+        wait = 5.0 if exc_type is not None else self.lock_timeout_s + 10
         for thread in self._threads:
-            thread.join(timeout=self.lock_timeout_s + 10)
+            thread.join(timeout=wait)
 
     def pause(self) -> None:
         self._pause.set()
@@ -85,6 +94,7 @@ class Workload:
 
     def _work(self, index: int) -> None:
         with self.db.connect_app(prepare_threshold=None) as conn:
+            self._conns.append(conn)
             conn.execute("select set_config('lock_timeout', %s, false)",
                          (f"{int(self.lock_timeout_s * 1000)}ms",))
             conn.commit()

@@ -23,7 +23,7 @@ from psycopg import sql
 
 from harness.standards.failures import Finding
 from harness.target import IdentityTable, TargetSpec
-from harness.tenancy import bound_workspace
+from harness.tenancy import Principal, bound
 
 __all__ = ["IdentityWorld", "identity_findings", "seed_identity_world"]
 
@@ -56,8 +56,9 @@ def _visible(conn: psycopg.Connection, spec: TargetSpec, table: str, rule: Ident
     if workspace is None:
         with conn.transaction(force_rollback=True):
             return {row[0] for row in conn.execute(query, (among,))}
+    acting = Principal(workspace, {"actor_id": actor})
     with conn.transaction(force_rollback=True), \
-            bound_workspace(conn, spec.tenant_setting, workspace, {rule.actor_setting: actor}):
+            bound(conn, spec.binding.extended({rule.actor_setting: "{actor_id}"}), acting):
         return {row[0] for row in conn.execute(query, (among,))}
 
 
@@ -98,6 +99,6 @@ def identity_findings(connect_app: Callable[[], psycopg.Connection], owner: psyc
                         f"{sorted(names[x] for x in expected)}"
                         + (f"; leaks {extra}" if extra else "") + (f"; hides {lacking}" if lacking else ""),
                         "a SELECT policy: own row, or an active co-member in the bound workspace",
-                        f"SELECT {rule.key} FROM {table} bound to {spec.tenant_setting} and "
+                        f"SELECT {rule.key} FROM {table} bound to {', '.join(spec.binding.settings)} and "
                         f"{rule.actor_setting}"))
     return found

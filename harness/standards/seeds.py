@@ -33,7 +33,7 @@ from psycopg.types.json import Jsonb
 from harness.errors import ConfigError
 from harness.standards.failures import Finding
 from harness.target import TargetSpec
-from harness.tenancy import bound_workspace
+from harness.tenancy import Principal, bound
 
 __all__ = ["load_seed_file", "seed_findings"]
 
@@ -114,7 +114,7 @@ def seed_findings(connect_app: Callable[[], psycopg.Connection], spec: TargetSpe
                 where = f"{path.name}: tenants[{i}].rows"
                 tenant = entry.get("tenant")
                 try:  # deferred constraints are checked at commit
-                    with bound_workspace(conn, spec.tenant_setting, tenant):
+                    with bound(conn, spec.binding, Principal(tenant)):
                         loaded = _load_rows(conn, where, entry.get("rows"), column, tenant, found,
                                             lambda row: {})
                 except psycopg.Error as exc:
@@ -127,7 +127,7 @@ def seed_findings(connect_app: Callable[[], psycopg.Connection], spec: TargetSpe
 def _read_back(conn: psycopg.Connection, spec: TargetSpec, where: str, tenant: object,
                loaded: dict[str, int]) -> list[Finding]:
     found = []
-    with bound_workspace(conn, spec.tenant_setting, tenant):
+    with bound(conn, spec.binding, Principal(tenant)):
         for table, count in loaded.items():
             query = sql.SQL("select count(*) from {} where {} = %s").format(
                 sql.Identifier(*table.split(".")), sql.Identifier(spec.tenancy.column))

@@ -1,7 +1,7 @@
 """KNOWN-BAD variants of the reference API (adapter level; the database is the reference one).
 
 Each adapter serves the reference API with one mistake, through the app factory's seams
-(``routers`` placed before the reference's, ``authenticate``); tests/api/test_suite_bites.py
+(``routers`` placed before the reference's, ``authenticate``); tests/test_bite.py
 proves the API suite turns the right gate item NO-GO for each:
 
 - :class:`UnboundLookupAdapter`: ``GET /v1/work-items/{id}`` loads the item on an owner

@@ -1,7 +1,7 @@
 """KNOWN-BAD adapter variants of the replay-safe data path (the database is the reference one).
 
 Each class breaks one thing the replay suite must catch, and says which evidence item turns
-NO-GO (``tests/replay/test_suite_bites.py`` proves it does):
+NO-GO (``tests/test_bite.py`` proves it does):
 
 - :class:`NoInboxAdapter`: the consumer never consults or writes the inbox (S08.idempotency,
   S08.replay-safety);

@@ -7,17 +7,17 @@ RLS would prove nothing.
 
 from __future__ import annotations
 
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 
+from harness import data as harness_data
 from harness.errors import UnsafeAppRole
 from harness.lifecycle import Database
 from harness.roles import require_safe_app_role
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = harness_data.path("")
 
 
 @pytest.fixture(scope="module")

@@ -104,8 +104,8 @@ def test_no_row_can_reference_another_workspace(app_session, seed_conn, catalog,
     """Bound to A, inserting a row (a chunk, a citation, a job, ...) that references B's parent row
     is refused by the database, for every reference in the catalog."""
     spec = module_database.spec
-    factory = RowFactory(seed_conn, catalog, spec.tenant_setting, overrides_from(module_adapter))
-    probes = lineage.cross_workspace_insert_probes(app_session, factory, catalog, spec.tenant_setting,
+    factory = RowFactory(seed_conn, catalog, spec.binding, overrides_from(module_adapter))
+    probes = lineage.cross_workspace_insert_probes(app_session, factory, catalog, spec.binding,
                                                    *workspaces)
     attach_json(probes, "cross-workspace reference probes")
     require_no_problems([p for p in probes if p["leaked"] or not p["judged"]],

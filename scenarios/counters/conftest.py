@@ -9,21 +9,25 @@ it without declaring it is an error naming the declaration.
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.capabilities import require
 from harness.counters import CAPABILITY, EntitlementCapability
 from harness.counters.profile import CounterProfile, load_profile
+from harness.errors import ConfigError
 from harness.lifecycle import Database
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "counters"
+FIXTURES = harness_data.path("counters")
 
 
 @pytest.fixture(scope="session")
 def counter_profile() -> CounterProfile:
-    return load_profile(FIXTURES / "profiles.yaml")
+    try:
+        return load_profile(FIXTURES / "profiles.yaml")
+    except ConfigError as exc:   # a configuration error stops the run (exit 2), never a test error
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="module")

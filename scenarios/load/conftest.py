@@ -11,15 +11,17 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.api.server import live_server
 from harness.api.target import ApiTarget
 from harness.capabilities import require
+from harness.children import scratch_dir
+from harness.errors import ConfigError
 from harness.load import LoadProfile, load_profile
 from harness.load.baseline import baseline_metrics
 from harness.load.database import (
@@ -30,10 +32,10 @@ from harness.load.database import (
     top_statements,
 )
 from harness.load.runner import LoadRun, run_locust
+from harness.tenancy import Principal
 
-ROOT = Path(__file__).resolve().parents[2]
-SLO_FILE = ROOT / "loadtests" / "slo.yaml"
-LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
+SLO_FILE = harness_data.path("loadtests/slo.yaml")
+LOCUSTFILE = harness_data.path("loadtests/locustfile.py")
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ class LoadEvidence:
 
 @pytest.fixture(scope="session")
 def load_profile_in_use() -> LoadProfile:
-    return load_profile(SLO_FILE)
+    try:
+        return load_profile(SLO_FILE)
+    except ConfigError as exc:   # a configuration error stops the run (exit 2), never a test error
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
@@ -70,7 +75,7 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
     api = require(module_adapter, "api", spec)
     tenants = _seed(api, profile)
     with module_database.connect_owner(autocommit=True) as owner, \
-            tempfile.TemporaryDirectory(prefix="harness-load-") as folder:
+            scratch_dir("harness-load-") as folder:   # recorded: a killed run's tokens go too
         unavailable = enable_statements(owner)
         before = read_counters(owner, spec.tenancy.schemas, unavailable is None)
         tenants_file = Path(folder) / "tenants.json"
@@ -84,7 +89,7 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         locust_json = (out / "locust.json").read_text(encoding="utf-8")
         after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
         statements = top_statements(owner) if unavailable is None else []
-        plans = generic_plans(owner, statements, spec.app_role, spec.tenant_setting,
-                              tenants[0]["workspace_id"]) if statements else {}
+        plans = generic_plans(owner, statements, spec.app_role, spec.binding,
+                              Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
                         locust_json)

@@ -8,16 +8,15 @@ the measured values as metrics, compared with the profile's thresholds and, when
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from harness import data as harness_data
 from harness.evidence import attach_json, attach_text, record_metric
 from harness.load import LoadFailure, evaluate_endpoint, evaluate_fairness, load_profile
 from harness.load.plots import endpoint_percentiles_svg, percentiles_over_time_svg
 from harness.load.thresholds import Verdict, regression
 
-PROFILE = load_profile(Path(__file__).resolve().parents[2] / "loadtests" / "slo.yaml")
+PROFILE = load_profile(harness_data.path("loadtests/slo.yaml"))
 LIST = "GET /v1/work-items"
 FILTER = "GET /v1/work-items?status"
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.core import overrides_from, read_catalog
 from harness.errors import ConfigError
 from harness.lifecycle import Run
@@ -31,7 +31,7 @@ from harness.rehearsal import (
 )
 from harness.target import TargetSpec
 
-PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "rehearsal" / "profiles.yaml"
+PROFILES = harness_data.path("rehearsal/profiles.yaml")
 
 
 @pytest.fixture(scope="session")

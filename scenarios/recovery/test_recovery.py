@@ -7,11 +7,11 @@ volumes and the recovery time objective come from ``fixtures/recovery/profiles.y
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
+from harness import data as harness_data
+from harness.children import scratch_dir
+from harness.errors import ConfigError
 from harness.evidence import attach_json, record_metric
 from harness.recovery import (
     RecoveryFailure,
@@ -21,19 +21,23 @@ from harness.recovery import (
     rehearse_restore,
 )
 
-PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "recovery" / "profiles.yaml"
+PROFILES = harness_data.path("recovery/profiles.yaml")
 
 
 @pytest.fixture(scope="module")
 def recovery_profile():
-    return load_profile(PROFILES)
+    try:
+        return load_profile(PROFILES)
+    except ConfigError as exc:   # a configuration error stops the run (exit 2), never a test error
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 @pytest.fixture
 def rehearsal_dir():
-    """A private folder the server's system user can reach (pytest's own tmp dirs are 0700)."""
-    with tempfile.TemporaryDirectory(prefix="harness-recovery-") as folder:
-        yield Path(folder)
+    """A private folder the server's system user can reach (pytest's own tmp dirs are 0700),
+    recorded in the run's state: an interrupt stops its clusters at once, a kill the next run."""
+    with scratch_dir("harness-recovery-") as folder:
+        yield folder
 
 
 def _raise(report, what: str) -> None:

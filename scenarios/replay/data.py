@@ -1,5 +1,5 @@
-"""Where the replay suite's fixture data lives (``fixtures/replay/`` of the repository)."""
+"""Where the replay suite's fixture data lives (package data: ``harness/data/replay/``)."""
 
-from pathlib import Path
+from harness import data as harness_data
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "replay"
+FIXTURES = harness_data.path("replay")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 
+from harness import data as harness_data
 from harness.capabilities import require
 from harness.evidence import attach_json
 from harness.standards import require_clean
@@ -17,7 +17,7 @@ from harness.standards.analytics import (
     taxonomy_findings,
 )
 
-EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "analytics" / "events.yaml"
+EVENTS = harness_data.path("analytics/events.yaml")
 
 
 def _two_workspaces(adapter):

@@ -17,7 +17,7 @@ import pytest
 
 from harness.core import Catalog, RowFactory, overrides_from, read_catalog, tenant_creator
 from harness.errors import UnsafeAppRole
-from harness.isolation import SeededTenant, TenantMatrix, seed_tenants
+from harness.isolation import SeededTenant, TenantMatrix, TenantSets, seed_tenants
 from harness.lifecycle import Database
 from harness.roles import require_safe_app_role
 
@@ -51,9 +51,17 @@ def safe_app_role(seed_conn: psycopg.Connection, module_database: Database) -> N
 
 
 @pytest.fixture(scope="module")
-def seeded_tenants(row_factory: RowFactory, safe_app_role: None) -> dict[str, SeededTenant]:
-    """Tenants A and B, each with rows in every tenant table (committed)."""
-    return seed_tenants(row_factory)
+def tenant_sets(module_database: Database, module_adapter) -> TenantSets:
+    """Which tenants a principal belongs to: the spec's membership table, else the adapter."""
+    return TenantSets(module_database.spec, module_adapter)
+
+
+@pytest.fixture(scope="module")
+def seeded_tenants(row_factory: RowFactory, safe_app_role: None, tenant_sets: TenantSets,
+                   module_database: Database) -> dict[str, SeededTenant]:
+    """Tenants A and B, each with rows in every tenant table (committed); where the target has a
+    membership table, also C, whose tenant A joins (A in two tenants, sharing one with C)."""
+    return seed_tenants(row_factory, sets=tenant_sets, membership=module_database.spec.membership)
 
 
 @pytest.fixture(scope="module")
@@ -65,5 +73,7 @@ def app_session(module_database: Database, safe_app_role: None) -> Iterator[psyc
 
 @pytest.fixture(scope="module")
 def tenant_matrix(app_session, row_factory, seeded_tenants, module_database) -> TenantMatrix:
+    spec = module_database.spec
     return TenantMatrix(app_session, row_factory, seeded_tenants["A"], seeded_tenants["B"],
-                        module_database.spec.binding)
+                        spec.binding, c=seeded_tenants.get("C"), tenancy=spec.tenancy,
+                        anonymous=spec.anonymous, app_role=spec.app_role)

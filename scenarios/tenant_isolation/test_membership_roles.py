@@ -14,10 +14,15 @@ import pytest
 from harness.capabilities import require
 from harness.evidence import attach_json
 from harness.isolation import IsolationFailure, access_loss_outcomes, role_cases, run_role_case
+from scenarios.tenant_isolation.reporting import attach_probes
 
 
 def _suspension(spec) -> bool:
     return "membership-suspension" not in spec.unsupported
+
+
+def _leave(spec) -> bool:
+    return "membership-leave" not in spec.unsupported
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +40,7 @@ def role_outcomes(memberships, harness_target):
     audit = "membership-audit" not in harness_target.unsupported
     if audit:
         require(memberships, "membership-audit", harness_target)
-    cases = role_cases(model, _suspension(harness_target))
+    cases = role_cases(model, _suspension(harness_target), _leave(harness_target))
     return {case: run_role_case(memberships, case, model, audit=audit) for case in cases}
 
 
@@ -52,22 +57,37 @@ def _judge(outcomes, what, ok) -> None:
 
 @pytest.mark.evidence("S03.role-matrix", story="F2-E2-S1")
 @pytest.mark.evidence("S03.role-matrix", story="F2-E2-S2")
-def test_each_role_manages_exactly_what_the_role_model_allows(role_outcomes, harness_target):
+def test_each_role_manages_exactly_what_the_role_model_allows(role_outcomes, harness_target, request):
     """Every role adds, re-roles, removes (and suspends, where the target has suspension) members
-    of every role: allowed exactly where the spec's ``membership.manages`` says so, and a refused
-    change leaves the subject's access as it was. Feeds S03.role-matrix."""
-    attach_json({"roles": harness_target.membership.roles,
-                 "manages": harness_target.membership.manages,
-                 "suspension": _suspension(harness_target)}, "role model (from the spec)")
+    of every role: allowed exactly where the spec's ``membership`` model says so (``manages``,
+    ``invites``), and a refused change leaves the subject's access as it was. Where the spec names
+    the tenant root's owner column (``tenancy.root_owner``), no principal may create a tenant
+    naming another principal as its owner. Feeds S03.role-matrix."""
+    model = harness_target.membership
+    attach_json({"roles": model.roles, "manages": model.manages, "invites": model.invites,
+                 "may_leave": model.may_leave, "primary_owner": model.primary_owner,
+                 "suspension": _suspension(harness_target), "leave": _leave(harness_target)},
+                "role model (from the spec)")
     cases = [o for c, o in role_outcomes.items() if not c.last_owner_rule and c.action != "leave"]
+    ownership = []
+    if harness_target.tenancy.root_owner is not None:
+        ownership = request.getfixturevalue("tenant_matrix").ownership()
+        attach_probes("a tenant root naming another principal as its owner", ownership)
+    wrong = [o for o in cases if not o.role_ok]
+    failed = [p for p in ownership if not p.passed]
+    if wrong or failed:
+        raise IsolationFailure(f"role attempts: {len(wrong)} of {len(cases)} cases wrong; "
+                               f"{len(failed)} tenant(s) created naming another owner",
+                               [o.evidence() for o in wrong] + [p.evidence() for p in failed])
     _judge(cases, "role attempts", lambda o: o.role_ok)
 
 
 @pytest.mark.evidence("S03.role-matrix", story="F2-E2-S3")
 def test_the_last_owner_can_neither_leave_nor_be_demoted(role_outcomes):
     """The last owner cannot leave, be suspended or demote themselves (the data layer refuses);
-    with a second owner both become possible, so the refusal is not vacuous; every other role may
-    leave. Feeds S03.role-matrix."""
+    with a second owner both become possible (unless the model names a primary owner, whom a
+    second owner may not demote), so the refusal is not vacuous; the roles in ``may_leave`` may
+    leave, the others may not. Feeds S03.role-matrix."""
     cases = [o for c, o in role_outcomes.items() if c.last_owner_rule]
     _judge(cases, "owner and leave attempts", lambda o: o.role_ok)
 
@@ -91,7 +111,8 @@ def test_a_suspended_or_removed_member_loses_access_in_the_next_transaction(memb
     """A member who manages others and is suspended (where the target has suspension), removed or
     leaves has no access and no authority (cannot add a member) from the very next transaction.
     Feeds S02.unauthorized-access-negatives and S03.role-matrix."""
-    outcomes = access_loss_outcomes(memberships, harness_target.membership, _suspension(harness_target))
+    outcomes = access_loss_outcomes(memberships, harness_target.membership, _suspension(harness_target),
+                                    _leave(harness_target))
     attach_json([{"how": o.how, "can_access": o.still_has_access, "could manage": o.can_still_manage}
                  for o in outcomes], "access after losing membership")
     failed = [o for o in outcomes if not o.passed]

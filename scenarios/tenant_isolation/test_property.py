@@ -3,31 +3,41 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness import data as harness_data
 from harness.isolation import exact_visibility, require_passed
+from harness.isolation.profile import BoundedRun, SearchBudget, bounded_search, load_profile
 from scenarios.tenant_isolation.reporting import attach_json
+
+PROFILES = harness_data.path("tenant_isolation/profiles.yaml")
 
 
 @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S2")
 def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolation_catalog,
-                                                harness_target, safe_app_role):
+                                                harness_target, safe_app_role, tenant_sets):
     """For any number of tenants (2-6) with any number of rows (0-3) in each tenant table, each tenant
-    bound in turn sees exactly its own rows in every tenant table. Each example runs in one
-    transaction that is rolled back. Feeds S03.cross-tenant-negatives."""
+    bound in turn sees exactly the rows of the tenants it belongs to in every tenant table. Each
+    example runs in one transaction that is rolled back; the search (shrinking included) stops at
+    the profile's time budget. Feeds S03.cross-tenant-negatives."""
+    profile = load_profile(PROFILES)
     tables = [t.qualified for t in isolation_catalog.tenant_tables if not isolation_catalog.is_root(t)]
     plans = st.lists(st.fixed_dictionaries({t: st.integers(0, 3) for t in tables}), min_size=2, max_size=6)
-    examples = []
+    run, summaries = BoundedRun(SearchBudget(profile.property_budget_s)), []
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(plan=plans)
     def every_tenant_sees_its_own(plan):
         probes = exact_visibility(seed_conn, row_factory, harness_target.app_role,
-                                  harness_target.binding, plan)
-        examples.append({"tenants": len(plan), "rows": sum(sum(c.values()) for c in plan),
-                         "probes": len(probes), "failed": sum(not p.passed for p in probes)})
+                                  harness_target.binding, plan, tenant_sets)
+        summaries.append({"tenants": len(plan), "rows": sum(sum(c.values()) for c in plan),
+                          "probes": len(probes), "failed": sum(not p.passed for p in probes)})
         require_passed(probes, f"with {len(plan)} tenants, a tenant saw rows not its own")
 
-    every_tenant_sees_its_own()
-    attach_json("examples", examples)
+    try:
+        bounded_search(plans, every_tenant_sees_its_own, examples=profile.property_examples,
+                       seconds=profile.property_budget_s, run=run)
+    finally:
+        attach_json("examples", {"profile": profile.name, "budget_s": profile.property_budget_s,
+                                 "examples run": len(summaries),
+                                 "calls after the budget (returned at once)": run.budget.skipped,
+                                 "examples": summaries})
+    assert summaries, "the time budget was spent before any example ran"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.counters.profile import PROFILE_ENV, load_profile
+from harness.errors import ConfigError
 
 PROFILES = Path(__file__).resolve().parents[2] / "fixtures" / "counters" / "profiles.yaml"
 
@@ -29,7 +30,7 @@ def test_a_bad_profile_names_the_field_and_the_fix(tmp_path):
     bad = tmp_path / "profiles.yaml"
     bad.write_text("default: {race_workers: [2, 128], race_repeats: 1, reset_race_repeats: 1,\n"
                    "  schedule_examples: 1, throughput_workers: [1], throughput_seconds: 1}\n")
-    with pytest.raises(ValueError, match=r"default\.race_workers .*fix"):
+    with pytest.raises(ConfigError, match=r"default\.race_workers\[1\]: .*fix"):
         load_profile(bad, "default")
-    with pytest.raises(ValueError, match="no profile 'fast'"):
+    with pytest.raises(ConfigError, match="fast: no such profile"):
         load_profile(bad, "fast")

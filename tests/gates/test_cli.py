@@ -137,7 +137,7 @@ def test_gates_lists_the_catalog_with_latest_decisions(workdir, results, capsys)
     assert "S04" in out and "none" in out
     with (workdir / "reports/packets/S03/packet.md").open("a") as handle:
         handle.write("edited\n")
-    assert main(["gates"]) == 0
+    assert main(["gates"]) == 1     # a changed packet is refused
     out = capsys.readouterr().out
     assert "CHANGED" in out and "packet.md: changed after the packet was written" in out
 

@@ -29,9 +29,9 @@ def _files(directory):
     return sorted(p for p in directory.rglob("*") if p.is_file())
 
 
-def test_intact_packet_verifies(packet, capsys):
+def test_intact_packet_verifies(packet, capsys, catalog_file):
     assert verify(packet) == []
-    assert main(["packet", "verify", str(packet)]) == 0
+    assert main(["packet", "verify", str(packet), "--catalog", str(catalog_file)]) == 0
     assert "intact" in capsys.readouterr().out
 
 

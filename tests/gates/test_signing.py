@@ -79,8 +79,8 @@ def test_a_forged_go_passes_the_manifest_but_not_the_signature(packet, workdir, 
     assert "signed" in next(line for line in capsys.readouterr().out.splitlines() if "S03" in line and "NO-GO" in line)
 
     _forge_go(packet)
-    assert main(["packet", "verify", str(packet)]) == 0     # the manifest alone is fooled
-    capsys.readouterr()
+    assert main(["packet", "verify", str(packet)]) == 1     # a broken signature is never intact
+    assert "MANIFEST.sig does not match MANIFEST.sha256" in capsys.readouterr().err
     assert main(["packet", "verify", str(packet), "--allowed-signers", str(allowed)]) == 1
     assert "MANIFEST.sig: does not match MANIFEST.sha256" in capsys.readouterr().err
     (packet / "MANIFEST.sig").unlink()

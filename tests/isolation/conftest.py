@@ -34,7 +34,6 @@ def spec_with(fresh_database):
 
 
 # -- gate runs for the bite tests (tests/bite.py runs one; these run them two at a time) ---------
-S03_ITEMS = ("S03.policy-coverage", "S03.cross-tenant-negatives", "S03.role-matrix", "S03.membership-audit")
 
 
 def attach_verdict(verdict) -> None:

@@ -29,10 +29,12 @@ NOT_APPLICABLE = {"supabase-style": {"S03.membership-audit"},
 # variant -> the items it must turn NO-GO
 VARIANTS = {
     "supabase-style/helper-returns-true": {"S03.cross-tenant-negatives", "S03.role-matrix"},
-    "supabase-style/missing-child-policy": {"S03.policy-coverage", "S03.cross-tenant-negatives"},
-    "supabase-style/root-insert-without-owner-check": {"S03.cross-tenant-negatives"},
+    # deny-by-default is advice on the posture; the positive twin catches it
+    "supabase-style/missing-child-policy": {"S03.cross-tenant-negatives"},
+    # who may own a new tenant is the role model's question (S03.role-matrix)
+    "supabase-style/root-insert-without-owner-check": {"S03.role-matrix"},
     "org-bigint/helper-returns-true": {"S03.cross-tenant-negatives"},
-    "org-bigint/missing-child-policy": {"S03.policy-coverage", "S03.cross-tenant-negatives"},
+    "org-bigint/missing-child-policy": {"S03.cross-tenant-negatives"},
     "org-bigint/root-insert-without-owner-check": {"S03.policy-coverage", "S03.cross-tenant-negatives"},
 }
 

@@ -48,7 +48,7 @@ def test_a_using_true_select_policy_leaks_and_the_failure_shows_it(owner_conn, m
     assert f"tenant bound: A (workspace_id={matrix.a.tenant})" in text
     assert 'sql: select "workspace_id", "workspace_id", "user_id" from "public"."memberships"' in text
     assert f"workspace_id={matrix.b.tenant}" in text  # B's rows, as they leaked
-    assert "2 of another tenant" in text
+    assert "2 of a tenant A is not a member of" in text
 
 
 @pytest.mark.parametrize(("ddl", "expected"), [
@@ -105,3 +105,26 @@ def test_the_pool_check_catches_a_session_level_binding(matrix_of, target_adapte
     failed = _failed(probes)
     assert ("(connection)", "SHOW", "pool-setting [committed]") in failed
     assert ("public.memberships", "SELECT", "pool-rows [committed]") in failed
+
+
+def test_an_unfiltered_delete_lists_exactly_the_other_tenant_rows_it_touched(owner_conn, matrix_of,
+                                                                            target_adapter):
+    """Evidence that does not mislead: a too-broad DELETE policy shows the rows of B it deleted
+    (read back in the same transaction), and a sound one lists no row at all."""
+    matrix = matrix_of(target_adapter)
+    sound = next(p for p in matrix.foreign_writes()
+                 if p.table == "public.memberships" and p.case == "delete-unfiltered")
+    assert sound.passed and sound.rows == () and "0 row(s) of tenants A is not a member of" in sound.observed
+    owner_conn.execute("CREATE POLICY wide ON memberships FOR DELETE USING (true)")
+    broken = next(p for p in matrix.foreign_writes()
+                  if p.table == "public.memberships" and p.case == "delete-unfiltered")
+    assert not broken.passed
+    assert broken.rows and {str(r["workspace_id"]) for r in broken.rows} <= {
+        str(t) for t in _other_tenants(owner_conn, matrix)}
+    seeded_b = {str(r.values["user_id"]) for r in matrix.b.rows["public.memberships"]}
+    assert seeded_b <= {str(r["user_id"]) for r in broken.rows}
+
+
+def _other_tenants(conn, matrix):
+    return [r[0] for r in conn.execute("select workspace_id from workspaces where workspace_id <> %s",
+                                       (matrix.a.tenant,))]

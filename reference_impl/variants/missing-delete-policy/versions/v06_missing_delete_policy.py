@@ -6,8 +6,8 @@ Create Date: 2026-11-22
 
 The app role keeps its DELETE privilege but no policy covers DELETE: deletes silently touch
 nothing today, and the first broad policy someone adds opens them. Expected:
-S03.policy-coverage NO-GO (posture: policy:DELETE) and S03.cross-tenant-negatives NO-GO (A
-cannot delete its own membership rows: the positive twin).
+S03.cross-tenant-negatives NO-GO (A cannot delete its own membership rows: the positive twin);
+the posture notes policy:DELETE as deny-by-default advice (closed today, behaviour decides).
 
 Rollback: downgrade() restores the reference policy.
 """

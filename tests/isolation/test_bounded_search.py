@@ -1,0 +1,53 @@
+"""The isolation profile and the bounded property search (no database needed)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import strategies as st
+
+from harness.errors import ConfigError
+from harness.isolation.profile import bounded_search, load_profile
+from tests.bite import ROOT
+
+PROFILES = ROOT / "fixtures" / "tenant_isolation" / "profiles.yaml"
+
+
+def test_the_shipped_profiles_load():
+    assert load_profile(PROFILES).property_budget_s > 0
+    assert load_profile(PROFILES, "quick").property_examples <= load_profile(PROFILES).property_examples
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("default: {property_examples: 0, property_budget_s: 5}", "default.property_examples"),
+    ("default: {property_examples: 3, property_budget_s: never}", "default.property_budget_s"),
+    ("other: {property_examples: 3, property_budget_s: 5}", "default"),
+])
+def test_a_bad_profile_names_the_field(tmp_path, body, field):
+    path = tmp_path / "profiles.yaml"
+    path.write_text(body)
+    with pytest.raises(ConfigError) as err:
+        load_profile(path, "default")
+    assert err.value.field == field
+
+
+def test_a_failing_search_stops_at_its_budget_shrinking_included():
+    """Every check costs 0.2 s (a database example costs more): unbounded, hypothesis would run
+    hundreds of them shrinking a failing list; bounded at 1 s, only the checks that fit in the
+    budget run, plus the replay of the failure it reports (a real failure, not a flaky replay)."""
+    calls = []
+
+    def slow_check(values):
+        calls.append(values)
+        time.sleep(0.2)
+        assert sum(values) < 50, f"sum {sum(values)}"
+
+    with pytest.raises(AssertionError, match="sum"):
+        bounded_search(st.lists(st.integers(0, 100), min_size=5), slow_check, examples=200, seconds=1.0)
+    assert len(calls) <= 1.0 / 0.2 + 5, f"{len(calls)} checks ran past a 1 s budget"
+
+
+def test_a_passing_search_runs_its_examples_within_the_budget():
+    run = bounded_search(st.integers(), lambda v: None, examples=20, seconds=30)
+    assert len(run.examples) == 20 and run.budget.skipped == 0
