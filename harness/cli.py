@@ -178,6 +178,7 @@ def _gate(args: argparse.Namespace) -> int:
     check_writable(Path(args.out), "--out")
     check_writable(Path(args.results), "--results")
     console = _console()
+    _previous_packets_as_baselines(Path(args.out), gate_ids, args.no_baseline)
     with _locked(Path(args.out), gate_ids):
         results = new_results_dir(Path(args.results), "all" if args.all else "-".join(gate_ids))
         run, packets = run_gates(_request(args, catalog, gate_ids[0], [results], target), gate_ids,
@@ -190,6 +191,21 @@ def _gate(args: argparse.Namespace) -> int:
         else:
             print_gate_summary(console, built)
     return 0 if all(p.decision == "GO" for p in packets) else 1
+
+
+def _previous_packets_as_baselines(out: Path, gate_ids: tuple[str, ...], skip: bool) -> None:
+    """Points each family's baseline variable at the previous packet of its gate, when one
+    exists and the variable is not set already (the suites read it before the packet is
+    replaced); ``--no-baseline`` clears them, so nothing is compared."""
+    import os
+
+    from harness.baselines import BASELINE_GATES
+
+    for env, gate_id in BASELINE_GATES.items():
+        if skip:
+            os.environ.pop(env, None)
+        elif gate_id in gate_ids and not os.environ.get(env) and (out / gate_id / "packet.json").is_file():
+            os.environ[env] = str((out / gate_id).resolve())
 
 
 def _gates(args: argparse.Namespace) -> int:
@@ -325,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     gate.add_argument("gates", nargs="*", metavar="GATE", help="gate ids, e.g. S03")
     gate.add_argument("--all", action="store_true", help="every gate in the catalog")
     gate.add_argument("--target", default=DEFAULT_TARGET, help="target spec (default: target.yaml)")
+    gate.add_argument("--no-baseline", action="store_true",
+                      help="do not compare load and relevance with the gate's previous packet "
+                           "(compared by default when one exists in --out)")
     gate.add_argument("--results", default=DEFAULT_RESULTS,
                       help=f"where allure results go, one folder per run (default: {DEFAULT_RESULTS})")
     gate.add_argument("--workers", type=int, default=None, metavar="N",

@@ -41,5 +41,9 @@ FAMILY = Family(
         # without a limit there is no dead letter, so its diagnostics cannot be shown either
         "ai-ingestion-retry-without-attempt-limit": Variant(
             frozenset({"S05.ingestion-recovery", "S05.dead-letter-diagnostics"})),
+        # hybrid answered by its text branch alone: below its floor and no better than a branch.
+        # The top-k probe of S07.cross-tenant-retrieval-negatives notices too (text alone answers
+        # fewer than k chunks), so only the relevance item is judged
+        "ai-hybrid-text-only": Variant(frozenset({"S07.retrieval-relevance"}), frozenset()),
     },
 )

@@ -16,8 +16,9 @@ import jsonschema
 
 from harness.ai.protocols import AgentRuns, IllegalTransition, OutputRejected
 
-__all__ = ["OPERATIONS", "STATES", "WRITE_TOOL", "audit_observations", "idempotency_observations", "policy_observations",
-           "reach", "rollback_observations", "schema_observations", "transition_observations"]
+__all__ = ["OPERATIONS", "STATES", "WRITE_TOOL", "audit_observations", "idempotency_observations",
+           "observed_state", "policy_observations", "reach", "rollback_observations",
+           "schema_observations", "transition_holds", "transition_observations"]
 
 STATES = ("pending", "running", "succeeded", "failed", "cancelled")
 # operation -> {from state: to state}; everything else must be refused
@@ -66,12 +67,32 @@ def transition_observations(adapter: AgentRuns, workspace: UUID) -> list[dict[st
                 outcome = "allowed"
             except IllegalTransition:
                 outcome = "refused"
-            after = adapter.run_status(workspace, run).state
+            except Exception as exc:  # neither allowed nor refused: the target's failure, recorded
+                outcome = f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            after = observed_state(adapter, workspace, run)
             wanted = expected or state
-            passed = (outcome == "allowed") == (expected is not None) and after == wanted
             observations.append({"from": state, "operation": operation, "outcome": outcome,
-                                 "state after": after, "expected": wanted, "passed": passed})
+                                 "state after": after, "expected": wanted,
+                                 "passed": transition_holds(expected, outcome, after, state)})
     return observations
+
+
+def observed_state(adapter: AgentRuns, workspace: UUID, run: UUID) -> str:
+    """The run's state as the target reports it; a report that cannot be read is recorded as
+    such (a failure of the target), never raised."""
+    try:
+        state = adapter.run_status(workspace, run).state
+    except Exception as exc:
+        return f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    return state if isinstance(state, str) else f"unreadable ({state!r})"
+
+
+def transition_holds(expected: str | None, outcome: str, after: str, before: str) -> bool:
+    """The machine's verdict on one operation: an allowed move lands where :data:`OPERATIONS`
+    says, any other is refused (IllegalTransition) and leaves the run where it was."""
+    if expected is None:
+        return outcome == "refused" and after == before
+    return outcome == "allowed" and after == expected
 
 
 def idempotency_observations(adapter: AgentRuns, workspace: UUID, retries: int = 3) -> list[dict[str, Any]]:
@@ -80,16 +101,26 @@ def idempotency_observations(adapter: AgentRuns, workspace: UUID, retries: int =
     run = reach(adapter, workspace, "running")
     key = f"note-{uuid4()}"
     first = adapter.call_tool(workspace, run, WRITE_TOOL, {"body": "summary"}, key, fail=True)
-    states = [first.state]
+    results = [first]
     for attempt in range(retries):
-        states.append(adapter.retry_tool_call(workspace, run, first.tool_call_id,
-                                              fail=attempt == 0).state)
+        results.append(adapter.retry_tool_call(workspace, run, first.tool_call_id,
+                                               fail=attempt == 0))
     replay = adapter.call_tool(workspace, run, WRITE_TOOL, {"body": "summary"}, key)
     writes = adapter.tool_writes(workspace, run)
-    return [{"call states": states, "replay state": replay.state,
+    states = [r.state for r in results]
+    attempts = [r.attempts for r in (*results, replay)]
+    # each execution counts one attempt: 1 for the call, +1 per retry that ran (the two after
+    # a failure), nothing for a retry or replay of a call that already succeeded
+    expected_attempts = [1, 2, 3, *[3] * (retries - 2), 3]
+    problems = []
+    if len(writes) != 1:
+        problems.append(f"{len(writes)} writes for one idempotency key")
+    if attempts != expected_attempts:
+        problems.append(f"attempts {attempts}, expected {expected_attempts}")
+    return [{"call states": states, "replay state": replay.state, "attempts": attempts,
              "replay is the same call": replay.tool_call_id == first.tool_call_id,
-             "writes": len(writes), "passed": len(writes) == 1 and states[-1] == "succeeded",
-             "problem": None if len(writes) == 1 else f"{len(writes)} writes for one idempotency key"}]
+             "writes": len(writes), "passed": not problems and states[-1] == "succeeded",
+             "problem": "; ".join(problems) or None}]
 
 
 def policy_observations(adapter: AgentRuns, a: UUID, b: UUID) -> list[dict[str, Any]]:

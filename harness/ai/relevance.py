@@ -9,6 +9,14 @@ over the **pytrec_eval** backend: trec_eval's own implementation, the numbers IR
 imported in a twentieth of a second. (ranx installs here too, but its numba JIT costs about 35 s
 on the first run of every fresh environment and pulls pandas and matplotlib: too much for a
 suite that must run in about a minute.)
+
+Relevance is judged three ways (:func:`mode_problems`): each mode (exact, hnsw, text, hybrid) at
+or above its floor; hybrid above each of its branches alone (exact for the vector branch, text)
+by the profile's margin, which the evaluation set makes possible with queries where the
+branches disagree (misspellings only the vector finds, bare identifiers only the text finds);
+and, when ``HARNESS_RETRIEVAL_BASELINE`` names a previous packet, no mode more than the profile's
+tolerance below the last release. A retrieval that fails or answers something unreadable scores
+zero for that query and is listed: a failure of the target, never a crash of the evaluation.
 """
 
 from __future__ import annotations
@@ -24,8 +32,13 @@ import yaml
 
 from harness.ai.protocols import Retrieval
 
-__all__ = ["EvalSet", "Profile", "RelevanceReport", "evaluate", "latency_profile", "load_eval_set",
-           "load_profile", "score_run"]
+__all__ = ["BASELINE_ENV", "MODES", "EvalSet", "Profile", "RelevanceReport", "evaluate",
+           "latency_profile", "load_eval_set", "load_profile", "metric_name", "mode_problems",
+           "score_run"]
+
+BASELINE_ENV = "HARNESS_RETRIEVAL_BASELINE"
+MODES = ("exact", "hnsw", "text", "hybrid")
+BRANCHES = {"exact": "vector", "text": "text"}     # hybrid's branches, each alone
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,9 @@ class Profile:
     model_version: str
     thresholds: dict[str, float]
     hnsw_settings: tuple[dict[str, str], ...]
+    mode_floors: dict[str, dict[str, float]] = field(default_factory=dict)
+    hybrid_margin: float = 0.0
+    baseline_tolerance: float = 0.02
 
 
 @dataclass
@@ -51,6 +67,7 @@ class RelevanceReport:
     metrics: dict[str, float]
     per_query: dict[str, dict[str, float]] = field(default_factory=dict)
     run: dict[str, dict[str, float]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)        # query id -> what went wrong
 
 
 def load_eval_set(path: Path) -> EvalSet:
@@ -69,7 +86,16 @@ def load_profile(path: Path) -> Profile:
     raw = yaml.safe_load(path.read_text())
     return Profile(int(raw["k"]), int(raw["recall_at"]), raw["mode"], str(raw["model_version"]),
                    {str(m): float(v) for m, v in raw["thresholds"].items()},
-                   tuple({str(k): str(v) for k, v in s.items()} for s in raw.get("hnsw_settings", [])))
+                   tuple({str(k): str(v) for k, v in s.items()} for s in raw.get("hnsw_settings", [])),
+                   {str(mode): {str(m): float(v) for m, v in floors.items()}
+                    for mode, floors in (raw.get("mode_floors") or {}).items()},
+                   float(raw.get("hybrid_margin", 0.0)), float(raw.get("baseline_tolerance", 0.02)))
+
+
+def metric_name(mode: str, metric: str, profile: Profile) -> str:
+    """The recorded name: the profile's own mode keeps the bare name (``ndcg@10``), as earlier
+    packets recorded it, so a baseline from before still compares; others are prefixed."""
+    return metric if mode == profile.mode else f"{mode} {metric}"
 
 
 def load_into(adapter: Retrieval, workspace: UUID, eval_set: EvalSet,
@@ -101,15 +127,68 @@ def evaluate(adapter: Retrieval, workspace: UUID, eval_set: EvalSet, owner: dict
              model_version: str | None = None) -> RelevanceReport:
     """Retrieves every query and scores the document ranking against the judgments."""
     run: dict[str, dict[str, float]] = {}
+    errors: dict[str, str] = {}
     for qid, text in eval_set.queries.items():
-        hits = adapter.retrieve(workspace, text, k=profile.k, mode=mode or profile.mode,
-                                model_version=model_version or profile.model_version)
-        ranking: dict[str, float] = {}
-        for position, hit in enumerate(hits):
-            doc = owner.get(hit.chunk_id, f"unknown:{hit.chunk_id}")
-            ranking.setdefault(doc, float(len(hits) - position))   # rank order, best chunk first
-        run[qid] = ranking or {"none": 0.0}
-    return score_run(eval_set.judgments, run, profile.k, profile.recall_at)
+        try:
+            hits = list(adapter.retrieve(workspace, text, k=profile.k, mode=mode or profile.mode,
+                                         model_version=model_version or profile.model_version))
+        except Exception as exc:  # the target failed this query: it scores zero, and is listed
+            errors[qid] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            hits = []
+        run[qid] = rank_documents(hits, owner)
+    report = score_run(eval_set.judgments, run, profile.k, profile.recall_at)
+    report.errors = errors
+    return report
+
+
+def rank_documents(hits: list[Any], owner: dict[Any, str]) -> dict[str, float]:
+    """A document ranking from chunk hits (a document scores as its best chunk). A hit that is
+    not a chunk of the corpus ranks as an unknown document: wrong, never a crash."""
+    ranking: dict[str, float] = {}
+    for position, hit in enumerate(hits):
+        chunk = getattr(hit, "chunk_id", hit)
+        try:
+            doc = owner.get(chunk, f"unknown:{chunk}")
+        except TypeError:                       # an unhashable answer
+            doc = f"unknown:{chunk!r}"
+        ranking.setdefault(str(doc), float(len(hits) - position))   # rank order, best chunk first
+    return ranking or {"none": 0.0}
+
+
+def mode_problems(reports: dict[str, RelevanceReport], profile: Profile,
+                  baseline: dict[str, float]) -> list[dict[str, Any]]:
+    """Everything wrong with the per-mode figures (empty when relevance holds): a floor missed,
+    hybrid not above a branch alone by the margin, a drop beyond tolerance from the baseline,
+    a query the target failed to answer."""
+    problems: list[dict[str, Any]] = []
+    for mode, report in reports.items():
+        floors = profile.thresholds if mode == profile.mode else profile.mode_floors.get(mode, {})
+        for metric, floor in floors.items():
+            value = report.metrics.get(metric)
+            if value is None or value < floor:
+                problems.append({"mode": mode, "metric": metric, "value": value, "floor": floor,
+                                 "why": "below the profile's floor"})
+        for metric, value in report.metrics.items():
+            name = metric_name(mode, metric, profile)
+            before = baseline.get(name)
+            if before is not None and value < before - profile.baseline_tolerance:
+                problems.append({"mode": mode, "metric": name, "value": value, "baseline": before,
+                                 "why": f"dropped more than {profile.baseline_tolerance:g} below "
+                                        "the previous packet"})
+        problems += [{"mode": mode, "query": q, "why": f"retrieval failed: {e}"}
+                     for q, e in report.errors.items()]
+    hybrid = reports.get("hybrid")
+    for branch, what in BRANCHES.items():
+        alone = reports.get(branch)
+        if hybrid is None or alone is None:
+            continue
+        for metric in hybrid.metrics:
+            h, b = hybrid.metrics[metric], alone.metrics.get(metric, 0.0)
+            if metric.startswith("ndcg") and h < b + profile.hybrid_margin:
+                problems.append({"mode": "hybrid", "metric": metric, "value": h, f"{branch} alone": b,
+                                 "why": f"hybrid does not beat its {what} branch alone by "
+                                        f"{profile.hybrid_margin:g}"})
+    return problems
 
 
 def latency_profile(adapter: Retrieval, workspace: UUID, queries: list[str], k: int, mode: str,

@@ -15,6 +15,7 @@ worker did what, in what order, what it saw), the history as JSON and the serial
 from __future__ import annotations
 
 import json
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 
@@ -26,7 +27,27 @@ __all__ = ["check_boundary", "check_history", "check_race", "history_problems"]
 
 
 def history_problems(history: History) -> tuple[list[str], Explanation]:
-    """Everything wrong with ``history`` (empty when correct) and the serial-order search."""
+    """Everything wrong with ``history`` (empty when correct) and the serial-order search.
+
+    Never raises on what the target answered: a history the checks cannot read (a negative or
+    missing amount, an unknown key or answer, duplicated or out-of-order calls) is a history
+    that nothing explains, so it is a problem of the target; the checker's own exception goes
+    with it as a separate section (see :func:`checker_defect`)."""
+    try:
+        return _problems(history)
+    except Exception as exc:  # the target's output is what broke the checker: judge, never crash
+        return ([f"the checker could not explain this history ({type(exc).__name__}: {exc}); "
+                 "a history nothing explains is a failure of the target"],
+                Explanation(None, 0, defect=checker_defect(exc)))
+
+
+def checker_defect(exc: BaseException) -> str:
+    """The checker's own traceback, kept apart from the target's evidence so that a harness bug
+    is visible as one (and fixed) while the verdict stays on the target."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+
+
+def _problems(history: History) -> tuple[list[str], Explanation]:
     problems = [f"{op.describe()}: the call failed" for op in history.operations if op.error]
     for op in history.operations:
         seen = op.outcome
@@ -109,9 +130,19 @@ def check_boundary(outcomes: Sequence[tuple[int, ConsumeOutcome]], terms: PlanTe
 
 
 def _failure(what: str, history: History, problems: list[str], explanation: Explanation) -> CounterFailure:
+    sections = [("problems", "\n".join(problems))]
+    defects = [explanation.defect] if explanation.defect else []
+    for title, render in (("timeline (worker, call, what it saw)", history.timeline),
+                          ("serial orders tried",
+                           lambda: json.dumps(explanation.to_json(history), indent=2, default=str)),
+                          ("history", lambda: json.dumps(history.to_json(), indent=2, default=str))):
+        try:
+            sections.append((title, render()))
+        except Exception as exc:  # the evidence is still written, raw, and the defect kept
+            sections.append((title, repr(history) if title == "history" else "(could not render)"))
+            defects.append(checker_defect(exc))
+    if defects:
+        sections.append(("checker defect (a harness bug, not the verdict)", "\n".join(defects)))
     return CounterFailure(
         f"{what}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-        [("problems", "\n".join(problems)),
-         ("timeline (worker, call, what it saw)", history.timeline()),
-         ("serial orders tried", json.dumps(explanation.to_json(history), indent=2, default=str)),
-         ("history", json.dumps(history.to_json(), indent=2, default=str))])
+        sections)

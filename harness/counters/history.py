@@ -46,12 +46,15 @@ class Operation:
         return self.completed_ns < other.invoked_ns
 
     def describe(self) -> str:
+        args = self.args if isinstance(self.args, dict) else {}
         if self.kind == CONSUME:
-            ask = f"consume {self.args['amount']} key={self.args['key']}"
+            ask = f"consume {args.get('amount')} key={args.get('key')}"
         elif self.kind == PLAN:
-            ask = f"plan quota={self.args['quota']} grace={self.args['grace']}"
-        else:
+            ask = f"plan quota={args.get('quota')} grace={args.get('grace')}"
+        elif self.kind == RESET:
             ask = "reset period"
+        else:
+            ask = f"{self.kind} {args}"
         return f"#{self.index} w{self.worker} {ask} -> {self.saw()}"
 
     def saw(self) -> str:
@@ -64,7 +67,9 @@ class Operation:
                     + (" (replayed)" if o.replayed else ""))
         if isinstance(o, PeriodRollover):
             return f"closed {o.closed_period} at used={o.closed_used}, opened {o.opened_period}"
-        return f"period={o.period} used={o.used} now quota={o.quota}+{o.grace}"
+        if isinstance(o, PlanChange):
+            return f"period={o.period} used={o.used} now quota={o.quota}+{o.grace}"
+        return f"an answer the harness does not know: {o!r}"
 
 
 @dataclass
@@ -86,7 +91,7 @@ class History:
                 {"index": op.index, "worker": op.worker, "kind": op.kind, "args": op.args,
                  "invoked_ms": round((op.invoked_ns - t0) / 1e6, 3),
                  "completed_ms": round((op.completed_ns - t0) / 1e6, 3),
-                 "saw": None if op.outcome is None else asdict(op.outcome), "error": op.error}
+                 "saw": _plain(op.outcome), "error": op.error}
                 for op in sorted(self.operations, key=lambda o: o.invoked_ns)],
             "final_periods": [asdict(p) for p in self.final_periods],
             "final_records": [asdict(r) for r in self.final_records],
@@ -113,6 +118,17 @@ class History:
         return "\n".join(f"{(op.invoked_ns - t0) / 1e6:9.3f}..{(op.completed_ns - t0) / 1e6:9.3f} ms  "
                          f"{op.describe()}"
                          for op in sorted(self.operations, key=lambda o: o.invoked_ns))
+
+
+def _plain(outcome: object) -> object:
+    """An outcome as JSON data; an answer of an unknown shape is kept as its repr, since the
+    history is the evidence and must be written whatever the target answered."""
+    if outcome is None:
+        return None
+    try:
+        return asdict(outcome)  # type: ignore[call-overload]
+    except TypeError:
+        return repr(outcome)
 
 
 class HistoryRecorder:

@@ -33,6 +33,7 @@ from harness.counters.history import CONSUME, PLAN, RESET, History, Operation
 __all__ = ["DeadEnd", "Explanation", "explain"]
 
 DEFAULT_BUDGET = 200_000
+END = -1            # in a dead end's refusals: the final state, not an operation
 _KEPT_DEAD_ENDS = 8
 
 
@@ -66,6 +67,7 @@ class Explanation:
     expansions: int
     exhausted: bool = False
     dead_ends: list[DeadEnd] = field(default_factory=list)
+    defect: str | None = None        # the checker's own traceback, when it could not search
 
     @property
     def explained(self) -> bool:
@@ -73,13 +75,20 @@ class Explanation:
 
     def to_json(self, history: History) -> dict:
         by_index = {op.index: op for op in history.operations}
+
+        def name(i: int) -> str:
+            # -1 stands for the end of the order: the stored state, not a call
+            if i == END:
+                return "the state stored at the end"
+            return by_index[i].describe() if i in by_index else f"#{i} (not in the history)"
+
         return {
             "explained": self.explained, "search_exhausted": self.exhausted,
             "orders_expanded": self.expansions,
-            "serial_order": None if self.order is None else [by_index[i].describe() for i in self.order],
+            "serial_order": None if self.order is None else [name(i) for i in self.order],
             "deepest_orders_tried": [
-                {"order": [by_index[i].describe() for i in d.order], "state_after": d.state,
-                 "refused_next": [f"{by_index[i].describe()}: {why}" for i, why in d.refused]}
+                {"order": [name(i) for i in d.order], "state_after": d.state,
+                 "refused_next": [f"{name(i)}: {why}" for i, why in d.refused]}
                 for d in self.dead_ends],
         }
 
@@ -123,7 +132,7 @@ class _Search:
             why = self._final_mismatch(state)
             if why is None:
                 return order
-            self._dead_end(order, state, [(-1, why)])
+            self._dead_end(order, state, [(END, why)])
             return None
         memo = (placed, state)
         if memo in self.refuted:
@@ -184,10 +193,13 @@ def _step(state: _State, op: Operation, ops: list[Operation]) -> tuple[_State | 
     seen = op.outcome
     if seen is None:
         return None, f"the call failed ({op.error}); the model has no failing operations"
+    expected = {CONSUME: ConsumeOutcome, RESET: PeriodRollover, PLAN: PlanChange}.get(op.kind)
+    if expected is None or not isinstance(seen, expected):
+        return None, (f"a {op.kind!r} call answered {type(seen).__name__}: the model knows "
+                      "consume, reset and plan calls answering their own outcome")
     if op.kind == CONSUME:
         return _consume(state, op, seen, ops)
     if op.kind == RESET:
-        assert isinstance(seen, PeriodRollover)
         if (seen.closed_period, seen.closed_used) != (state.period, state.used):
             return None, (f"closed {seen.closed_period} at used={seen.closed_used}, but here the open "
                           f"period is {state.period} at used={state.used}")
@@ -195,25 +207,28 @@ def _step(state: _State, op: Operation, ops: list[Operation]) -> tuple[_State | 
             return None, f"opened period {seen.opened_period}, which already had usage"
         return replace(state, period=seen.opened_period, used=0,
                        closed=(*state.closed, (state.period, state.used))), ""
-    assert op.kind == PLAN and isinstance(seen, PlanChange)
     if (seen.period, seen.used) != (state.period, state.used):
         return None, (f"saw period {seen.period} at used={seen.used}, but here it is "
                       f"{state.period} at used={state.used}")
-    return replace(state, quota=op.args["quota"], grace=op.args["grace"]), ""
+    quota, grace = op.args.get("quota"), op.args.get("grace")
+    if (quota, grace) != (seen.quota, seen.grace):
+        return None, f"asked for quota={quota}+{grace} but the plan now says {seen.quota}+{seen.grace}"
+    return replace(state, quota=quota, grace=grace), ""
 
 
 def _consume(state: _State, op: Operation, seen: ConsumeOutcome,
              ops: list[Operation]) -> tuple[_State | None, str]:
-    first = state.ran(op.args["key"])
+    key, amount = op.args.get("key"), op.args.get("amount")
+    if not isinstance(amount, int) or amount <= 0:
+        return None, f"asked to consume {amount!r}: the model consumes a positive whole amount"
+    first = state.ran(key)
     if first is not None:
         earlier = next(o for o in ops if o.index == first).outcome
-        assert isinstance(earlier, ConsumeOutcome)
         if (seen.granted, seen.used, seen.period) != (earlier.granted, earlier.used, earlier.period):
-            return None, (f"key {op.args['key']} already ran as #{first} "
+            return None, (f"key {key} already ran as #{first} "
                           f"({'granted' if earlier.granted else 'denied'} used={earlier.used}); a retry "
                           f"must answer the same and count nothing")
         return state, ""
-    amount = op.args["amount"]
     fits = state.used + amount <= state.quota + state.grace
     used = state.used + amount if fits else state.used
     expected = (fits, used, state.period, state.quota, state.grace)
@@ -221,7 +236,7 @@ def _consume(state: _State, op: Operation, seen: ConsumeOutcome,
         verdict = "granted" if fits else "denied"
         return None, (f"here it would be {verdict} at used={used} of {state.quota}+{state.grace} "
                       f"in {state.period}")
-    return replace(state, used=used, keys=(*state.keys, (op.args["key"], op.index))), ""
+    return replace(state, used=used, keys=(*state.keys, (key, op.index))), ""
 
 
 def records_by_period(history: History) -> dict[str | None, int]:

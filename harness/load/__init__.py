@@ -30,7 +30,10 @@ FAMILY = Family(
     profile="loadtests/slo.yaml",
     variant_prefix="load-",
     variants={"load-slow-list": Variant(frozenset({"S04.query-performance-baseline",
-                                                   "S05.query-latency", "S11.load-slo"}))},
+                                                   "S05.query-latency", "S11.load-slo"})),
+              # ten times the reference's list latency: the ceilings' reason to exist
+              "load-tenfold-list": Variant(frozenset({"S04.query-performance-baseline",
+                                                      "S05.query-latency", "S11.load-slo"}))},
     bite_env={"HARNESS_LOAD_PROFILE": "bite"},
     serial_runs=True,
 )

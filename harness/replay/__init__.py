@@ -60,6 +60,10 @@ FAMILY = Family(
         "replay-no-timestamp-check": Variant(
             frozenset({"S09.webhook-signature-validation"}), frozenset({"S09.duplicate-webhook-dedupe"}),
             select=_SIGNATURES),
+        # every retry due at now(): delays must be positive, non-decreasing, capped
+        "replay-retries-without-backoff": Variant(
+            frozenset({"S08.dead-letter-escalation"}), frozenset(),
+            select="exhausts_its_retries or poison_event"),
     },
     go_gates=("S08", "S09"),
 )

@@ -19,3 +19,13 @@ class RetryWithoutIdempotencyKeyAdapter(ReferenceAdapter):
         if row is None:
             raise LookupError(f"no tool call {tool_call_id} in workspace {workspace}")
         return self.call_tool(workspace, run_id, row[0], row[1], f"retry-{uuid4()}", fail=fail)
+
+
+class TextOnlyHybridAdapter(ReferenceAdapter):
+    """Hybrid retrieval that silently dropped its vector branch: every hybrid query is answered
+    by the full-text ranking alone (a fusion refactor that lost one side, a vector index
+    disabled "temporarily"). Other modes are untouched."""
+
+    def retrieve(self, workspace, query, k=10, mode="hybrid", model_version=None, settings=None):
+        return super().retrieve(workspace, query, k=k, mode="text" if mode == "hybrid" else mode,
+                                model_version=model_version, settings=settings)

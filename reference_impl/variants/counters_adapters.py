@@ -13,7 +13,10 @@ correct one call at a time and wrong only under contention, which is what the co
   re-inserting it closed with the count it read earlier, then a new one (usage granted in the
   gap vanishes from the closed period);
 - :class:`KeyCheckedOutsideAdapter`: looks the idempotency key up in its own transaction before
-  the consume's (two concurrent retries both pass the check and both count).
+  the consume's (two concurrent retries both pass the check and both count);
+- :class:`RetryCountedTwiceAdapter`: answers a retry (same idempotency key) with the first
+  outcome, as it should, but counts its amount again on the open period (the double-counted
+  retry: correct answers, a wrong counter).
 """
 
 from __future__ import annotations
@@ -127,6 +130,16 @@ class _KeyCheckedOutside(EntitlementSessionImpl):
         return self.transact(workspace, work)[0]
 
 
+class _RetryCountedTwice(EntitlementSessionImpl):
+    def consume(self, workspace: UUID, feature: str, amount: int, idempotency_key: str) -> ConsumeOutcome:
+        outcome = super().consume(workspace, feature, amount, idempotency_key)
+        if outcome.replayed and outcome.granted:  # the mistake: the retry is counted again
+            self.transact(workspace, lambda conn: conn.execute(
+                "update usage_counters set used = used + %s where workspace_id = %s and feature = %s "
+                "and not closed", (amount, workspace, feature)))
+        return outcome
+
+
 class SelectThenUpdateAdapter(ReferenceAdapter):
     session_class = _SelectThenUpdate
 
@@ -141,3 +154,7 @@ class DeleteReinsertResetAdapter(ReferenceAdapter):
 
 class KeyCheckedOutsideAdapter(ReferenceAdapter):
     session_class = _KeyCheckedOutside
+
+
+class RetryCountedTwiceAdapter(ReferenceAdapter):
+    session_class = _RetryCountedTwice

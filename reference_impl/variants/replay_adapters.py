@@ -14,7 +14,9 @@ NO-GO (``tests/test_bite.py`` proves it does):
 - :class:`TruncatedDigestAdapter`: the webhook signature is compared with ``==`` on its first 16
   hex digits (S09.webhook-signature-validation);
 - :class:`NoTimestampAdapter`: the webhook timestamp is never checked, so a captured request can
-  be replayed forever (S09.webhook-signature-validation).
+  be replayed forever (S09.webhook-signature-validation);
+- :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
+  ``now()`` (S08.dead-letter-escalation).
 """
 
 from __future__ import annotations
@@ -68,3 +70,13 @@ class TruncatedDigestAdapter(ReferenceAdapter):
 class NoTimestampAdapter(ReferenceAdapter):
     def _timestamp_problem(self, timestamp: int) -> str | None:
         return None
+
+
+class NoBackoffAdapter(ReferenceAdapter):
+    @staticmethod
+    def _record_attempt(conn: psycopg.Connection, workspace: Any, run_id: str, attempt: int,
+                        max_attempts: int, error: str | None) -> None:
+        ReferenceAdapter._record_attempt(conn, workspace, run_id, attempt, max_attempts, error)
+        # the mistake: every retry is due now, so a failing connector is hammered
+        conn.execute("update automation_runs set next_attempt_at = now() where workspace_id = %s "
+                     "and run_id = %s and status = 'retrying'", (workspace, run_id))
