@@ -195,8 +195,10 @@ def run_suites(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
 def _run_forwarding_signals(command: list[str], cwd: Path, log: TextIO, echo: TextIO | None) -> int:
     """Runs ``command``, copying its output to ``log`` (and ``echo``); a SIGINT or SIGTERM is
     passed on as SIGINT and waited for, then raised as :class:`Interrupted`."""
+    # a gate run from inside an xdist worker (the harness's own tests) must not look like one
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST_")}
     child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, errors="replace", start_new_session=True,
+                             text=True, errors="replace", start_new_session=True, env=env,
                              preexec_fn=_interrupt_when_parent_dies)
     received: list[int] = []
 
