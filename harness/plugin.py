@@ -24,6 +24,7 @@ from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
 from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
+from harness.secrets import redact
 from harness.target import TargetSpec, load_target
 
 RUN_ID_ENV = "HARNESS_RUN_ID"
@@ -150,8 +151,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """A failed check's evidence (``EvidenceFailure.context``) goes to Allure section by section."""
-    yield
+    """A failed check's evidence (``EvidenceFailure.context``) goes to Allure section by section;
+    a failure's traceback never shows a password (pytest's long tracebacks print the arguments
+    of the frame that raised, such as a driver's ``conninfo``)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        redacted = redact(text)
+        if redacted != text:
+            report.longrepr = redacted
     failure = call.excinfo.value if call.excinfo is not None else None
     if isinstance(failure, EvidenceFailure):
         attach_context(failure)

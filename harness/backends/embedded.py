@@ -50,7 +50,7 @@ SYSTEM_USER = "embedded_postgres"
 # pages are flushed at commit), and FILE_COPY clones write ~1 kB of WAL either way.
 SERVER_SETTINGS = ("scram_iterations=16", "fsync=off", "synchronous_commit=off",
                    "full_page_writes=off", "max_wal_size=256MB", "min_wal_size=32MB",
-                   "checkpoint_timeout=1h", "max_connections=200",
+                   "checkpoint_timeout=1h", "max_connections=400",
                    "shared_preload_libraries=pg_stat_statements")  # the load suite reads it
 # FILE_COPY copies the template's files (plus two checkpoints, cheap without fsync): on tmpfs as
 # fast as WAL_LOG, which also writes ~4 MB of WAL (memory, on tmpfs) per clone
