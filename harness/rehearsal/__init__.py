@@ -46,6 +46,13 @@ FAMILY = Family(
             frozenset({"S04.migration-rollback-rehearsal"}), tests={_ROUND_TRIP: "failed"}),
         "rehearsal-downgrade-forgets-policy": Variant(
             frozenset({"S04.migration-rollback-rehearsal"}), tests={_ROUND_TRIP: "failed"}),
+        # the snapshot reads column GRANTs (attacl) and storage parameters (reloptions)
+        "rehearsal-downgrade-forgets-column-grant": Variant(
+            frozenset({"S04.migration-rollback-rehearsal"}), frozenset(), gates=("S04",),
+            select=_ROUND_TRIP, tests={_ROUND_TRIP: "failed"}),
+        "rehearsal-downgrade-forgets-storage": Variant(
+            frozenset({"S04.migration-rollback-rehearsal"}), frozenset(), gates=("S04",),
+            select=_ROUND_TRIP, tests={_ROUND_TRIP: "failed"}),
         "rehearsal-lossy-rename": Variant(
             frozenset({"S04.migration-rollback-rehearsal"}),
             tests={"test_data_survives_each_round_trip": "failed"}),

@@ -5,12 +5,16 @@ grants, triggers or functions, which is exactly what a careless ``downgrade()`` 
 :class:`Snapshot` reads all of them from ``pg_catalog`` for the application schemas: tables
 (kind, RLS enabled / forced), columns (type, nullability, default, identity, generated),
 constraints and indexes (with their definitions), policies (command, roles, USING, WITH CHECK),
-grants, triggers, functions, views, sequences, types, extensions and the schemas themselves.
-Each section is a sorted tuple of lines, so two snapshots compare with ``==`` and differ with
-a unified diff a reviewer can read. The comparison never crashes on what the catalog answered
-(:func:`difference`): a line it cannot read (NULL, not text, a section that is not a list) is
-shown raw as a difference, and the diff's own exception is a separate checker-defect section. Column order (``attnum``) is deliberately not part of it: a
-downgrade that re-adds a column at the end has restored the schema.
+grants on tables and on single columns, storage parameters (``reloptions``, the TOAST table's
+too) and access methods, triggers, functions, views, sequences, types, extensions and the
+schemas themselves. Each section is a sorted tuple of lines, so two snapshots compare with
+``==`` and differ with a unified diff a reviewer can read. Column order (``attnum``) is
+deliberately not part of it: a downgrade that re-adds a column at the end has restored the
+schema.
+
+The comparison (:func:`difference`) never crashes on what the catalog answered: a line it
+cannot read (NULL, not text, a section that is not a list) is shown raw as a difference, and
+the comparison's own exception goes in a separate checker-defect section.
 """
 
 from __future__ import annotations
@@ -78,6 +82,25 @@ _QUERIES: dict[str, str] = {
                   from pg_proc p join pg_namespace n on n.oid = p.pronamespace,
                        aclexplode(p.proacl) g
                   where {_SYSTEM} and {_NOT_EXT.format(cls="'pg_proc'", oid='p.oid')}""",
+    # a column GRANT lives in pg_attribute.attacl, apart from the table's relacl above
+    "column_grants": f"""select c.oid::regclass::text || '.' || a.attname || ' '
+                    || case when g.grantee = 0 then 'public' else pg_get_userbyid(g.grantee) end
+                    || ' ' || g.privilege_type || case when g.is_grantable then ' grantable' else '' end
+                  from pg_attribute a join pg_class c on c.oid = a.attrelid
+                  join pg_namespace n on n.oid = c.relnamespace, aclexplode(a.attacl) g
+                  where a.attnum > 0 and not a.attisdropped and a.attacl is not null and {_SYSTEM}
+                    and {_NOT_EXT.format(cls="'pg_class'", oid='c.oid')}""",
+    # storage parameters (fillfactor, autovacuum_*, toast.*) and the table access method
+    "storage": f"""select c.oid::regclass::text || ' am=' || coalesce(am.amname, '-')
+                   || ' options=' || coalesce(array_to_string(array(select o from unnest(c.reloptions) o
+                                                                   order by 1), ','), '-')
+                   || ' toast=' || coalesce(array_to_string(array(select o from unnest(t.reloptions) o
+                                                                 order by 1), ','), '-')
+                   from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                   left join pg_am am on am.oid = c.relam
+                   left join pg_class t on t.oid = c.reltoastrelid
+                   where c.relkind in ('r', 'p', 'm') and {_SYSTEM}
+                     and {_NOT_EXT.format(cls="'pg_class'", oid='c.oid')}""",
     "triggers": f"""select pg_get_triggerdef(t.oid) || case when t.tgenabled = 'D' then ' DISABLED' else '' end
                     from pg_trigger t join pg_class c on c.oid = t.tgrelid
                     join pg_namespace n on n.oid = c.relnamespace
