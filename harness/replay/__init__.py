@@ -60,6 +60,15 @@ FAMILY = Family(
         "replay-no-timestamp-check": Variant(
             frozenset({"S09.webhook-signature-validation"}), frozenset({"S09.duplicate-webhook-dedupe"}),
             select=_SIGNATURES),
+        # the second entry point: the guarded helper converges, the webhook ingress re-applies
+        # redeliveries (a redelivered in a row is still right: only a second order shows it)
+        "replay-ingress-reapplies": Variant(
+            frozenset({"S09.duplicate-webhook-dedupe", "S09.billing-reconciliation"}), frozenset(),
+            select="redelivered_in_reverse or through_the_webhook_ingress or delivered_twice_in_a_row "
+                   "or shuffled_and_duplicated_provider",
+            tests={"redelivered_in_reverse": "failed", "through_the_webhook_ingress": "failed",
+                   "webhook_delivered_twice_in_a_row": "passed",
+                   "shuffled_and_duplicated_provider_events": "passed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

@@ -15,17 +15,24 @@ NO-GO (``tests/test_bite.py`` proves it does):
   hex digits (S09.webhook-signature-validation);
 - :class:`NoTimestampAdapter`: the webhook timestamp is never checked, so a captured request can
   be replayed forever (S09.webhook-signature-validation);
+- :class:`IngressReappliesAdapter`: the webhook ingress stores each provider event once, but
+  applies every delivery, a redelivery too, with its own unguarded write, so a redelivered older
+  event rolls a subscription back (S09.duplicate-webhook-dedupe, S09.billing-reconciliation);
+  the guarded helper (``apply_subscription_event``) stays right;
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
   ``now()`` (S08.dead-letter-escalation).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 
+from harness.replay.capability import WebhookOutcome
+from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
 
 
@@ -60,6 +67,18 @@ class ArrivalOrderMirrorAdapter(ReferenceAdapter):
             "provider_sequence = excluded.provider_sequence",
             (workspace, event["subscription_id"], event["status"], event["plan"],
              event["quantity"], event["sequence"]))
+
+
+class IngressReappliesAdapter(ReferenceAdapter):
+    def receive_webhook(self, workspace: Any, provider: str, headers: Mapping[str, str],
+                        body: bytes) -> WebhookOutcome:
+        outcome = super().receive_webhook(workspace, provider, headers, body)
+        doc = json.loads(body)
+        if outcome.status == "duplicate" and doc["type"].startswith("subscription."):
+            # the mistake: the ingress's own write path applies the redelivery again, unguarded
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+                ArrivalOrderMirrorAdapter._apply_subscription(self, conn, workspace, doc["data"])
+        return outcome
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):

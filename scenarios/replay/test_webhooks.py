@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.evidence import attach_json
 from harness.replay.capability import ReplayRefused
 from harness.replay.failures import ReplayFailure, as_json, duplicates_of
-from harness.replay.profiles import rounds
+from harness.replay.mirror import latest_states, require_no_drift
+from harness.replay.profiles import replay_settings, rounds
 from harness.replay.races import repeat_race
 from harness.replay.signing import forgeries, sign
 from scenarios.replay.data import FIXTURES
@@ -85,6 +88,79 @@ def test_concurrent_redeliveries_of_a_webhook_store_it_once(webhooks, workspace)
     if bad or duplicates_of(stored) or len(stored) != n_rounds:
         raise ReplayFailure("concurrent redeliveries were stored or applied more than once",
                             [("bad rounds", as_json(bad)), ("stored", as_json(sorted(stored)))])
+
+
+@st.composite
+def _redeliveries(draw, stream: list[dict]) -> list[dict]:
+    """The stream shuffled, with some webhooks redelivered."""
+    extra = draw(st.lists(st.sampled_from(stream), max_size=len(stream)))
+    return draw(st.permutations(stream + extra))
+
+
+def _as_webhook(event: dict) -> bytes:
+    """A provider billing event as the provider's webhook carries it."""
+    data = {k: v for k, v in event.items() if k != "provider_event_id"}
+    return json.dumps({"id": event["provider_event_id"], "type": "subscription.updated",
+                       "data": data}).encode()
+
+
+def _receive_all(webhooks, workspace, order: list[dict]) -> list[str]:
+    return [webhooks.receive_webhook(workspace, PROVIDER, sign(SECRET, body), body).status
+            for body in map(_as_webhook, order)]
+
+
+def _require_once_and_converged(webhooks, billing, workspace, stream: list[dict], order: list[dict],
+                                outcomes: list[str], what: str) -> None:
+    stored = webhooks.stored_webhooks(workspace, PROVIDER)
+    ids = [e["provider_event_id"] for e in order]
+    first = {i: ids.index(i) for i in ids}
+    expected = ["accepted" if first[i] == n else "duplicate" for n, i in enumerate(ids)]
+    twice, missing = duplicates_of(stored), sorted(set(ids) - set(map(str, stored)))
+    if outcomes != expected or twice or missing:
+        raise ReplayFailure(f"{what}: the ingress did not store each provider event exactly once",
+                            [("outcomes (delivered id -> answer)", as_json(list(zip(ids, outcomes, strict=False)))),
+                             ("expected", as_json(expected)), ("stored twice", as_json(twice)),
+                             ("missing", as_json(missing))])
+    require_no_drift(billing.subscription_mirror(workspace), latest_states(stream), what, history=ids)
+
+
+@pytest.mark.evidence("S09.duplicate-webhook-dedupe", story="F7-E1-S3")
+def test_every_webhook_redelivered_in_reverse_order_after_the_stream_is_stored_and_applied_once(
+        webhooks, billing, workspace, billing_stream):
+    """The second entry point and a second order: the provider's stream arrives through the
+    signed webhook ingress in its own order, then the provider redelivers every webhook, newest
+    first. Each redelivery is a duplicate, each event is stored once, and the mirror ends at the
+    provider's latest state (an ingress that re-applies a redelivered, older event would roll a
+    subscription back)."""
+    webhooks.register_webhook_secret(workspace, PROVIDER, SECRET)
+    order = list(billing_stream) + list(reversed(billing_stream))
+    outcomes = _receive_all(webhooks, workspace, order)
+    attach_json({"order": [e["provider_event_id"] for e in order], "outcomes": outcomes}, "deliveries")
+    _require_once_and_converged(webhooks, billing, workspace, billing_stream, order, outcomes,
+                                "stream, then every webhook redelivered newest first")
+
+
+@pytest.mark.slow
+@pytest.mark.evidence("S09.billing-reconciliation", story="F7-E1-S1")
+def test_shuffled_and_duplicated_webhooks_through_the_ingress_converge_to_the_latest_state(
+        webhooks, billing, new_workspace, billing_stream):
+    """What the guarded helper is held to, through the webhook ingress: any permutation of the
+    provider's stream, with redeliveries, stores each event once and leaves the mirror equal to
+    the provider's latest state. A failure carries the shrunk arrival order."""
+    tried = []
+
+    @replay_settings()
+    @given(order=_redeliveries(billing_stream))
+    def converges(order: list[dict]) -> None:
+        workspace = new_workspace()
+        webhooks.register_webhook_secret(workspace, PROVIDER, SECRET)
+        outcomes = _receive_all(webhooks, workspace, order)
+        tried.append(len(order))
+        _require_once_and_converged(webhooks, billing, workspace, billing_stream, order, outcomes,
+                                    "shuffled webhooks through the ingress")
+
+    converges()
+    attach_json({"examples": len(tried), "deliveries per example": tried}, "examples")
 
 
 class _Endpoint(BaseHTTPRequestHandler):
