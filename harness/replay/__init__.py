@@ -64,11 +64,16 @@ FAMILY = Family(
         # redeliveries (a redelivered in a row is still right: only a second order shows it)
         "replay-ingress-reapplies": Variant(
             frozenset({"S09.duplicate-webhook-dedupe", "S09.billing-reconciliation"}), frozenset(),
-            select="redelivered_in_reverse or through_the_webhook_ingress or delivered_twice_in_a_row "
+            select="redelivered_in_reverse or webhooks_through_the_ingress or delivered_twice_in_a_row "
                    "or shuffled_and_duplicated_provider",
-            tests={"redelivered_in_reverse": "failed", "through_the_webhook_ingress": "failed",
+            tests={"redelivered_in_reverse": "failed", "webhooks_through_the_ingress": "failed",
                    "webhook_delivered_twice_in_a_row": "passed",
                    "shuffled_and_duplicated_provider_events": "passed"}),
+        # the target raises (a database error from its own query): failed, never a harness error
+        "replay-reconcile-raises": Variant(
+            frozenset({"S09.billing-reconciliation"}), frozenset(),
+            select="missed_events_are_reported",
+            tests={"missed_events_are_reported": "failed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

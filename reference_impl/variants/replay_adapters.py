@@ -19,6 +19,9 @@ NO-GO (``tests/test_bite.py`` proves it does):
   applies every delivery, a redelivery too, with its own unguarded write, so a redelivered older
   event rolls a subscription back (S09.duplicate-webhook-dedupe, S09.billing-reconciliation);
   the guarded helper (``apply_subscription_event``) stays right;
+- :class:`StaleColumnReconcileAdapter`: reconciliation reads a column the schema renamed, so the
+  database refuses its query (SQLSTATE 42703): the target raised, and S09.billing-reconciliation
+  must come out failed with the exception attached, not as an error of the harness;
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
   ``now()`` (S08.dead-letter-escalation).
 """
@@ -79,6 +82,15 @@ class IngressReappliesAdapter(ReferenceAdapter):
             with self._app() as conn, bound_workspace(conn, self.setting, workspace):
                 ArrivalOrderMirrorAdapter._apply_subscription(self, conn, workspace, doc["data"])
         return outcome
+
+
+class StaleColumnReconcileAdapter(ReferenceAdapter):
+    def reconcile_subscriptions(self, workspace: Any, snapshot: Mapping[str, Any]) -> list[str]:
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            # the mistake: the query still names the column by its old name
+            conn.execute("select subscription_id, provider_seq from subscription_mirror "
+                         "where workspace_id = %s", (workspace,))
+        return super().reconcile_subscriptions(workspace, snapshot)
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):
