@@ -28,5 +28,7 @@ FAMILY = Family(
         "api-offset-pagination": Variant(frozenset({"S04.domain-invariants"}), gates=("S04",)),
         "api-revoked-token-accepted": Variant(frozenset({"S02.unauthorized-access-negatives"}),
                                               gates=("S02",)),
+        # short correlation ids pass; a UUID-length one is recorded cut
+        "api-short-correlation-id": Variant(frozenset({"S02.mutation-trace-fields"}), gates=("S02",)),
     },
 )

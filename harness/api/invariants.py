@@ -216,8 +216,12 @@ def check_trace_fields(client: HttpClient, tenant: ApiTenant) -> None:
     log = _Log(client, tenant)
     trace_id = uuid.uuid4().hex
     given = f"req-{uuid.uuid4().hex[:12]}"
+    canonical = str(uuid.uuid4())   # what most gateways send: a UUID with its dashes, 36 long
+    longest = "c" * 127 + "z"       # the longest id the contract accepts
     cases = [("traceparent", {"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}, trace_id),
              ("X-Correlation-Id", {"X-Correlation-Id": given}, given),
+             ("UUID X-Correlation-Id", {"X-Correlation-Id": canonical}, canonical),
+             ("128-character X-Correlation-Id", {"X-Correlation-Id": longest}, longest),
              ("no header", {}, None)]
     made = set()
     for label, headers, expected in cases:

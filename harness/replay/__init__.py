@@ -74,6 +74,11 @@ FAMILY = Family(
             frozenset({"S09.billing-reconciliation"}), frozenset(),
             select="missed_events_are_reported",
             tests={"missed_events_are_reported": "failed"}),
+        # right in one cycle; the second (a replay that fails again, then the fix) shows it
+        "replay-failed-replay-closes-letter": Variant(
+            frozenset({"S08.replay-safety"}), frozenset(),
+            select="replayed_dead_letter or replay_that_fails_again",
+            tests={"replayed_dead_letter_applies_once": "passed", "replay_that_fails_again": "failed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

@@ -22,6 +22,9 @@ NO-GO (``tests/test_bite.py`` proves it does):
 - :class:`StaleColumnReconcileAdapter`: reconciliation reads a column the schema renamed, so the
   database refuses its query (SQLSTATE 42703): the target raised, and S09.billing-reconciliation
   must come out failed with the exception attached, not as an error of the harness;
+- :class:`FailedReplayClosesLetterAdapter`: a replay that fails again still marks its dead
+  letter replayed ("the replay ran"), so after the fix the event is never applied; right when
+  the fix comes before the first replay (S08.replay-safety, second cycle only);
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
   ``now()`` (S08.dead-letter-escalation).
 """
@@ -34,7 +37,7 @@ from typing import Any
 
 import psycopg
 
-from harness.replay.capability import WebhookOutcome
+from harness.replay.capability import DEAD_LETTERED, WebhookOutcome
 from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
 
@@ -91,6 +94,16 @@ class StaleColumnReconcileAdapter(ReferenceAdapter):
             conn.execute("select subscription_id, provider_seq from subscription_mirror "
                          "where workspace_id = %s", (workspace,))
         return super().reconcile_subscriptions(workspace, snapshot)
+
+
+class FailedReplayClosesLetterAdapter(ReferenceAdapter):
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+        outcome = super().replay_event_dead_letter(workspace, consumer, event_id)
+        if outcome == DEAD_LETTERED:
+            # the mistake: the replay ran, so the letter is closed whatever its outcome
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+                self._mark_replayed(conn, workspace, consumer, event_id)
+        return outcome
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):
