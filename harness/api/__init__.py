@@ -28,6 +28,10 @@ FAMILY = Family(
         "api-offset-pagination": Variant(frozenset({"S04.domain-invariants"}), gates=("S04",)),
         "api-revoked-token-accepted": Variant(frozenset({"S02.unauthorized-access-negatives"}),
                                               gates=("S02",)),
+        # a departed member's live token: removal and suspension both
+        "api-departed-member-token": Variant(frozenset({"S02.unauthorized-access-negatives"}), gates=("S02",),
+                                             tests={"removed_members_live_token": "failed",
+                                                    "suspended_members_live_token": "failed"}),
         # short correlation ids pass; a UUID-length one is recorded cut
         "api-short-correlation-id": Variant(frozenset({"S02.mutation-trace-fields"}), gates=("S02",)),
     },

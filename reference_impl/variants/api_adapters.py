@@ -9,6 +9,8 @@ proves the API suite turns the right gate item NO-GO for each:
 - :class:`ForbiddenNotFoundAdapter`: another workspace's item is a 403, which confirms it exists.
 - :class:`OffsetPaginationAdapter`: the list pages with OFFSET, so inserts shift rows between pages.
 - :class:`RevokedTokenAdapter`: the token check forgets ``revoked_at``.
+- :class:`DepartedMemberTokenAdapter`: the token check forgets the membership's status, so a
+  removed or suspended member's live token still works.
 - :class:`ShortCorrelationAdapter`: the correlation id bound for the timeline is cut to 32
   characters (sized for a hex trace id), so a UUID-length id is recorded as another id.
 """
@@ -95,6 +97,19 @@ def authenticate_ignoring_revocation(conn: psycopg.Connection, workspace_id: UUI
     return row[0] if row else None
 
 
+def authenticate_ignoring_membership(conn: psycopg.Connection, workspace_id: UUID, sha256: str,
+                                     correlation_id: str) -> UUID | None:
+    row = conn.execute(  # BUG: the membership's status is not looked at
+        "select t.user_id, set_config('app.actor_id', t.user_id::text, true), "
+        "       set_config('app.correlation_id', %s, true) "
+        "from api_tokens t join memberships m "
+        "  on m.workspace_id = t.workspace_id and m.user_id = t.user_id "
+        "where t.workspace_id = %s and t.token_sha256 = %s "
+        "  and t.revoked_at is null and t.expires_at > now()",
+        (correlation_id, workspace_id, sha256)).fetchone()
+    return row[0] if row else None
+
+
 def authenticate_cutting_correlation(conn: psycopg.Connection, workspace_id: UUID, sha256: str,
                                      correlation_id: str) -> UUID | None:
     # BUG: "a trace id is 32 hex digits": longer correlation ids are cut before they are recorded
@@ -124,3 +139,8 @@ class RevokedTokenAdapter(ReferenceAdapter):
 class ShortCorrelationAdapter(ReferenceAdapter):
     def asgi_app(self) -> Any:
         return create_app(self.api_database(), authenticate=authenticate_cutting_correlation)
+
+
+class DepartedMemberTokenAdapter(ReferenceAdapter):
+    def asgi_app(self) -> Any:
+        return create_app(self.api_database(), authenticate=authenticate_ignoring_membership)
