@@ -26,8 +26,8 @@ from typing import Any
 
 from harness.api.target import ApiFailure, ApiTarget, ApiTenant, HttpClient
 
-__all__ = ["check_concurrent_updates", "check_lifecycle", "check_pagination_under_inserts",
-           "check_timeline", "check_trace_fields"]
+__all__ = ["check_concurrent_transitions_and_deletes", "check_concurrent_updates", "check_lifecycle",
+           "check_pagination_under_inserts", "check_timeline", "check_trace_fields"]
 
 ITEMS = "/v1/work-items"
 LEGAL = [("draft", "active"), ("active", "done"), ("done", "archived")]
@@ -129,6 +129,59 @@ def check_concurrent_updates(client: HttpClient, tenant: ApiTenant, writers: int
     log.expect(stale.status_code == 409 and stale.json()["error"].get("current_version") == final["version"],
                "a stale write is not a 409 naming the current version")
     log.raise_if_broken("concurrent updates to one work item lost or corrupted a write")
+
+
+def _race(client: HttpClient, tenant: ApiTenant, writers: int, method: str, url: str,
+          **kw: Any) -> dict[int, int]:
+    """``writers`` requests released together by a barrier: writer -> status code."""
+    barrier, answers = threading.Barrier(writers), {}
+
+    def send(n: int) -> None:
+        barrier.wait()
+        answers[n] = client.request(method, url, headers=tenant.auth(), **kw).status_code
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTenant, writers: int = 8) -> None:
+    """Races beyond PATCH: ``writers`` transitions of one version to the same status, and
+    ``writers`` deletes of one draft. Exactly one of each wins; the losers are refused (409, or
+    404 for a delete that found the item gone); the item moves one version and the timeline
+    holds one row per winning change."""
+    log = _Log(client, tenant)
+    item = log.create("contended transition")
+    url = f"{ITEMS}/{item['work_item_id']}"
+    moved = _race(client, tenant, writers, "POST", f"{url}/transitions",
+                  json={"version": item["version"], "to": "active"})
+    log.lines.append(f"{writers} concurrent transitions of {url} v{item['version']} to active: {moved}")
+    winners = [n for n, s in moved.items() if s == 200]
+    log.expect(len(winners) == 1, f"{len(winners)} transitions succeeded, exactly one must")
+    log.expect(all(s == 409 for n, s in moved.items() if n not in winners),
+               "every losing transition must get 409")
+    final = log.call("GET", url).json()
+    log.expect(final["version"] == item["version"] + 1 and final["status"] == "active",
+               f"after one transition the item is at v{final['version']}, {final['status']}")
+    transitions = [a for a in log.call("GET", f"{url}/activity").json() if a["action"] == "transitioned"]
+    log.expect(len(transitions) == 1, f"{len(transitions)} transition rows in the timeline, one expected")
+
+    draft = log.create("contended delete")
+    draft_url = f"{ITEMS}/{draft['work_item_id']}"
+    deleted = _race(client, tenant, writers, "DELETE", draft_url, params={"version": draft["version"]})
+    log.lines.append(f"{writers} concurrent deletes of {draft_url} v{draft['version']}: {deleted}")
+    won = [n for n, s in deleted.items() if s == 204]
+    log.expect(len(won) == 1, f"{len(won)} deletes succeeded, exactly one must")
+    log.expect(all(s in (404, 409) for n, s in deleted.items() if n not in won),
+               "every losing delete must get 404 or 409")
+    log.expect(log.call("GET", draft_url).status_code == 404, "the deleted draft can still be read")
+    history = log.call("GET", f"{draft_url}/activity")
+    actions = [r["action"] for r in history.json()] if history.status_code == 200 else []
+    log.expect(actions == ["created", "deleted"], f"the raced draft's timeline is {actions}")
+    log.raise_if_broken("concurrent transitions or deletes of one version did not have one winner")
 
 
 def check_timeline(client: HttpClient, tenant: ApiTenant) -> None:
