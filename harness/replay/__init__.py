@@ -79,6 +79,11 @@ FAMILY = Family(
             frozenset({"S08.replay-safety"}), frozenset(),
             select="replayed_dead_letter or replay_that_fails_again",
             tests={"replayed_dead_letter_applies_once": "passed", "replay_that_fails_again": "failed"}),
+        # one replay at a time the bound holds; replays released together overrun it
+        "replay-unlocked-replay-bound": Variant(
+            frozenset({"S09.delivery-replay-controls"}), frozenset(),
+            select="outbound_attempts_are_logged or concurrent_replays",
+            tests={"outbound_attempts_are_logged": "passed", "concurrent_replays": "failed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

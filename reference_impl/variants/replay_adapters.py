@@ -25,6 +25,9 @@ NO-GO (``tests/test_bite.py`` proves it does):
 - :class:`FailedReplayClosesLetterAdapter`: a replay that fails again still marks its dead
   letter replayed ("the replay ran"), so after the fix the event is never applied; right when
   the fix comes before the first replay (S08.replay-safety, second cycle only);
+- :class:`UnlockedReplayBoundAdapter`: an outbound replay counts the attempts without locking the
+  delivery, so replays released together all pass the bound (S09.delivery-replay-controls; one
+  replay at a time it is right);
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
   ``now()`` (S08.dead-letter-escalation).
 """
@@ -35,9 +38,15 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import psycopg
 
-from harness.replay.capability import DEAD_LETTERED, WebhookOutcome
+from harness.replay.capability import (
+    DEAD_LETTERED,
+    DeliveryAttemptView,
+    ReplayRefused,
+    WebhookOutcome,
+)
 from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
 
@@ -104,6 +113,26 @@ class FailedReplayClosesLetterAdapter(ReferenceAdapter):
             with self._app() as conn, bound_workspace(conn, self.setting, workspace):
                 self._mark_replayed(conn, workspace, consumer, event_id)
         return outcome
+
+
+class UnlockedReplayBoundAdapter(ReferenceAdapter):
+    def _attempt(self, workspace: Any, delivery_id: str, replay: bool) -> DeliveryAttemptView:
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            url, event_id, key, limit, done = conn.execute(  # the mistake: no FOR UPDATE
+                "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts, "
+                "(select count(*) from delivery_attempts a where a.workspace_id = d.workspace_id "
+                " and a.delivery_id = d.delivery_id) from outbound_deliveries d "
+                "where d.workspace_id = %s and d.delivery_id = %s", (workspace, delivery_id)).fetchone()
+            if replay and done >= limit:
+                raise ReplayRefused(f"delivery {delivery_id} has used all {limit} attempts")
+            status = httpx.post(url, json={"event_id": str(event_id), "delivery_id": delivery_id},
+                                headers={"Idempotency-Key": key}, timeout=5).status_code
+            error = f"HTTP {status}" if status >= 400 else None
+            conn.execute("insert into delivery_attempts (workspace_id, delivery_id, attempt_no, "
+                         "idempotency_key, replay, status_code, latency_ms, error) "
+                         "values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                         (workspace, delivery_id, done + 1, key, replay, status, 1.0, error))
+        return DeliveryAttemptView(done + 1, key, replay, status, 1.0, error)
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):

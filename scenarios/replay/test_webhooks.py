@@ -16,7 +16,7 @@ from harness.replay.capability import ReplayRefused
 from harness.replay.failures import ReplayFailure, as_json, duplicates_of
 from harness.replay.mirror import latest_states, require_no_drift
 from harness.replay.profiles import replay_settings, rounds
-from harness.replay.races import repeat_race
+from harness.replay.races import race, repeat_race
 from harness.replay.signing import forgeries, sign
 from scenarios.replay.data import FIXTURES
 
@@ -223,3 +223,38 @@ def test_outbound_attempts_are_logged_and_a_replay_keeps_the_key_and_is_bounded(
     if problems:
         raise ReplayFailure("outbound delivery attempts are not logged or bounded",
                             [("problems", "\n".join(problems)), ("attempts", as_json(logged))])
+
+
+@pytest.mark.evidence("S09.delivery-replay-controls", story="F6-E3-S2")
+def test_concurrent_replays_cannot_overrun_the_delivery_bound(webhooks, workspace, endpoint):
+    """The bound is learnt one replay at a time on one delivery (replays until refused); on a
+    second delivery, twice that many replays released together log and send exactly as many
+    attempts as the bound, numbered 1..n, each with the delivery's key; the rest are refused."""
+    url, seen = endpoint
+    learnt = webhooks.create_delivery(workspace, url, "0b8e2c1d-5f0a-4c3e-8d7b-6a5f4e3d2c1b", "dlv-bound-1")
+    webhooks.deliver(workspace, learnt)
+    for _ in range(50):
+        try:
+            webhooks.replay_delivery(workspace, learnt)
+        except ReplayRefused:
+            break
+    bound = len(webhooks.delivery_attempts(workspace, learnt))
+    raced = webhooks.create_delivery(workspace, url, "1c9f3d2e-6a1b-4d4f-9e8c-7b6a5f4e3d2c", "dlv-bound-2")
+    webhooks.deliver(workspace, raced)
+    outcomes = race(2 * bound, lambda i: webhooks.replay_delivery(workspace, raced))
+    logged = webhooks.delivery_attempts(workspace, raced)
+    sent = [k for k in seen if k == "dlv-bound-2"]
+    raised = [repr(o) for o in outcomes if isinstance(o, BaseException) and not isinstance(o, ReplayRefused)]
+    attach_json({"bound": bound, "replays released together": 2 * bound, "outcomes": [repr(o) for o in outcomes],
+                 "attempts": logged, "sent": len(sent)}, "concurrent replays")
+    problems = []
+    if len(logged) != bound or len(sent) != bound:
+        problems.append(f"{len(logged)} attempts logged and {len(sent)} sent, the bound is {bound}")
+    if [a.attempt_no for a in logged] != list(range(1, len(logged) + 1)):
+        problems.append(f"attempt numbers {[a.attempt_no for a in logged]} are not 1..n")
+    if raised:
+        problems.append(f"{len(raised)} replay(s) raised instead of answering: {raised[0]}")
+    if problems:
+        raise ReplayFailure("concurrent replays overran the delivery's bound",
+                            [("problems", "\n".join(problems)), ("attempts", as_json(logged)),
+                             ("outcomes", as_json([repr(o) for o in outcomes]))])
