@@ -111,12 +111,14 @@ def check_then_transition_router() -> APIRouter:
         if current[0] != body.version:
             raise queries.Conflict("stale_version", f"work item {work_item_id} is at version "
                                    f"{current[0]}, not {body.version}", current_version=current[0])
-        # BUG: checked above, so the write no longer names the version
-        with s.conn.transaction(), s.conn.cursor(row_factory=dict_row) as cur:
-            return cur.execute(sql.SQL("update work_items set status = %s where workspace_id = %s "
-                                       "and work_item_id = %s returning {}").format(
-                                           sql.SQL(queries.ITEM_COLUMNS)),
-                               (body.to, s.workspace_id, work_item_id)).fetchone()
+        try:  # BUG: checked above, so the write no longer names the version
+            with s.conn.transaction(), s.conn.cursor(row_factory=dict_row) as cur:
+                return cur.execute(sql.SQL("update work_items set status = %s where workspace_id = %s "
+                                           "and work_item_id = %s returning {}").format(
+                                               sql.SQL(queries.ITEM_COLUMNS)),
+                                   (body.to, s.workspace_id, work_item_id)).fetchone()
+        except psycopg.errors.CheckViolation as err:
+            raise queries.Conflict("illegal_transition", err.diag.message_primary or "lifecycle") from None
 
     return router
 

@@ -49,3 +49,21 @@ def test_a_checker_defect_is_its_own_section_and_still_a_difference():
     broken = Snapshot(["grants"], {}, {})  # type: ignore[arg-type]  (sections not a mapping)
     shown = difference(Snapshot({"grants": ()}, {}, {}), broken)
     assert shown is not None and DEFECT_TITLE in shown and '"grants"' in shown
+
+
+def test_a_column_grant_and_a_storage_parameter_are_in_the_snapshot(owner_conn, harness_target):
+    """On a real catalog: granting one column and setting a storage parameter (the TOAST
+    table's too) each change the snapshot, in their own section, and resetting restores it."""
+    from harness.rehearsal.snapshot import take_snapshot
+
+    owner_conn.execute("create table planted_notes (id int primary key, body text)")
+    before = take_snapshot(owner_conn)
+    owner_conn.execute(f"grant update (body) on planted_notes to {harness_target.app_role}")
+    owner_conn.execute("alter table planted_notes set (fillfactor = 70, toast.autovacuum_enabled = false)")
+    after = take_snapshot(owner_conn)
+    shown = difference(before, after) or ""
+    assert f"+planted_notes.body {harness_target.app_role} UPDATE" in shown, shown
+    assert "options=fillfactor=70 toast=autovacuum_enabled=false" in shown, shown
+    owner_conn.execute(f"revoke update (body) on planted_notes from {harness_target.app_role}")
+    owner_conn.execute("alter table planted_notes reset (fillfactor, toast.autovacuum_enabled)")
+    assert difference(before, take_snapshot(owner_conn)) is None
