@@ -84,6 +84,12 @@ FAMILY = Family(
             frozenset({"S09.delivery-replay-controls"}), frozenset(),
             select="outbound_attempts_are_logged or concurrent_replays",
             tests={"outbound_attempts_are_logged": "passed", "concurrent_replays": "failed"}),
+        # right when the replay comes first; a second effect when the event was redelivered first
+        "replay-replay-ignores-claim": Variant(
+            frozenset({"S08.replay-safety"}), frozenset(),
+            select="replayed_dead_letter or replayed_after_the_event_was_redelivered",
+            tests={"replayed_dead_letter_applies_once": "passed",
+                   "replayed_after_the_event_was_redelivered": "failed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

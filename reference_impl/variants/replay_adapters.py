@@ -28,6 +28,9 @@ NO-GO (``tests/test_bite.py`` proves it does):
 - :class:`UnlockedReplayBoundAdapter`: an outbound replay counts the attempts without locking the
   delivery, so replays released together all pass the bound (S09.delivery-replay-controls; one
   replay at a time it is right);
+- :class:`ReplayIgnoresClaimAdapter`: a dead-letter replay claims the inbox but applies the
+  effect whatever the claim says: right when the replay comes first, a second effect when the
+  event was redelivered before the replay (S08.replay-safety, that order only);
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
   ``now()`` (S08.dead-letter-escalation).
 """
@@ -42,7 +45,10 @@ import httpx
 import psycopg
 
 from harness.replay.capability import (
+    ALREADY_REPLAYED,
+    APPLIED,
     DEAD_LETTERED,
+    NOT_FOUND,
     DeliveryAttemptView,
     ReplayRefused,
     WebhookOutcome,
@@ -133,6 +139,23 @@ class UnlockedReplayBoundAdapter(ReferenceAdapter):
                          "values (%s, %s, %s, %s, %s, %s, %s, %s)",
                          (workspace, delivery_id, done + 1, key, replay, status, 1.0, error))
         return DeliveryAttemptView(done + 1, key, replay, status, 1.0, error)
+
+
+class ReplayIgnoresClaimAdapter(ReferenceAdapter):
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            row = conn.execute("select status from dead_letters where workspace_id = %s and "
+                               "consumer = %s and event_id = %s for update",
+                               (workspace, consumer, event_id)).fetchone()
+            if row is None:
+                return NOT_FOUND
+            if row[0] == "replayed":
+                return ALREADY_REPLAYED
+            envelope = self._stored_event(conn, workspace, event_id)
+            self._claim_inbox(conn, consumer, envelope)
+            self._apply_effect(conn, consumer, envelope)   # the mistake: whatever the claim said
+            self._mark_replayed(conn, workspace, consumer, event_id)
+            return APPLIED
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):

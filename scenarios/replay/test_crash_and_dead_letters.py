@@ -124,6 +124,30 @@ def test_a_replay_that_fails_again_is_dead_lettered_again_and_applies_once_after
                              ("dead letters", as_json(letters))])
 
 
+@pytest.mark.evidence(SAFETY, story="F6-E2-S2")
+def test_a_dead_letter_replayed_after_the_event_was_redelivered_changes_nothing(
+        events, workspace, consumer_stream):
+    """The other order: the event is dead-lettered, the handler fixed, the producer redelivers
+    the event (applied), and only then is the dead letter replayed: the replay is a duplicate
+    that closes the letter, and the event took effect once."""
+    event = envelope(workspace, consumer_stream[3])
+    events.publish_event(event)
+    events.set_handler_fault("redelivered-first", event["event_type"], POISON)
+    history = [events.handle_event("redelivered-first", event)]
+    events.set_handler_fault("redelivered-first", event["event_type"], None)
+    history.append(events.handle_event("redelivered-first", event))
+    history.append(events.replay_event_dead_letter(workspace, "redelivered-first", event["event_id"]))
+    letters = events.event_dead_letters(workspace, "redelivered-first")
+    attach_json({"outcomes": history, "dead letters": letters}, "deliver, fix, redeliver, replay")
+    require_exactly_once(events, workspace, "redelivered-first", [event["event_id"]],
+                         "a dead letter replayed after the event was redelivered", history=history)
+    if history != [DEAD_LETTERED, APPLIED, DUPLICATE] or [d.status for d in letters] != ["replayed"]:
+        raise ReplayFailure("a dead letter replayed after a redelivery was not a duplicate that "
+                            "closes the letter",
+                            [("outcomes (deliver, fix, redeliver, replay)", as_json(history)),
+                             ("dead letters", as_json(letters))])
+
+
 @pytest.mark.evidence(ESCALATION, story="F6-E2-S3")
 def test_an_automation_run_that_exhausts_its_retries_is_dead_lettered_and_escalated(automation, workspace):
     """A run whose work always fails backs off between attempts (each retry scheduled later
