@@ -37,6 +37,8 @@ FAMILY = Family(
             frozenset({"S04.concurrent-update-safety"}), gates=("S04",),
             tests={"concurrent_writers_of_one_version": "passed",
                    "concurrent_transitions_and_deletes": "failed"}),
+        # title edits are recorded; other edits leave no timeline row
+        "api-timeline-title-only": Variant(frozenset({"S04.timeline-durability"}), gates=("S04",)),
         # short correlation ids pass; a UUID-length one is recorded cut
         "api-short-correlation-id": Variant(frozenset({"S02.mutation-trace-fields"}), gates=("S02",)),
     },

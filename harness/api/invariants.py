@@ -189,12 +189,15 @@ def check_timeline(client: HttpClient, tenant: ApiTenant) -> None:
     tag = uuid.uuid4().hex[:8]
     item = log.create("timeline")  # its correlation id comes from the response header below
     url = f"{ITEMS}/{item['work_item_id']}"
+    # edits of every kind (the title, then fields a list view may not show), then transitions
     steps = [("PATCH", url, {"version": 1, "title": "timeline v2"}, 200, "updated"),
+             ("PATCH", url, {"version": 2, "priority": 4}, 200, "updated"),
+             ("PATCH", url, {"version": 3, "description": "why it matters"}, 200, "updated"),
              ("POST", f"{url}/transitions", {"version": 1, "to": "active"}, 409, None),   # stale
-             ("POST", f"{url}/transitions", {"version": 2, "to": "done"}, 409, None),     # illegal
-             ("POST", f"{url}/transitions", {"version": 2, "to": "active"}, 200, "transitioned"),
-             ("POST", f"{url}/transitions", {"version": 3, "to": "done"}, 200, "transitioned"),
-             ("POST", f"{url}/transitions", {"version": 4, "to": "archived"}, 200, "transitioned")]
+             ("POST", f"{url}/transitions", {"version": 4, "to": "done"}, 409, None),     # illegal
+             ("POST", f"{url}/transitions", {"version": 4, "to": "active"}, 200, "transitioned"),
+             ("POST", f"{url}/transitions", {"version": 5, "to": "done"}, 200, "transitioned"),
+             ("POST", f"{url}/transitions", {"version": 6, "to": "archived"}, 200, "transitioned")]
     expected = [("created", None)]
     for n, (method, target_url, body, status, action) in enumerate(steps):
         cid = f"timeline-{tag}-{n}"

@@ -44,9 +44,10 @@ def test_concurrent_transitions_and_deletes_of_one_version_have_one_winner(api_c
 
 @pytest.mark.evidence("S04.timeline-durability", story="F3-E2-S2")
 def test_every_mutation_leaves_exactly_one_timeline_row(api_client, tenant_a):
-    """Create, edit and every transition to archived each leave one timeline row with the
-    token's user and the request's correlation id; a refused write leaves none; a deleted draft
-    keeps its history. Feeds S04.timeline-durability."""
+    """Create, every kind of edit (title, priority, description) and every transition to
+    archived each leave one timeline row with the token's user and the request's correlation
+    id; a refused write leaves none; a deleted draft keeps its history. Feeds
+    S04.timeline-durability."""
     check_timeline(api_client, tenant_a)
 
 
