@@ -24,7 +24,7 @@ from importlib.metadata import entry_points
 from harness.errors import ConfigError
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Family", "Variant", "canonical_capability", "capabilities",
-           "capability_of_operation", "families", "family", "protocol_of"]
+           "capability_of_operation", "families", "family", "operations", "protocol_of"]
 
 ENTRY_POINT_GROUP = "gate_harness.families"
 # the harness's own families, in the order the bite test runs them
@@ -145,10 +145,18 @@ def protocol_of(capability: str) -> type | None:
     return capabilities()[canonical_capability(capability, "harness.capabilities.require", "capability")]
 
 
+def operations(protocol: type) -> list[str]:
+    """The public method names a capability Protocol declares."""
+    wanted = [name for name in getattr(protocol, "__protocol_attrs__", ())
+              if not name.startswith("_")]
+    if not wanted:  # Python < 3.12 keeps the members elsewhere
+        wanted = [name for name, value in vars(protocol).items()
+                  if callable(value) and not name.startswith("_")]
+    return wanted
+
+
 @cache
 def _operations() -> dict[str, str]:
-    from harness.capabilities import operations
-
     found: dict[str, set[str]] = {}
     for name, protocol in capabilities().items():
         for operation in operations(protocol) if protocol is not None else ():

@@ -25,56 +25,31 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import fasteners
-import psutil
 import psycopg
 from psycopg import sql
 
 from harness import roles, template_cache
-from harness.backends import ServerState, get_backend
+from harness.backends import ServerState, get_backend, require_extensions
 from harness.errors import UnsafeAppRole
 from harness.pool import ClonePool, create_clone_sql
+from harness.run_directory import RUN_PREFIX, claim_run_directory, process_identity, run_directory
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
 __all__ = ["DEFAULT_POOL_CREATORS", "DEFAULT_POOL_SIZE", "RUN_PREFIX", "Database", "Run", "claim_run_directory", "reap",
            "run_directory"]
 
-RUN_PREFIX = "harness-run-"
 DEFAULT_POOL_SIZE = 8
 # threads (each with its own admin connection) making clones side by side: a clone mostly waits
 # (checkpoints, the copy), so two make clones nearly twice as fast as one, even on two cores
 DEFAULT_POOL_CREATORS = 2
 _counter = itertools.count(1)
-
-
-def run_directory(run_id: str) -> Path:
-    """The directory every process of one test run shares."""
-    path = Path(tempfile.gettempdir()) / f"{RUN_PREFIX}{run_id}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
-def claim_run_directory(run_id: str) -> Path:
-    """Creates the run directory and records this process (the run's controller) as its owner."""
-    path = run_directory(run_id)
-    (path / "owner.json").write_text(json.dumps(process_identity(os.getpid())))
-    return path
-
-
-def process_identity(pid: int) -> dict[str, Any]:
-    """A PID with its start time, so a recycled PID is not mistaken for a live owner."""
-    try:
-        return {"pid": pid, "started": psutil.Process(pid).create_time()}
-    except psutil.NoSuchProcess:
-        return {"pid": pid, "started": None}
 
 
 @dataclass(frozen=True)
@@ -134,6 +109,7 @@ class Run:
 
     def _start(self) -> dict[str, Any]:
         """Starts the server with its template (cached where the backend allows) and the app role."""
+        require_extensions(self.spec)
         backend = get_backend(self.spec)
         password = secrets.token_urlsafe(24)
         created: list[bool] = []
