@@ -65,6 +65,10 @@ class Family:
     # capability name -> its Protocol; None: a capability the spec provides, not the adapter
     capabilities: Mapping[str, type | None] = field(default_factory=dict)
     profile: str | None = None                  # its profile file, relative to the project
+    # "module:function" reading one named profile, (path, name | None) -> typed profile: what
+    # ``harness gate`` calls on every profile of the file before any suite runs (configcheck)
+    profile_loader: str | None = None
+    profile_file_env: str | None = None         # a variable naming another file of that shape
     variant_prefix: str = ""                    # reference_impl/variants/<prefix>*
     variants: Mapping[str, Variant] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)   # old capability name -> current

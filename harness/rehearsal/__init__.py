@@ -40,6 +40,8 @@ FAMILY = Family(
     # the models the chain is compared with come from the spec (migrations.metadata)
     capabilities={"models-match": None},
     profile="fixtures/rehearsal/profiles.yaml",
+    profile_loader="harness.rehearsal.profile:load_config",
+    profile_file_env="HARNESS_REHEARSAL_PROFILES",
     variant_prefix="rehearsal-",
     variants={
         "rehearsal-downgrade-forgets-index": Variant(
