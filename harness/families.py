@@ -34,7 +34,10 @@ BUILTIN = ("harness.isolation", "harness.rehearsal", "harness.counters", "harnes
 
 @dataclass(frozen=True)
 class Variant:
-    """A known-bad variant of the reference (``reference_impl/variants/<name>``) and its verdict.
+    """A known-bad variant of the reference (``reference_impl/variants/<name>``) and its verdict;
+    one named ``<real>/<name>`` is a variant of a real schema
+    (``fixtures/targets/<real>/variants/<name>``), and the bite test shows the clean real
+    schema, narrowed the same way, meets what the variant fails.
 
     ``fails``: the items its one mistake must turn failed (their gates NO-GO). ``stays_met``:
     the items that must stay met; None means every other item of the family in the gates run,
