@@ -11,7 +11,9 @@ to do. Making a clone for a waiting test comes first; then dropping, once more t
 
 A clone's creation mostly waits (for checkpoints, for the copy), so ``creators`` threads, each
 with its own admin connection, make clones side by side: on two cores two of them make clones
-nearly twice as fast as one (``benchmarks/bench_fresh_database.py``).
+nearly twice as fast as one (``benchmarks/bench_fresh_database.py``); :data:`HELPERS` more
+threads prove given-back clones unchanged, open connections ahead and drop, so that neither waits
+behind a clone being made.
 
 Which connections to open ahead follows what takers used: a kind of connection (``owner``,
 ``app``) is opened ahead while the last clone given back had its connection of that kind taken,
@@ -49,6 +51,12 @@ MAX_UNDROPPED = 48
 # clones next in line that hold their connections open: takers take in order, and idle backends
 # count against the server's max_connections (a race suite may open a hundred of its own)
 CONNECTED_AHEAD = 2
+
+# threads beyond the creators, which prove given-back clones unchanged, open connections and drop
+# but never create: a proof (a connection, ~3-7 ms) that queued behind two clones being made
+# (~20-30 ms each) left one-query tests waiting (median setup 6-9 ms with two threads in all,
+# 0.6 ms with two more, measured alternately on the loaded 2-core machine)
+HELPERS = 2
 
 # kind of connection ("owner", "app") -> how to open one to the clone named
 ConnectAhead = Mapping[str, Callable[[str], psycopg.Connection]]
@@ -190,7 +198,7 @@ class ClonePool:
     # -- the background threads --------------------------------------------------------------
     def _start(self) -> None:
         if not self._threads and not self._closed:
-            for n in range(self.creators):
+            for n in range(self.creators + (HELPERS if self.reuse or self._connect_ahead else 0)):
                 thread = threading.Thread(target=self._work, name=f"harness-clone-pool-{n}",
                                           daemon=True)
                 self._threads.append(thread)
@@ -203,13 +211,15 @@ class ClonePool:
                 coming = len(self._ready) + self._creating
                 if self._closed:
                     return "stop", None, None
+                may_create = self._creating < self.creators
+                may_drop = self._dropping < self.creators
                 if self._waiting > coming and self._returned:
                     self._checking += 1
                     return "check", self._returned.popleft(), None
-                if self._waiting > coming:
+                if self._waiting > coming and may_create:
                     self._creating += 1
                     return "create", None, None
-                if len(self._used) > MAX_UNDROPPED:
+                if len(self._used) > MAX_UNDROPPED and may_drop:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
                 missing = self._missing_connection()
@@ -219,10 +229,10 @@ class ClonePool:
                 if self._returned:   # cheaper than a new clone, and it comes with its connection
                     self._checking += 1
                     return "check", self._returned.popleft(), None
-                if coming < self.size:
+                if coming < self.size and may_create:
                     self._creating += 1
                     return "create", None, None
-                if self._used:
+                if self._used and may_drop:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
                 self._cond.wait()

@@ -54,7 +54,7 @@ where d.datname = %s"""
 
 # sessions still leaving (a closed connection's backend exits a moment later): waited for this
 # long, then the clone is dropped instead (a leaked connection keeps it changed, maybe)
-LEAVE_SECONDS = 0.25
+LEAVE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
