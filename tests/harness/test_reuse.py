@@ -196,3 +196,4 @@ def test_through_the_fixtures_a_write_never_reaches_the_next_test(pytester_dir):
     result = run_pytest(pytester_dir, "-p", "no:randomly", "-p", "no:xdist", "test_inner.py")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "4 passed" in result.stdout
+
