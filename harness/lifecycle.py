@@ -10,7 +10,8 @@ crashed or interrupted worker left behind, so nothing is orphaned.
 The template is provisioned with the server, under the same lock, by
 :mod:`harness.template_cache` (a warm run copies a cached, already migrated cluster). Each test
 gets a clone of it (the janitor, after pytest-postgresql): with a pool (:mod:`harness.pool`,
-the default) the clone was made ahead of demand and is dropped in the background after use;
+the default) the clone was made ahead of demand and, after use, is handed out again if it is
+proven unchanged (:mod:`harness.unchanged`) or else dropped in the background;
 without one it is made with ``CREATE DATABASE ... TEMPLATE`` on the spot and dropped on exit.
 Drops terminate connections first, so a leaked connection cannot keep a clone alive.
 
@@ -44,7 +45,7 @@ from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
 __all__ = ["DEFAULT_POOL_CREATORS", "DEFAULT_POOL_SIZE", "RUN_PREFIX", "Database", "Run", "claim_run_directory", "reap",
-           "run_directory"]
+           "run_directory", "server_recorded"]
 
 DEFAULT_POOL_SIZE = 8
 # threads (each with its own admin connection) making clones side by side: a clone mostly waits
@@ -81,11 +82,12 @@ class Run:
     """The database side of one test run, shared across the processes of that run."""
 
     def __init__(self, spec: TargetSpec, run_id: str, *, fresh: bool = False,
-                 pool_size: int = DEFAULT_POOL_SIZE) -> None:
+                 pool_size: int = DEFAULT_POOL_SIZE, reuse: bool = True) -> None:
         self.spec = spec
         self.run_id = run_id
         self.fresh = fresh          # rebuild the cached template instead of reusing it
         self.pool_size = pool_size  # 0: no pool, clone on demand
+        self.reuse = reuse          # hand out again a clone proven unchanged (harness.unchanged)
         self.tag = "".join(ch for ch in run_id.lower() if ch.isalnum())[:10]
         self.dir = run_directory(run_id)
         self._lock = fasteners.InterProcessLock(str(self.dir / "lock"))
@@ -283,7 +285,8 @@ class Run:
             }
             self._pool = ClonePool(self.server.admin, self.template(),
                                    lambda: self._new_name("pool"), self.pool_size, self._strategy,
-                                   creators=DEFAULT_POOL_CREATORS, connect_ahead=connect_ahead)
+                                   creators=DEFAULT_POOL_CREATORS, connect_ahead=connect_ahead,
+                                   reuse=self.reuse)
         return self._pool
 
     # -- connections -------------------------------------------------------------------------
@@ -326,26 +329,36 @@ class Run:
         tmp.replace(self._state_file)
 
 
-def reap(spec: TargetSpec, run_id: str) -> bool:
-    """Stops a server that is still recorded for this run (a worker died or was interrupted).
+def server_recorded(run_id: str) -> bool:
+    """Whether a server of this run is still recorded (a worker died or was interrupted): only
+    then does :func:`reap` need the spec, whose loading imports the target's adapter."""
+    return (run_directory(run_id) / "server.json").exists()
+
+
+def reap(spec: TargetSpec | None, run_id: str) -> bool:
+    """Stops a server that is still recorded for this run (a worker died or was interrupted),
+    with ``spec`` (None only when :func:`server_recorded` said no server is).
 
     Called by the one process that outlives every other of the run. Returns True if it had
     to stop something.
     """
     from harness.backends.embedded import remove_pgdata
 
-    run = Run(spec, run_id)
-    with run._lock:
-        record = run._read()
-        if record is not None:
-            run._shutdown(record)
+    folder = run_directory(run_id)
+    with fasteners.InterProcessLock(str(folder / "lock")):
+        record = None
+        if spec is not None:
+            run = Run(spec, run_id)
+            record = run._read()
+            if record is not None:
+                run._shutdown(record)
         # a server that failed half-way through starting left a data directory (maybe on tmpfs)
-        remove_pgdata(run.dir / "server" / "pgdata")
+        remove_pgdata(folder / "server" / "pgdata")
     # a worker that died mid-rehearsal left its clusters, API server or load generator running
     from harness.children import reap_children
 
-    reap_children(run.dir)
-    shutil.rmtree(run.dir, ignore_errors=True)
+    reap_children(folder)
+    shutil.rmtree(folder, ignore_errors=True)
     return record is not None
 
 

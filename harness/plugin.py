@@ -24,7 +24,14 @@ from harness.backends import require_extensions
 from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
-from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
+from harness.lifecycle import (
+    DEFAULT_POOL_SIZE,
+    Database,
+    Run,
+    claim_run_directory,
+    reap,
+    server_recorded,
+)
 from harness.secrets import redact
 from harness.target import TargetSpec, load_target
 
@@ -38,6 +45,7 @@ class HarnessOptions:
     gates: tuple[str, ...]
     fresh: bool = False               # rebuild the cached migrated template
     pool_size: int = DEFAULT_POOL_SIZE  # clones made ahead of demand per process; 0: none
+    reuse: bool = True                # hand out again a clone proven unchanged
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,11 +60,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-pool-size", type=int, default=None, metavar="N",
                     help=f"clones made ahead of demand per process, 0 for none "
                          f"(ini: harness_pool_size; default {DEFAULT_POOL_SIZE})")
+    group.addoption("--harness-no-reuse", action="store_true", default=None,
+                    help="never hand a test a clone another test had, even one proven unchanged "
+                         "(ini: harness_reuse = false)")
     parser.addini("harness_target", "target spec YAML, relative to the rootdir", default="target.yaml")
     parser.addini("harness_backend", "database backend override", default="")
     parser.addini("harness_fresh", "rebuild the cached migrated template", type="bool", default=False)
     parser.addini("harness_pool_size", "clones made ahead of demand per process",
                   default=str(DEFAULT_POOL_SIZE))
+    parser.addini("harness_reuse", "hand out again a clone proven unchanged (harness.unchanged)",
+                  type="bool", default=True)
 
 
 def resolve_options(config: pytest.Config) -> HarnessOptions:
@@ -80,9 +93,10 @@ def resolve_options(config: pytest.Config) -> HarnessOptions:
                                     "(fix: harness_pool_size = 4, or 0 for no pool)") from None
     if pool_size < 0:
         raise pytest.UsageError("harness_pool_size must be 0 or more (fix: 4, or 0 for no pool)")
+    reuse = not config.getoption("harness_no_reuse") and bool(config.getini("harness_reuse"))
     return HarnessOptions(target=Path(target), backend=backend,
                           gates=tuple(gates) if gates is not None else (), fresh=fresh,
-                          pool_size=pool_size)
+                          pool_size=pool_size, reuse=reuse)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -231,14 +245,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if not config.stash.get(_controller_key, False):
         return
     options = config.stash[_options_key]
-    try:
-        spec = load_target(options.target, backend=options.backend)
-    except ConfigError:
-        return
-    # whatever a crashed or interrupted worker left running, the controller stops it here
-    reap(spec, os.environ[RUN_ID_ENV])
+    run_id = os.environ[RUN_ID_ENV]
     alluredir = config.getoption("allure_report_dir", None)
-    if alluredir and not (Path(alluredir) / provenance.FILE_NAME).exists():
+    provenance_missing = bool(alluredir) and not (Path(alluredir) / provenance.FILE_NAME).exists()
+    spec = None
+    # the spec (its loading imports the adapter: ~1 s of an xdist controller's exit) only when
+    # a server is left to stop or provenance to write
+    if provenance_missing or server_recorded(run_id):
+        try:
+            spec = load_target(options.target, backend=options.backend)
+        except ConfigError:
+            return
+    # whatever a crashed or interrupted worker left running, the controller stops it here
+    reap(spec, run_id)
+    if provenance_missing and spec is not None:
         provenance.write(Path(alluredir), provenance.collect(spec, None, _seed(config)))
 
 
@@ -259,7 +279,8 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
 def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config) -> Iterator[Run]:
     """The run's shared server (started once, shared by xdist workers) with its template."""
     options = pytestconfig.stash[_options_key]
-    run = Run(harness_target, _run_id(pytestconfig), fresh=options.fresh, pool_size=options.pool_size)
+    run = Run(harness_target, _run_id(pytestconfig), fresh=options.fresh, pool_size=options.pool_size,
+              reuse=options.reuse)
     try:
         state = run.acquire()
     except BackendUnavailable as exc:
