@@ -268,6 +268,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         raise ConfigError(where, "", "must be a mapping of fields", "see target.yaml for the shape")
     raw = apply_preset(where, raw, _FIELDS)  # preset: supabase -> its keys, under the spec's own
     _reject_unknown(where, "", raw, _FIELDS)
+    _refuse_todos(where, raw)
 
     name = _text(where, "name", raw.get("name"), required=True)
     database = _database(where, raw.get("database") or {})
@@ -696,6 +697,27 @@ def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
                               "e.g. cp %p {archive}/%f; {archive} is the harness's archive folder")
     return StandardsSpec(extensions=extensions, identity_tables=tables, seeds=tuple(seeds),
                          archive_command=archive)
+
+
+def _todos(raw: Any, at: str = "") -> list[tuple[str, str]]:
+    """(field, value) of every value still a TODO a draft left (harness init), in file order."""
+    if isinstance(raw, dict):
+        return [f for key, value in raw.items() for f in _todos(value, f"{at}.{key}" if at else str(key))]
+    if isinstance(raw, list):
+        return [f for i, value in enumerate(raw) for f in _todos(value, f"{at}[{i}]")]
+    return [(at, raw.strip())] if isinstance(raw, str) and _TODO.match(raw) else []
+
+
+def _refuse_todos(where: str, raw: dict) -> None:
+    """Every decision still open, in one line, before anything else is judged: the user answers
+    them all at once, not one error at a time."""
+    open_ = _todos(raw)
+    if open_:
+        (first, value), rest = open_[0], [f for f, _ in open_[1:]]
+        more = f"; {len(rest)} more decision(s) still say TODO: {', '.join(rest)}" if rest else ""
+        raise ConfigError(where, first, f"still says {value!r}{more}",
+                          "replace the TODO with the reason (why it is safe, why it is global, why "
+                          "the product lacks it), or remove the entry")
 
 
 def _reasons(where: str, fld: str, raw: Any) -> dict[str, str]:

@@ -10,7 +10,7 @@ guesses; :mod:`harness.onboarding.guess` turns these facts into a draft.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import psycopg
 
@@ -82,6 +82,11 @@ class Schema:
     policies: tuple[Policy, ...]
     functions: tuple[Function, ...]
     extensions: tuple[str, ...]
+    # schema -> the roles other than its owner that may use it ("public": everyone); a schema
+    # missing here is reachable by its owner only (Graphile's app_private). None: not read.
+    schema_users: dict[str, tuple[str, ...]] | None = None
+    # table -> the roles other than its owner holding a privilege on it or on one of its columns
+    table_grantees: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def table(self, qualified: str) -> Table | None:
         return next((t for t in self.tables if t.qualified == qualified), None)
@@ -143,6 +148,26 @@ where {_APP_SCHEMA} and p.prokind in ('f', 'p')
 order by 1, 2"""
 
 
+# who besides the owner may use each schema, and who holds a privilege on each table or column
+_SCHEMA_USERS = f"""
+select n.nspname, coalesce(array_agg(distinct case when a.grantee = 0 then 'public'
+                                                  else pg_get_userbyid(a.grantee) end)
+                                  filter (where a.grantee <> n.nspowner), '{{}}')
+from pg_namespace n cross join lateral aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+where {_APP_SCHEMA} and a.privilege_type = 'USAGE'
+group by 1"""
+
+_TABLE_GRANTEES = """
+select c.oid, array_agg(distinct case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end)
+from pg_class c
+cross join lateral (select c.relacl as acl
+                    union all select attacl from pg_attribute
+                    where attrelid = c.oid and attnum > 0 and attacl is not null) acls
+cross join lateral aclexplode(acls.acl) a
+where c.oid = any(%s) and a.grantee <> c.relowner
+group by 1"""
+
+
 def read_schema(conn: psycopg.Connection) -> Schema:
     """The application's catalog, read in one repeatable-read snapshot; writes nothing."""
     params = {"skip": list(PLATFORM_SCHEMAS), "bookkeeping": list(BOOKKEEPING)}
@@ -173,4 +198,9 @@ def read_schema(conn: psycopg.Connection) -> Schema:
     functions = tuple(Function(*row) for row in conn.execute(_FUNCTIONS, params).fetchall())
     extensions = tuple(r[0] for r in conn.execute(
         "select extname from pg_extension order by 1").fetchall())
-    return Schema(tuple(tables), policies, functions, extensions)
+    schema_users = {name: tuple(sorted(users)) for name, users
+                    in conn.execute(_SCHEMA_USERS, params).fetchall() if users}
+    qualified = {oid: f"{schema}.{name}" for oid, schema, name, _ in rows}
+    grantees = {qualified[oid]: tuple(sorted(users))
+                for oid, users in conn.execute(_TABLE_GRANTEES, (oids,)).fetchall()}
+    return Schema(tuple(tables), policies, functions, extensions, schema_users, grantees)
