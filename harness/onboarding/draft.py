@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.onboarding.guess import Draft
 
-__all__ = ["FINGERPRINT", "TODO_GLOBAL", "TODO_SAFE", "TODO_EXTENSION", "TODO_SIGNS", "TODO_UNSUPPORTED",
+__all__ = ["FINGERPRINT", "TODO_GLOBAL", "TODO_SAFE", "TODO_EXTENSION", "TODO_SIGNS", "TODO_UNSUPPORTED", "TODO_WRITE_PATH",
            "digest",
            "is_untouched_draft", "render"]
 
@@ -22,6 +22,7 @@ FINGERPRINT = "# harness init draft sha256:"
 TODO_SAFE = "TODO: why is this safe?"
 TODO_GLOBAL = "TODO: why is this table the same for every tenant?"
 TODO_EXTENSION = "TODO: what is it for, and why is it safe to allow?"
+TODO_WRITE_PATH = "TODO: no policy admits it; {how}: say how the product writes it, or why never"
 TODO_UNSUPPORTED = "TODO: no sign of it in the catalog: confirm the product has none"
 TODO_SIGNS = ("TODO: {shown} look like it: implement it (harness init --adapter {cap}) and "
               "delete this line, or say why it does not apply")
@@ -79,6 +80,13 @@ def _tenancy(d: Draft) -> list[str]:
         out.append("  refusals:                       # SQLSTATEs the product's functions raise to "
                    "refuse: a write refused so, changing nothing, counts as refused")
         out += [f"    {state}: {_q('RAISE EXCEPTION in ' + _listed(fns))}" for state, fns in d.refusals.items()]
+    if d.write_paths:
+        out.append("  write_paths:                    # granted to the request role, yet no policy "
+                   "admits it: never run directly?")
+        for table, commands in d.write_paths.items():
+            out.append(f"    {table}:")
+            out += [f"      {command}: {_q(TODO_WRITE_PATH.format(how=_how(fns)))}"
+                    for command, fns in commands.items()]
     if d.definer_functions:
         out.append("  security_definer_allowlist:     # SECURITY DEFINER: runs with its owner's "
                    "rights, past RLS")
@@ -150,6 +158,10 @@ def _unsupported(d: Draft) -> list[str]:
         out.append(f"  {cap}: {_q(TODO_SIGNS.format(shown=shown, cap=cap))}")
     out += [f"  {cap}: {_q(TODO_UNSUPPORTED)}" for cap in d.no_sign]
     return out
+
+
+def _how(functions: tuple[str, ...]) -> str:
+    return f"written by {_listed(functions)}" if functions else "no function writes it"
 
 
 def _listed(names: tuple[str, ...], most: int = 3) -> str:

@@ -75,6 +75,8 @@ class Draft:
     extensions: tuple[str, ...] = ()
     membership: MembershipGuess | None = None
     refusals: dict[str, tuple[str, ...]] = field(default_factory=dict)  # SQLSTATE -> raised by
+    # table -> command granted to the request role that no policy admits -> functions writing it
+    write_paths: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,34 @@ def guess(schema: Schema, capabilities: tuple[str, ...], users_table: str | None
         global_tables=global_tables, signs=signs,
         no_sign=tuple(c for c in capabilities if c not in signs),
         preset="supabase" if kind == "postgrest" else None, notes=notes,
-        extensions=schema.extensions, membership=member, refusals=_refusals(schema, judged))
+        extensions=schema.extensions, membership=member, refusals=_refusals(schema, judged),
+        write_paths=_write_paths(schema, (*tenant_tables, *((root,) if root else ())),
+                                 ("authenticated",) if kind == "postgrest" else (role or app_role,)))
+
+
+def _write_paths(schema: Schema, tables: tuple[str, ...],
+                 request: tuple[str, ...]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Commands the request role is granted on a tenant table (with RLS on) that no policy for it
+    admits: the product never runs them directly (a function does, or nothing does), so the
+    tenant's own write there is not a demanded positive control. Each with the functions whose
+    bodies run that command on the table, for the user to confirm."""
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for name in sorted(tables):
+        table = schema.table(name)
+        if table is None or not table.rls:
+            continue
+        granted = {p for role, privileges in schema.table_grants.get(name, {}).items()
+                   if role in (*request, "public") for p in privileges}
+        for command in ("INSERT", "UPDATE", "DELETE"):
+            admitted = any(p.table == name and p.command in (command, "ALL")
+                           and set(p.roles) & {*request, "public"} for p in schema.policies)
+            if command in granted and not admitted:
+                verb = {"INSERT": r"insert\s+into", "UPDATE": r"update", "DELETE": r"delete\s+from"}[command]
+                writes = re.compile(rf"\b{verb}\s+(only\s+)?({re.escape(table.schema)}\.)?"
+                                    rf"{re.escape(table.name)}\b", re.IGNORECASE)
+                found.setdefault(name, {})[command] = tuple(
+                    f.qualified for f in schema.functions if writes.search(f.body))
+    return found
 
 
 def _reachable(schema: Schema, name: str) -> bool:
@@ -241,7 +270,7 @@ def _binding_role(schema: Schema, tenant_tables: tuple[str, ...], app_role: str)
     roles = {r for p in schema.policies for r in p.roles if r != "public"}
     if roles:
         return roles.pop() if len(roles) == 1 else None
-    counts = Counter(r for t in tenant_tables for r in schema.table_grantees.get(t, ())
+    counts = Counter(r for t in tenant_tables for r in schema.grantees(t)
                      if r not in ("public", app_role))
     ranked = counts.most_common(2)
     if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):

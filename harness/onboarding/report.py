@@ -43,6 +43,9 @@ def print_report(result: InitResult, out: TextIO) -> None:
             say(f"  security_definer_allowlist.{fn}: why is it safe?")
         for name in (e for e in draft.extensions if e != "plpgsql"):
             say(f"  standards.extensions.{name}: what is it for, and why is it safe to allow?")
+        for table, commands in draft.write_paths.items():
+            say(f"  write_paths.{table}: {', '.join(commands)} granted, no policy admits it: "
+                "how does the product write it, or why never?")
         for table in draft.global_tables:
             say(f"  global_tables.{table}: why is it the same for every tenant?")
         for cap, hits in draft.signs.items():

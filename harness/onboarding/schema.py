@@ -62,6 +62,7 @@ class Policy:
     name: str
     roles: tuple[str, ...]       # "public" for PUBLIC
     expressions: str             # USING and WITH CHECK, as pg_get_expr prints them
+    command: str = "ALL"         # SELECT, INSERT, UPDATE, DELETE or ALL
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,11 @@ class Schema:
     # schema -> the roles other than its owner that may use it ("public": everyone); a schema
     # missing here is reachable by its owner only (Graphile's app_private). None: not read.
     schema_users: dict[str, tuple[str, ...]] | None = None
-    # table -> the roles other than its owner holding a privilege on it or on one of its columns
-    table_grantees: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # table -> role other than its owner -> the privileges it holds on the table or a column
+    table_grants: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def grantees(self, table: str) -> tuple[str, ...]:
+        return tuple(self.table_grants.get(table, {}))
 
     def table(self, qualified: str) -> Table | None:
         return next((t for t in self.tables if t.qualified == qualified), None)
@@ -136,7 +140,9 @@ _POLICIES = """
 select n.nspname || '.' || c.relname, p.polname,
        coalesce((select array_agg(case when r = 0 then 'public' else pg_get_userbyid(r) end)
                  from unnest(p.polroles) r), '{}'),
-       concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+       concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)),
+       case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE'
+                     when 'd' then 'DELETE' else 'ALL' end
 from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
 where p.polrelid = any(%s) order by 1, 2"""
 
@@ -157,15 +163,16 @@ from pg_namespace n cross join lateral aclexplode(coalesce(n.nspacl, acldefault(
 where {_APP_SCHEMA} and a.privilege_type = 'USAGE'
 group by 1"""
 
-_TABLE_GRANTEES = """
-select c.oid, array_agg(distinct case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end)
+_TABLE_GRANTS = """
+select c.oid, case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end,
+       array_agg(distinct a.privilege_type)
 from pg_class c
 cross join lateral (select c.relacl as acl
                     union all select attacl from pg_attribute
                     where attrelid = c.oid and attnum > 0 and attacl is not null) acls
 cross join lateral aclexplode(acls.acl) a
 where c.oid = any(%s) and a.grantee <> c.relowner
-group by 1"""
+group by 1, 2"""
 
 
 def read_schema(conn: psycopg.Connection) -> Schema:
@@ -193,7 +200,7 @@ def read_schema(conn: psycopg.Connection) -> Schema:
         pk = tuple(r[0] for r in conn.execute(_PK_COLUMNS, (oid,)).fetchall()) if oid in has_pk else ()
         tables.append(Table(schema, name, tuple(columns.get(oid, ())), pk, tuple(keys.get(oid, ())),
                             bool(rls)))
-    policies = tuple(Policy(*row[:2], tuple(row[2]), row[3] or "")
+    policies = tuple(Policy(*row[:2], tuple(row[2]), row[3] or "", row[4])
                      for row in conn.execute(_POLICIES, (oids,)).fetchall())
     functions = tuple(Function(*row) for row in conn.execute(_FUNCTIONS, params).fetchall())
     extensions = tuple(r[0] for r in conn.execute(
@@ -201,6 +208,7 @@ def read_schema(conn: psycopg.Connection) -> Schema:
     schema_users = {name: tuple(sorted(users)) for name, users
                     in conn.execute(_SCHEMA_USERS, params).fetchall() if users}
     qualified = {oid: f"{schema}.{name}" for oid, schema, name, _ in rows}
-    grantees = {qualified[oid]: tuple(sorted(users))
-                for oid, users in conn.execute(_TABLE_GRANTEES, (oids,)).fetchall()}
-    return Schema(tuple(tables), policies, functions, extensions, schema_users, grantees)
+    grants: dict[str, dict[str, tuple[str, ...]]] = {}
+    for oid, role, privileges in conn.execute(_TABLE_GRANTS, (oids,)).fetchall():
+        grants.setdefault(qualified[oid], {})[role] = tuple(sorted(privileges))
+    return Schema(tuple(tables), policies, functions, extensions, schema_users, grants)
