@@ -167,6 +167,9 @@ def _gate(args: argparse.Namespace) -> int:
         raise _UsageError(f"--workers {args.workers}: give 1 or more (1 runs the suites in one process)")
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if args.all else 1
     target = load_target(args.target)
+    from harness import data as harness_data
+
+    harness_data.use_spec_data(target.data_dir)   # the profiles checked below are the run's
     catalog = _catalog(args, target)
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:

@@ -40,7 +40,7 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # the spec's top-level keys (``preset:`` is resolved before these are checked)
 _FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adapter", "api",
            "tenancy", "unsupported", "standards", "binding", "membership", "suites",
-           "harness_suites", "anonymous", "requires_extensions"}
+           "harness_suites", "anonymous", "requires_extensions", "data_dir"}
 # a reason a draft left for the user to write (harness init): never accepted as a reason
 _TODO = re.compile(r"^\s*TODO\b", re.IGNORECASE)
 
@@ -228,6 +228,9 @@ class TargetSpec:
     extends: tuple[Path, ...] = ()   # the spec files this one extends (extends:), nearest first
     # extensions the migrations CREATE: a backend that lacks one is refused before any suite runs
     requires_extensions: tuple[str, ...] = ()
+    # the user's own suite data (harness.data's layout: replay/..., loadtests/...), file by file
+    # over the packaged data; HARNESS_DATA_DIR, set for one run, wins over it
+    data_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.binding is None:  # frozen: filled once, so every reader sees one binding
@@ -301,6 +304,7 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
         harness_suites=_flag(where, "harness_suites", raw.get("harness_suites", True)),
         extends=extended,
         requires_extensions=_names(where, "requires_extensions", raw.get("requires_extensions", [])),
+        data_dir=_data_dir(where, spec_path.parent, raw.get("data_dir")),
     )
     env_backend = os.environ.get("HARNESS_BACKEND") or None
     if backend is None and env_backend is not None and env_backend not in BACKENDS:
@@ -697,6 +701,17 @@ def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
                               "e.g. cp %p {archive}/%f; {archive} is the harness's archive folder")
     return StandardsSpec(extensions=extensions, identity_tables=tables, seeds=tuple(seeds),
                          archive_command=archive)
+
+
+def _data_dir(where: str, root: Path, raw: Any) -> Path | None:
+    if raw is None:
+        return None
+    folder = (root / _text(where, "data_dir", raw)).resolve()
+    if not folder.is_dir():
+        raise ConfigError(where, "data_dir", f"{raw!r} is not a folder (looked for {folder})",
+                          "create it (the layout of harness/data: replay/..., loadtests/...), fix "
+                          "the path (relative to this file), or remove data_dir")
+    return folder
 
 
 def _todos(raw: Any, at: str = "") -> list[tuple[str, str]]:

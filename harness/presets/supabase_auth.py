@@ -24,9 +24,10 @@ from harness.tenancy import Principal, bound
 __all__ = ["as_user", "sign_up"]
 
 
-def sign_up(db: Database, label: str = "user") -> UUID:
-    """A new user in ``auth.users``, as Supabase Auth makes one on sign-up; returns its id."""
-    email = f"{label.lower().replace(' ', '-')}-{uuid.uuid4().hex[:10]}@example.test"
+def sign_up(db: Database, label: str = "user", *, email: str | None = None) -> UUID:
+    """A new user in ``auth.users``, as Supabase Auth makes one on sign-up (with ``email``, or a
+    fresh address made from ``label``); returns its id. The product's triggers on auth.users run."""
+    email = email or f"{label.lower().replace(' ', '-')}-{uuid.uuid4().hex[:10]}@example.test"
     with db.connect_owner(autocommit=True) as conn:
         return conn.execute("insert into auth.users (email) values (%s) returning id",
                             (email,)).fetchone()[0]
