@@ -367,7 +367,7 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
                           "add migrations: {tool: alembic, script_location: path/to/migrations}")
     _mapping(where, "migrations", raw)
     _reject_unknown(where, "migrations", raw, {"tool", "script_location", "location",
-                                               "version_locations", "metadata"})
+                                               "version_locations", "platform", "metadata"})
     tool = _text(where, "migrations.tool", raw.get("tool", "alembic"))
     _check_choice(where, "migrations.tool", tool, MIGRATION_TOOLS)
     fld = "migrations.location" if "location" in raw else "migrations.script_location"
@@ -390,13 +390,16 @@ def _migrations(where: str, root: Path, raw: Any) -> MigrationsSpec:
     if tool == "sql" and not (path.is_dir() and any(path.glob("*.sql"))):
         raise ConfigError(where, fld, f"{location!r} is not a folder of .sql files (looked in {path})",
                           "point it at the folder holding the migration files, e.g. 0001_init.sql")
-    return MigrationsSpec(script_location=path, tool=tool,
-                          version_locations=_version_locations(where, root, raw.get("version_locations", [])),
+    # the platform's own objects (a preset's stub) run first; a spec's version_locations add to
+    # them rather than replace them, and `platform: []` drops them (a project with its own stub)
+    platform = _version_locations(where, root, raw.get("platform", []), "migrations.platform")
+    own = _version_locations(where, root, raw.get("version_locations", []))
+    return MigrationsSpec(script_location=path, tool=tool, version_locations=platform + own,
                           metadata=metadata)
 
 
-def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
-    fld = "migrations.version_locations"
+def _version_locations(where: str, root: Path, raw: Any,
+                       fld: str = "migrations.version_locations") -> tuple[Path, ...]:
     if not isinstance(raw, list) or not all(isinstance(p, str) and p.strip() for p in raw):
         raise ConfigError(where, fld, "must be a list of folders",
                           "e.g. version_locations: [variants/extra_versions], relative to the spec")

@@ -45,7 +45,7 @@ def render(draft: Draft, *, name: str, tool: str, location: str, source: str,
                   "(harness/presets/)"]
     lines += ["migrations:", f"  tool: {tool}", f"  location: {location}          # relative to this file"]
     if draft.preset == "supabase" and own_platform_stub:
-        lines += ["  version_locations: []          # no platform stub from the preset: "
+        lines += ["  platform: []                   # no platform stub from the preset: "
                   + ("an Alembic chain creates the auth schema itself" if tool == "alembic"
                      else "your migrations create the auth schema themselves")]
     if not draft.preset:

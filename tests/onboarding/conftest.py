@@ -24,14 +24,20 @@ TARGETS = REPO / "fixtures" / "targets"
 WALKTHROUGH = TARGETS / "basejump" / "walkthrough"
 
 
+OWN_STUB = Path(__file__).with_name("own_supabase_stub.sql")
+
+
 def project(tmp_path: Path, target: str, *, platform_stub: bool = False) -> Path:
     """``tmp_path/<target>/supabase/migrations`` holding the target's migrations, as a user's
-    repository holds them: basejump's own four files only, unless ``platform_stub``."""
+    repository holds them: basejump's own four files only, unless ``platform_stub`` (then also a
+    hand-written Supabase stub, as a project that keeps its own has one)."""
     folder = tmp_path / target / "supabase" / "migrations"
     folder.mkdir(parents=True)
     for path in sorted((TARGETS / target / "migrations").glob("*.sql")):
         if platform_stub or "platform_stub" not in path.name:
             shutil.copy(path, folder / path.name)
+    if platform_stub and target == "basejump":
+        shutil.copy(OWN_STUB, folder / "00000000000000_supabase_platform_stub.sql")
     return folder
 
 

@@ -23,7 +23,7 @@ def _spec(tmp_path, body: str):
 def test_the_presets_ship_as_readable_package_data():
     assert {"supabase", "tenant-setting"} <= set(preset_names())
     assert (folder() / "supabase.yaml").read_text().startswith("# preset: supabase")
-    stub = load_preset("supabase")["migrations"]["version_locations"][0]
+    stub = load_preset("supabase")["migrations"]["platform"][0]
     assert any(p.name.endswith("_supabase_platform.sql") for p in folder().joinpath("supabase").glob("*.sql"))
     assert stub == str(folder() / "supabase")
 
@@ -47,7 +47,7 @@ def test_every_key_of_a_preset_is_overridable_key_by_key(tmp_path):
         name: mine
         preset: supabase
         app_role: api_login
-        migrations: {location: migrations, version_locations: []}
+        migrations: {location: migrations, platform: []}
         binding:
           settings: {request.jwt.claims: '{"sub": "{user_id}"}'}
         standards: {extensions: {vector: embeddings}}
