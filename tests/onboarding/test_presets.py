@@ -125,3 +125,26 @@ def test_a_spec_extending_one_with_a_preset_keeps_the_preset_under_both(tmp_path
     assert (spec.name, spec.app_role, spec.binding.role) == ("mine-variant", "other_login", "authenticated")
     assert spec.migrations.script_location == base.parent / "migrations"
     assert spec.migrations.version_locations == (folder() / "supabase",)
+
+
+def test_a_specs_own_version_locations_run_after_the_presets_platform_not_instead(tmp_path):
+    """basejump's variants add a folder of their own: the preset's platform still runs first;
+    only `platform: []` drops it."""
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "20240601000000_more.sql").write_text("select 1;\n")
+    added = load_target(_spec(tmp_path, """\
+        name: mine
+        preset: supabase
+        migrations: {location: migrations, version_locations: [more]}
+        """))
+    assert added.migrations.version_locations == (folder() / "supabase", tmp_path / "more")
+    (tmp_path / "variant").mkdir()
+    (tmp_path / "variant" / "extra").mkdir()
+    (tmp_path / "variant" / "extra" / "20240701000000_extra.sql").write_text("select 1;\n")
+    variant = tmp_path / "variant" / "target.yaml"
+    variant.write_text("extends: ../target.yaml\nname: mine-variant\nmigrations: {version_locations: [extra]}\n")
+    assert load_target(variant).migrations.version_locations == (folder() / "supabase",
+                                                                 tmp_path / "variant" / "extra")
+    (tmp_path / "target.yaml").write_text((tmp_path / "target.yaml").read_text()
+                                          .replace("version_locations: [more]", "platform: [], version_locations: [more]"))
+    assert load_target(tmp_path / "target.yaml").migrations.version_locations == (tmp_path / "more",)
