@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.target import load_target
 from tests.bite import shared_server
 from tests.isolation.ground_truth import ground_truth
 from tests.onboarding.conftest import REPO, TARGETS, answer, lines_written
@@ -125,6 +126,12 @@ def test_init_and_the_committed_answers_give_the_ground_truths_verdict(tmp_path,
     adapter = spec.parent / "adapter.py"
     adapter_lines = lines_written(adapter.read_text(), (answers / "adapter.py").read_text())
     shutil.copy(answers / "adapter.py", adapter)
+    # the draft found what the hand-written spec says: the tenancy, the binding, the membership keys
+    mine, hand = load_target(spec), load_target(TARGETS / target / "target.yaml")
+    assert (mine.tenancy.column, mine.tenancy.root, mine.binding) == \
+        (hand.tenancy.column, hand.tenancy.root, hand.binding)
+    keys = ("table", "user_column", "tenant_column", "roles", "owner_role")
+    assert [getattr(mine.membership, k) for k in keys] == [getattr(hand.membership, k) for k in keys]
 
     started = time.monotonic()
     judged = _run(root, gate)
