@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from harness import leftovers, provenance
+from harness.backends import require_extensions
 from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
@@ -229,9 +230,11 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
     """The target spec under test, validated (``--harness-target``, default ``target.yaml``)."""
     options = pytestconfig.stash[_options_key]
     try:
-        return load_target(options.target, backend=options.backend)
+        spec = load_target(options.target, backend=options.backend)
+        require_extensions(spec)
     except ConfigError as exc:
         pytest.exit(f"harness: error: {exc}", returncode=2)
+    return spec
 
 
 @pytest.fixture(scope="session")

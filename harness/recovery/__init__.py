@@ -28,6 +28,7 @@ FAMILY = Family(
     items=("S10.backup-restore-rehearsal", "S11.recovery-timing"),
     failure=RecoveryFailure,
     profile="fixtures/recovery/profiles.yaml",
+    profile_loader="harness.recovery.profiles:load_profile",
     variant_prefix="recovery-",
     variants={
         "recovery-archive-drops-wal": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
