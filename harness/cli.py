@@ -171,6 +171,9 @@ def _gate(args: argparse.Namespace) -> int:
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if args.all else 1
     target = load_target(args.target)
     require_extensions(target)  # a backend without them is exit 2 before any suite runs
+    from harness import data as harness_data
+
+    harness_data.use_spec_data(target.data_dir)   # the profiles checked below are the run's
     catalog = _catalog(args, target)
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:

@@ -33,7 +33,7 @@ __all__ = ["PATH_FIELDS", "merge_patch", "read_spec"]
 # the spec fields holding paths relative to the file (lists: every entry); adapter only when it
 # names a file (path/to/file.py:Class), not a module
 PATH_FIELDS = ("migrations.script_location", "migrations.location", "migrations.version_locations",
-               "suites", "standards.seeds", "adapter")
+               "migrations.platform", "suites", "standards.seeds", "adapter")
 MAX_CHAIN = 16
 
 

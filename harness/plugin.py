@@ -107,6 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "alone: judged by time or load; `harness gate` with workers runs it after the "
                    "parallel part, with nothing else running")
     config.stash[_options_key] = resolve_options(config)
+    _use_spec_data(config.stash[_options_key])
     _stop_on_sigterm()
     if not hasattr(config, "workerinput"):
         # the controller (or a plain run) owns the run id; workers get it from pytest_configure_node
@@ -115,6 +116,17 @@ def pytest_configure(config: pytest.Config) -> None:
         for stale in leftovers.reap_stale_runs():
             sys.stderr.write(f"harness: removed {stale.describe()}\n")
         claim_run_directory(os.environ[RUN_ID_ENV])
+
+
+def _use_spec_data(options) -> None:
+    """The spec's ``data_dir`` before collection: the suites resolve their data files at import.
+    A spec that does not load is the ``harness_target`` fixture's to report (exit 2), not this."""
+    from harness import data as harness_data
+
+    try:
+        harness_data.use_spec_data(load_target(options.target, backend=options.backend).data_dir)
+    except ConfigError:
+        harness_data.use_spec_data(None)
 
 
 def _stop_on_sigterm() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.onboarding.guess import Draft
 
-__all__ = ["FINGERPRINT", "TODO_GLOBAL", "TODO_SAFE", "TODO_EXTENSION", "TODO_SIGNS", "TODO_UNSUPPORTED",
+__all__ = ["FINGERPRINT", "TODO_GLOBAL", "TODO_SAFE", "TODO_EXTENSION", "TODO_SIGNS", "TODO_UNSUPPORTED", "TODO_WRITE_PATH",
            "digest",
            "is_untouched_draft", "render"]
 
@@ -22,6 +22,7 @@ FINGERPRINT = "# harness init draft sha256:"
 TODO_SAFE = "TODO: why is this safe?"
 TODO_GLOBAL = "TODO: why is this table the same for every tenant?"
 TODO_EXTENSION = "TODO: what is it for, and why is it safe to allow?"
+TODO_WRITE_PATH = "TODO: no policy admits it; {how}: say how the product writes it, or why never"
 TODO_UNSUPPORTED = "TODO: no sign of it in the catalog: confirm the product has none"
 TODO_SIGNS = ("TODO: {shown} look like it: implement it (harness init --adapter {cap}) and "
               "delete this line, or say why it does not apply")
@@ -44,7 +45,7 @@ def render(draft: Draft, *, name: str, tool: str, location: str, source: str,
                   "(harness/presets/)"]
     lines += ["migrations:", f"  tool: {tool}", f"  location: {location}          # relative to this file"]
     if draft.preset == "supabase" and own_platform_stub:
-        lines += ["  version_locations: []          # no platform stub from the preset: "
+        lines += ["  platform: []                   # no platform stub from the preset: "
                   + ("an Alembic chain creates the auth schema itself" if tool == "alembic"
                      else "your migrations create the auth schema themselves")]
     if not draft.preset:
@@ -75,6 +76,17 @@ def _tenancy(d: Draft) -> list[str]:
         out.append(f"  global_tables:                  # no {d.tenant_column or 'tenant column'}: "
                    "one copy for everyone, or a leak?")
         out += [f"    {t}: {_q(TODO_GLOBAL)}" for t in d.global_tables]
+    if d.refusals:
+        out.append("  refusals:                       # SQLSTATEs the product's functions raise to "
+                   "refuse: a write refused so, changing nothing, counts as refused")
+        out += [f"    {state}: {_q('RAISE EXCEPTION in ' + _listed(fns))}" for state, fns in d.refusals.items()]
+    if d.write_paths:
+        out.append("  write_paths:                    # granted to the request role, yet no policy "
+                   "admits it: never run directly?")
+        for table, commands in d.write_paths.items():
+            out.append(f"    {table}:")
+            out += [f"      {command}: {_q(TODO_WRITE_PATH.format(how=_how(fns)))}"
+                    for command, fns in commands.items()]
     if d.definer_functions:
         out.append("  security_definer_allowlist:     # SECURITY DEFINER: runs with its owner's "
                    "rights, past RLS")
@@ -89,8 +101,8 @@ def _binding(d: Draft) -> list[str]:
     if d.binding_kind == "settings":
         out = ["binding:                          # what the policies read with current_setting()"]
         if d.binding_role:
-            out.append(f"  role: {d.binding_role}                 # the one role the policies "
-                       "are written for")
+            out.append(f"  role: {d.binding_role}     # the one role the policies name, or "
+                       "the one granted on the tenant tables")
         out.append("  settings:")
         tenant = {n: v for n, v in d.settings.items() if v == "{tenant_id}"} or d.settings
         out += [f'    {name}: "{value}"' for name, value in tenant.items()]
@@ -103,14 +115,26 @@ def _binding(d: Draft) -> list[str]:
 
 
 def _membership(d: Draft) -> list[str]:
-    if not d.membership_table or not d.roles:
+    """The membership table and its keys (a principal's tenants are read from it) and the role
+    model the role matrix is generated from."""
+    m = d.membership
+    if m is None:
         return []
-    owner = next((r for r in d.roles if "owner" in r), d.roles[0])
-    manages = ", ".join(f"{r}: [{', '.join(d.roles) if r == owner else ''}]" for r in d.roles)
-    return [f"membership:                        # {d.membership_table}'s role enum",
-            f"  roles: [{', '.join(d.roles)}]",
-            f"  owner_role: {owner}",
-            f"  manages: {{{manages}}}   # who may grant, change or remove whom: check it"]
+    out = [f"membership:                        # who belongs to which {d.tenant_column or 'tenant'}",
+           f"  table: {m.table}",
+           f"  user_column: {m.user_column}",
+           f"  tenant_column: {m.tenant_column}"]
+    if m.roles:
+        owner = m.owner_role or m.roles[0]
+        manages = ", ".join(f"{r}: [{', '.join(m.roles) if r == owner else ''}]" for r in m.roles)
+        out += [f"  roles: [{', '.join(m.roles)}]             # from {m.role_column}",
+                f"  owner_role: {owner}"]
+    else:
+        owner, manages = "owner", "owner: [owner, member], member: []"
+        out += ["  roles: [owner, member]          # the table names no role: write the product's",
+                "  owner_role: owner"]
+    out.append(f"  manages: {{{manages}}}   # who may grant, change or remove whom: check it")
+    return out
 
 
 def _extensions(d: Draft) -> list[str]:
@@ -134,6 +158,14 @@ def _unsupported(d: Draft) -> list[str]:
         out.append(f"  {cap}: {_q(TODO_SIGNS.format(shown=shown, cap=cap))}")
     out += [f"  {cap}: {_q(TODO_UNSUPPORTED)}" for cap in d.no_sign]
     return out
+
+
+def _how(functions: tuple[str, ...]) -> str:
+    return f"written by {_listed(functions)}" if functions else "no function writes it"
+
+
+def _listed(names: tuple[str, ...], most: int = 3) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def digest(text: str) -> str:

@@ -152,7 +152,7 @@ def _read_migrations(folder: Path, tool: str, preset: str | None, own_stub: bool
     from harness.onboarding.scratch import read_migrated
     from harness.target import load_target
 
-    extra = ", version_locations: []" if own_stub else ""
+    extra = ", platform: []" if own_stub else ""
     lines = ["name: harness-init-scratch", "database: {backend: embedded}",
              f"migrations: {{tool: {tool}, location: {_yaml_path(folder)}{extra}}}",
              "app_role: app_user"]

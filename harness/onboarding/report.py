@@ -32,13 +32,20 @@ def print_report(result: InitResult, out: TextIO) -> None:
         say(f"  binding        {binding}")
         if draft.preset:
             say(f"  preset         {draft.preset}")
-        if draft.membership_table:
-            say(f"  membership     {draft.membership_table} roles {', '.join(draft.roles) or '?'}")
+        if draft.membership is not None:
+            m = draft.membership
+            say(f"  membership     {m.table} ({m.user_column} -> {m.tenant_column}) roles "
+                f"{', '.join(m.roles) or '?'}" + (f" from {m.role_column}" if m.role_column else ""))
+        if draft.refusals:
+            say(f"  refusals       {', '.join(draft.refusals)} (raised by the product's functions)")
         say("decide (each TODO in the file; the gate refuses the spec until none is left):")
         for fn in draft.definer_functions:
             say(f"  security_definer_allowlist.{fn}: why is it safe?")
         for name in (e for e in draft.extensions if e != "plpgsql"):
             say(f"  standards.extensions.{name}: what is it for, and why is it safe to allow?")
+        for table, commands in draft.write_paths.items():
+            say(f"  write_paths.{table}: {', '.join(commands)} granted, no policy admits it: "
+                "how does the product write it, or why never?")
         for table in draft.global_tables:
             say(f"  global_tables.{table}: why is it the same for every tenant?")
         for cap, hits in draft.signs.items():
@@ -46,9 +53,11 @@ def print_report(result: InitResult, out: TextIO) -> None:
                 f"(harness init --adapter {cap}), or say why it does not apply")
         for cap in draft.no_sign:
             say(f"  unsupported.{cap}: no sign of it: confirm the product has none")
-        needs_principal = draft.binding_kind == "postgrest" and result.adapter is None
-        if needs_principal:
-            say("  the binding needs {user_id}: write create_tenant (harness init --adapter tenants)")
+        needs = sorted({v for v in draft.settings.values() if v != "{tenant_id}"}
+                       | ({"{user_id}"} if draft.binding_kind == "postgrest" else set()))
+        if needs and result.adapter is None:
+            say(f"  the binding needs {', '.join(needs)}: write create_tenant "
+                "(harness init --adapter tenants)")
         say(f"then: harness gate S00 S01 S03 --target {spec}")
     if result.adapter is not None:
         say(f"harness init: wrote {os.path.relpath(result.adapter)} (every method raises Unsupported "

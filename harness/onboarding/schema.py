@@ -10,7 +10,7 @@ guesses; :mod:`harness.onboarding.guess` turns these facts into a draft.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import psycopg
 
@@ -62,6 +62,7 @@ class Policy:
     name: str
     roles: tuple[str, ...]       # "public" for PUBLIC
     expressions: str             # USING and WITH CHECK, as pg_get_expr prints them
+    command: str = "ALL"         # SELECT, INSERT, UPDATE, DELETE or ALL
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,14 @@ class Schema:
     policies: tuple[Policy, ...]
     functions: tuple[Function, ...]
     extensions: tuple[str, ...]
+    # schema -> the roles other than its owner that may use it ("public": everyone); a schema
+    # missing here is reachable by its owner only (Graphile's app_private). None: not read.
+    schema_users: dict[str, tuple[str, ...]] | None = None
+    # table -> role other than its owner -> the privileges it holds on the table or a column
+    table_grants: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    def grantees(self, table: str) -> tuple[str, ...]:
+        return tuple(self.table_grants.get(table, {}))
 
     def table(self, qualified: str) -> Table | None:
         return next((t for t in self.tables if t.qualified == qualified), None)
@@ -131,7 +140,9 @@ _POLICIES = """
 select n.nspname || '.' || c.relname, p.polname,
        coalesce((select array_agg(case when r = 0 then 'public' else pg_get_userbyid(r) end)
                  from unnest(p.polroles) r), '{}'),
-       concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid))
+       concat_ws(' ', pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)),
+       case p.polcmd when 'r' then 'SELECT' when 'a' then 'INSERT' when 'w' then 'UPDATE'
+                     when 'd' then 'DELETE' else 'ALL' end
 from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
 where p.polrelid = any(%s) order by 1, 2"""
 
@@ -141,6 +152,27 @@ from pg_proc p join pg_namespace n on n.oid = p.pronamespace
 where {_APP_SCHEMA} and p.prokind in ('f', 'p')
   and {_NOT_EXTENSION.format(cls="'pg_proc'", oid="p.oid")}
 order by 1, 2"""
+
+
+# who besides the owner may use each schema, and who holds a privilege on each table or column
+_SCHEMA_USERS = f"""
+select n.nspname, coalesce(array_agg(distinct case when a.grantee = 0 then 'public'
+                                                  else pg_get_userbyid(a.grantee) end)
+                                  filter (where a.grantee <> n.nspowner), '{{}}')
+from pg_namespace n cross join lateral aclexplode(coalesce(n.nspacl, acldefault('n', n.nspowner))) a
+where {_APP_SCHEMA} and a.privilege_type = 'USAGE'
+group by 1"""
+
+_TABLE_GRANTS = """
+select c.oid, case when a.grantee = 0 then 'public' else pg_get_userbyid(a.grantee) end,
+       array_agg(distinct a.privilege_type)
+from pg_class c
+cross join lateral (select c.relacl as acl
+                    union all select attacl from pg_attribute
+                    where attrelid = c.oid and attnum > 0 and attacl is not null) acls
+cross join lateral aclexplode(acls.acl) a
+where c.oid = any(%s) and a.grantee <> c.relowner
+group by 1, 2"""
 
 
 def read_schema(conn: psycopg.Connection) -> Schema:
@@ -168,9 +200,15 @@ def read_schema(conn: psycopg.Connection) -> Schema:
         pk = tuple(r[0] for r in conn.execute(_PK_COLUMNS, (oid,)).fetchall()) if oid in has_pk else ()
         tables.append(Table(schema, name, tuple(columns.get(oid, ())), pk, tuple(keys.get(oid, ())),
                             bool(rls)))
-    policies = tuple(Policy(*row[:2], tuple(row[2]), row[3] or "")
+    policies = tuple(Policy(*row[:2], tuple(row[2]), row[3] or "", row[4])
                      for row in conn.execute(_POLICIES, (oids,)).fetchall())
     functions = tuple(Function(*row) for row in conn.execute(_FUNCTIONS, params).fetchall())
     extensions = tuple(r[0] for r in conn.execute(
         "select extname from pg_extension order by 1").fetchall())
-    return Schema(tuple(tables), policies, functions, extensions)
+    schema_users = {name: tuple(sorted(users)) for name, users
+                    in conn.execute(_SCHEMA_USERS, params).fetchall() if users}
+    qualified = {oid: f"{schema}.{name}" for oid, schema, name, _ in rows}
+    grants: dict[str, dict[str, tuple[str, ...]]] = {}
+    for oid, role, privileges in conn.execute(_TABLE_GRANTS, (oids,)).fetchall():
+        grants.setdefault(qualified[oid], {})[role] = tuple(sorted(privileges))
+    return Schema(tuple(tables), policies, functions, extensions, schema_users, grants)

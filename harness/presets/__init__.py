@@ -21,7 +21,7 @@ from harness.yamlfiles import load_text
 __all__ = ["apply_preset", "folder", "load_preset", "preset_names"]
 
 # keys of a preset holding paths relative to the preset's folder: (section, key)
-_PATH_LISTS = (("migrations", "version_locations"),)
+_PATH_LISTS = (("migrations", "platform"),)
 _REPLACED_WHOLE = {"binding.settings"}
 
 

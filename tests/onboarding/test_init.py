@@ -59,7 +59,7 @@ def test_a_project_keeping_its_own_auth_stub_gets_none_from_the_preset(tmp_path)
     folder = project(tmp_path, "supabase-style")
     assert main(["init", "--migrations", str(folder)]) == 0
     spec_path = folder.parent / "target.yaml"
-    assert "version_locations: []" in spec_path.read_text()
+    assert "platform: []" in spec_path.read_text()
     _answer_all(spec_path)
     draft = load_target(spec_path)
     _same_tenancy(draft, load_target(TARGETS / "supabase-style" / "target.yaml"))

@@ -8,7 +8,7 @@ import pytest
 
 from harness import migrations
 from harness.target import load_target
-from tests.onboarding.conftest import embedded_server, project
+from tests.onboarding.conftest import OWN_STUB, embedded_server, project
 
 PLATFORM = ("select to_regnamespace('auth') is not null, to_regclass('auth.users') is not null, "
             "to_regprocedure('auth.uid()') is not null, to_regnamespace('extensions') is not null")
@@ -52,9 +52,7 @@ def test_rolling_back_to_base_leaves_no_trace_of_the_stub(tmp_path, own_stub):
     folder.mkdir(parents=True)
     (folder / "20240101000000_notes.sql").write_text(NOTES)
     if own_stub:
-        stub = project(tmp_path, "basejump", platform_stub=True) / \
-            "00000000000000_supabase_platform_stub.sql"
-        (folder / stub.name).write_text(stub.read_text())
+        (folder / "00000000000000_supabase_platform_stub.sql").write_text(OWN_STUB.read_text())
     spec = _spec(folder)
     with embedded_server(spec.path) as state:
         with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:

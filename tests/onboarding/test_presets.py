@@ -23,7 +23,7 @@ def _spec(tmp_path, body: str):
 def test_the_presets_ship_as_readable_package_data():
     assert {"supabase", "tenant-setting"} <= set(preset_names())
     assert (folder() / "supabase.yaml").read_text().startswith("# preset: supabase")
-    stub = load_preset("supabase")["migrations"]["version_locations"][0]
+    stub = load_preset("supabase")["migrations"]["platform"][0]
     assert any(p.name.endswith("_supabase_platform.sql") for p in folder().joinpath("supabase").glob("*.sql"))
     assert stub == str(folder() / "supabase")
 
@@ -47,7 +47,7 @@ def test_every_key_of_a_preset_is_overridable_key_by_key(tmp_path):
         name: mine
         preset: supabase
         app_role: api_login
-        migrations: {location: migrations, version_locations: []}
+        migrations: {location: migrations, platform: []}
         binding:
           settings: {request.jwt.claims: '{"sub": "{user_id}"}'}
         standards: {extensions: {vector: embeddings}}
@@ -125,3 +125,26 @@ def test_a_spec_extending_one_with_a_preset_keeps_the_preset_under_both(tmp_path
     assert (spec.name, spec.app_role, spec.binding.role) == ("mine-variant", "other_login", "authenticated")
     assert spec.migrations.script_location == base.parent / "migrations"
     assert spec.migrations.version_locations == (folder() / "supabase",)
+
+
+def test_a_specs_own_version_locations_run_after_the_presets_platform_not_instead(tmp_path):
+    """basejump's variants add a folder of their own: the preset's platform still runs first;
+    only `platform: []` drops it."""
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "20240601000000_more.sql").write_text("select 1;\n")
+    added = load_target(_spec(tmp_path, """\
+        name: mine
+        preset: supabase
+        migrations: {location: migrations, version_locations: [more]}
+        """))
+    assert added.migrations.version_locations == (folder() / "supabase", tmp_path / "more")
+    (tmp_path / "variant").mkdir()
+    (tmp_path / "variant" / "extra").mkdir()
+    (tmp_path / "variant" / "extra" / "20240701000000_extra.sql").write_text("select 1;\n")
+    variant = tmp_path / "variant" / "target.yaml"
+    variant.write_text("extends: ../target.yaml\nname: mine-variant\nmigrations: {version_locations: [extra]}\n")
+    assert load_target(variant).migrations.version_locations == (folder() / "supabase",
+                                                                 tmp_path / "variant" / "extra")
+    (tmp_path / "target.yaml").write_text((tmp_path / "target.yaml").read_text()
+                                          .replace("version_locations: [more]", "platform: [], version_locations: [more]"))
+    assert load_target(tmp_path / "target.yaml").migrations.version_locations == (tmp_path / "more",)

@@ -71,7 +71,8 @@ def test_a_wheel_in_a_fresh_virtualenv_runs_init_and_a_gate_from_another_directo
     assert Path(where[1]).is_file()
 
     harness = str(venv / "bin" / "harness")
-    _ok(_run([harness, "init", "--migrations", "supabase/migrations", "--adapter", "tenants"], root))
+    _ok(_run([harness, "init", "--migrations", "supabase/migrations", "--adapter",
+              "tenants,memberships,row-overrides"], root))   # as the README walkthrough
     refused = _ok(_run([harness, "gate", "S03", "--target", "supabase/target.yaml"], root), 2)
     assert "still says 'TODO" in refused.stderr
     answer(root / "supabase" / "target.yaml")

@@ -58,7 +58,7 @@ def test_the_walk_reaches_head_and_rolls_back_without_parsing_versions(basejump,
     assert no_trace(tool, empty_db, walk) == []
     with empty_db.connect_owner() as conn:
         versions = [r[0] for r in conn.execute("select version from harness_schema_migrations")]
-    assert sorted(versions) == ["00000000000000", *VENDORED]
+    assert sorted(versions) == ["0", *VENDORED]   # 0: the platform stub of preset: supabase
 
 
 def test_rollback_notes_of_sql_files_are_read_from_their_leading_comments(basejump, tmp_path):
@@ -129,12 +129,14 @@ def test_recovery_checksums_filter_the_root_by_its_key(basejump, head_db):
 
 
 def _one_way_copy(basejump, tmp_path: Path):
-    """basejump with our platform stub's down section cut: a chain with no down step at all."""
+    """basejump with the preset's platform stub copied in, its down section cut: a chain with no
+    down step at all."""
     folder = tmp_path / "migrations"
     shutil.copytree(basejump.migrations.script_location, folder)
-    stub = next(folder.glob("00000000000000_*.sql"))
-    stub.write_text(stub.read_text().split("-- migrate:down", 1)[0])
-    return replace(basejump, migrations=replace(basejump.migrations, script_location=folder))
+    stub = next(basejump.migrations.version_locations[0].glob("*.sql"))   # preset: supabase's
+    (folder / stub.name).write_text(stub.read_text().split("-- migrate:down", 1)[0])
+    return replace(basejump, migrations=replace(basejump.migrations, script_location=folder,
+                                                version_locations=()))
 
 
 def test_a_chain_without_down_steps_is_not_a_vacuous_round_trip(basejump, empty_db, tmp_path):
