@@ -190,7 +190,7 @@ def _judge_gap(item: pytest.Item, exc: BaseException) -> None:
     __tracebackhide__ = True
     options = item.config.stash[_options_key]
     try:
-        spec = load_target(options.target, backend=options.backend)
+        spec = load_target(options.target, backend=options.backend, check_imports=False)
     except ConfigError:
         raise exc from None
     judge_unsupported(exc, spec)
@@ -201,7 +201,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         return
     options = config.stash[_options_key]
     try:
-        spec = load_target(options.target, backend=options.backend)
+        spec = load_target(options.target, backend=options.backend, check_imports=False)
     except ConfigError:
         return
     # whatever a crashed or interrupted worker left running, the controller stops it here
@@ -217,7 +217,16 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
     """The target spec under test, validated (``--harness-target``, default ``target.yaml``)."""
     options = pytestconfig.stash[_options_key]
     try:
-        return load_target(options.target, backend=options.backend)
+        return load_target(options.target, backend=options.backend, check_imports=False)
+    except ConfigError as exc:
+        pytest.exit(f"harness: error: {exc}", returncode=2)
+
+
+def _adapter_class(spec: TargetSpec) -> type:
+    """The spec's adapter class, imported on first use (``harness_target`` does not import it):
+    one that does not import stops the run with its one line, as a bad spec does."""
+    try:
+        return spec.load_adapter_class()
     except ConfigError as exc:
         pytest.exit(f"harness: error: {exc}", returncode=2)
 
@@ -285,7 +294,7 @@ def target_adapter(fresh_database: Database):
     if spec.adapter is None:
         pytest.skip(f"target {spec.name} declares no adapter: behavioural checks cannot run "
                     "(a skipped check is never evidence)")
-    return spec.load_adapter_class()(fresh_database)
+    return _adapter_class(spec)(fresh_database)
 
 
 @pytest.fixture(scope="module")
@@ -293,7 +302,7 @@ def module_adapter(module_database: Database):
     """The target's adapter on ``module_database`` (None when the spec names none), for tests
     that share committed data across a module; ask for a capability with ``require``."""
     spec = module_database.spec
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
+    return _adapter_class(spec)(module_database) if spec.adapter else None
 
 
 def _seed(config: pytest.Config) -> str | None:

@@ -259,8 +259,15 @@ class TargetSpec:
         return _import_object(str(self.path), "adapter", self.adapter or "", self.root)
 
 
-def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> TargetSpec:
-    """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file."""
+def load_target(path: str | os.PathLike[str], *, backend: str | None = None,
+                check_imports: bool = True) -> TargetSpec:
+    """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file.
+
+    ``check_imports``: the adapter and ``api.asgi`` are imported to prove they work (what
+    ``harness gate`` does before any suite runs). The pytest plugin passes False: importing a
+    target's adapter (and with it a web framework) costs a process about a second, and most
+    processes never call it; :meth:`TargetSpec.load_adapter_class` imports it when used, with
+    the same one-line error."""
     spec_path = Path(path).resolve()
     where = str(path)
     raw, extended = read_spec(spec_path, where, _expand)   # extends: resolved, ${VAR}s filled
@@ -287,10 +294,13 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
                           "use a dotted name such as app.workspace_id or request.jwt.claim.sub")
     adapter = raw.get("adapter")
     if adapter is not None:
-        _import_object(where, "adapter", _text(where, "adapter", adapter), spec_path.parent)
+        _text(where, "adapter", adapter)
+        if check_imports:
+            _import_object(where, "adapter", adapter, spec_path.parent)
     spec = TargetSpec(
         name=name, path=spec_path, database=database, migrations=migrations, app_role=app_role,
-        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}, spec_path.parent),
+        tenant_setting=tenant_setting, adapter=adapter,
+        api=_api(where, raw.get("api") or {}, spec_path.parent, check_imports),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_unsupported(where, raw.get("unsupported", {})),
         standards=_standards(where, spec_path.parent, raw.get("standards") or {}),
@@ -408,7 +418,7 @@ def _version_locations(where: str, root: Path, raw: Any) -> tuple[Path, ...]:
     return tuple(paths)
 
 
-def _api(where: str, raw: Any, root: Path) -> ApiSpec:
+def _api(where: str, raw: Any, root: Path, check_imports: bool = True) -> ApiSpec:
     """``asgi`` must import (uvicorn is given it as ``package.module:attr``, so no file paths),
     ``base_url`` must be an http(s) URL: a spec that cannot work is refused here, not by a suite."""
     _mapping(where, "api", raw)
@@ -420,7 +430,7 @@ def _api(where: str, raw: Any, root: Path) -> ApiSpec:
         if not isinstance(asgi, str) or not _ASGI_REF.fullmatch(asgi):
             raise ConfigError(where, "api.asgi", f"{asgi!r} is not an ASGI app reference",
                               "write it as package.module:app (what uvicorn is given)")
-        if not callable(_import_object(where, "api.asgi", asgi, root)):
+        if check_imports and not callable(_import_object(where, "api.asgi", asgi, root)):
             raise ConfigError(where, "api.asgi", f"{asgi!r} names something that is not an ASGI app "
                               "(not callable)", "name the application object, e.g. package.api:app")
     if base_url is not None:
