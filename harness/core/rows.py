@@ -31,6 +31,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from harness.core.bulk import bulk_shape, copy_rows
 from harness.core.catalog import Catalog, Column, Table
 from harness.core.seeding import (
     CreateTenant,
@@ -53,6 +54,10 @@ __all__ = ["RowFactory", "SeededRow", "SeedingFailure", "Statement", "overrides_
            "seeding_binding", "tenant_creator"]
 
 _MAX_DEPTH = 8
+
+
+class _NotMultiplied(Exception):
+    """A table's rows cannot be copied from one template (the factory inserts them one by one)."""
 
 
 class RowFactory:
@@ -165,6 +170,53 @@ class RowFactory:
         key = tuple(row[c] for c in table.primary_key) if table.primary_key else (ctid,)
         return SeededRow(table.qualified, tenant, row, key)
 
+    def insert_many(self, table: Table | str, tenant: object | None, count: int) -> int:
+        """``count`` rows of ``table`` for ``tenant``; returns how many were written.
+
+        A bulk-fillable table (:func:`~harness.core.bulk.bulk_shape`) gets one valid row built
+        (its parents inserted once, its checks satisfied) and written ``count`` times with fresh
+        keys by COPY, in one savepoint bound to the tenant; a key made only of references gets
+        its parents copied first, one per row. Where that row cannot be multiplied (a unique
+        index or a check the shape does not know refuses the copy) the rows are inserted one by
+        one as :meth:`insert` does."""
+        table = self._table(table)
+        if count > 1 and self._copy_many(table, tenant, count, ()) is not None:
+            return count
+        for _ in range(count):
+            self.insert(table, tenant)
+        return count
+
+    def _copy_many(self, table: Table, tenant: object | None, count: int, want: tuple[str, ...],
+                   depth: int = 0) -> list[tuple] | None:
+        """Copies ``count`` rows of ``table``; each row's values of ``want`` (None, with nothing
+        written, when the table cannot be multiplied)."""
+        tenant_key = self.catalog.tenant_key(table)
+        shape = bulk_shape(table, tenant_key, force=tuple(c for c in want if c != tenant_key))
+        if shape is None or depth > _MAX_DEPTH:
+            return None
+        try:
+            with self.conn.transaction():   # a savepoint: parents and rows, or nothing
+                parent_keys: dict[str, list[tuple]] = {}
+                for fk in shape.parents:
+                    parent = self.catalog.table(fk.ref_table)
+                    keys = self._copy_many(parent, tenant if self.catalog.is_tenant(parent) else None,
+                                           count, fk.ref_columns, depth + 1)
+                    if keys is None:
+                        raise _NotMultiplied
+                    parent_keys[fk.name] = keys
+                first = {c: v for fk in shape.parents
+                         for c, v in zip(fk.columns, parent_keys[fk.name][0], strict=True)}
+                template = self.values(table, tenant, depth, fixed=first)
+                names, rows = shape.rows(template, count, self._counter, parent_keys)
+                if not set(want) <= set(names):
+                    raise _NotMultiplied
+                self._bind_settings(self.conn, tenant)
+                copy_rows(self.conn, table, names, rows)
+        except (psycopg.Error, _NotMultiplied):
+            return None
+        where = [names.index(c) for c in want]
+        return [tuple(row[i] for i in where) for row in rows]
+
     def values(self, table: Table | str, tenant: object | None, _depth: int = 0, *,
                fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A valid row of ``table`` in ``tenant`` as column -> value; parent rows are inserted."""
@@ -255,15 +307,19 @@ class RowFactory:
 
     def _insert_values(self, table: Table, tenant: object | None, values: dict[str, Any]) -> dict:
         with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as cur:
-            if tenant is not None:
-                # the settings the principal can fill (seeding as the owner: never its role)
-                principal = self.principal_of(tenant)
-                for name, template in self.binding.settings.items():
-                    with contextlib.suppress(BindingError):
-                        cur.execute("select set_config(%s, %s, true)",
-                                    (name, render(template, principal)))
+            self._bind_settings(cur, tenant)
             statement = self.insert_statement(table, values, returning=True)
             return cur.execute(statement.query, statement.params).fetchone()
+
+    def _bind_settings(self, cur: psycopg.Connection | psycopg.Cursor, tenant: object | None) -> None:
+        """The settings the tenant's principal can fill, transaction-local (seeding as the
+        owner: never its role)."""
+        if tenant is None:
+            return
+        principal = self.principal_of(tenant)
+        for name, template in self.binding.settings.items():
+            with contextlib.suppress(BindingError):
+                cur.execute("select set_config(%s, %s, true)", (name, render(template, principal)))
 
     def _tenant_column_type(self) -> Column:
         tables = self.catalog.tenant_tables
