@@ -12,7 +12,9 @@ two columns, a type with no generic value, business meaning) comes from the adap
 Rows are inserted through the connection the factory was given (the owner, for seeding), each
 in a transaction (a savepoint inside an open one) bound to the row's tenant (the binding's
 settings, not its role), so seeding works whether or not that role is subject to RLS. Nothing
-is committed beyond what the caller's connection mode commits.
+is committed beyond what the caller's connection mode commits. Volume goes through
+:meth:`RowFactory.insert_many`: one valid row per table and tenant, multiplied by COPY
+(:mod:`harness.core.bulk`), one by one only where a copy is refused.
 
 Tenants are principals (:class:`~harness.tenancy.Principal`). :meth:`RowFactory.new_principal`
 asks the target adapter's ``create_tenant(label)`` when there is one (the product's own way:
