@@ -9,7 +9,7 @@ from harness.evidence import attach_json, record_metric
 from scenarios.counters.conftest import FIXTURES, feature_name
 
 # judged by time or load: runs after the parallel part, with nothing else running
-pytestmark = pytest.mark.alone
+pytestmark = [pytest.mark.alone, pytest.mark.slow]   # slow: seconds of measured load per point
 
 # At the most workers a consume must reach half the rate of its floor: the cheapest correct
 # consume (one statement) sent the same way, from the same client, in the same run
