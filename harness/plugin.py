@@ -19,7 +19,8 @@ import allure
 import psycopg
 import pytest
 
-from harness import leftovers, provenance
+from harness import blame, leftovers, provenance
+from harness.backends import require_extensions
 from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
@@ -177,11 +178,41 @@ def pytest_runtest_setup(item: pytest.Item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """An operation the target lacks, met while running a test: see :func:`_judge_gap`."""
+    """An operation the target lacks, met while running a test: see :func:`_judge_gap`. An
+    exception the target raised in the test body is a failure of the target, not an error of
+    the harness: see :func:`_judge_exception`."""
+    blame.clear_responses()
     try:
         return (yield)
     except (Unsupported, NotImplementedError) as exc:
         _judge_gap(item, exc)
+    except Exception as exc:
+        _judge_exception(item, exc)
+
+
+def _judge_exception(item: pytest.Item, exc: Exception) -> None:
+    """Re-raises ``exc`` as :class:`harness.blame.TargetRaised` (chained, so the original
+    traceback stays in the report) when :func:`harness.blame.blame` finds it the target's;
+    otherwise unchanged: setup and harness code stay errors."""
+    __tracebackhide__ = True
+    packages = _target_packages(item.config)
+    why = None if packages is None else blame.blame(exc, packages)
+    if why is None:
+        raise exc
+    raise blame.target_failure(exc, why) from exc
+
+
+def _target_packages(config: pytest.Config) -> frozenset[str] | None:
+    """The target's own packages (once per process); None when the spec does not load."""
+    if _packages_key not in config.stash:
+        options = config.stash[_options_key]
+        try:
+            spec = load_target(options.target, backend=options.backend, check_imports=False)
+            adapter = spec.load_adapter_class() if spec.adapter else None
+        except ConfigError:
+            return None
+        config.stash[_packages_key] = blame.target_packages(adapter, spec.api.asgi if spec.api else None)
+    return config.stash[_packages_key]
 
 
 def _judge_gap(item: pytest.Item, exc: BaseException) -> None:
@@ -217,9 +248,11 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
     """The target spec under test, validated (``--harness-target``, default ``target.yaml``)."""
     options = pytestconfig.stash[_options_key]
     try:
-        return load_target(options.target, backend=options.backend, check_imports=False)
+        spec = load_target(options.target, backend=options.backend, check_imports=False)
+        require_extensions(spec)
     except ConfigError as exc:
         pytest.exit(f"harness: error: {exc}", returncode=2)
+    return spec
 
 
 def _adapter_class(spec: TargetSpec) -> type:
@@ -317,3 +350,4 @@ def claims_of(item: pytest.Item) -> tuple[EvidenceClaim, ...]:
 _options_key = pytest.StashKey[HarnessOptions]()
 _controller_key = pytest.StashKey[bool]()
 _claims_key = pytest.StashKey[tuple]()
+_packages_key = pytest.StashKey[frozenset]()

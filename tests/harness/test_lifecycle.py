@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -81,7 +82,8 @@ def test_dsn_backend_creates_and_drops_only_its_own_databases(monkeypatch):
     try:
         with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
             conn.execute("create database someone_elses_db")
-        monkeypatch.setenv("HARNESS_DSN", server.admin.conninfo())
+        # a user's DSN carries its password (the harness's own conninfo names its password file)
+        monkeypatch.setenv("HARNESS_DSN", replace(server.admin, passfile=None).conninfo())
         spec = load_target(ROOT / "target.yaml", backend="dsn")
         assert spec.database.dsn.password is not None
         guest = Run(spec, uuid.uuid4().hex)
