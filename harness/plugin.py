@@ -124,7 +124,7 @@ def _use_spec_data(options) -> None:
     from harness import data as harness_data
 
     try:
-        harness_data.use_spec_data(load_target(options.target, backend=options.backend).data_dir)
+        harness_data.use_spec_data(load_target(options.target, backend=options.backend, check_imports=False).data_dir)
     except ConfigError:
         harness_data.use_spec_data(None)
 
@@ -233,7 +233,7 @@ def _target_packages(config: pytest.Config) -> frozenset[str] | None:
     if _packages_key not in config.stash:
         options = config.stash[_options_key]
         try:
-            spec = load_target(options.target, backend=options.backend)
+            spec = load_target(options.target, backend=options.backend, check_imports=False)
             adapter = spec.load_adapter_class() if spec.adapter else None
         except ConfigError:
             return None
@@ -247,7 +247,7 @@ def _judge_gap(item: pytest.Item, exc: BaseException) -> None:
     __tracebackhide__ = True
     options = item.config.stash[_options_key]
     try:
-        spec = load_target(options.target, backend=options.backend)
+        spec = load_target(options.target, backend=options.backend, check_imports=False)
     except ConfigError:
         raise exc from None
     judge_unsupported(exc, spec)
@@ -265,7 +265,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # a server is left to stop or provenance to write
     if provenance_missing or server_recorded(run_id):
         try:
-            spec = load_target(options.target, backend=options.backend)
+            spec = load_target(options.target, backend=options.backend, check_imports=False)
         except ConfigError:
             return
     # whatever a crashed or interrupted worker left running, the controller stops it here
@@ -280,11 +280,20 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
     """The target spec under test, validated (``--harness-target``, default ``target.yaml``)."""
     options = pytestconfig.stash[_options_key]
     try:
-        spec = load_target(options.target, backend=options.backend)
+        spec = load_target(options.target, backend=options.backend, check_imports=False)
         require_extensions(spec)
     except ConfigError as exc:
         pytest.exit(f"harness: error: {exc}", returncode=2)
     return spec
+
+
+def _adapter_class(spec: TargetSpec) -> type:
+    """The spec's adapter class, imported on first use (``harness_target`` does not import it):
+    one that does not import stops the run with its one line, as a bad spec does."""
+    try:
+        return spec.load_adapter_class()
+    except ConfigError as exc:
+        pytest.exit(f"harness: error: {exc}", returncode=2)
 
 
 @pytest.fixture(scope="session")
@@ -351,7 +360,7 @@ def target_adapter(fresh_database: Database):
     if spec.adapter is None:
         pytest.skip(f"target {spec.name} declares no adapter: behavioural checks cannot run "
                     "(a skipped check is never evidence)")
-    return spec.load_adapter_class()(fresh_database)
+    return _adapter_class(spec)(fresh_database)
 
 
 @pytest.fixture(scope="module")
@@ -359,7 +368,7 @@ def module_adapter(module_database: Database):
     """The target's adapter on ``module_database`` (None when the spec names none), for tests
     that share committed data across a module; ask for a capability with ``require``."""
     spec = module_database.spec
-    return spec.load_adapter_class()(module_database) if spec.adapter else None
+    return _adapter_class(spec)(module_database) if spec.adapter else None
 
 
 def _seed(config: pytest.Config) -> str | None:

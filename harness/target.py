@@ -74,8 +74,15 @@ _FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adap
            "harness_suites", "anonymous", "requires_extensions", "data_dir"}
 
 
-def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> TargetSpec:
-    """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file."""
+def load_target(path: str | os.PathLike[str], *, backend: str | None = None,
+                check_imports: bool = True) -> TargetSpec:
+    """Reads and validates a target spec. ``backend`` (or ``HARNESS_BACKEND``) overrides the file.
+
+    ``check_imports``: the adapter and ``api.asgi`` are imported to prove they work (what
+    ``harness gate`` does before any suite runs). The pytest plugin passes False: importing a
+    target's adapter (and with it a web framework) costs a process about a second, and most
+    processes never call it; :meth:`TargetSpec.load_adapter_class` imports it when used, with
+    the same one-line error."""
     spec_path = Path(path).resolve()
     where = str(path)
     raw, extended = read_spec(spec_path, where, _expand)   # extends: resolved, ${VAR}s filled
@@ -103,10 +110,12 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
                           "use a dotted name such as app.workspace_id or request.jwt.claim.sub")
     adapter = raw.get("adapter")
     if adapter is not None:
-        _import_object(where, "adapter", _text(where, "adapter", adapter), spec_path.parent)
+        _text(where, "adapter", adapter)
+        if check_imports:
+            _import_object(where, "adapter", adapter, spec_path.parent)
     spec = TargetSpec(
         name=name, path=spec_path, database=database, migrations=migrations, app_role=app_role,
-        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}, spec_path.parent),
+        tenant_setting=tenant_setting, adapter=adapter, api=_api(where, raw.get("api") or {}, spec_path.parent, check_imports),
         tenancy=_tenancy(where, raw.get("tenancy") or {}),
         unsupported=_unsupported(where, raw.get("unsupported", {})),
         standards=_standards(where, spec_path.parent, raw.get("standards") or {}),

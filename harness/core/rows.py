@@ -12,7 +12,9 @@ two columns, a type with no generic value, business meaning) comes from the adap
 Rows are inserted through the connection the factory was given (the owner, for seeding), each
 in a transaction (a savepoint inside an open one) bound to the row's tenant (the binding's
 settings, not its role), so seeding works whether or not that role is subject to RLS. Nothing
-is committed beyond what the caller's connection mode commits.
+is committed beyond what the caller's connection mode commits. Volume goes through
+:meth:`RowFactory.insert_many`: one valid row per table and tenant, multiplied by COPY
+(:mod:`harness.core.bulk`), one by one only where a copy is refused.
 
 Tenants are principals (:class:`~harness.tenancy.Principal`). :meth:`RowFactory.new_principal`
 asks the target adapter's ``create_tenant(label)`` when there is one (the product's own way:
@@ -24,99 +26,40 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import re
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from psycopg.types.json import Json, Jsonb
 
+from harness.core.bulk import bulk_shape, copy_rows
 from harness.core.catalog import Catalog, Column, Table
-from harness.evidence import EvidenceFailure
+from harness.core.seeding import (
+    CreateTenant,
+    Overrides,
+    SeededRow,
+    SeedingFailure,
+    Statement,
+    adapt,
+    overrides_from,
+    placeholders,
+    scoped_map,
+    seeding_binding,
+    tenant_creator,
+)
+from harness.core.values import ValueChooser, cannot_build
 from harness.target import BindingSpec, RootOwnerSpec
 from harness.tenancy import BindingError, Principal, render
 
 __all__ = ["RowFactory", "SeededRow", "SeedingFailure", "Statement", "overrides_from", "scoped_map",
            "seeding_binding", "tenant_creator"]
 
-Overrides = Callable[[str], Mapping[str, object]]
-CreateTenant = Callable[[str], Principal]
 _MAX_DEPTH = 8
 
 
-class SeedingFailure(EvidenceFailure):
-    """The row factory cannot build a valid row of the target's tables (``context``: why)."""
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A statement and its parameters, kept apart so evidence can show both."""
-
-    query: sql.Composable
-    params: tuple[Any, ...] = ()
-
-    def text(self, conn: psycopg.Connection) -> str:
-        shown = self.query.as_string(conn)
-        return shown + (f"\n  params: {list(map(_show, self.params))}" if self.params else "")
-
-
-@dataclass(frozen=True)
-class SeededRow:
-    table: str                      # schema.name
-    tenant: object | None
-    values: dict[str, Any]          # the row as the database returned it
-    key: tuple[Any, ...]            # primary key values (or the ctid when there is none)
-
-
-def overrides_from(adapter: object | None) -> Overrides:
-    """The adapter's ``row_overrides(table)`` hook, or one that overrides nothing."""
-    hook = getattr(adapter, "row_overrides", None)
-    if hook is None:
-        return lambda table: {}
-    return lambda table: hook(table) or {}
-
-
-def seeding_binding(binding: BindingSpec, root_owner: RootOwnerSpec | None = None) -> BindingSpec:
-    """The part of ``binding`` a harness-made tenant can fill, for seeding as the owner without
-    an adapter: ``{tenant_id}``, and the root owner's placeholder (``{user_id}`` when
-    ``tenancy.root_owner`` names the column holding it: the factory makes that user first). A
-    setting needing anything else is left unset, so a trigger reading it sees no user instead of
-    the tenant's id posing as one; with nothing left, a setting no product reads carries the
-    tenant."""
-    known = {"tenant_id", *_placeholders(root_owner.value if root_owner else "")}
-    settings = {name: value for name, value in binding.settings.items()
-                if _placeholders(value) <= known}
-    return BindingSpec(settings=settings or {"harness.seed_tenant": "{tenant_id}"},
-                       role=binding.role)
-
-
-def _placeholders(template: str) -> set[str]:
-    return set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", template))
-
-
-def scoped_map(catalog: Catalog, scoped_through: Mapping[str, Any]) -> dict[str, str]:
-    """``tenancy.scoped_through`` resolved against ``catalog``: child table (schema.name) -> its
-    foreign-key column to the parent, or the parent (schema.name). Tables not (yet) there are
-    left out (the walk sees the chain grow)."""
-    found = {}
-    for child, rule in scoped_through.items():
-        try:
-            table, parent = catalog.table(child), catalog.table(rule.parent)
-        except KeyError:
-            continue
-        found[table.qualified] = rule.column or parent.qualified
-    return found
-
-
-def tenant_creator(adapter: object | None) -> CreateTenant | None:
-    """The adapter's ``create_tenant(label) -> Principal``, or None (the harness makes tenants)."""
-    return getattr(adapter, "create_tenant", None)
+class _NotMultiplied(Exception):
+    """A table's rows cannot be copied from one template (the factory inserts them one by one)."""
 
 
 class RowFactory:
@@ -142,13 +85,13 @@ class RowFactory:
         self.scoped_through = dict(scoped_through or {})
         self.principals: dict[str, Principal] = {}
         self._counter = itertools.count(1)
-        self._strategy: dict[tuple[str, str], int] = {}   # the candidate that satisfied the checks
+        self.chooser = ValueChooser(conn, self._counter)
 
     # -- tenants -----------------------------------------------------------------------------
     def new_tenant_id(self) -> object:
         """A tenant id no row uses yet, of the tenant column's type."""
         column = self._tenant_column_type()
-        return self._fresh_value(column, "tenant")
+        return self.chooser.fresh_value(column, "tenant")
 
     def new_tenant(self) -> object:
         """A new tenant's id; its root row (e.g. the ``workspaces`` row) exists when there is one."""
@@ -182,7 +125,7 @@ class RowFactory:
         row is inserted by its own owner, as the product does (a trigger making the creator a
         member sees them)."""
         root, owner = self.catalog.tenant_root, self.root_owner
-        names = sorted(_placeholders(owner.value)) if owner is not None else []
+        names = sorted(placeholders(owner.value)) if owner is not None else []
         if root is None or owner is None or len(names) != 1 or owner.value != f"{{{names[0]}}}":
             return {}
         column = root.column(owner.column)
@@ -190,7 +133,7 @@ class RowFactory:
             return {}
         fk = next((f for f in root.foreign_keys if f.columns == (owner.column,)), None)
         if fk is None:
-            return {names[0]: self._fresh_value(column, owner.column)}
+            return {names[0]: self.chooser.fresh_value(column, owner.column)}
         parent = self.catalog.table(fk.ref_table)
         created = self._insert_values(parent, None, self.values(parent, None, 1))
         return {names[0]: created[fk.ref_columns[0]]}
@@ -229,12 +172,59 @@ class RowFactory:
         key = tuple(row[c] for c in table.primary_key) if table.primary_key else (ctid,)
         return SeededRow(table.qualified, tenant, row, key)
 
+    def insert_many(self, table: Table | str, tenant: object | None, count: int) -> int:
+        """``count`` rows of ``table`` for ``tenant``; returns how many were written.
+
+        A bulk-fillable table (:func:`~harness.core.bulk.bulk_shape`) gets one valid row built
+        (its parents inserted once, its checks satisfied) and written ``count`` times with fresh
+        keys by COPY, in one savepoint bound to the tenant; a key made only of references gets
+        its parents copied first, one per row. Where that row cannot be multiplied (a unique
+        index or a check the shape does not know refuses the copy) the rows are inserted one by
+        one as :meth:`insert` does."""
+        table = self._table(table)
+        if count > 1 and self._copy_many(table, tenant, count, ()) is not None:
+            return count
+        for _ in range(count):
+            self.insert(table, tenant)
+        return count
+
+    def _copy_many(self, table: Table, tenant: object | None, count: int, want: tuple[str, ...],
+                   depth: int = 0) -> list[tuple] | None:
+        """Copies ``count`` rows of ``table``; each row's values of ``want`` (None, with nothing
+        written, when the table cannot be multiplied)."""
+        tenant_key = self.catalog.tenant_key(table)
+        shape = bulk_shape(table, tenant_key, force=tuple(c for c in want if c != tenant_key))
+        if shape is None or depth > _MAX_DEPTH:
+            return None
+        try:
+            with self.conn.transaction():   # a savepoint: parents and rows, or nothing
+                parent_keys: dict[str, list[tuple]] = {}
+                for fk in shape.parents:
+                    parent = self.catalog.table(fk.ref_table)
+                    keys = self._copy_many(parent, tenant if self.catalog.is_tenant(parent) else None,
+                                           count, fk.ref_columns, depth + 1)
+                    if keys is None:
+                        raise _NotMultiplied
+                    parent_keys[fk.name] = keys
+                first = {c: v for fk in shape.parents
+                         for c, v in zip(fk.columns, parent_keys[fk.name][0], strict=True)}
+                template = self.values(table, tenant, depth, fixed=first)
+                names, rows = shape.rows(template, count, self._counter, parent_keys)
+                if not set(want) <= set(names):
+                    raise _NotMultiplied
+                self._bind_settings(self.conn, tenant)
+                copy_rows(self.conn, table, names, rows)
+        except (psycopg.Error, _NotMultiplied):
+            return None
+        where = [names.index(c) for c in want]
+        return [tuple(row[i] for i in where) for row in rows]
+
     def values(self, table: Table | str, tenant: object | None, _depth: int = 0, *,
                fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """A valid row of ``table`` in ``tenant`` as column -> value; parent rows are inserted."""
         table = self._table(table)
         if _depth > _MAX_DEPTH:
-            raise self._error(table, None, "foreign keys nest deeper than "
+            raise cannot_build(table, None, "foreign keys nest deeper than "
                               f"{_MAX_DEPTH} levels (a cycle of NOT NULL references?)")
         tenant_col = self.catalog.tenant_key(table)
         row: dict[str, Any] = {}
@@ -248,16 +238,16 @@ class RowFactory:
             if name in row:
                 continue  # the tenant (and the root's owner) are the factory's to choose
             if table.column(name) is None:
-                raise self._error(table, name, "row_overrides names a column the table does not have")
+                raise cannot_build(table, name, "row_overrides names a column the table does not have")
             row[name] = value() if callable(value) else value
         self._satisfy_foreign_keys(table, tenant, row, _depth)
         for check in table.checks:
             if len(check.columns) > 1:
-                self._satisfy_check(table, check, row)
+                self.chooser.satisfy_check(table, check, row)
         for column in table.columns:
             if column.name in row or column.has_default or not column.not_null:
                 continue
-            row[column.name] = self._valid_value(table, column)
+            row[column.name] = self.chooser.valid_value(table, column)
         return row
 
     def insert_statement(self, table: Table | str, values: Mapping[str, Any],
@@ -273,7 +263,7 @@ class RowFactory:
             query = sql.SQL("insert into {} default values").format(table.ident)
         if returning:
             query = query + sql.SQL(" returning ctid::text as __ctid, *")
-        return Statement(query, tuple(_adapt(table.column(n), values[n]) for n in names))
+        return Statement(query, tuple(adapt(table.column(n), values[n]) for n in names))
 
     # -- internals ---------------------------------------------------------------------------
     def _satisfy_foreign_keys(self, table: Table, tenant: object | None, row: dict[str, Any],
@@ -292,7 +282,7 @@ class RowFactory:
                 row[fk.columns[0]] = tenant  # a reference to the tenant itself
                 continue
             if parent.qualified == table.qualified:
-                raise self._error(table, fk.columns[0], "references its own table with NOT NULL")
+                raise cannot_build(table, fk.columns[0], "references its own table with NOT NULL")
             parent_tenant = tenant if self.catalog.is_tenant(parent) else None
             # a key of this table that includes the reference needs a parent per row
             keyed = any(set(fk.columns) & set(k) for k in (table.primary_key, *table.unique_keys))
@@ -305,7 +295,7 @@ class RowFactory:
             created = self._insert_values(parent, parent_tenant, parent_values)
             for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
                 if column in row and row[column] != created[ref]:
-                    raise self._error(table, column, f"foreign key {fk.name} needs {column} = "
+                    raise cannot_build(table, column, f"foreign key {fk.name} needs {column} = "
                                       f"{created[ref]!r} but the row already has {row[column]!r}")
                 row[column] = created[ref]
 
@@ -319,131 +309,19 @@ class RowFactory:
 
     def _insert_values(self, table: Table, tenant: object | None, values: dict[str, Any]) -> dict:
         with self.conn.transaction(), self.conn.cursor(row_factory=dict_row) as cur:
-            if tenant is not None:
-                # the settings the principal can fill (seeding as the owner: never its role)
-                principal = self.principal_of(tenant)
-                for name, template in self.binding.settings.items():
-                    with contextlib.suppress(BindingError):
-                        cur.execute("select set_config(%s, %s, true)",
-                                    (name, render(template, principal)))
+            self._bind_settings(cur, tenant)
             statement = self.insert_statement(table, values, returning=True)
             return cur.execute(statement.query, statement.params).fetchone()
 
-    def _satisfy_check(self, table: Table, check: Any, row: dict[str, Any]) -> None:
-        """Values for the columns of a check over several columns (``personal_account = true AND
-        slug IS NULL OR ...``) that the row does not set yet, found by trying small combinations
-        of candidates (NULL first for a nullable column) against the check in the database."""
-        columns = [table.column(c) for c in check.columns if table.column(c) is not None]
-        unset = [c for c in columns if c.name not in row]
-        if any(c.generated for c in unset) or all(c.has_default for c in unset):
-            return   # the row and the database's defaults decide, as they always did
-        remembered = self._strategy.get((table.qualified, check.name))
-        options = []
-        for column in columns:
-            if column.name in row:
-                options.append([row[column.name]])
-                continue
-            single = [c for c in table.checks if c.columns == (column.name,)]
-            nullable = not column.not_null and not column.has_default
-            values = ([None] if nullable else []) + self._candidates(column, [check, *single])
-            if column.base_type == "bool":
-                values += [False]
-            options.append(values[:6])
-        combinations = list(itertools.islice(itertools.product(*options), 200))
-        if remembered is not None and remembered < len(combinations):
-            combinations.insert(0, combinations.pop(remembered))
-        for combination in combinations:
-            if self._check_holds(check, columns, combination):
-                self._strategy[(table.qualified, check.name)] = \
-                    list(itertools.islice(itertools.product(*options), 200)).index(combination)
-                row.update({c.name: v for c, v in zip(columns, combination, strict=True)})
-                return
-        raise self._error(table, check.columns[0], "is in a check constraint over several columns "
-                          f"that no combination of generic values satisfies: {check.expression}")
-
-    def _check_holds(self, check: Any, columns: list[Column], values: tuple) -> bool:
-        query = sql.SQL("select coalesce(({}), true) from (select {}) as candidate").format(
-            sql.SQL(check.expression), sql.SQL(", ").join(
-                sql.SQL("{}::{} as {}").format(sql.Placeholder(), sql.SQL(c.type_sql),
-                                               sql.Identifier(c.name)) for c in columns))
-        try:
-            with self.conn.transaction():
-                return bool(self.conn.execute(query, tuple(
-                    _adapt(c, v) for c, v in zip(columns, values, strict=True))).fetchone()[0])
-        except psycopg.Error:
-            return False
-
-    def _valid_value(self, table: Table, column: Column) -> Any:
-        checks = [c for c in table.checks if c.columns == (column.name,)]
-        candidates = self._candidates(column, checks)
-        if not candidates:
-            raise self._error(table, column.name, f"has type {column.type_sql}, for which the "
-                              "factory has no generic value")
-        key = (table.qualified, column.name)
-        order = list(range(len(candidates)))
-        if key in self._strategy:
-            order.insert(0, order.pop(self._strategy[key]))
-        for index in order:
-            value = candidates[index]
-            if not checks or self._accepted(column, checks, value):
-                self._strategy[key] = index
-                return value
-        raise self._error(table, column.name,
-                          "no generic value satisfies " + "; ".join(c.expression for c in checks))
-
-    def _accepted(self, column: Column, checks: list, value: Any) -> bool:
-        """Whether the database casts ``value`` to the column type and every check holds."""
-        tests = [sql.SQL("({})").format(sql.SQL(c.expression)) for c in checks] or [sql.SQL("true")]
-        query = sql.SQL("select {} from (select {}::{} as {}) as candidate").format(
-            sql.SQL(" and ").join(sql.SQL("coalesce({}, true)").format(t) for t in tests),
-            sql.Placeholder(), sql.SQL(column.type_sql), sql.Identifier(column.name))
-        try:
-            with self.conn.transaction():
-                return bool(self.conn.execute(query, (_adapt(column, value),)).fetchone()[0])
-        except psycopg.Error:
-            return False
-
-    def _candidates(self, column: Column, checks: list) -> list[Any]:
-        n = next(self._counter)
-        text = " ".join(c.expression for c in checks)
-        literals = [m.replace("''", "'") for m in re.findall(r"'((?:[^']|'')*)'", text)]
-        numbers = [int(m) for m in re.findall(r"(?<![\w.'])-?\d+(?![\w.])", _no_literals(text))]
-        base = column.base_type
-        if column.enum_labels:
-            return list(column.enum_labels)
-        if base in ("text", "varchar", "bpchar", "citext", "name"):
-            token = uuid.uuid4().hex[:8]
-            values = [*literals, f"{column.name}-{n}-{token}", f"{column.name}{n}.{token}@example.test", f"x{n}"]
-            limit = column.typmod - 4 if base in ("varchar", "bpchar") and column.typmod > 4 else None
-            return [v[-limit:] if limit else v for v in values]
-        if base in ("int2", "int4", "int8"):
-            return [n, *numbers, *(x + 1 for x in numbers), 1, 0]
-        if base in ("numeric", "float4", "float8", "money"):
-            return [Decimal(n), *map(Decimal, numbers), Decimal(1)]
-        simple = self._simple(column, n)
-        return [simple] if simple is not None else []
-
-    @staticmethod
-    def _simple(column: Column, n: int) -> Any:
-        base = column.base_type
-        if base == "uuid":
-            return uuid.uuid4()
-        if base == "vector":
-            return "[" + ",".join(["0"] * (column.typmod if column.typmod > 0 else 3)) + "]"
-        return {"bool": True, "timestamptz": datetime.now(UTC), "timestamp": datetime.now(),
-                "date": date.today(), "time": time(12), "interval": timedelta(0), "bytea": b"x",
-                "json": {}, "jsonb": {}, "inet": "127.0.0.1", "cidr": "127.0.0.0/8"}.get(
-            base, [] if column.category == "A" else None)
-
-    def _fresh_value(self, column: Column, purpose: str) -> Any:
-        if column.base_type == "uuid":
-            return uuid.uuid4()
-        if column.base_type in ("int2", "int4", "int8", "numeric"):
-            return 1_000_000 + next(self._counter) * 7919 + uuid.uuid4().int % 7919
-        if column.category == "S":
-            return f"{purpose}-{uuid.uuid4().hex[:12]}"
-        raise SeedingFailure(f"the tenant column has type {column.type_sql}, for which the row "
-                               "factory cannot make fresh tenant ids")
+    def _bind_settings(self, cur: psycopg.Connection | psycopg.Cursor, tenant: object | None) -> None:
+        """The settings the tenant's principal can fill, transaction-local (seeding as the
+        owner: never its role)."""
+        if tenant is None:
+            return
+        principal = self.principal_of(tenant)
+        for name, template in self.binding.settings.items():
+            with contextlib.suppress(BindingError):
+                cur.execute("select set_config(%s, %s, true)", (name, render(template, principal)))
 
     def _tenant_column_type(self) -> Column:
         tables = self.catalog.tenant_tables
@@ -458,24 +336,3 @@ class RowFactory:
 
     def _table(self, table: Table | str) -> Table:
         return table if isinstance(table, Table) else self.catalog.table(table)
-
-    def _error(self, table: Table, column: str | None, problem: str) -> SeedingFailure:
-        where = f"{table.qualified}.{column}" if column else table.qualified
-        return SeedingFailure(
-            f"the row factory cannot build a row for {table.qualified}", [(
-                "row factory", f"{where} {problem}.\nfix: have the target adapter return a value for "
-                f"it from row_overrides({table.name!r}), e.g. {{{(column or 'column')!r}: ...}}")])
-
-
-def _adapt(column: Column | None, value: Any) -> Any:
-    if column is not None and column.base_type in ("json", "jsonb") and isinstance(value, (dict, list)):
-        return Jsonb(value) if column.base_type == "jsonb" else Json(value)
-    return value
-
-
-def _no_literals(text: str) -> str:
-    return re.sub(r"'(?:[^']|'')*'", "''", text)
-
-
-def _show(value: Any) -> str:
-    return str(getattr(value, "obj", value))

@@ -15,7 +15,6 @@ connection. Neither is ever logged.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import threading
@@ -34,6 +33,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from harness.tenancy import bind_workspace
 from reference_impl.api.envelope import ApiError, correlation_id_of
 from reference_impl.work_items import queries
+from reference_impl.work_items.queries import token_sha256
 
 __all__ = ["ApiDatabase", "Authenticator", "PoolHolder", "Session", "TOKEN", "WorkspaceSession",
            "bearer", "bearer_token", "request_session", "token_sha256", "workspace_session"]
@@ -114,10 +114,6 @@ class Session:
     workspace_id: UUID
     user_id: UUID
     correlation_id: str
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -13,16 +13,17 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
 
 from harness.tenancy import bound_workspace
-from reference_impl.api.app import create_app
-from reference_impl.api.session import DSN_ENV, ROLE_ENV, ApiDatabase, token_sha256
 from reference_impl.work_items import queries
+
+if TYPE_CHECKING:
+    from reference_impl.api.session import ApiDatabase
 
 __all__ = ["WorkItemOperations", "seed_load_tenants"]
 
@@ -45,17 +46,25 @@ class WorkItemOperations:
     }
 
     # -- the API itself ----------------------------------------------------------------------
+    # the API package (FastAPI, pydantic) is imported where it is used, not with the adapter:
+    # every pytest process loads the adapter, most never serve the API (about 0.5 s each)
     def api_database(self) -> ApiDatabase:
         """The app role on this database (via SET ROLE where its password is not ours)."""
+        from reference_impl.api.session import ApiDatabase
+
         if self.db.app_via_set_role:
             return ApiDatabase(self.db.owner.conninfo(), role=self.db.spec.app_role,
                                tenant_setting=self.setting)
         return ApiDatabase(self.db.app.conninfo(), tenant_setting=self.setting)
 
     def asgi_app(self) -> Any:
+        from reference_impl.api.app import create_app
+
         return create_app(self.api_database())
 
     def api_environment(self) -> dict[str, str]:
+        from reference_impl.api.session import DSN_ENV, ROLE_ENV
+
         database = self.api_database()
         env = {DSN_ENV: database.conninfo}
         if database.role:
@@ -77,14 +86,14 @@ class WorkItemOperations:
         with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
             conn.execute("insert into api_tokens (workspace_id, user_id, token_sha256, expires_at) "
                          "values (%s, %s, %s, now() + %s)",
-                         (workspace_id, user_id, token_sha256(token),
+                         (workspace_id, user_id, queries.token_sha256(token),
                           timedelta(seconds=expires_in_seconds)))
         return token
 
     def revoke_token(self, workspace_id: UUID, token: str) -> None:
         with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
             done = conn.execute("update api_tokens set revoked_at = now() where workspace_id = %s "
-                                "and token_sha256 = %s", (workspace_id, token_sha256(token)))
+                                "and token_sha256 = %s", (workspace_id, queries.token_sha256(token)))
             if done.rowcount != 1:
                 raise LookupError(f"no token of workspace {workspace_id} to revoke")
 

@@ -12,6 +12,7 @@ illegal transition, and :class:`Conflict` reports it.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -80,6 +81,11 @@ class Cursor:
 class ItemPage:
     items: list[dict[str, Any]]
     next_cursor: str | None
+
+
+def token_sha256(token: str) -> str:
+    """What ``api_tokens`` stores of a token: its SHA-256, hex (the secret itself never)."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def authenticate(conn: psycopg.Connection, workspace_id: UUID, token_sha256: str,

@@ -36,6 +36,7 @@ def _aim_at_own_resources(tenant: ApiTenant):
     return prepare
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 @pytest.mark.evidence("S02.unauthorized-access-negatives", story="F2-E1-S1")
 def test_every_operation_conforms_and_keeps_tenants_apart(api_app, api_client, tenant_fence: TenantFence):
     """Standard schemathesis checks plus no_cross_tenant_data and auth_required on every

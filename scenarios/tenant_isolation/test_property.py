@@ -13,6 +13,7 @@ from scenarios.tenant_isolation.reporting import attach_json
 PROFILES = harness_data.path("tenant_isolation/profiles.yaml")
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S2")
 def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolation_catalog,
                                                 harness_target, safe_app_role, tenant_sets):

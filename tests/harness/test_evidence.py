@@ -23,6 +23,7 @@ def test_no_story():
 '''
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_marker_becomes_allure_labels(pytester_dir):
     (pytester_dir / "test_marked.py").write_text(TESTS)
     results = pytester_dir / "allure-results"
@@ -40,6 +41,7 @@ def test_marker_becomes_allure_labels(pytester_dir):
     assert provenance["target"] == "reference" and provenance["alembic_heads"]
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_gate_option_selects_by_evidence(pytester_dir):
     (pytester_dir / "test_marked.py").write_text(TESTS)
     out = run_pytest(pytester_dir, "--harness-gate", "S00", "-q")
@@ -47,6 +49,7 @@ def test_gate_option_selects_by_evidence(pytester_dir):
     assert "1 passed, 1 deselected" in out.stdout
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_malformed_marker_fails_collection(pytester_dir):
     (pytester_dir / "test_bad.py").write_text(
         'import pytest\n\n@pytest.mark.evidence("tenant-stuff", story="F2")\ndef test_x():\n    pass\n')

@@ -85,6 +85,7 @@ def test_an_unknown_unsupported_capability_is_refused_with_a_suggestion(tmp_path
     assert suggestion in err.value.fix and "is not a capability of any family" in err.value.problem
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_an_unknown_unsupported_capability_exits_2_in_one_line(tmp_path):
     spec = tmp_path / "target.yaml"
     spec.write_text(GOOD + "unsupported:\n  webhook: we have none\n")
@@ -106,6 +107,7 @@ def test_an_unknown_catalog_capability_is_refused_with_a_suggestion(tmp_path):
     assert err.value.field.endswith("capability") and "did you mean 'entitlements'" in err.value.fix
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_a_declared_gap_raised_by_a_user_suite_is_not_applicable(tmp_path):
     """An adapter operation raising NotImplementedError in a test that never called require():
     the registry finds the operation's capability, and the spec's declaration decides."""

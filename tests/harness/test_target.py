@@ -64,6 +64,23 @@ def test_bad_spec_names_file_field_and_fix(tmp_path, monkeypatch, edit, field, s
     assert "fix:" in message
 
 
+def test_a_spec_read_without_imports_finds_a_broken_adapter_when_it_is_used(tmp_path, monkeypatch):
+    """The plugin reads the spec without importing the adapter (about a second per process);
+    the adapter that does not import still gives its one line, where it is first used, and a
+    fresh interpreter reading the reference spec that way imports no web framework."""
+    monkeypatch.delenv("HARNESS_BACKEND", raising=False)
+    path = write(tmp_path, GOOD.replace("reference_impl.adapter:ReferenceAdapter", "reference_impl.nope:Adapter"))
+    spec = load_target(path, check_imports=False)
+    with pytest.raises(ConfigError, match="adapter: module 'reference_impl.nope' does not import"):
+        spec.load_adapter_class()
+    probe = ("import sys; from harness.target import load_target; "
+             f"load_target({str(ROOT / 'target.yaml')!r}, check_imports=False); "
+             "print(sorted(m for m in ('fastapi', 'reference_impl.adapter') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={k: v for k, v in os.environ.items() if k != "HARNESS_BACKEND"})
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_malformed_yaml_names_the_line(tmp_path):
     path = write(tmp_path, GOOD + "\ndatabase: [unclosed\n")
     with pytest.raises(ConfigError, match=r"line \d+: not valid YAML"):

@@ -11,7 +11,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 
+
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_a_failed_connect_does_not_print_its_password(tmp_path):
     (tmp_path / "test_connect.py").write_text(textwrap.dedent("""\
         import psycopg

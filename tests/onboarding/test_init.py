@@ -77,6 +77,7 @@ def test_a_setting_bound_schema_gets_its_setting_and_role(tmp_path):
     assert _qualified(draft.tenancy.root) == _qualified(hand.tenancy.root)
 
 
+@pytest.mark.slow   # over 10 s in the fast loop (a pytest or gate run of its own, or a time budget)
 def test_a_rerun_replaces_an_untouched_draft_but_never_an_edited_spec(tmp_path, capsys):
     folder = project(tmp_path, "org-bigint")
     spec_path = folder.parent / "target.yaml"
