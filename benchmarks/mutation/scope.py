@@ -1,0 +1,97 @@
+"""What each family's mutants are made of, and which mutants cannot change what it observes.
+
+:data:`SOURCES` names, per family of the registry (``harness.families``), the files whose SQL
+carries what that family judges: the migration that creates its tables, functions and policies,
+and the adapter modules on its data path. The gates a family's run asks for come from the
+registry (the gates of its items), its environment from the family's ``bite_env``.
+
+An equivalent mutant is one that cannot change what the family observes. It is not run and not
+counted, and it always carries its own reason: either a rule below that a reviewer can check
+against the mutant's edit (:func:`equivalence`), or a written explanation for that one mutant in
+:data:`EXPLAINED` (keyed by mutant id; an id no longer generated is reported as stale).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from operators import Mutant
+
+__all__ = ["EXPLAINED", "MIGRATIONS", "SOURCES", "equivalence"]
+
+MIGRATIONS = "reference_impl/migrations/versions"
+_ALL_MIGRATIONS = tuple(f"{MIGRATIONS}/{name}" for name in (
+    "0001_workspaces_users.py", "0002_memberships.py", "0003_audit_log.py", "0004_entitlements.py",
+    "0005_identity_analytics.py", "0006_work_items.py", "0007_ai_data.py", "0008_events.py"))
+
+SOURCES: dict[str, tuple[str, ...]] = {
+    "tenant_isolation": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0002_memberships.py",
+                         f"{MIGRATIONS}/0003_audit_log.py", f"{MIGRATIONS}/0006_work_items.py",
+                         "reference_impl/rls.py"),
+    # the rehearsal judges the chain itself, downgrades included
+    "migrations": _ALL_MIGRATIONS,
+    "counters": (f"{MIGRATIONS}/0004_entitlements.py", "reference_impl/entitlements/operations.py"),
+    "replay": (f"{MIGRATIONS}/0008_events.py", "reference_impl/events/automation.py",
+               "reference_impl/events/consumer.py", "reference_impl/events/credentials.py",
+               "reference_impl/events/webhooks.py"),
+    "ai": (f"{MIGRATIONS}/0007_ai_data.py", "reference_impl/ai/agent_runs.py",
+           "reference_impl/ai/ingestion.py", "reference_impl/ai/retrieval.py"),
+    "api": (f"{MIGRATIONS}/0006_work_items.py", "reference_impl/work_items/queries.py",
+            "reference_impl/work_items/operations.py", "reference_impl/api/session.py"),
+    "load": ("reference_impl/work_items/queries.py", f"{MIGRATIONS}/0006_work_items.py"),
+    "standards": (f"{MIGRATIONS}/0005_identity_analytics.py", "reference_impl/analytics/operations.py"),
+    # every table a restore must bring back; the SQL of its rows hardly matters to a restore
+    "recovery": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0006_work_items.py"),
+}
+
+# one mutant, one reason: written after reading the mutant and the family's checks
+EXPLAINED: dict[str, str] = {}
+
+
+def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
+    """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
+    if mutant.id in EXPLAINED:
+        return EXPLAINED[mutant.id]
+    if mutant.in_downgrade and family != "migrations":
+        return "in downgrade(): only the migrations family's rehearsal runs a downgrade"
+    statements = [s.strip() for s in mutant.original.replace("\n", " ").split(";") if s.strip()]
+    if mutant.operator == "swap-statements" and all(_is_declaration(s) for s in statements):
+        return "two DECLARE entries swapped: declaration order has no effect"
+    if mutant.operator == "swap-statements" and _independent_assignments(statements):
+        return "two assignments to different variables, neither reading the other: order-free"
+    if mutant.operator == "conflict-column" and family not in ("standards", "migrations") \
+            and _generated_unique(root, mutant):
+        # behaviour only: the schema standards and the rehearsal's model diff may still object
+        return ("the column left in the PRIMARY KEY is generated unique (identity or "
+                "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
+                "refused")
+    return None
+
+
+def _generated_unique(root: Path, mutant: Mutant) -> bool:
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    if "PRIMARY KEY" not in text[max(0, mutant.start - 20):mutant.start] or "," in mutant.replacement:
+        return False
+    column = re.escape(mutant.replacement.strip())
+    table = text[text.rfind("CREATE TABLE", 0, mutant.start):mutant.start]
+    name = re.match(r"CREATE TABLE\s+(\w+)", table)
+    migrations = "".join(f.read_text(encoding="utf-8") for f in (root / MIGRATIONS).glob("*.py"))
+    if name is None or re.search(rf"REFERENCES\s+{name.group(1)}\s*\(", migrations):
+        return False           # a foreign key needs the composite key: not equivalent
+    return bool(re.search(rf"\b{column}\b[^,\n]*(GENERATED ALWAYS AS IDENTITY|DEFAULT gen_random_uuid\(\))",
+                          table))
+
+
+def _independent_assignments(statements: list[str]) -> bool:
+    parts = [s.split(":=", 1) for s in statements]
+    if len(parts) != 2 or any(len(p) != 2 for p in parts):
+        return False
+    (left_a, right_a), (left_b, right_b) = ((a.strip(), b) for a, b in parts)
+    return left_a != left_b and left_a not in right_b and left_b not in right_a
+
+
+def _is_declaration(statement: str) -> bool:
+    words = statement.split()
+    return len(words) >= 2 and words[0].isidentifier() and words[0].upper() not in (
+        "SELECT", "UPDATE", "INSERT", "DELETE", "PERFORM", "RAISE", "IF", "RETURN", "EXIT")
