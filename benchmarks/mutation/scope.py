@@ -26,21 +26,21 @@ _ALL_MIGRATIONS = tuple(f"{MIGRATIONS}/{name}" for name in (
     "0005_identity_analytics.py", "0006_work_items.py", "0007_ai_data.py", "0008_events.py"))
 
 SOURCES: dict[str, tuple[str, ...]] = {
-    "tenant_isolation": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0002_memberships.py",
-                         f"{MIGRATIONS}/0003_audit_log.py", f"{MIGRATIONS}/0006_work_items.py",
+    # the policies (rls.py), memberships and their audit; the work items' lifecycle is the api's
+    "tenant_isolation": (f"{MIGRATIONS}/0002_memberships.py", f"{MIGRATIONS}/0003_audit_log.py",
                          "reference_impl/rls.py"),
-    # the rehearsal judges the chain itself, downgrades included
-    "migrations": _ALL_MIGRATIONS,
     "counters": (f"{MIGRATIONS}/0004_entitlements.py", "reference_impl/entitlements/operations.py"),
+    "standards": (f"{MIGRATIONS}/0005_identity_analytics.py", "reference_impl/analytics/operations.py"),
+    "ai": (f"{MIGRATIONS}/0007_ai_data.py", "reference_impl/ai/agent_runs.py",
+           "reference_impl/ai/ingestion.py", "reference_impl/ai/retrieval.py"),
     "replay": (f"{MIGRATIONS}/0008_events.py", "reference_impl/events/automation.py",
                "reference_impl/events/consumer.py", "reference_impl/events/credentials.py",
                "reference_impl/events/webhooks.py"),
-    "ai": (f"{MIGRATIONS}/0007_ai_data.py", "reference_impl/ai/agent_runs.py",
-           "reference_impl/ai/ingestion.py", "reference_impl/ai/retrieval.py"),
     "api": (f"{MIGRATIONS}/0006_work_items.py", "reference_impl/work_items/queries.py",
             "reference_impl/work_items/operations.py", "reference_impl/api/session.py"),
     "load": ("reference_impl/work_items/queries.py", f"{MIGRATIONS}/0006_work_items.py"),
-    "standards": (f"{MIGRATIONS}/0005_identity_analytics.py", "reference_impl/analytics/operations.py"),
+    # the rehearsal judges the chain itself, downgrades included
+    "migrations": _ALL_MIGRATIONS,
     # every table a restore must bring back; the SQL of its rows hardly matters to a restore
     "recovery": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0006_work_items.py"),
 }
@@ -55,9 +55,15 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
         return EXPLAINED[mutant.id]
     if mutant.in_downgrade and family != "migrations":
         return "in downgrade(): only the migrations family's rehearsal runs a downgrade"
+    helper = _enclosing_function(root, mutant)
+    if family != "migrations" and helper is not None and _called_only_in_downgrades(root, helper):
+        return (f"in {helper}(), which only downgrade() functions call: only the migrations "
+                "family's rehearsal runs a downgrade")
     statements = [s.strip() for s in mutant.original.replace("\n", " ").split(";") if s.strip()]
-    if mutant.operator == "swap-statements" and all(_is_declaration(s) for s in statements):
-        return "two DECLARE entries swapped: declaration order has no effect"
+    if mutant.operator == "swap-statements" and all(_is_declaration(s) for s in statements) \
+            and not _reads_the_other(statements):
+        return ("two DECLARE entries swapped, neither's initial value reading the other: "
+                "declaration order has no effect")
     if mutant.operator == "swap-statements" and _independent_assignments(statements):
         return "two assignments to different variables, neither reading the other: order-free"
     if mutant.operator == "conflict-column" and family not in ("standards", "migrations") \
@@ -67,6 +73,25 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
                 "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
                 "refused")
     return None
+
+
+def _enclosing_function(root: Path, mutant: Mutant) -> str | None:
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    found = list(re.finditer(r"^def (\w+)\(", text[:mutant.start], re.MULTILINE))
+    return found[-1].group(1) if found else None
+
+
+def _called_only_in_downgrades(root: Path, helper: str) -> bool:
+    """``helper`` is called somewhere, and every call in a migration sits in its downgrade()."""
+    calls = 0
+    for file in sorted((root / MIGRATIONS).glob("*.py")):
+        text = file.read_text(encoding="utf-8")
+        downgrade = re.search(r"^def downgrade\(", text, re.MULTILINE)
+        for call in re.finditer(rf"^\s+{helper}\(", text, re.MULTILINE):
+            if downgrade is None or call.start() < downgrade.start():
+                return False
+            calls += 1
+    return calls > 0
 
 
 def _generated_unique(root: Path, mutant: Mutant) -> bool:
@@ -83,12 +108,20 @@ def _generated_unique(root: Path, mutant: Mutant) -> bool:
                           table))
 
 
+def _reads_the_other(statements: list[str]) -> bool:
+    names = [s.split()[0] for s in statements]
+    return any(re.search(rf"\b{re.escape(other)}\b", s[len(name):])
+               for s, name in zip(statements, names, strict=True) for other in names if other != name)
+
+
 def _independent_assignments(statements: list[str]) -> bool:
     parts = [s.split(":=", 1) for s in statements]
     if len(parts) != 2 or any(len(p) != 2 for p in parts):
         return False
-    (left_a, right_a), (left_b, right_b) = ((a.strip(), b) for a, b in parts)
-    return left_a != left_b and left_a not in right_b and left_b not in right_a
+    # the target's name is its first word (a DECLARE entry names its type after it)
+    (left_a, right_a), (left_b, right_b) = ((a.split()[0], b) for a, b in parts)
+    return left_a != left_b and not re.search(rf"\b{re.escape(left_a)}\b", right_b) \
+        and not re.search(rf"\b{re.escape(left_b)}\b", right_a)
 
 
 def _is_declaration(statement: str) -> bool:
