@@ -40,7 +40,9 @@ def _family(f: dict) -> list[str]:
         lines.append(f"| {op} | " + " | ".join(str(counts.get(v, 0)) for v in _VERDICTS) + " |")
     survivors = [o for o in f["outcomes"] if o["verdict"] == "survived"]
     lines += ["", f"Survivors ({len(survivors)}):", ""]
-    lines += [f"- `{o['mutant']}` {o['where']} ({o['seconds']:.0f} s)" for o in survivors] or ["- none"]
+    lines += [f"- `{o['mutant']}` {o['where']} ({o['seconds']:.0f} s)"
+              + (f"  \n  why it survives: {o['note']}" if o.get("note") else "")
+              for o in survivors] or ["- none"]
     lines += ["", "Killed:", ""]
     lines += [f"- `{o['mutant']}` {o['verdict']} in {o['seconds']:.0f} s: {o['reason']} ({o['where']})"
               for o in f["outcomes"] if o["verdict"] != "survived"] or ["- none"]

@@ -57,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from operators import OPERATORS, Mutant, mutants_of  # noqa: E402
 from report import render  # noqa: E402
-from scope import EXPLAINED, SOURCES, equivalence  # noqa: E402
+from scope import EXPLAINED, SOURCES, SURVIVOR_NOTES, equivalence  # noqa: E402
 
 from harness.families import family as registered  # noqa: E402
 
@@ -170,6 +170,8 @@ def _shadow(folder: Path, mutant: Mutant | None) -> Path:
     for name in ("target.yaml", "gates.yaml", "waivers.yaml", "risks.yaml"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, folder / name)
+    # data the spec names relative to itself (standards.seeds): shared, never mutated
+    (folder / "fixtures").symlink_to(ROOT / "fixtures", target_is_directory=True)
     if mutant is not None:
         file = folder / mutant.path
         file.write_text(mutant.apply(file.read_text(encoding="utf-8")), encoding="utf-8")
@@ -280,7 +282,7 @@ def run_family(family: str, size: int | None, seed: int, jobs: int, dsn: str, wo
         "seconds": round(time.monotonic() - started, 1), "clean_seconds": round(clean_seconds, 1),
         "mutant_seconds": round(mutant_seconds, 1), "order": list(order),
         "per_operator": {k: dict(v) for k, v in sorted(per_operator.items())},
-        "outcomes": [asdict(o) for o in outcomes],
+        "outcomes": [{**asdict(o), "note": SURVIVOR_NOTES.get(o.mutant, "")} for o in outcomes],
         "equivalent": [{"mutant": m.id, "where": m.describe(), "reason": reasons[m.id]} for m in equivalent],
         "stale_explanations": sorted(m for m in EXPLAINED if m not in generated),
     }
