@@ -46,7 +46,13 @@ SOURCES: dict[str, tuple[str, ...]] = {
 }
 
 # one mutant, one reason: written after reading the mutant and the family's checks
-EXPLAINED: dict[str, str] = {}
+EXPLAINED: dict[str, str] = {
+    "split-transaction-355beddb": (
+        "track_event's SELECT of the existing event runs only when the INSERT found the key taken "
+        "by a committed row; under READ COMMITTED each statement reads a new snapshot, so a new "
+        "transaction bound to the same workspace reads that same row (the capability never "
+        "updates or deletes an event): the answer cannot differ"),
+}
 
 _DEFINER = ("not equivalent, not observable through the entitlements capability: every call binds "
             "the workspace it names and the function filters by that workspace itself, so running "
@@ -63,6 +69,10 @@ SURVIVOR_NOTES: dict[str, str] = {
         "plan change can commit after it as if before it. Every such history still has a serial "
         "explanation, which is what the checker asks; only a real-time order (strict "
         "serializability) would tell, which S10 does not claim"),
+    "relational-5c9312a5": (
+        "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
+        "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
+        "boundary, and S10.analytics-event-integrity judges events through the capability"),
     "relational-6df78bdc": (
         "a denial at exact equality (used + amount = quota + grace) needs the quota raised to "
         "exactly that sum between the consume's UPDATE and its second look; the races never "
