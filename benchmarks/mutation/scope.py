@@ -69,6 +69,11 @@ SURVIVOR_NOTES: dict[str, str] = {
         "plan change can commit after it as if before it. Every such history still has a serial "
         "explanation, which is what the checker asks; only a real-time order (strict "
         "serializability) would tell, which S10 does not claim"),
+    "drop-conjunct-924cc6cf": (
+        "the audit trigger then writes a row for every membership a workspace deletion cascades "
+        "to, naming the workspace being deleted, so deleting a workspace with members fails; "
+        "no suite deletes a whole tenant (the matrix spares the root's unfiltered DELETE on "
+        "purpose, and the membership capability has no workspace deletion)"),
     "relational-5c9312a5": (
         "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
         "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
