@@ -47,6 +47,9 @@ SOURCES: dict[str, tuple[str, ...]] = {
 
 # one mutant, one reason: written after reading the mutant and the family's checks
 EXPLAINED: dict[str, str] = {
+    "constant-8f96317f": (
+        "retrieve_chunks' DEFAULT for p_k: its one caller (reference_impl/ai/retrieval.py) passes "
+        "all six arguments, k included, so the default is never read"),
     "split-transaction-355beddb": (
         "track_event's SELECT of the existing event runs only when the INSERT found the key taken "
         "by a committed row; under READ COMMITTED each statement reads a new snapshot, so a new "
