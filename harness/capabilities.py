@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 
 from harness.errors import HarnessError
 from harness.evidence import EvidenceFailure
+from harness.families import canonical_capability, capability_of_operation, operations, protocol_of
 
 __all__ = ["CapabilityMissing", "UndeclaredCapability", "Unsupported", "judge_unsupported",
            "missing_methods", "not_applicable", "require", "undeclared"]
@@ -55,16 +56,6 @@ def missing_methods(adapter: Any, protocol: type) -> list[str]:
     return sorted(name for name in operations(protocol) if not callable(getattr(adapter, name, None)))
 
 
-def operations(protocol: type) -> list[str]:
-    """The public method names a capability Protocol declares."""
-    wanted = [name for name in getattr(protocol, "__protocol_attrs__", ())
-              if not name.startswith("_")]
-    if not wanted:  # Python < 3.12 keeps the members elsewhere
-        wanted = [name for name, value in vars(protocol).items()
-                  if callable(value) and not name.startswith("_")]
-    return wanted
-
-
 def not_applicable(spec: Any, capability: str, detail: str = "") -> NoReturn:
     """Skips the test as not applicable: ``spec`` declares ``capability`` unsupported."""
     import pytest
@@ -85,8 +76,6 @@ def undeclared(spec: Any, capability: str, what: str) -> UndeclaredCapability:
 def require(adapter: Any, capability: str, spec: Any) -> Any:
     """The adapter, checked against ``capability``'s Protocol (from the family registry); not
     applicable if ``spec`` declares ``capability`` unsupported."""
-    from harness.families import canonical_capability, protocol_of
-
     capability = canonical_capability(capability, "harness.capabilities.require", "capability")
     protocol = protocol_of(capability)
     if protocol is None:
@@ -108,8 +97,6 @@ def require(adapter: Any, capability: str, spec: Any) -> Any:
 def judge_unsupported(error: BaseException, spec: Any) -> NoReturn:
     """An :class:`Unsupported` (or ``NotImplementedError``) from a test: not applicable when
     declared, :class:`UndeclaredCapability` when not."""
-    from harness.families import capability_of_operation
-
     operation = _raising_operation(error.__traceback__)
     capability = getattr(error, "capability", None) or capability_of_operation(operation or "")
     reason = getattr(error, "reason", None) or str(error) or type(error).__name__
@@ -130,6 +117,4 @@ def _raising_operation(tb: TracebackType | None) -> str | None:
     while tb is not None:
         names.append(tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
-    from harness.families import capability_of_operation
-
     return next((name for name in reversed(names) if capability_of_operation(name)), None)

@@ -33,6 +33,8 @@ from typing import Any
 
 import psutil
 
+from harness.run_directory import claim_run_directory, run_directory
+
 __all__ = ["CHILD_ENV", "ChildRecord", "describe_children", "postmaster_of", "reap_children",
            "record_child", "scratch_dir"]
 
@@ -46,8 +48,6 @@ _solo: Path | None = None              # this process's own run directory, outsi
 def _state_dir() -> Path:
     """The run directory records go to: the pytest run's, else one owned by this process."""
     global _solo
-    from harness.lifecycle import claim_run_directory, run_directory
-
     run_id = os.environ.get(RUN_ID_ENV)
     if run_id:
         return run_directory(run_id)

@@ -62,6 +62,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _doctor(args: argparse.Namespace) -> int:
     from harness import doctor
+    from harness.backends import require_extensions
     from harness.target import load_target
 
     if args.reap:   # before the spec: a broken spec must not keep a killed run's cluster alive
@@ -70,6 +71,7 @@ def _doctor(args: argparse.Namespace) -> int:
     spec = load_target(args.target)
     results = doctor.diagnose_all(spec)
     print(doctor.render(spec, results))
+    require_extensions(spec)  # after the diagnosis, which shows which backend has them
     selected = next(d for d in results if d.backend == spec.database.backend)
     return 0 if selected.works else 1
 
@@ -155,6 +157,7 @@ def _locked(out: Path, gate_ids: tuple[str, ...]) -> contextlib.ExitStack:
 
 
 def _gate(args: argparse.Namespace) -> int:
+    from harness.backends import require_extensions
     from harness.configcheck import check_profiles
     from harness.gates.console import print_gate_line, print_gate_summary
     from harness.gates.packets_folder import check_writable
@@ -167,6 +170,7 @@ def _gate(args: argparse.Namespace) -> int:
         raise _UsageError(f"--workers {args.workers}: give 1 or more (1 runs the suites in one process)")
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1) if args.all else 1
     target = load_target(args.target)
+    require_extensions(target)  # a backend without them is exit 2 before any suite runs
     catalog = _catalog(args, target)
     gate_ids = tuple(g.id for g in catalog.gates) if args.all else tuple(dict.fromkeys(args.gates))
     for gate_id in gate_ids:

@@ -24,7 +24,7 @@ from importlib.metadata import entry_points
 from harness.errors import ConfigError
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Family", "Variant", "canonical_capability", "capabilities",
-           "capability_of_operation", "families", "family", "protocol_of"]
+           "capability_of_operation", "families", "family", "operations", "protocol_of"]
 
 ENTRY_POINT_GROUP = "gate_harness.families"
 # the harness's own families, in the order the bite test runs them
@@ -34,7 +34,10 @@ BUILTIN = ("harness.isolation", "harness.rehearsal", "harness.counters", "harnes
 
 @dataclass(frozen=True)
 class Variant:
-    """A known-bad variant of the reference (``reference_impl/variants/<name>``) and its verdict.
+    """A known-bad variant of the reference (``reference_impl/variants/<name>``) and its verdict;
+    one named ``<real>/<name>`` is a variant of a real schema
+    (``fixtures/targets/<real>/variants/<name>``), and the bite test shows the clean real
+    schema, narrowed the same way, meets what the variant fails.
 
     ``fails``: the items its one mistake must turn failed (their gates NO-GO). ``stays_met``:
     the items that must stay met; None means every other item of the family in the gates run,
@@ -65,6 +68,10 @@ class Family:
     # capability name -> its Protocol; None: a capability the spec provides, not the adapter
     capabilities: Mapping[str, type | None] = field(default_factory=dict)
     profile: str | None = None                  # its profile file, relative to the project
+    # "module:function" reading one named profile, (path, name | None) -> typed profile: what
+    # ``harness gate`` calls on every profile of the file before any suite runs (configcheck)
+    profile_loader: str | None = None
+    profile_file_env: str | None = None         # a variable naming another file of that shape
     variant_prefix: str = ""                    # reference_impl/variants/<prefix>*
     variants: Mapping[str, Variant] = field(default_factory=dict)
     aliases: Mapping[str, str] = field(default_factory=dict)   # old capability name -> current
@@ -145,10 +152,18 @@ def protocol_of(capability: str) -> type | None:
     return capabilities()[canonical_capability(capability, "harness.capabilities.require", "capability")]
 
 
+def operations(protocol: type) -> list[str]:
+    """The public method names a capability Protocol declares."""
+    wanted = [name for name in getattr(protocol, "__protocol_attrs__", ())
+              if not name.startswith("_")]
+    if not wanted:  # Python < 3.12 keeps the members elsewhere
+        wanted = [name for name, value in vars(protocol).items()
+                  if callable(value) and not name.startswith("_")]
+    return wanted
+
+
 @cache
 def _operations() -> dict[str, str]:
-    from harness.capabilities import operations
-
     found: dict[str, set[str]] = {}
     for name, protocol in capabilities().items():
         for operation in operations(protocol) if protocol is not None else ():

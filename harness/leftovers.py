@@ -32,7 +32,7 @@ from psycopg import sql
 
 from harness.backends import ServerState
 from harness.children import describe_children, reap_children
-from harness.lifecycle import RUN_PREFIX
+from harness.run_directory import RUN_PREFIX
 
 __all__ = ["StaleRun", "find_stale_runs", "reap_stale_runs", "remove"]
 

@@ -10,7 +10,8 @@ crashed or interrupted worker left behind, so nothing is orphaned.
 The template is provisioned with the server, under the same lock, by
 :mod:`harness.template_cache` (a warm run copies a cached, already migrated cluster). Each test
 gets a clone of it (the janitor, after pytest-postgresql): with a pool (:mod:`harness.pool`,
-the default) the clone was made ahead of demand and is dropped in the background after use;
+the default) the clone was made ahead of demand and, after use, is handed out again if it is
+proven unchanged (:mod:`harness.unchanged`) or else dropped in the background;
 without one it is made with ``CREATE DATABASE ... TEMPLATE`` on the spot and dropped on exit.
 Drops terminate connections first, so a leaked connection cannot keep a clone alive.
 
@@ -25,56 +26,32 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import fasteners
-import psutil
 import psycopg
 from psycopg import sql
 
-from harness import roles, template_cache
-from harness.backends import ServerState, get_backend
+from harness import passfile, roles, template_cache
+from harness.backends import ServerState, get_backend, require_extensions
 from harness.errors import UnsafeAppRole
 from harness.pool import ClonePool, create_clone_sql
+from harness.run_directory import RUN_PREFIX, claim_run_directory, process_identity, run_directory
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
 __all__ = ["DEFAULT_POOL_CREATORS", "DEFAULT_POOL_SIZE", "RUN_PREFIX", "Database", "Run", "claim_run_directory", "reap",
-           "run_directory"]
+           "run_directory", "server_recorded"]
 
-RUN_PREFIX = "harness-run-"
 DEFAULT_POOL_SIZE = 8
 # threads (each with its own admin connection) making clones side by side: a clone mostly waits
 # (checkpoints, the copy), so two make clones nearly twice as fast as one, even on two cores
 DEFAULT_POOL_CREATORS = 2
 _counter = itertools.count(1)
-
-
-def run_directory(run_id: str) -> Path:
-    """The directory every process of one test run shares."""
-    path = Path(tempfile.gettempdir()) / f"{RUN_PREFIX}{run_id}"
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
-
-
-def claim_run_directory(run_id: str) -> Path:
-    """Creates the run directory and records this process (the run's controller) as its owner."""
-    path = run_directory(run_id)
-    (path / "owner.json").write_text(json.dumps(process_identity(os.getpid())))
-    return path
-
-
-def process_identity(pid: int) -> dict[str, Any]:
-    """A PID with its start time, so a recycled PID is not mistaken for a live owner."""
-    try:
-        return {"pid": pid, "started": psutil.Process(pid).create_time()}
-    except psutil.NoSuchProcess:
-        return {"pid": pid, "started": None}
 
 
 @dataclass(frozen=True)
@@ -105,11 +82,12 @@ class Run:
     """The database side of one test run, shared across the processes of that run."""
 
     def __init__(self, spec: TargetSpec, run_id: str, *, fresh: bool = False,
-                 pool_size: int = DEFAULT_POOL_SIZE) -> None:
+                 pool_size: int = DEFAULT_POOL_SIZE, reuse: bool = True) -> None:
         self.spec = spec
         self.run_id = run_id
         self.fresh = fresh          # rebuild the cached template instead of reusing it
         self.pool_size = pool_size  # 0: no pool, clone on demand
+        self.reuse = reuse          # hand out again a clone proven unchanged (harness.unchanged)
         self.tag = "".join(ch for ch in run_id.lower() if ch.isalnum())[:10]
         self.dir = run_directory(run_id)
         self._lock = fasteners.InterProcessLock(str(self.dir / "lock"))
@@ -134,6 +112,7 @@ class Run:
 
     def _start(self) -> dict[str, Any]:
         """Starts the server with its template (cached where the backend allows) and the app role."""
+        require_extensions(self.spec)
         backend = get_backend(self.spec)
         password = secrets.token_urlsafe(24)
         created: list[bool] = []
@@ -142,7 +121,14 @@ class Run:
             with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
                 created.append(roles.ensure_role(admin, self.spec.app_role, password))
 
+        def own(state: ServerState) -> ServerState:
+            """Our own server: its conninfo names the run's password file (harness.passfile),
+            rewritten whenever the server's passwords are known, never the password itself."""
+            path = passfile.remember(self.dir, state.admin, state.admin.as_user(self.spec.app_role, password))
+            return replace(state, admin=passfile.using(state.admin, path))
+
         def build_cached(state: ServerState) -> None:
+            state = own(state)
             ensure_app_role(state)
             template_cache.build_template(self.spec, state.admin, template_cache.CACHED_TEMPLATE)
 
@@ -151,9 +137,11 @@ class Run:
             key = template_cache.template_key(self.spec, template_cache.embedded_build())
             state, source = template_cache.ClusterCache(key).provision(
                 backend, self.dir / "server", build_cached, fresh=self.fresh)
+            state = own(state)
             template = template_cache.CACHED_TEMPLATE
         else:
             state = backend.start(self.dir / "server")
+            state = state if kind == "dsn" else own(state)
             # recorded at once: if anything below fails, release/reap can still stop the server
             self._write({"server": state.to_json(), "refs": [], "owners": [], "template": None})
             ensure_app_role(state)
@@ -199,6 +187,7 @@ class Run:
             self._drop_own_databases(state)
         get_backend(self.spec).stop(state)
         self._state_file.unlink(missing_ok=True)
+        passfile.remove(self.dir)
 
     def _drop_own_databases(self, state: ServerState) -> None:
         with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
@@ -233,6 +222,8 @@ class Run:
         state = ServerState.from_json(record["server"])
         owner = state.admin.with_db(name)
         app = owner.as_user(self.spec.app_role, record["app_password"])
+        if owner.passfile is not None:   # the run's password file holds the app role's too
+            app = passfile.using(app, Path(owner.passfile))
         via_set_role = state.backend == "dsn" and not record["app_role_created"]
         return Database(name=name, owner=owner, app=app, spec=self.spec, app_via_set_role=via_set_role)
 
@@ -294,7 +285,8 @@ class Run:
             }
             self._pool = ClonePool(self.server.admin, self.template(),
                                    lambda: self._new_name("pool"), self.pool_size, self._strategy,
-                                   creators=DEFAULT_POOL_CREATORS, connect_ahead=connect_ahead)
+                                   creators=DEFAULT_POOL_CREATORS, connect_ahead=connect_ahead,
+                                   reuse=self.reuse)
         return self._pool
 
     # -- connections -------------------------------------------------------------------------
@@ -337,26 +329,36 @@ class Run:
         tmp.replace(self._state_file)
 
 
-def reap(spec: TargetSpec, run_id: str) -> bool:
-    """Stops a server that is still recorded for this run (a worker died or was interrupted).
+def server_recorded(run_id: str) -> bool:
+    """Whether a server of this run is still recorded (a worker died or was interrupted): only
+    then does :func:`reap` need the spec, whose loading imports the target's adapter."""
+    return (run_directory(run_id) / "server.json").exists()
+
+
+def reap(spec: TargetSpec | None, run_id: str) -> bool:
+    """Stops a server that is still recorded for this run (a worker died or was interrupted),
+    with ``spec`` (None only when :func:`server_recorded` said no server is).
 
     Called by the one process that outlives every other of the run. Returns True if it had
     to stop something.
     """
     from harness.backends.embedded import remove_pgdata
 
-    run = Run(spec, run_id)
-    with run._lock:
-        record = run._read()
-        if record is not None:
-            run._shutdown(record)
+    folder = run_directory(run_id)
+    with fasteners.InterProcessLock(str(folder / "lock")):
+        record = None
+        if spec is not None:
+            run = Run(spec, run_id)
+            record = run._read()
+            if record is not None:
+                run._shutdown(record)
         # a server that failed half-way through starting left a data directory (maybe on tmpfs)
-        remove_pgdata(run.dir / "server" / "pgdata")
+        remove_pgdata(folder / "server" / "pgdata")
     # a worker that died mid-rehearsal left its clusters, API server or load generator running
     from harness.children import reap_children
 
-    reap_children(run.dir)
-    shutil.rmtree(run.dir, ignore_errors=True)
+    reap_children(folder)
+    shutil.rmtree(folder, ignore_errors=True)
     return record is not None
 
 

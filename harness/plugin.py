@@ -19,11 +19,19 @@ import allure
 import psycopg
 import pytest
 
-from harness import leftovers, provenance
+from harness import blame, leftovers, provenance
+from harness.backends import require_extensions
 from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
 from harness.evidence import EvidenceClaim, EvidenceFailure, attach_context, parse_claim
-from harness.lifecycle import DEFAULT_POOL_SIZE, Database, Run, claim_run_directory, reap
+from harness.lifecycle import (
+    DEFAULT_POOL_SIZE,
+    Database,
+    Run,
+    claim_run_directory,
+    reap,
+    server_recorded,
+)
 from harness.secrets import redact
 from harness.target import TargetSpec, load_target
 
@@ -37,6 +45,7 @@ class HarnessOptions:
     gates: tuple[str, ...]
     fresh: bool = False               # rebuild the cached migrated template
     pool_size: int = DEFAULT_POOL_SIZE  # clones made ahead of demand per process; 0: none
+    reuse: bool = True                # hand out again a clone proven unchanged
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,11 +60,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-pool-size", type=int, default=None, metavar="N",
                     help=f"clones made ahead of demand per process, 0 for none "
                          f"(ini: harness_pool_size; default {DEFAULT_POOL_SIZE})")
+    group.addoption("--harness-no-reuse", action="store_true", default=None,
+                    help="never hand a test a clone another test had, even one proven unchanged "
+                         "(ini: harness_reuse = false)")
     parser.addini("harness_target", "target spec YAML, relative to the rootdir", default="target.yaml")
     parser.addini("harness_backend", "database backend override", default="")
     parser.addini("harness_fresh", "rebuild the cached migrated template", type="bool", default=False)
     parser.addini("harness_pool_size", "clones made ahead of demand per process",
                   default=str(DEFAULT_POOL_SIZE))
+    parser.addini("harness_reuse", "hand out again a clone proven unchanged (harness.unchanged)",
+                  type="bool", default=True)
 
 
 def resolve_options(config: pytest.Config) -> HarnessOptions:
@@ -79,9 +93,10 @@ def resolve_options(config: pytest.Config) -> HarnessOptions:
                                     "(fix: harness_pool_size = 4, or 0 for no pool)") from None
     if pool_size < 0:
         raise pytest.UsageError("harness_pool_size must be 0 or more (fix: 4, or 0 for no pool)")
+    reuse = not config.getoption("harness_no_reuse") and bool(config.getini("harness_reuse"))
     return HarnessOptions(target=Path(target), backend=backend,
                           gates=tuple(gates) if gates is not None else (), fresh=fresh,
-                          pool_size=pool_size)
+                          pool_size=pool_size, reuse=reuse)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -177,11 +192,41 @@ def pytest_runtest_setup(item: pytest.Item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    """An operation the target lacks, met while running a test: see :func:`_judge_gap`."""
+    """An operation the target lacks, met while running a test: see :func:`_judge_gap`. An
+    exception the target raised in the test body is a failure of the target, not an error of
+    the harness: see :func:`_judge_exception`."""
+    blame.clear_responses()
     try:
         return (yield)
     except (Unsupported, NotImplementedError) as exc:
         _judge_gap(item, exc)
+    except Exception as exc:
+        _judge_exception(item, exc)
+
+
+def _judge_exception(item: pytest.Item, exc: Exception) -> None:
+    """Re-raises ``exc`` as :class:`harness.blame.TargetRaised` (chained, so the original
+    traceback stays in the report) when :func:`harness.blame.blame` finds it the target's;
+    otherwise unchanged: setup and harness code stay errors."""
+    __tracebackhide__ = True
+    packages = _target_packages(item.config)
+    why = None if packages is None else blame.blame(exc, packages)
+    if why is None:
+        raise exc
+    raise blame.target_failure(exc, why) from exc
+
+
+def _target_packages(config: pytest.Config) -> frozenset[str] | None:
+    """The target's own packages (once per process); None when the spec does not load."""
+    if _packages_key not in config.stash:
+        options = config.stash[_options_key]
+        try:
+            spec = load_target(options.target, backend=options.backend)
+            adapter = spec.load_adapter_class() if spec.adapter else None
+        except ConfigError:
+            return None
+        config.stash[_packages_key] = blame.target_packages(adapter, spec.api.asgi if spec.api else None)
+    return config.stash[_packages_key]
 
 
 def _judge_gap(item: pytest.Item, exc: BaseException) -> None:
@@ -200,14 +245,20 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if not config.stash.get(_controller_key, False):
         return
     options = config.stash[_options_key]
-    try:
-        spec = load_target(options.target, backend=options.backend)
-    except ConfigError:
-        return
-    # whatever a crashed or interrupted worker left running, the controller stops it here
-    reap(spec, os.environ[RUN_ID_ENV])
+    run_id = os.environ[RUN_ID_ENV]
     alluredir = config.getoption("allure_report_dir", None)
-    if alluredir and not (Path(alluredir) / provenance.FILE_NAME).exists():
+    provenance_missing = bool(alluredir) and not (Path(alluredir) / provenance.FILE_NAME).exists()
+    spec = None
+    # the spec (its loading imports the adapter: ~1 s of an xdist controller's exit) only when
+    # a server is left to stop or provenance to write
+    if provenance_missing or server_recorded(run_id):
+        try:
+            spec = load_target(options.target, backend=options.backend)
+        except ConfigError:
+            return
+    # whatever a crashed or interrupted worker left running, the controller stops it here
+    reap(spec, run_id)
+    if provenance_missing and spec is not None:
         provenance.write(Path(alluredir), provenance.collect(spec, None, _seed(config)))
 
 
@@ -217,16 +268,19 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
     """The target spec under test, validated (``--harness-target``, default ``target.yaml``)."""
     options = pytestconfig.stash[_options_key]
     try:
-        return load_target(options.target, backend=options.backend)
+        spec = load_target(options.target, backend=options.backend)
+        require_extensions(spec)
     except ConfigError as exc:
         pytest.exit(f"harness: error: {exc}", returncode=2)
+    return spec
 
 
 @pytest.fixture(scope="session")
 def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config) -> Iterator[Run]:
     """The run's shared server (started once, shared by xdist workers) with its template."""
     options = pytestconfig.stash[_options_key]
-    run = Run(harness_target, _run_id(pytestconfig), fresh=options.fresh, pool_size=options.pool_size)
+    run = Run(harness_target, _run_id(pytestconfig), fresh=options.fresh, pool_size=options.pool_size,
+              reuse=options.reuse)
     try:
         state = run.acquire()
     except BackendUnavailable as exc:
@@ -308,3 +362,4 @@ def claims_of(item: pytest.Item) -> tuple[EvidenceClaim, ...]:
 _options_key = pytest.StashKey[HarnessOptions]()
 _controller_key = pytest.StashKey[bool]()
 _claims_key = pytest.StashKey[tuple]()
+_packages_key = pytest.StashKey[frozenset]()

@@ -11,15 +11,20 @@ to do. Making a clone for a waiting test comes first; then dropping, once more t
 
 A clone's creation mostly waits (for checkpoints, for the copy), so ``creators`` threads, each
 with its own admin connection, make clones side by side: on two cores two of them make clones
-nearly twice as fast as one (``benchmarks/bench_fresh_database.py``).
+nearly twice as fast as one (``benchmarks/bench_fresh_database.py``); :data:`HELPERS` more
+threads prove given-back clones unchanged, open connections ahead and drop, so that neither waits
+behind a clone being made.
 
 Which connections to open ahead follows what takers used: a kind of connection (``owner``,
 ``app``) is opened ahead while the last clone given back had its connection of that kind taken,
 so a module of tests that never connect costs no idle backends. A connection made ahead and not
 taken is closed when its clone is given back.
 
-Every clone is used by exactly one taker and is never handed out twice. Clones still in the pool
-when a run ends die with the run's server (or are dropped by name on a shared server).
+A clone is handed out again only when ``reuse`` is on and :mod:`harness.unchanged` proves that
+its taker changed nothing (a test that only reads); the connection that proved it goes to the
+next taker, ahead of the clones still untouched. Every other clone is used by exactly one taker.
+Clones still in the pool when a run ends die with the run's server (or are dropped by name on a
+shared server).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from collections.abc import Callable, Mapping
 import psycopg
 from psycopg import sql
 
+from harness import unchanged
 from harness.errors import HarnessError
 from harness.secrets import ConnParams
 
@@ -46,6 +52,12 @@ MAX_UNDROPPED = 48
 # count against the server's max_connections (a race suite may open a hundred of its own)
 CONNECTED_AHEAD = 2
 
+# threads beyond the creators, which prove given-back clones unchanged, open connections and drop
+# but never create: a proof (a connection, ~3-7 ms) that queued behind two clones being made
+# (~20-30 ms each) left one-query tests waiting (median setup 6-9 ms with two threads in all,
+# 0.6 ms with two more, measured alternately on the loaded 2-core machine)
+HELPERS = 2
+
 # kind of connection ("owner", "app") -> how to open one to the clone named
 ConnectAhead = Mapping[str, Callable[[str], psycopg.Connection]]
 
@@ -59,7 +71,7 @@ class ClonePool:
 
     def __init__(self, admin: ConnParams, template: str, new_name: Callable[[], str], size: int,
                  strategy: str | None = None, *, creators: int = 1,
-                 connect_ahead: ConnectAhead | None = None) -> None:
+                 connect_ahead: ConnectAhead | None = None, reuse: bool = False) -> None:
         if size < 1 or creators < 1:
             raise ValueError("a pool holds at least one clone and has at least one creator")
         self.admin = admin
@@ -69,6 +81,12 @@ class ClonePool:
         self.creators = creators
         self._new_name = new_name
         self._connect_ahead = dict(connect_ahead or {})
+        # proving a clone unchanged needs the owner connection (a superuser's, autocommit)
+        self.reuse = reuse and "owner" in self._connect_ahead
+        self._recorded: dict[str, unchanged.Recorded] = {}       # clone -> as last vouched for
+        self._returned: deque[str] = deque()                     # given back, to be proven
+        self._checking = 0
+        self.reused = 0                                          # clones handed out again
         self._wanted = dict.fromkeys(self._connect_ahead, True)   # kinds opened ahead now
         self._ready: deque[str] = deque()
         self._open: dict[str, dict[str, psycopg.Connection]] = {}  # clone -> kind -> connection
@@ -120,7 +138,10 @@ class ClonePool:
             for kind in self._wanted:
                 self._wanted[kind] = kind in taken
             leftover = self._open.pop(name, {})
-            self._used.append(name)
+            if self.reuse and name in self._recorded:
+                self._returned.append(name)
+            else:
+                self._used.append(name)
             self._cond.notify_all()
         for conn in leftover.values():
             conn.close()
@@ -135,7 +156,8 @@ class ClonePool:
         with self._cond:
             self._start()
             return self._cond.wait_for(
-                lambda: (not self._used and not self._dropping) or self._error is not None, timeout)
+                lambda: (not self._used and not self._dropping and not self._returned
+                         and not self._checking) or self._error is not None, timeout)
 
     def close(self, *, drop: bool) -> None:
         """Stops the threads; with ``drop``, drops the clones this pool still holds."""
@@ -150,9 +172,10 @@ class ClonePool:
                 conn.close()
         self._open.clear()
         if drop:
-            leftover = [*self._ready, *self._used]
+            leftover = [*self._ready, *self._used, *self._returned]
             self._ready.clear()
             self._used.clear()
+            self._returned.clear()
             if leftover:
                 with psycopg.connect(self.admin.conninfo(), autocommit=True) as conn:
                     for name in leftover:
@@ -175,7 +198,7 @@ class ClonePool:
     # -- the background threads --------------------------------------------------------------
     def _start(self) -> None:
         if not self._threads and not self._closed:
-            for n in range(self.creators):
+            for n in range(self.creators + (HELPERS if self.reuse or self._connect_ahead else 0)):
                 thread = threading.Thread(target=self._work, name=f"harness-clone-pool-{n}",
                                           daemon=True)
                 self._threads.append(thread)
@@ -188,20 +211,28 @@ class ClonePool:
                 coming = len(self._ready) + self._creating
                 if self._closed:
                     return "stop", None, None
-                if self._waiting > coming:
+                may_create = self._creating < self.creators
+                may_drop = self._dropping < self.creators
+                if self._waiting > coming and self._returned:
+                    self._checking += 1
+                    return "check", self._returned.popleft(), None
+                if self._waiting > coming and may_create:
                     self._creating += 1
                     return "create", None, None
-                if len(self._used) > MAX_UNDROPPED:
+                if len(self._used) > MAX_UNDROPPED and may_drop:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
                 missing = self._missing_connection()
                 if missing is not None:
                     self._connecting.add(missing)
                     return "connect", *missing
-                if coming < self.size:
+                if self._returned:   # cheaper than a new clone, and it comes with its connection
+                    self._checking += 1
+                    return "check", self._returned.popleft(), None
+                if coming < self.size and may_create:
                     self._creating += 1
                     return "create", None, None
-                if self._used:
+                if self._used and may_drop:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
                 self._cond.wait()
@@ -226,6 +257,8 @@ class ClonePool:
                         self._create(conn)
                     elif job == "connect":
                         self._connect(name, kind)
+                    elif job == "check":
+                        self._check(conn, name)
                     else:
                         try:
                             _drop(conn, name)
@@ -262,12 +295,42 @@ class ClonePool:
         where it belongs (not retried ahead until a taker gets one of that kind again)."""
         self._wanted[kind] = False
 
+    def _check(self, admin: psycopg.Connection, name: str) -> None:
+        """Hands a given-back clone out again if :mod:`harness.unchanged` proves it unchanged,
+        first in line with its owner connection; else it is dropped like any used clone."""
+        proven = None
+        try:
+            proven = unchanged.prove_unchanged(admin, name, self._recorded[name],
+                                               self._connect_ahead["owner"])
+        finally:
+            surplus: list[psycopg.Connection] = []
+            with self._cond:
+                self._checking -= 1
+                if proven is None:
+                    self._recorded.pop(name, None)
+                    self._used.append(name)
+                else:
+                    conn, self._recorded[name] = proven
+                    self._open[name] = {"owner": conn} if self._wanted.get("owner") else {}
+                    if not self._wanted.get("owner"):
+                        surplus.append(conn)
+                    self._ready.appendleft(name)
+                    self.reused += 1
+                    # idle backends stay bounded: only the clones next in line keep theirs
+                    for later in itertools.islice(self._ready, CONNECTED_AHEAD, None):
+                        surplus.extend(self._open[later].values())
+                        self._open[later] = {}
+                self._cond.notify_all()
+            for conn in surplus:
+                conn.close()
+
     def _create(self, conn: psycopg.Connection) -> None:
         """Makes one clone; its connections are opened by the "connect" job once it is next in
         line (a taker already waiting connects itself meanwhile)."""
         try:
             name = self._new_name()
             conn.execute(create_clone_sql(name, self.template, self.strategy))
+            recorded = unchanged.identity(conn, name) if self.reuse else None
         except BaseException:
             with self._cond:
                 self._creating -= 1
@@ -276,6 +339,8 @@ class ClonePool:
         with self._cond:   # one step, so that no other thread sees the clone neither coming nor ready
             self._creating -= 1
             self._open[name] = {}
+            if recorded is not None:
+                self._recorded[name] = recorded
             self._ready.append(name)
             self._cond.notify_all()
 

@@ -29,6 +29,9 @@ class ConnParams:
     password: str | None = field(default=None, repr=False)
     # the DSN's other libpq parameters, in its order (sslpassword may be among them: never shown)
     options: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # the run's password file holding this user's password (harness.passfile): when set, the
+    # conninfo names it and carries no password
+    passfile: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # a record read back from JSON holds lists: frozen, so normalised once here
@@ -38,14 +41,17 @@ class ConnParams:
         return replace(self, dbname=dbname)
 
     def as_user(self, user: str, password: str | None) -> ConnParams:
-        return replace(self, user=user, password=password)
+        # another user's password is not known to be in the password file: it travels itself
+        return replace(self, user=user, password=password, passfile=None)
 
     def conninfo(self) -> str:
         """The libpq string for the driver only: it carries the password."""
         parts = {"host": self.host, "user": self.user, "dbname": self.dbname}
         if self.port is not None:
             parts["port"] = str(self.port)
-        if self.password is not None:
+        if self.passfile is not None:
+            parts["passfile"] = self.passfile
+        elif self.password is not None:
             parts["password"] = self.password
         return make_conninfo(**{**dict(self.options), **parts})
 
@@ -53,11 +59,12 @@ class ConnParams:
         from sqlalchemy.engine import URL
 
         socket = self.host.startswith("/")   # a socket folder goes in the query, as libpq takes it
-        query = {**dict(self.options), **({"host": self.host} if socket else {})}
+        query = {**dict(self.options), **({"host": self.host} if socket else {}),
+                 **({"passfile": self.passfile} if self.passfile is not None else {})}
         return URL.create(
             "postgresql+psycopg",
             username=self.user,
-            password=self.password,
+            password=self.password if self.passfile is None else None,
             host=None if socket else self.host,
             port=None if socket else self.port,
             database=self.dbname,
@@ -70,7 +77,9 @@ class ConnParams:
         env = {"PGHOST": self.host, "PGUSER": self.user, "PGDATABASE": self.dbname}
         if self.port is not None:
             env["PGPORT"] = str(self.port)
-        if self.password is not None:
+        if self.passfile is not None:
+            env["PGPASSFILE"] = self.passfile
+        elif self.password is not None:
             env["PGPASSWORD"] = self.password
         for key, value in self.options:
             name = _LIBPQ_ENV.get(key)

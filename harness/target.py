@@ -305,38 +305,14 @@ def load_target(path: str | os.PathLike[str], *, backend: str | None = None) -> 
     if backend is None and env_backend is not None and env_backend not in BACKENDS:
         raise ConfigError("HARNESS_BACKEND (environment variable)", "", f"{env_backend!r} is not one "
                           f"of {', '.join(BACKENDS)}", f"unset HARNESS_BACKEND or set it to one of {', '.join(BACKENDS)}")
-    spec = spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
-    _check_extensions(where, spec)
-    return spec
+    # requires_extensions is checked where a server is used (harness.backends.require_extensions)
+    return spec.with_backend(backend or env_backend, os.environ.get("HARNESS_DOCKER_IMAGE") or None)
 
 
 def _names(where: str, fld: str, raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
         raise ConfigError(where, fld, "must be a list of extension names", "e.g. [pgcrypto, vector]")
     return tuple(raw)
-
-
-def _check_extensions(where: str, spec: TargetSpec) -> None:
-    """``requires_extensions`` against what the chosen backend's installation offers (known
-    offline for embedded and system; docker and dsn are judged by the migrations themselves)."""
-    from harness.backends import available_extensions
-
-    if not spec.requires_extensions:
-        return
-    offered = available_extensions(spec.database.backend)
-    if offered is None:
-        return
-    missing = [e for e in spec.requires_extensions if e not in offered]
-    if not missing:
-        return
-    others = [b for b in BACKENDS if b != spec.database.backend
-              and (o := available_extensions(b)) is not None and all(m in o for m in missing)]
-    fix = (f"use backend {others[0]} (database.backend: {others[0]}, or HARNESS_BACKEND={others[0]}), "
-           "which has them" if others else
-           "install them into a server (e.g. apt-get install postgresql-15 postgresql-15-pgvector) "
-           "and use backend system, or backend dsn on a server that has them")
-    raise ConfigError(where, "requires_extensions", f"backend {spec.database.backend} has no "
-                      f"{', '.join(missing)}", fix)
 
 
 def _database(where: str, raw: Any) -> DatabaseSpec:

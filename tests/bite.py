@@ -27,8 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = [sys.executable, "-m", "harness"]
 VARIANTS = ROOT / "reference_impl" / "variants"
+TARGETS = ROOT / "fixtures" / "targets"     # real schemas written by others, and their variants
 
-__all__ = ["ROOT", "VARIANTS", "GateVerdict", "run_family", "shared_server", "target_path"]
+__all__ = ["ROOT", "TARGETS", "VARIANTS", "GateVerdict", "run_family", "shared_server", "target_path"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,17 @@ class GateVerdict:
 
 
 def target_path(name: str) -> Path:
-    """``reference`` is the repository's target.yaml; anything else a variant's folder name."""
-    return ROOT / "target.yaml" if name == "reference" else VARIANTS / name / "target.yaml"
+    """``reference`` is the repository's target.yaml; ``<real>/<variant>`` a variant of a real
+    target (``fixtures/targets/<real>/variants/<variant>``); ``<real>`` that target itself;
+    anything else a variant of the reference (``reference_impl/variants/<name>``)."""
+    if name == "reference":
+        return ROOT / "target.yaml"
+    real, slash, variant = name.partition("/")
+    if slash:
+        return TARGETS / real / "variants" / variant / "target.yaml"
+    if (TARGETS / name / "target.yaml").is_file():
+        return TARGETS / name / "target.yaml"
+    return VARIANTS / name / "target.yaml"
 
 
 def _clean_env(dsn: str | None) -> dict[str, str]:

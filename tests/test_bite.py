@@ -10,6 +10,10 @@ A family's runs share one embedded server (a variant that changes cluster-wide s
 own); :data:`RUNS_AT_ONCE` runs go at a time over all families, in registry order, started
 when the first test asks, so the cores are never idle; a family whose runs measure speed runs
 them one after the other. ``-k <family>`` runs one family's cases only.
+
+A family may also declare a variant of a real schema (``<real>/<variant>``, under
+``fixtures/targets/<real>/variants``): it fails its items, and the clean real schema, run the
+same narrowed way, meets them (``-k basejump`` runs those cases only).
 """
 
 from __future__ import annotations
@@ -37,6 +41,19 @@ Verdicts = dict[str, GateVerdict]
 
 def _gate(item: str) -> str:
     return item.split(".", 1)[0]
+
+
+def real_variants(fam: Family, real: str) -> dict[str, Variant]:
+    """The family's variants of the real schema ``real`` (named ``<real>/<variant>``)."""
+    return {name: v for name, v in fam.variants.items() if name.startswith(real + "/")}
+
+
+def narrowing(fam: Family, target: str) -> Variant | None:
+    """What narrows a run: the variant's own declaration; for a clean real schema, that of its
+    first variant (the clean run asks the same tests what its variants are asked)."""
+    if target in fam.variants:
+        return fam.variants[target]
+    return next(iter(real_variants(fam, target).values()), None)
 
 
 def gates_of(fam: Family, variant: Variant | None) -> tuple[str, ...]:
@@ -88,7 +105,7 @@ class BiteRuns:
             return self.servers[fam.name]
 
     def _run(self, fam: Family, target: str) -> Verdicts:
-        variant = fam.variants.get(target)
+        variant = narrowing(fam, target)
         private = variant is not None and variant.private_server
         args = () if variant is None else (
             *(("-k", variant.select) if variant.select else ()), *variant.pytest_args)
@@ -113,6 +130,8 @@ class BiteRuns:
 
 REFERENCE_CASES = [(fam.name, REFERENCE) for fam in families()]
 VARIANT_CASES = [(fam.name, name) for fam in families() for name in fam.variants]
+REAL_CASES = list(dict.fromkeys((fam.name, name.partition("/")[0]) for fam in families()
+                                for name in fam.variants if "/" in name))
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +187,15 @@ def test_a_known_bad_variant_fails_exactly_its_items(bite_runs, family_name, tar
     for fragment, status in variant.tests.items():
         seen = {t: s for t, s in tests.items() if fragment in t}
         assert seen and set(seen.values()) == {status}, f"{fragment}: {seen}\n{explanation}"
+
+
+@pytest.mark.parametrize(("family_name", "target"), REAL_CASES, ids=[f"{f}-{t}" for f, t in REAL_CASES])
+def test_a_clean_real_schema_meets_the_items_its_variants_fail(bite_runs, family_name, target):
+    """The real schema as its authors wrote it meets each item a variant of it must fail, run
+    the same way, so the variant's NO-GO is its one mistake and not the schema's."""
+    fam = family(family_name)
+    items = sorted({i for v in real_variants(fam, target).values() for i in v.fails})
+    verdicts = bite_runs.verdicts(family_name, target)
+    assert _statuses(verdicts, items) == dict.fromkeys(items, "met"), _explain(target, verdicts)
+    skipped = {g: v.skipped(tuple(items)) for g, v in verdicts.items() if v.skipped(tuple(items))}
+    assert not skipped, f"skipped tests are never evidence: {skipped}"

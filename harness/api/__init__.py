@@ -28,5 +28,18 @@ FAMILY = Family(
         "api-offset-pagination": Variant(frozenset({"S04.domain-invariants"}), gates=("S04",)),
         "api-revoked-token-accepted": Variant(frozenset({"S02.unauthorized-access-negatives"}),
                                               gates=("S02",)),
+        # a departed member's live token: removal and suspension both
+        "api-departed-member-token": Variant(frozenset({"S02.unauthorized-access-negatives"}), gates=("S02",),
+                                             tests={"removed_members_live_token": "failed",
+                                                    "suspended_members_live_token": "failed"}),
+        # PATCH races are right; a transition checks its version, then writes without it
+        "api-transition-check-then-write": Variant(
+            frozenset({"S04.concurrent-update-safety"}), gates=("S04",),
+            tests={"concurrent_writers_of_one_version": "passed",
+                   "concurrent_transitions_and_deletes": "failed"}),
+        # title edits are recorded; other edits leave no timeline row
+        "api-timeline-title-only": Variant(frozenset({"S04.timeline-durability"}), gates=("S04",)),
+        # short correlation ids pass; a UUID-length one is recorded cut
+        "api-short-correlation-id": Variant(frozenset({"S02.mutation-trace-fields"}), gates=("S02",)),
     },
 )

@@ -26,8 +26,8 @@ from typing import Any
 
 from harness.api.target import ApiFailure, ApiTarget, ApiTenant, HttpClient
 
-__all__ = ["check_concurrent_updates", "check_lifecycle", "check_pagination_under_inserts",
-           "check_timeline", "check_trace_fields"]
+__all__ = ["check_concurrent_transitions_and_deletes", "check_concurrent_updates", "check_lifecycle",
+           "check_pagination_under_inserts", "check_timeline", "check_trace_fields"]
 
 ITEMS = "/v1/work-items"
 LEGAL = [("draft", "active"), ("active", "done"), ("done", "archived")]
@@ -131,17 +131,73 @@ def check_concurrent_updates(client: HttpClient, tenant: ApiTenant, writers: int
     log.raise_if_broken("concurrent updates to one work item lost or corrupted a write")
 
 
+def _race(client: HttpClient, tenant: ApiTenant, writers: int, method: str, url: str,
+          **kw: Any) -> dict[int, int]:
+    """``writers`` requests released together by a barrier: writer -> status code."""
+    barrier, answers = threading.Barrier(writers), {}
+
+    def send(n: int) -> None:
+        barrier.wait()
+        answers[n] = client.request(method, url, headers=tenant.auth(), **kw).status_code
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return answers
+
+
+def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTenant, writers: int = 8) -> None:
+    """Races beyond PATCH: ``writers`` transitions of one version to the same status, and
+    ``writers`` deletes of one draft. Exactly one of each wins; the losers are refused (409, or
+    404 for a delete that found the item gone); the item moves one version and the timeline
+    holds one row per winning change."""
+    log = _Log(client, tenant)
+    item = log.create("contended transition")
+    url = f"{ITEMS}/{item['work_item_id']}"
+    moved = _race(client, tenant, writers, "POST", f"{url}/transitions",
+                  json={"version": item["version"], "to": "active"})
+    log.lines.append(f"{writers} concurrent transitions of {url} v{item['version']} to active: {moved}")
+    winners = [n for n, s in moved.items() if s == 200]
+    log.expect(len(winners) == 1, f"{len(winners)} transitions succeeded, exactly one must")
+    log.expect(all(s == 409 for n, s in moved.items() if n not in winners),
+               "every losing transition must get 409")
+    final = log.call("GET", url).json()
+    log.expect(final["version"] == item["version"] + 1 and final["status"] == "active",
+               f"after one transition the item is at v{final['version']}, {final['status']}")
+    transitions = [a for a in log.call("GET", f"{url}/activity").json() if a["action"] == "transitioned"]
+    log.expect(len(transitions) == 1, f"{len(transitions)} transition rows in the timeline, one expected")
+
+    draft = log.create("contended delete")
+    draft_url = f"{ITEMS}/{draft['work_item_id']}"
+    deleted = _race(client, tenant, writers, "DELETE", draft_url, params={"version": draft["version"]})
+    log.lines.append(f"{writers} concurrent deletes of {draft_url} v{draft['version']}: {deleted}")
+    won = [n for n, s in deleted.items() if s == 204]
+    log.expect(len(won) == 1, f"{len(won)} deletes succeeded, exactly one must")
+    log.expect(all(s in (404, 409) for n, s in deleted.items() if n not in won),
+               "every losing delete must get 404 or 409")
+    log.expect(log.call("GET", draft_url).status_code == 404, "the deleted draft can still be read")
+    history = log.call("GET", f"{draft_url}/activity")
+    actions = [r["action"] for r in history.json()] if history.status_code == 200 else []
+    log.expect(actions == ["created", "deleted"], f"the raced draft's timeline is {actions}")
+    log.raise_if_broken("concurrent transitions or deletes of one version did not have one winner")
+
+
 def check_timeline(client: HttpClient, tenant: ApiTenant) -> None:
     log = _Log(client, tenant)
     tag = uuid.uuid4().hex[:8]
     item = log.create("timeline")  # its correlation id comes from the response header below
     url = f"{ITEMS}/{item['work_item_id']}"
+    # edits of every kind (the title, then fields a list view may not show), then transitions
     steps = [("PATCH", url, {"version": 1, "title": "timeline v2"}, 200, "updated"),
+             ("PATCH", url, {"version": 2, "priority": 4}, 200, "updated"),
+             ("PATCH", url, {"version": 3, "description": "why it matters"}, 200, "updated"),
              ("POST", f"{url}/transitions", {"version": 1, "to": "active"}, 409, None),   # stale
-             ("POST", f"{url}/transitions", {"version": 2, "to": "done"}, 409, None),     # illegal
-             ("POST", f"{url}/transitions", {"version": 2, "to": "active"}, 200, "transitioned"),
-             ("POST", f"{url}/transitions", {"version": 3, "to": "done"}, 200, "transitioned"),
-             ("POST", f"{url}/transitions", {"version": 4, "to": "archived"}, 200, "transitioned")]
+             ("POST", f"{url}/transitions", {"version": 4, "to": "done"}, 409, None),     # illegal
+             ("POST", f"{url}/transitions", {"version": 4, "to": "active"}, 200, "transitioned"),
+             ("POST", f"{url}/transitions", {"version": 5, "to": "done"}, 200, "transitioned"),
+             ("POST", f"{url}/transitions", {"version": 6, "to": "archived"}, 200, "transitioned")]
     expected = [("created", None)]
     for n, (method, target_url, body, status, action) in enumerate(steps):
         cid = f"timeline-{tag}-{n}"
@@ -216,8 +272,12 @@ def check_trace_fields(client: HttpClient, tenant: ApiTenant) -> None:
     log = _Log(client, tenant)
     trace_id = uuid.uuid4().hex
     given = f"req-{uuid.uuid4().hex[:12]}"
+    canonical = str(uuid.uuid4())   # what most gateways send: a UUID with its dashes, 36 long
+    longest = "c" * 127 + "z"       # the longest id the contract accepts
     cases = [("traceparent", {"traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"}, trace_id),
              ("X-Correlation-Id", {"X-Correlation-Id": given}, given),
+             ("UUID X-Correlation-Id", {"X-Correlation-Id": canonical}, canonical),
+             ("128-character X-Correlation-Id", {"X-Correlation-Id": longest}, longest),
              ("no header", {}, None)]
     made = set()
     for label, headers, expected in cases:

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from harness.errors import ConfigError
 from harness.secrets import ConnParams
-from harness.target import TargetSpec
 
-__all__ = ["REGISTRY", "Backend", "Diagnosis", "ServerState", "available_extensions", "get_backend"]
+if TYPE_CHECKING:  # the spec module reads no backend; backends only take a loaded spec
+    from harness.target import TargetSpec
+
+__all__ = ["REGISTRY", "Backend", "Diagnosis", "ServerState", "available_extensions", "get_backend",
+           "require_extensions"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +107,26 @@ def available_extensions(name: str) -> tuple[str, ...] | None:
 
         return SystemBackend().extensions()
     return None
+
+
+def require_extensions(spec: TargetSpec) -> None:
+    """``requires_extensions`` against what the chosen backend's installation offers (known
+    offline for embedded and system; docker and dsn are judged by the migrations themselves).
+    Checked where a server is about to be used (gate start, the plugin's target, the run's
+    server start), so reading a spec never needs a backend."""
+    if not spec.requires_extensions:
+        return
+    offered = available_extensions(spec.database.backend)
+    if offered is None:
+        return
+    missing = [e for e in spec.requires_extensions if e not in offered]
+    if not missing:
+        return
+    others = [b for b in REGISTRY if b != spec.database.backend
+              and (o := available_extensions(b)) is not None and all(m in o for m in missing)]
+    fix = (f"use backend {others[0]} (database.backend: {others[0]}, or HARNESS_BACKEND={others[0]}), "
+           "which has them" if others else
+           "install them into a server (e.g. apt-get install postgresql-15 postgresql-15-pgvector) "
+           "and use backend system, or backend dsn on a server that has them")
+    raise ConfigError(str(spec.path), "requires_extensions", f"backend {spec.database.backend} has no "
+                      f"{', '.join(missing)}", fix)

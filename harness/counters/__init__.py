@@ -46,6 +46,7 @@ FAMILY = Family(
     failure=CounterFailure,
     capabilities={CAPABILITY: EntitlementCapability},
     profile="fixtures/counters/profiles.yaml",
+    profile_loader="harness.counters.profile:load_profile",
     variant_prefix="counters-",
     variants={
         "counters-select-then-update": Variant(frozenset({_ACCURACY}), frozenset(),

@@ -51,6 +51,7 @@ FAMILY = Family(
            "S03.membership-audit"),
     failure=IsolationFailure,
     profile="fixtures/tenant_isolation/profiles.yaml",
+    profile_loader="harness.isolation.profile:load_profile",
     capabilities={"memberships": Memberships, "membership-audit": MembershipAudit,
                   "membership-leave": Leaving,
                   "membership-suspension": Suspension},

@@ -48,150 +48,24 @@ binding's role and settings); "no tenant bound" takes the binding's role and bin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from harness.core.catalog import Catalog, Table
-from harness.core.rows import RowFactory, SeededRow, Statement
-from harness.isolation.failures import IsolationFailure
-from harness.isolation.principals import TenantSets
-from harness.target import AnonymousSpec, BindingSpec, MembershipSpec, TenancySpec
-from harness.tenancy import BindingError, Principal, bind, bind_anonymous, render
+from harness.core.rows import RowFactory, Statement
+from harness.isolation.probes import SHOWN_ROWS, Judge, Outcome, Probe, require_passed
+from harness.isolation.seeding import SeededTenant, seed_tenants
+from harness.isolation.statements import MatrixStatements
+from harness.target import AnonymousSpec, BindingSpec, TenancySpec
+from harness.tenancy import Principal, bind, bind_anonymous
 
+# Probe, SeededTenant, require_passed and seed_tenants live in probes and seeding; they stay
+# importable from here, where the modules and suites that use them have always found them
 __all__ = ["Probe", "SeededTenant", "TenantMatrix", "require_passed", "seed_tenants"]
-
-_SHOWN_ROWS = 20
-
-
-@dataclass(frozen=True)
-class Probe:
-    table: str
-    command: str
-    case: str
-    tenant: str
-    sql: str
-    expected: str
-    observed: str
-    passed: bool
-    rows: tuple[dict[str, Any], ...] = ()
-
-    def evidence(self) -> tuple[str, str]:
-        lines = [f"table: {self.table}", f"command: {self.command}", f"tenant bound: {self.tenant}",
-                 f"sql: {self.sql}", f"expected: {self.expected}", f"observed: {self.observed}"]
-        if self.rows:
-            lines.append(f"rows ({len(self.rows)} shown):")
-            lines.extend("  " + ", ".join(f"{k}={v}" for k, v in row.items()) for row in self.rows)
-        return f"{self.table} {self.command} [{self.case}]", "\n".join(lines)
-
-    def summary(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["rows"] = [{k: str(v) for k, v in row.items()} for row in self.rows]
-        return data
-
-
-@dataclass
-class SeededTenant:
-    label: str
-    tenant: object
-    rows: dict[str, list[SeededRow]] = field(default_factory=dict)
-    principal: Principal | None = None
-    tenants: frozenset[str] = frozenset()    # every tenant it belongs to (its own at least)
-
-    def __post_init__(self) -> None:
-        if self.principal is None:
-            self.principal = Principal(self.tenant, label=self.label)
-        self.tenants = self.tenants | {str(self.tenant)}
-
-    def describe(self, column: str) -> str:
-        extra = {k: v for k, v in self.principal.placeholders().items() if k != "tenant_id"}
-        shown = "".join(f", {k}={v}" for k, v in extra.items())
-        return f"{self.label} ({column}={self.tenant}{shown})"
-
-
-def seed_tenants(factory: RowFactory, labels: Sequence[str] = ("A", "B"),
-                 rows_per_table: int = 2, *, sets: TenantSets | None = None,
-                 membership: MembershipSpec | None = None) -> dict[str, SeededTenant]:
-    """New tenants with ``rows_per_table`` rows in every tenant table (the root has one each).
-
-    With a membership table (``membership.table``), a third tenant C is seeded and A's principal
-    joins C's tenant (a row of that table, as the product's members are), so A belongs to two
-    tenants and shares one with C. ``sets`` then reads each principal's tenants.
-    """
-    root = factory.catalog.tenant_root
-    shared = membership is not None and membership.table is not None and "C" not in labels
-    seeded = {}
-    for label in (*labels, "C") if shared else labels:
-        principal = factory.new_principal(label)
-        tenant = SeededTenant(label, principal.tenant_id, principal=principal)
-        if root is not None:
-            tenant.rows[root.qualified] = [factory.root_row(principal.tenant_id)]
-        for table in factory.catalog.tenant_tables:
-            if root is None or table.qualified != root.qualified:
-                tenant.rows[table.qualified] = [factory.insert(table, tenant.tenant)
-                                                for _ in range(rows_per_table)]
-        seeded[label] = tenant
-    if shared:
-        try:
-            member = {membership.user_column: render(membership.user_value, seeded["A"].principal,
-                                                     "membership.user_value")}
-        except BindingError:
-            member = None   # a principal without a user: nobody to add to C's tenant
-        if member is not None:
-            factory.insert(membership.table, seeded["C"].tenant, fixed=member)
-    if sets is not None:
-        for tenant in seeded.values():
-            tenant.tenants = sets.of(factory.conn, tenant.principal) | {str(tenant.tenant)}
-    return seeded
-
-
-def require_passed(probes: Sequence[Probe], what: str) -> None:
-    """Raises one :class:`IsolationFailure` with the evidence of every failed probe."""
-    __tracebackhide__ = True
-    failed = [p for p in probes if not p.passed]
-    if failed:
-        tables = sorted({p.table for p in failed})
-        raise IsolationFailure(f"{what}: {len(failed)} of {len(probes)} probes failed on "
-                               f"{', '.join(tables)}", [p.evidence() for p in failed])
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    rowcount: int
-    rows: list[tuple]
-    error: psycopg.Error | None
-    setup: tuple | None = None      # the first row the setup statement returned
-
-    def describe(self) -> str:
-        if self.error is not None:
-            return f"error {self.error.sqlstate}: {str(self.error).splitlines()[0]}"
-        return f"{self.rowcount} row(s)"
-
-    def denied(self, t: Table) -> bool:
-        """Refused by the privilege system on ``t`` itself."""
-        return self._message(t, "permission denied for table {}")
-
-    def rejected(self, t: Table) -> bool:
-        """Refused by ``t``'s own row-level security (not by a side effect on another table)."""
-        return self._message(t, 'violates row-level security policy for table "{}"') or self.denied(t)
-
-    def _message(self, t: Table, shape: str) -> bool:
-        if self.error is None or self.error.sqlstate != "42501":
-            return False
-        text = str(self.error)
-        if not any(known in text for known in ("permission denied for", "row-level security policy")):
-            return True  # a server answering in another language: the SQLSTATE is all there is
-        return shape.format(t.name) in text
-
-    def refused(self, t: Table, refusals: Mapping[str, str]) -> bool:
-        """Refused with nothing changed: 42501 on ``t`` itself, or a listed refusal SQLSTATE."""
-        return self.rejected(t) or (self.error is not None and self.error.sqlstate in refusals)
-
-
-Judge = Callable[[_Outcome], bool]
 
 
 class TenantMatrix:
@@ -210,7 +84,7 @@ class TenantMatrix:
         self.tenancy = tenancy or TenancySpec(column=self.col)
         self.anonymous = anonymous
         self.app_role = app_role   # the login role; None: the catalog's acting role
-        self._updatable: dict[str, list[str]] = {}
+        self.statements = MatrixStatements(factory, a)
 
     # -- the cases ---------------------------------------------------------------------------
     def reads(self) -> list[Probe]:
@@ -249,15 +123,15 @@ class TenantMatrix:
         nothing = "0 rows or an error"
         probes = []
         for t in self.catalog.tenant_tables:
-            insert = self._insert(t, self._foreign_id(t, self.a.tenant))
+            insert = self.statements.insert(t, self._foreign_id(t, self.a.tenant))
             probes += [
-                self._probe(t, "SELECT", "fail-closed", None, tenant, self._select(t), nothing,
+                self._probe(t, "SELECT", "fail-closed", None, tenant, self.statements.select(t), nothing,
                             lambda o: o.error is not None or not o.rows, leaked=True, conn=conn),
                 self._probe(t, "INSERT", "fail-closed", None, tenant, insert, "rejected (an error)",
-                            lambda o: o.error is not None, shown=[self._row_of(t, insert)], conn=conn),
-                self._probe(t, "UPDATE", "fail-closed", None, tenant, self._touch(t, None), nothing,
+                            lambda o: o.error is not None, shown=[self.statements.row_of(t, insert)], conn=conn),
+                self._probe(t, "UPDATE", "fail-closed", None, tenant, self.statements.touch(t, None), nothing,
                             lambda o: o.error is not None or o.rowcount == 0, conn=conn),
-                self._probe(t, "DELETE", "fail-closed", None, tenant, self._delete(t, None), nothing,
+                self._probe(t, "DELETE", "fail-closed", None, tenant, self.statements.delete(t, None), nothing,
                             lambda o: o.error is not None or o.rowcount == 0, conn=conn),
             ]
         return probes
@@ -282,7 +156,7 @@ class TenantMatrix:
         seeded = {r.key for r in who.rows.get(t.qualified, [])}
         found: dict[str, Any] = {}
 
-        def judge(o: _Outcome) -> bool:
+        def judge(o: Outcome) -> bool:
             if o.error is not None:
                 return False
             found["leaked"] = [row for row in o.rows if str(row[0]) not in who.tenants]
@@ -292,18 +166,18 @@ class TenantMatrix:
             return not found["leaked"] and not missing
 
         if self._deny_all(t):
-            def judge(o: _Outcome, inner: Judge = judge) -> bool:
+            def judge(o: Outcome, inner: Judge = judge) -> bool:
                 inner(o)
                 return o.error is None and not found["leaked"]
         member_of = f"{len(who.tenants)} tenant(s)" if len(who.tenants) > 1 else "its tenant"
         expected, judge = self._granted(
             t, "SELECT", f"every row of {who.label} and none outside {member_of}", judge)
         case = "read-own" if who is self.a else f"read-own [{who.label}]"
-        return self._probe(t, "SELECT", case, who.principal, self._describe(who), self._select(t),
+        return self._probe(t, "SELECT", case, who.principal, self._describe(who), self.statements.select(t),
                            expected, judge, leaked=True, extra=found)
 
     def _aimed_at_b(self, t: Table, command: str) -> Probe:
-        stmt = self._touch(t, self.b.tenant) if command == "UPDATE" else self._delete(t, self.b.tenant)
+        stmt = self.statements.touch(t, self.b.tenant) if command == "UPDATE" else self.statements.delete(t, self.b.tenant)
         expected, judge = self._granted(t, command, "0 rows touched",
                                         lambda o: o.error is None and o.rowcount == 0)
         return self._probe(t, command, f"{command.lower()}-other", self.a.principal, self._label(), stmt,
@@ -311,14 +185,14 @@ class TenantMatrix:
 
     def _unfiltered(self, t: Table, command: str) -> Probe:
         """No WHERE at all: judged by the rows of other tenants it touched (none may be)."""
-        if command == "UPDATE" and self._touch_column(t) == self._key(t):
+        if command == "UPDATE" and self.statements.touch_column(t) == self.statements.key(t):
             # a constant SET reads no column: only the UPDATE policy applies
-            stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self._key(t))),
+            stmt = Statement(sql.SQL("update {} set {} = %s").format(t.ident, sql.Identifier(self.statements.key(t))),
                              (self.a.tenant,))
         elif command == "UPDATE":  # the key may not be updated: rewrite a column that may
-            stmt = self._touch(t, None)
+            stmt = self.statements.touch(t, None)
         else:
-            stmt = self._delete(t, None)
+            stmt = self.statements.delete(t, None)
         case = f"{command.lower()}-unfiltered"
         if command not in t.app_privileges:
             expected, judge = self._granted(t, command, "", lambda o: False)
@@ -328,9 +202,9 @@ class TenantMatrix:
     def _by_effect(self, t: Table, command: str, case: str, stmt: Statement) -> Probe:
         """Runs ``stmt`` as A on the owner's connection (``SET LOCAL ROLE``), then, as the owner in
         the same transaction, lists the rows outside A's tenants it deleted or rewrote."""
-        conn, key = self.factory.conn, sql.Identifier(self._key(t))
+        conn, key = self.factory.conn, sql.Identifier(self.statements.key(t))
         snapshot = sql.SQL("select ctid::text, {}::text, {} from {} where not ({}::text = any(%s))").format(
-            key, self._key_columns(t), t.ident, key)
+            key, self.statements.key_columns(t), t.ident, key)
         tenants = sorted(self.a.tenants)
         text = stmt.text(conn)
         try:
@@ -340,11 +214,11 @@ class TenantMatrix:
                 role = self.app_role or self.catalog.app_role
                 conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
                 bind(conn, self.binding, self.a.principal)
-                outcome = _Outcome(conn.execute(stmt.query, stmt.params).rowcount, [], None)
+                outcome = Outcome(conn.execute(stmt.query, stmt.params).rowcount, [], None)
                 conn.execute("reset role")
                 after = {row[0] for row in conn.execute(snapshot, (tenants,)).fetchall()}
         except psycopg.Error as err:
-            outcome, before, after = _Outcome(-1, [], err), [], set()
+            outcome, before, after = Outcome(-1, [], err), [], set()
         touched = [row for row in before if row[0] not in after] if outcome.error is None else []
         refused = outcome.error is not None and outcome.refused(t, self.tenancy.refusals)
         passed = (outcome.error is None and not touched) or refused
@@ -357,8 +231,8 @@ class TenantMatrix:
                     f"{', '.join(self.tenancy.refusals) or 'no other SQLSTATE'}, also changes nothing)")
         if self._deny_all(t):
             expected = "nothing (deny by default); " + expected
-        rows = tuple(dict(zip([self._key(t), *(t.primary_key or ("ctid",))], row[1:], strict=False))
-                     for row in touched[:_SHOWN_ROWS])
+        rows = tuple(dict(zip([self.statements.key(t), *(t.primary_key or ("ctid",))], row[1:], strict=False))
+                     for row in touched[:SHOWN_ROWS])
         return Probe(t.qualified, command, case, self._label(), text, expected, observed, passed, rows)
 
     def _insert_foreign(self, t: Table) -> Probe:
@@ -371,11 +245,11 @@ class TenantMatrix:
         owned = self._is_root(t) and owner is not None
         return self._probe(t, "INSERT", "insert-owned-by-other" if owned else "insert-other",
                            self.a.principal, self._label(), stmt, self._refusal(t),
-                           lambda o: o.refused(t, self.tenancy.refusals), shown=[self._row_of(t, stmt)])
+                           lambda o: o.refused(t, self.tenancy.refusals), shown=[self.statements.row_of(t, stmt)])
 
     def _move_to_foreign(self, t: Table) -> Probe:
         other = self._foreign_id(t, self.b.tenant)
-        key = sql.Identifier(self._key(t))
+        key = sql.Identifier(self.statements.key(t))
         stmt = Statement(sql.SQL("update {} set {} = %s where {} = %s").format(
             t.ident, key, key), (other, self.a.tenant))
         return self._probe(t, "UPDATE", "move-to-other", self.a.principal, self._label(), stmt,
@@ -387,14 +261,14 @@ class TenantMatrix:
         principal, label = self._own_tenant(t)
         expected, judge = self._granted(t, "INSERT", "1 row", lambda o: o.error is None and o.rowcount == 1)
         return self._probe(t, "INSERT", "own-insert", principal, label,
-                           self._insert(t, principal.tenant_id), expected, judge)
+                           self.statements.insert(t, principal.tenant_id), expected, judge)
 
     def _own_update(self, t: Table) -> Probe:
         seeded = max(len(self.a.rows.get(t.qualified, [])), 1)
         expected, judge = self._granted(t, "UPDATE", f"at least {seeded} row(s)",
                                         lambda o: o.error is None and o.rowcount >= seeded)
         return self._probe(t, "UPDATE", "own-update", self.a.principal, self._label(),
-                           self._touch(t, self.a.tenant), expected, judge)
+                           self.statements.touch(t, self.a.tenant), expected, judge)
 
     def _own_delete(self, t: Table) -> Probe:
         setup = None
@@ -409,16 +283,16 @@ class TenantMatrix:
                 # before AFTER triggers run (a root row becomes readable by its membership)
                 key = tuple(values[c] for c in t.primary_key)
                 return self._probe(t, "DELETE", "own-delete", principal, label,
-                                   lambda row: self._delete_one(t, key), *self._granted(
+                                   lambda row: self.statements.delete_one(t, key), *self._granted(
                                        t, "DELETE", "1 row", lambda o: o.error is None and o.rowcount == 1),
                                    setup=insert)
-            setup = Statement(insert.query + sql.SQL(" returning {}").format(self._key_columns(t)),
+            setup = Statement(insert.query + sql.SQL(" returning {}").format(self.statements.key_columns(t)),
                               insert.params)
         else:
             principal, label = self.a.principal, self._label()
         expected, judge = self._granted(t, "DELETE", "1 row", lambda o: o.error is None and o.rowcount == 1)
         return self._probe(t, "DELETE", "own-delete", principal, label,
-                           lambda row: self._delete_one(t, row), expected, judge, setup=setup)
+                           lambda row: self.statements.delete_one(t, row), expected, judge, setup=setup)
 
     # -- running -----------------------------------------------------------------------------
     def _granted(self, t: Table, command: str, expected: str, judge: Judge) -> tuple[str, Judge]:
@@ -458,9 +332,9 @@ class TenantMatrix:
                     stmt = stmt(first)
                 texts.append(stmt.text(conn))
                 cur = conn.execute(stmt.query, stmt.params)
-                outcome = _Outcome(cur.rowcount, cur.fetchall() if cur.description else [], None, first)
+                outcome = Outcome(cur.rowcount, cur.fetchall() if cur.description else [], None, first)
         except psycopg.Error as err:
-            outcome = _Outcome(-1, [], err, first)
+            outcome = Outcome(-1, [], err, first)
         passed = bool(judge(outcome))
         observed = outcome.describe()
         if outcome.error is None:
@@ -469,64 +343,13 @@ class TenantMatrix:
         rows: list = []
         if not passed:
             if leaked and outcome.error is None:
-                rows = [self._row_dict(t, r) for r in ((extra or {}).get("leaked") or outcome.rows)]
+                rows = [self.statements.row_dict(t, r) for r in ((extra or {}).get("leaked") or outcome.rows)]
             elif shown:
                 rows = list(shown)
         return Probe(t.qualified, command, case, label, "\n".join(texts), expected, observed, passed,
-                     tuple(rows[:_SHOWN_ROWS]))
+                     tuple(rows[:SHOWN_ROWS]))
 
-    # -- statements --------------------------------------------------------------------------
-    def _select(self, t: Table) -> Statement:
-        return Statement(sql.SQL("select {}, {} from {}").format(
-            sql.Identifier(self._key(t)), self._key_columns(t), t.ident))
-
-    def _key(self, t: Table) -> str:
-        return self.catalog.tenant_key(t)
-
-    def _touch(self, t: Table, tenant: object | None) -> Statement:
-        col = sql.Identifier(self._touch_column(t))
-        query = sql.SQL("update {} set {} = {}").format(t.ident, col, col)
-        if tenant is None:
-            return Statement(query)
-        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self._key(t))), (tenant,))
-
-    def _touch_column(self, t: Table) -> str:
-        """The column an UPDATE rewrites to itself: the tenant key, unless the acting role may
-        update only some columns (``GRANT UPDATE (name, slug)``), then the first of those."""
-        if not self.catalog.app_role_exists:
-            return self._key(t)
-        if t.qualified not in self._updatable:
-            rows = self.factory.conn.execute(
-                "select a.attname from pg_attribute a where a.attrelid = %s::regclass and a.attnum > 0 "
-                "and not a.attisdropped and has_column_privilege(%s, a.attrelid, a.attnum, 'UPDATE') "
-                "order by a.attnum", (t.qualified, self.catalog.app_role)).fetchall()
-            self._updatable[t.qualified] = [r[0] for r in rows]
-        columns, key = self._updatable[t.qualified], self._key(t)
-        return key if key in columns or not columns else columns[0]
-
-    def _delete(self, t: Table, tenant: object | None) -> Statement:
-        query = sql.SQL("delete from {}").format(t.ident)
-        if tenant is None:
-            return Statement(query)
-        return Statement(query + sql.SQL(" where {} = %s").format(sql.Identifier(self._key(t))), (tenant,))
-
-    def _delete_one(self, t: Table, key: tuple | None) -> Statement:
-        if key is None:
-            key = self.a.rows[t.qualified][0].key
-        if t.primary_key:
-            where = sql.SQL(" and ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in t.primary_key)
-        else:
-            where = sql.SQL("ctid = %s::tid")
-        return Statement(sql.SQL("delete from {} where {}").format(t.ident, where), tuple(key))
-
-    def _insert(self, t: Table, tenant: object) -> Statement:
-        return self.factory.insert_statement(t, self.factory.values(t, tenant))
-
-    def _key_columns(self, t: Table) -> sql.Composable:
-        if t.primary_key:
-            return sql.SQL(", ").join(map(sql.Identifier, t.primary_key))
-        return sql.SQL("ctid::text")
-
+    # -- who and what a probe names ----------------------------------------------------------
     def _is_root(self, t: Table) -> bool:
         return self.catalog.is_root(t)
 
@@ -540,7 +363,7 @@ class TenantMatrix:
             fresh = self.factory.new_tenant_id()
             own = replace(self.a.principal, tenant_id=fresh, label=f"{self.a.label}'s new tenant")
             self.factory.principals[str(fresh)] = own
-            return own, f"a new tenant of A's principal ({self._key(t)}={fresh})"
+            return own, f"a new tenant of A's principal ({self.statements.key(t)}={fresh})"
         return self.a.principal, self._label()
 
     def _label(self) -> str:
@@ -554,11 +377,3 @@ class TenantMatrix:
     def _refusal(self, t: Table) -> str:
         extra = "".join(f" or {state} ({why})" for state, why in self.tenancy.refusals.items())
         return f"refused: 42501 from {t.qualified}'s own policy or privileges{extra}"
-
-    def _row_dict(self, t: Table, row: tuple) -> dict[str, Any]:
-        names = [self._key(t), *(t.primary_key or ("ctid",))]
-        return dict(zip(names, row, strict=False))
-
-    @staticmethod
-    def _row_of(t: Table, stmt: Statement) -> dict[str, Any]:
-        return {"insert into": t.qualified, "params": [str(getattr(p, "obj", p)) for p in stmt.params]}

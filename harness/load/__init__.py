@@ -28,6 +28,7 @@ FAMILY = Family(
     failure=LoadFailure,
     capabilities={CAPABILITY: ApiTarget},
     profile="loadtests/slo.yaml",
+    profile_loader="harness.load.profiles:load_profile",
     variant_prefix="load-",
     variants={"load-slow-list": Variant(frozenset({"S04.query-performance-baseline",
                                                    "S05.query-latency", "S11.load-slo"})),

@@ -28,11 +28,17 @@ FAMILY = Family(
     items=("S10.backup-restore-rehearsal", "S11.recovery-timing"),
     failure=RecoveryFailure,
     profile="fixtures/recovery/profiles.yaml",
+    profile_loader="harness.recovery.profiles:load_profile",
     variant_prefix="recovery-",
     variants={
         "recovery-archive-drops-wal": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
                                               select="point_in_time"),
         "recovery-unlogged-table": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
                                            select="sigkill"),
+        # more than rows: a sequence reset by the restore, a durability setting lowered per database
+        "recovery-unlogged-sequence": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
+                                              select="point_in_time"),
+        "recovery-async-commit": Variant(frozenset({"S10.backup-restore-rehearsal"}), frozenset(),
+                                         select="point_in_time"),
     },
 )

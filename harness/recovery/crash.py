@@ -6,7 +6,9 @@ the transaction as *acknowledged* only after ``COMMIT`` returned. The postmaster
 cluster (``fsync=on``, ``synchronous_commit=on``) is killed with SIGKILL mid-workload and
 restarted, replaying its WAL. Then every acknowledged transaction must be there in full, and
 every transaction in flight at the kill must be there in full or not at all. An UNLOGGED table
-fails this: crash recovery empties it.
+fails this: crash recovery empties it. Then the recovered cluster must take the next write:
+sequences ahead of their rows, one more row per tenant table accepted
+(:mod:`harness.recovery.afterwards`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import psycopg
 from psycopg import sql
 
 from harness.core.findings import Finding
+from harness.recovery.afterwards import sequence_findings, write_findings
 from harness.recovery.cluster import Cluster, RehearsalDirs
 from harness.recovery.dataset import Workload, overrides_for, prepare_target
 from harness.recovery.profiles import RecoveryProfile
@@ -118,6 +121,8 @@ def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> Cr
         report.in_flight = sum(not t.acknowledged for t in txns)
         with psycopg.connect(replace(owner, port=cluster.port).conninfo()) as conn:
             report.findings += _judge(conn, txns, keys)
+        report.findings += _afterwards(spec, replace(owner, port=cluster.port),
+                                       replace(app, port=cluster.port), overrides, tenants)
         report.findings += [Finding("workload", "crash-workload", f"a writer failed before the kill: {e}",
                                     "fix the workload (row_overrides) so the rehearsal can run")
                             for at, e in errors if at < killed_at]
@@ -128,6 +133,17 @@ def rehearse_crash(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> Cr
         return report
     finally:
         cluster.stop()
+
+
+def _afterwards(spec: TargetSpec, owner, app, overrides, tenants: list[Principal]) -> list[Finding]:
+    """After the restart: sequences ahead of their rows, and the next write accepted."""
+    with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
+        found = sequence_findings(conn, list(spec.tenancy.schemas))
+        workload = Workload(conn, spec, overrides)
+        workload.tenants = [p.tenant_id for p in tenants]
+        for principal in tenants:
+            workload.factory.principals[str(principal.tenant_id)] = principal
+        return found + write_findings(workload, "after the crash")
 
 
 def _judge(conn: psycopg.Connection, txns: list[_Txn], keys: dict[str, tuple]) -> list[Finding]:

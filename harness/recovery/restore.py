@@ -12,6 +12,9 @@
    and heaps), and still hold the security model: the app role is no superuser and cannot bypass
    RLS, a tenant bound as its principal sees what it saw on the source at the restore point,
    nothing is visible unbound.
+7. More than rows (:mod:`harness.recovery.afterwards`): every sequence hands out values above
+   its column's maximum, the next write into every tenant table is accepted, and the app role's
+   sessions run with durable settings on the copy.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from psycopg import sql
 from harness.core.findings import Finding
 from harness.core.rows import seeding_binding
 from harness.errors import BackendUnavailable
+from harness.recovery.afterwards import durability_findings, sequence_findings, write_findings
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
 from harness.recovery.dataset import (
     DATABASE,
@@ -95,6 +99,7 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
             at_point = checksums(conn, keys)
             tenant = workload.tenants[0]
             principal = workload.factory.principal_of(tenant)
+            principals = {t: workload.factory.principal_of(t) for t in workload.tenants}
             # what the app role, bound as the tenant's principal, sees at the point: the
             # restored copy must show the same (RLS and grants restored with the data)
             seen_at_point = {t: _tenant_count(app, spec, t, principal) for t in tables}
@@ -113,7 +118,8 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
         mark("restored copy promoted; the app role served a tenant query")
         report.findings += _compare(restored, app, tables, spec, at_point, principal, seen_at_point)
         report.findings += _amcheck(restored, spec)
-        mark("restored copy verified")
+        report.findings += _afterwards(restored, owner, app, spec, principals)
+        mark("restored copy verified, and took a write")
         return report
     finally:
         if restored is not None:
@@ -224,6 +230,21 @@ def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetS
                              "either: the comparison proves nothing",
                              "check the spec's binding (and tenancy.root_owner) against the policies"))
     return found
+
+
+def _afterwards(cluster: Cluster, owner: ConnParams, app: ConnParams, spec: TargetSpec,
+                principals: dict[object, Principal]) -> list[Finding]:
+    """Sequences ahead of their rows, durable settings, then one more write per tenant table."""
+    owner, app = _on(cluster, owner), _on(cluster, app)
+    schemas = list(spec.tenancy.schemas)
+    with psycopg.connect(owner.conninfo(), autocommit=True) as conn, \
+            psycopg.connect(app.conninfo(), autocommit=True) as app_conn:
+        found = sequence_findings(conn, schemas) + durability_findings(app_conn, conn, schemas)
+        workload = Workload(conn, spec, overrides_for(spec, owner, app))
+        workload.tenants = list(principals)
+        for tenant, principal in principals.items():
+            workload.factory.principals[str(tenant)] = principal
+        return found + write_findings(workload, "on the restored copy")
 
 
 def _amcheck(cluster: Cluster, spec: TargetSpec) -> list[Finding]:

@@ -5,20 +5,29 @@ grants, triggers or functions, which is exactly what a careless ``downgrade()`` 
 :class:`Snapshot` reads all of them from ``pg_catalog`` for the application schemas: tables
 (kind, RLS enabled / forced), columns (type, nullability, default, identity, generated),
 constraints and indexes (with their definitions), policies (command, roles, USING, WITH CHECK),
-grants, triggers, functions, views, sequences, types, extensions and the schemas themselves.
-Each section is a sorted tuple of lines, so two snapshots compare with ``==`` and differ with
-a unified diff a reviewer can read. Column order (``attnum``) is deliberately not part of it: a
-downgrade that re-adds a column at the end has restored the schema.
+grants on tables and on single columns, storage parameters (``reloptions``, the TOAST table's
+too) and access methods, triggers, functions, views, sequences, types, extensions and the
+schemas themselves. Each section is a sorted tuple of lines, so two snapshots compare with
+``==`` and differ with a unified diff a reviewer can read. Column order (``attnum``) is
+deliberately not part of it: a downgrade that re-adds a column at the end has restored the
+schema.
+
+The comparison (:func:`difference`) never crashes on what the catalog answered: a line it
+cannot read (NULL, not text, a section that is not a list) is shown raw as a difference, and
+the comparison's own exception goes in a separate checker-defect section.
 """
 
 from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
-__all__ = ["Snapshot", "take_snapshot"]
+from harness.core.judging import DEFECT_TITLE, checker_defect, raw
+
+__all__ = ["Snapshot", "difference", "take_snapshot"]
 
 _SYSTEM = "n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg\\_%%'"
 _NOT_EXT = """not exists (select 1 from pg_depend d where d.classid = {cls}::regclass and d.objid = {oid}
@@ -73,6 +82,25 @@ _QUERIES: dict[str, str] = {
                   from pg_proc p join pg_namespace n on n.oid = p.pronamespace,
                        aclexplode(p.proacl) g
                   where {_SYSTEM} and {_NOT_EXT.format(cls="'pg_proc'", oid='p.oid')}""",
+    # a column GRANT lives in pg_attribute.attacl, apart from the table's relacl above
+    "column_grants": f"""select c.oid::regclass::text || '.' || a.attname || ' '
+                    || case when g.grantee = 0 then 'public' else pg_get_userbyid(g.grantee) end
+                    || ' ' || g.privilege_type || case when g.is_grantable then ' grantable' else '' end
+                  from pg_attribute a join pg_class c on c.oid = a.attrelid
+                  join pg_namespace n on n.oid = c.relnamespace, aclexplode(a.attacl) g
+                  where a.attnum > 0 and not a.attisdropped and a.attacl is not null and {_SYSTEM}
+                    and {_NOT_EXT.format(cls="'pg_class'", oid='c.oid')}""",
+    # storage parameters (fillfactor, autovacuum_*, toast.*) and the table access method
+    "storage": f"""select c.oid::regclass::text || ' am=' || coalesce(am.amname, '-')
+                   || ' options=' || coalesce(array_to_string(array(select o from unnest(c.reloptions) o
+                                                                   order by 1), ','), '-')
+                   || ' toast=' || coalesce(array_to_string(array(select o from unnest(t.reloptions) o
+                                                                 order by 1), ','), '-')
+                   from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                   left join pg_am am on am.oid = c.relam
+                   left join pg_class t on t.oid = c.reltoastrelid
+                   where c.relkind in ('r', 'p', 'm') and {_SYSTEM}
+                     and {_NOT_EXT.format(cls="'pg_class'", oid='c.oid')}""",
     "triggers": f"""select pg_get_triggerdef(t.oid) || case when t.tgenabled = 'D' then ' DISABLED' else '' end
                     from pg_trigger t join pg_class c on c.oid = t.tgrelid
                     join pg_namespace n on n.oid = c.relnamespace
@@ -115,16 +143,20 @@ class Snapshot:
     keys: dict[str, tuple[str, ...]]            # table -> primary key columns (may be empty)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Snapshot) and self.sections == other.sections
+        return isinstance(other, Snapshot) and self._normal() == other._normal()
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self.sections.items())))
+        return hash(tuple(sorted(self._normal().items())))
+
+    def _normal(self) -> dict[str, tuple[str, ...]]:
+        return {str(name): _lines(lines) for name, lines in self.sections.items()}
 
     def diff(self, other: Snapshot, before: str = "before", after: str = "after") -> str:
         """A unified diff per section of what ``other`` has that this lacks, and vice versa."""
         parts = []
-        for name in sorted(set(self.sections) | set(other.sections)):
-            a, b = self.sections.get(name, ()), other.sections.get(name, ())
+        ours, theirs = self._normal(), other._normal()
+        for name in sorted(set(ours) | set(theirs)):
+            a, b = ours.get(name, ()), theirs.get(name, ())
             if a != b:
                 lines = difflib.unified_diff(a, b, f"{before} [{name}]", f"{after} [{name}]",
                                              lineterm="", n=0)
@@ -132,7 +164,40 @@ class Snapshot:
         return "\n\n".join(parts)
 
     def count(self) -> int:
-        return sum(len(v) for v in self.sections.values())
+        return sum(len(v) for v in self._normal().values())
+
+
+def _lines(section: Any) -> tuple[str, ...]:
+    """A section as sorted text lines, whatever it holds: a line that is not text is shown as
+    its repr, so it differs from every real line instead of breaking the comparison."""
+    if isinstance(section, (str, bytes)) or not hasattr(section, "__iter__"):
+        section = (section,)
+    return tuple(sorted(line if isinstance(line, str) else f"<unreadable: {line!r}>" for line in section))
+
+
+def difference(expected: Snapshot, actual: Snapshot, before: str = "before",
+               after: str = "after") -> str | None:
+    """None when the two snapshots are equal, else the diff a reviewer reads. Never raises: if
+    the comparison itself breaks, both snapshots go raw into the answer (still a difference,
+    a failure of the target) with the checker's traceback in its own section."""
+    try:
+        if expected == actual:
+            return None
+        text = expected.diff(actual, before, after)
+        return text or "(the snapshots differ in a way the diff does not show; raw sections follow)\n" + \
+            raw({"before": _raw_sections(expected), "after": _raw_sections(actual)})
+    except Exception as exc:  # judge, never crash
+        return (f"the checker could not compare the snapshots ({type(exc).__name__}: {exc})\n\n"
+                f"--- {before} (raw) ---\n{raw(_raw_sections(expected))}\n\n"
+                f"--- {after} (raw) ---\n{raw(_raw_sections(actual))}\n\n"
+                f"--- {DEFECT_TITLE} ---\n{checker_defect(exc)}")
+
+
+def _raw_sections(snapshot: Any) -> Any:
+    try:
+        return snapshot.sections
+    except Exception:  # whatever it is, its repr is the evidence
+        return repr(snapshot)
 
 
 def take_snapshot(conn: psycopg.Connection, ignore_tables: tuple[str, ...] = ()) -> Snapshot:
@@ -143,7 +208,8 @@ def take_snapshot(conn: psycopg.Connection, ignore_tables: tuple[str, ...] = ())
     """
     sections = {}
     for name, query in _QUERIES.items():
-        rows = [r[0] for r in conn.execute(query).fetchall()]
+        rows = [r[0] if isinstance(r[0], str) else f"<unreadable {name} row: {r!r}>"
+                for r in conn.execute(query).fetchall()]
         sections[name] = tuple(sorted(r for r in rows if not _names(r, ignore_tables)))
     tables: dict[str, list[str]] = {}
     for table, column in conn.execute(_TABLE_COLUMNS).fetchall():

@@ -30,7 +30,7 @@ from harness.migrations import BASE, MigrationTool, Revision
 from harness.rehearsal.checksums import TableRows, changed_rows, checksum, read_rows
 from harness.rehearsal.failures import Finding
 from harness.rehearsal.history import bookkeeping_tables
-from harness.rehearsal.snapshot import Snapshot, take_snapshot
+from harness.rehearsal.snapshot import Snapshot, difference, take_snapshot
 from harness.target import TargetSpec
 
 __all__ = ["Step", "Walk", "no_trace", "walk_chain"]
@@ -127,11 +127,11 @@ def _round_trip(tool: MigrationTool, db: Database, conn: psycopg.Connection, wal
                                        f"{type(exc).__name__}: {exc}"))
         return False
     down = take_snapshot(conn, ignore)
-    if down != prev:
+    shown = difference(prev, down, f"at {parent}", f"after downgrade of {rev.id}")
+    if shown is not None:
         walk.round_trip.append(Finding(
             rev.id, "round-trip:down", f"after downgrading {rev.id} the schema is not what it was "
-            f"at {parent}: the downgrade forgets (or adds) what the diff shows",
-            prev.diff(down, f"at {parent}", f"after downgrade of {rev.id}")))
+            f"at {parent}: the downgrade forgets (or adds) what the diff shows", shown))
     both = {t: tuple(c for c in prev.tables[t] if c in snap.tables.get(t, ()))
             for t in prev.tables if t in snap.tables and t in down.tables}
     down_rows = read_rows(conn, down)
@@ -150,10 +150,11 @@ def _round_trip(tool: MigrationTool, db: Database, conn: psycopg.Connection, wal
                                        f"downgrade failed: {type(exc).__name__}: {exc}"))
         return False
     again = take_snapshot(conn, ignore)
-    if again != snap:
+    shown = difference(snap, again, f"at {rev.id}", f"after down and up of {rev.id}")
+    if shown is not None:
         walk.round_trip.append(Finding(
             rev.id, "round-trip:up", f"upgrading {rev.id} again after its downgrade does not give "
-            "the same schema", snap.diff(again, f"at {rev.id}", f"after down and up of {rev.id}")))
+            "the same schema", shown))
     kept = {t: set(prev_rows.get(t, {})) | seeded[t] for t in both}
     _report_data(walk, rev.id, f"down then up ({parent} -> {rev.id})",
                  changed_rows(rows, read_rows(conn, again), kept, both))
@@ -243,9 +244,9 @@ def no_trace(tool: MigrationTool, db: Database, walk: Walk) -> list[Finding]:
         return [Finding(target, "no-trace", f"downgrade to {target} failed: {type(exc).__name__}: {exc}")]
     with db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
         left = take_snapshot(conn, bookkeeping_tables(tool))
-    expected = walk.snapshots[target]
-    if left == expected:
+    shown = difference(walk.snapshots[target], left, f"at {target} on the way up",
+                       f"after rollback to {target}")
+    if shown is None:
         return []
     return [Finding(target, "no-trace", f"rolling the chain back to {target} leaves application "
-                    "objects behind (or removes some it should keep)",
-                    expected.diff(left, f"at {target} on the way up", f"after rollback to {target}"))]
+                    "objects behind (or removes some it should keep)", shown)]

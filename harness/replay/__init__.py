@@ -60,6 +60,36 @@ FAMILY = Family(
         "replay-no-timestamp-check": Variant(
             frozenset({"S09.webhook-signature-validation"}), frozenset({"S09.duplicate-webhook-dedupe"}),
             select=_SIGNATURES),
+        # the second entry point: the guarded helper converges, the webhook ingress re-applies
+        # redeliveries (a redelivered in a row is still right: only a second order shows it)
+        "replay-ingress-reapplies": Variant(
+            frozenset({"S09.duplicate-webhook-dedupe", "S09.billing-reconciliation"}), frozenset(),
+            select="redelivered_in_reverse or webhooks_through_the_ingress or delivered_twice_in_a_row "
+                   "or shuffled_and_duplicated_provider",
+            tests={"redelivered_in_reverse": "failed", "webhooks_through_the_ingress": "failed",
+                   "webhook_delivered_twice_in_a_row": "passed",
+                   "shuffled_and_duplicated_provider_events": "passed"}),
+        # the target raises (a database error from its own query): failed, never a harness error
+        "replay-reconcile-raises": Variant(
+            frozenset({"S09.billing-reconciliation"}), frozenset(),
+            select="missed_events_are_reported",
+            tests={"missed_events_are_reported": "failed"}),
+        # right in one cycle; the second (a replay that fails again, then the fix) shows it
+        "replay-failed-replay-closes-letter": Variant(
+            frozenset({"S08.replay-safety"}), frozenset(),
+            select="replayed_dead_letter or replay_that_fails_again",
+            tests={"replayed_dead_letter_applies_once": "passed", "replay_that_fails_again": "failed"}),
+        # one replay at a time the bound holds; replays released together overrun it
+        "replay-unlocked-replay-bound": Variant(
+            frozenset({"S09.delivery-replay-controls"}), frozenset(),
+            select="outbound_attempts_are_logged or concurrent_replays",
+            tests={"outbound_attempts_are_logged": "passed", "concurrent_replays": "failed"}),
+        # right when the replay comes first; a second effect when the event was redelivered first
+        "replay-replay-ignores-claim": Variant(
+            frozenset({"S08.replay-safety"}), frozenset(),
+            select="replayed_dead_letter or replayed_after_the_event_was_redelivered",
+            tests={"replayed_dead_letter_applies_once": "passed",
+                   "replayed_after_the_event_was_redelivered": "failed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

@@ -156,14 +156,17 @@ class WebhookOperations(AppConnections):
 
     def _attempt(self, workspace: Any, delivery_id: str, replay: bool) -> DeliveryAttemptView:
         # the delivery row stays locked through the POST, so concurrent replays number their
-        # attempts one after another and cannot overrun the bound together
+        # attempts one after another and cannot overrun the bound together. The attempts are
+        # counted by a statement of their own, after the lock is held: counted in the locking
+        # statement, a replay that waited for the lock would count with the snapshot it took
+        # before waiting, and number its attempt like the one it waited for
         with self._app() as conn, bound_workspace(conn, self.setting, workspace):
-            url, event_id, key, limit, done = conn.execute(
-                "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts, "
-                "(select count(*) from delivery_attempts a where a.workspace_id = d.workspace_id "
-                " and a.delivery_id = d.delivery_id) from outbound_deliveries d "
-                "where d.workspace_id = %s and d.delivery_id = %s for update",
+            url, event_id, key, limit = conn.execute(
+                "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts "
+                "from outbound_deliveries d where d.workspace_id = %s and d.delivery_id = %s for update",
                 (workspace, delivery_id)).fetchone()
+            done = conn.execute("select count(*) from delivery_attempts where workspace_id = %s "
+                                "and delivery_id = %s", (workspace, delivery_id)).fetchone()[0]
             if replay and done >= limit:
                 raise ReplayRefused(f"delivery {delivery_id} has used all {limit} attempts")
             status, error, started = None, None, time.perf_counter()

@@ -9,6 +9,12 @@ proves the API suite turns the right gate item NO-GO for each:
 - :class:`ForbiddenNotFoundAdapter`: another workspace's item is a 403, which confirms it exists.
 - :class:`OffsetPaginationAdapter`: the list pages with OFFSET, so inserts shift rows between pages.
 - :class:`RevokedTokenAdapter`: the token check forgets ``revoked_at``.
+- :class:`DepartedMemberTokenAdapter`: the token check forgets the membership's status, so a
+  removed or suspended member's live token still works.
+- :class:`CheckThenTransitionAdapter`: a transition reads the version, compares it, then writes
+  without the version in its WHERE: right one request at a time, several winners in a race.
+- :class:`ShortCorrelationAdapter`: the correlation id bound for the timeline is cut to 32
+  characters (sized for a hex trace id), so a UUID-length id is recorded as another id.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from reference_impl.adapter import ReferenceAdapter
 from reference_impl.api.app import create_app
 from reference_impl.api.envelope import ApiError
 from reference_impl.api.routers import ERRORS, load
-from reference_impl.api.schemas import Sort, Status, WorkItem, WorkItemPage
+from reference_impl.api.schemas import Sort, Status, Transition, WorkItem, WorkItemPage
 from reference_impl.api.session import WorkspaceSession
 from reference_impl.work_items import queries
 
@@ -93,6 +99,49 @@ def authenticate_ignoring_revocation(conn: psycopg.Connection, workspace_id: UUI
     return row[0] if row else None
 
 
+def check_then_transition_router() -> APIRouter:
+    router = APIRouter(prefix="/v1/work-items", responses=ERRORS)
+
+    @router.post("/{work_item_id}/transitions", response_model=WorkItem, include_in_schema=False)
+    def transition_work_item(work_item_id: UUID, body: Transition, s: WorkspaceSession) -> dict:
+        current = s.conn.execute("select version from work_items where workspace_id = %s "
+                                 "and work_item_id = %s", (s.workspace_id, work_item_id)).fetchone()
+        if current is None:
+            raise queries.NotFound(f"work item {work_item_id} not found")
+        if current[0] != body.version:
+            raise queries.Conflict("stale_version", f"work item {work_item_id} is at version "
+                                   f"{current[0]}, not {body.version}", current_version=current[0])
+        try:  # BUG: checked above, so the write no longer names the version
+            with s.conn.transaction(), s.conn.cursor(row_factory=dict_row) as cur:
+                return cur.execute(sql.SQL("update work_items set status = %s where workspace_id = %s "
+                                           "and work_item_id = %s returning {}").format(
+                                               sql.SQL(queries.ITEM_COLUMNS)),
+                                   (body.to, s.workspace_id, work_item_id)).fetchone()
+        except psycopg.errors.CheckViolation as err:
+            raise queries.Conflict("illegal_transition", err.diag.message_primary or "lifecycle") from None
+
+    return router
+
+
+def authenticate_ignoring_membership(conn: psycopg.Connection, workspace_id: UUID, sha256: str,
+                                     correlation_id: str) -> UUID | None:
+    row = conn.execute(  # BUG: the membership's status is not looked at
+        "select t.user_id, set_config('app.actor_id', t.user_id::text, true), "
+        "       set_config('app.correlation_id', %s, true) "
+        "from api_tokens t join memberships m "
+        "  on m.workspace_id = t.workspace_id and m.user_id = t.user_id "
+        "where t.workspace_id = %s and t.token_sha256 = %s "
+        "  and t.revoked_at is null and t.expires_at > now()",
+        (correlation_id, workspace_id, sha256)).fetchone()
+    return row[0] if row else None
+
+
+def authenticate_cutting_correlation(conn: psycopg.Connection, workspace_id: UUID, sha256: str,
+                                     correlation_id: str) -> UUID | None:
+    # BUG: "a trace id is 32 hex digits": longer correlation ids are cut before they are recorded
+    return queries.authenticate(conn, workspace_id, sha256, correlation_id[:32])
+
+
 class UnboundLookupAdapter(ReferenceAdapter):
     def asgi_app(self) -> Any:
         return create_app(self.api_database(), routers=[unbound_lookup_router(self.db.owner.conninfo()), *load()])
@@ -111,3 +160,18 @@ class OffsetPaginationAdapter(ReferenceAdapter):
 class RevokedTokenAdapter(ReferenceAdapter):
     def asgi_app(self) -> Any:
         return create_app(self.api_database(), authenticate=authenticate_ignoring_revocation)
+
+
+class ShortCorrelationAdapter(ReferenceAdapter):
+    def asgi_app(self) -> Any:
+        return create_app(self.api_database(), authenticate=authenticate_cutting_correlation)
+
+
+class DepartedMemberTokenAdapter(ReferenceAdapter):
+    def asgi_app(self) -> Any:
+        return create_app(self.api_database(), authenticate=authenticate_ignoring_membership)
+
+
+class CheckThenTransitionAdapter(ReferenceAdapter):
+    def asgi_app(self) -> Any:
+        return create_app(self.api_database(), routers=[check_then_transition_router(), *load()])

@@ -15,17 +15,45 @@ NO-GO (``tests/test_bite.py`` proves it does):
   hex digits (S09.webhook-signature-validation);
 - :class:`NoTimestampAdapter`: the webhook timestamp is never checked, so a captured request can
   be replayed forever (S09.webhook-signature-validation);
+- :class:`IngressReappliesAdapter`: the webhook ingress stores each provider event once, but
+  applies every delivery, a redelivery too, with its own unguarded write, so a redelivered older
+  event rolls a subscription back (S09.duplicate-webhook-dedupe, S09.billing-reconciliation);
+  the guarded helper (``apply_subscription_event``) stays right;
+- :class:`StaleColumnReconcileAdapter`: reconciliation reads a column the schema renamed, so the
+  database refuses its query (SQLSTATE 42703): the target raised, and S09.billing-reconciliation
+  must come out failed with the exception attached, not as an error of the harness;
+- :class:`FailedReplayClosesLetterAdapter`: a replay that fails again still marks its dead
+  letter replayed ("the replay ran"), so after the fix the event is never applied; right when
+  the fix comes before the first replay (S08.replay-safety, second cycle only);
+- :class:`UnlockedReplayBoundAdapter`: an outbound replay counts the attempts without locking the
+  delivery, so replays released together all pass the bound (S09.delivery-replay-controls; one
+  replay at a time it is right);
+- :class:`ReplayIgnoresClaimAdapter`: a dead-letter replay claims the inbox but applies the
+  effect whatever the claim says: right when the replay comes first, a second effect when the
+  event was redelivered before the replay (S08.replay-safety, that order only);
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
   ``now()`` (S08.dead-letter-escalation).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import psycopg
 
+from harness.replay.capability import (
+    ALREADY_REPLAYED,
+    APPLIED,
+    DEAD_LETTERED,
+    NOT_FOUND,
+    DeliveryAttemptView,
+    ReplayRefused,
+    WebhookOutcome,
+)
+from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
 
 
@@ -60,6 +88,74 @@ class ArrivalOrderMirrorAdapter(ReferenceAdapter):
             "provider_sequence = excluded.provider_sequence",
             (workspace, event["subscription_id"], event["status"], event["plan"],
              event["quantity"], event["sequence"]))
+
+
+class IngressReappliesAdapter(ReferenceAdapter):
+    def receive_webhook(self, workspace: Any, provider: str, headers: Mapping[str, str],
+                        body: bytes) -> WebhookOutcome:
+        outcome = super().receive_webhook(workspace, provider, headers, body)
+        doc = json.loads(body)
+        if outcome.status == "duplicate" and doc["type"].startswith("subscription."):
+            # the mistake: the ingress's own write path applies the redelivery again, unguarded
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+                ArrivalOrderMirrorAdapter._apply_subscription(self, conn, workspace, doc["data"])
+        return outcome
+
+
+class StaleColumnReconcileAdapter(ReferenceAdapter):
+    def reconcile_subscriptions(self, workspace: Any, snapshot: Mapping[str, Any]) -> list[str]:
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            # the mistake: the query still names the column by its old name
+            conn.execute("select subscription_id, provider_seq from subscription_mirror "
+                         "where workspace_id = %s", (workspace,))
+        return super().reconcile_subscriptions(workspace, snapshot)
+
+
+class FailedReplayClosesLetterAdapter(ReferenceAdapter):
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+        outcome = super().replay_event_dead_letter(workspace, consumer, event_id)
+        if outcome == DEAD_LETTERED:
+            # the mistake: the replay ran, so the letter is closed whatever its outcome
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+                self._mark_replayed(conn, workspace, consumer, event_id)
+        return outcome
+
+
+class UnlockedReplayBoundAdapter(ReferenceAdapter):
+    def _attempt(self, workspace: Any, delivery_id: str, replay: bool) -> DeliveryAttemptView:
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            url, event_id, key, limit, done = conn.execute(  # the mistake: no FOR UPDATE
+                "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts, "
+                "(select count(*) from delivery_attempts a where a.workspace_id = d.workspace_id "
+                " and a.delivery_id = d.delivery_id) from outbound_deliveries d "
+                "where d.workspace_id = %s and d.delivery_id = %s", (workspace, delivery_id)).fetchone()
+            if replay and done >= limit:
+                raise ReplayRefused(f"delivery {delivery_id} has used all {limit} attempts")
+            status = httpx.post(url, json={"event_id": str(event_id), "delivery_id": delivery_id},
+                                headers={"Idempotency-Key": key}, timeout=5).status_code
+            error = f"HTTP {status}" if status >= 400 else None
+            conn.execute("insert into delivery_attempts (workspace_id, delivery_id, attempt_no, "
+                         "idempotency_key, replay, status_code, latency_ms, error) "
+                         "values (%s, %s, %s, %s, %s, %s, %s, %s)",
+                         (workspace, delivery_id, done + 1, key, replay, status, 1.0, error))
+        return DeliveryAttemptView(done + 1, key, replay, status, 1.0, error)
+
+
+class ReplayIgnoresClaimAdapter(ReferenceAdapter):
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            row = conn.execute("select status from dead_letters where workspace_id = %s and "
+                               "consumer = %s and event_id = %s for update",
+                               (workspace, consumer, event_id)).fetchone()
+            if row is None:
+                return NOT_FOUND
+            if row[0] == "replayed":
+                return ALREADY_REPLAYED
+            envelope = self._stored_event(conn, workspace, event_id)
+            self._claim_inbox(conn, consumer, envelope)
+            self._apply_effect(conn, consumer, envelope)   # the mistake: whatever the claim said
+            self._mark_replayed(conn, workspace, consumer, event_id)
+            return APPLIED
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):

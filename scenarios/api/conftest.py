@@ -21,6 +21,7 @@ with warnings.catch_warnings():
 
 from harness.api import CAPABILITY, ApiTarget, ApiTenant
 from harness.api.checks import TenantFence, armed, bad_credentials
+from harness.blame import note_response
 from harness.capabilities import require
 from harness.lifecycle import Database
 
@@ -37,8 +38,10 @@ def api_app(api_target: ApiTarget):
 
 @pytest.fixture(scope="module")
 def api_client(api_app) -> Iterator[TestClient]:
-    """In-process HTTP to the app; leaving it runs the app's shutdown (its pool closes)."""
+    """In-process HTTP to the app; leaving it runs the app's shutdown (its pool closes). Every
+    5xx it answers is noted, so a check that breaks on one blames the target (harness.blame)."""
     with TestClient(api_app, raise_server_exceptions=False) as client:
+        client.event_hooks["response"].append(note_response)
         yield client
 
 

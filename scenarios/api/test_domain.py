@@ -7,6 +7,7 @@ import pytest
 
 from harness.api import ApiFailure
 from harness.api.invariants import (
+    check_concurrent_transitions_and_deletes,
     check_concurrent_updates,
     check_lifecycle,
     check_pagination_under_inserts,
@@ -32,11 +33,21 @@ def test_concurrent_writers_of_one_version_cannot_both_win(api_client, tenant_a)
     check_concurrent_updates(api_client, tenant_a, writers=8)
 
 
+@pytest.mark.evidence("S04.concurrent-update-safety", story="F3-E2-S3")
+def test_concurrent_transitions_and_deletes_of_one_version_have_one_winner(api_client, tenant_a):
+    """Races beyond PATCH: eight transitions of one version to the same status, then eight
+    deletes of one draft, each released together. Exactly one of each wins, the rest are
+    refused; the item moves one version and the timeline holds one row per winning change.
+    Feeds S04.concurrent-update-safety."""
+    check_concurrent_transitions_and_deletes(api_client, tenant_a, writers=8)
+
+
 @pytest.mark.evidence("S04.timeline-durability", story="F3-E2-S2")
 def test_every_mutation_leaves_exactly_one_timeline_row(api_client, tenant_a):
-    """Create, edit and every transition to archived each leave one timeline row with the
-    token's user and the request's correlation id; a refused write leaves none; a deleted draft
-    keeps its history. Feeds S04.timeline-durability."""
+    """Create, every kind of edit (title, priority, description) and every transition to
+    archived each leave one timeline row with the token's user and the request's correlation
+    id; a refused write leaves none; a deleted draft keeps its history. Feeds
+    S04.timeline-durability."""
     check_timeline(api_client, tenant_a)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from harness.api import ApiFailure
 from harness.api.server import live_server
+from harness.blame import note_response
 
 
 @pytest.mark.evidence("S02.unauthorized-access-negatives", story="F2-E1-S1")
@@ -23,7 +24,8 @@ def test_a_live_server_refuses_other_tenants_and_dead_tokens(api_target, tenant_
     own, foreign = tenant_a.work_item_ids[0], tenant_b.work_item_ids[0]
     with live_server(harness_target.api.asgi, api_target.api_environment(), harness_target.root,
                      where=str(harness_target.path)) as base_url, \
-            httpx.Client(base_url=base_url, timeout=10.0) as http:
+            httpx.Client(base_url=base_url, timeout=10.0,
+                         event_hooks={"response": [note_response]}) as http:
         answers = {
             "own item": (http.get(f"/v1/work-items/{own}", headers=tenant_a.auth()), 200),
             "B's item": (http.get(f"/v1/work-items/{foreign}", headers=tenant_a.auth()), 404),

@@ -83,6 +83,71 @@ def test_a_replayed_dead_letter_applies_once_and_a_second_replay_changes_nothing
                              ("dead letters", as_json(letters))])
 
 
+@pytest.mark.evidence(SAFETY, story="F6-E2-S2")
+def test_a_replay_that_fails_again_is_dead_lettered_again_and_applies_once_after_the_fix(
+        events, workspace, consumer_stream):
+    """The second cycle: a dead letter replayed before the fix fails again and is dead-lettered
+    again (still one letter, open, its attempts counted); after the fix one replay applies the
+    event once and marks it replayed; a further replay or redelivery changes nothing."""
+    event = envelope(workspace, consumer_stream[2])
+    events.publish_event(event)
+    events.set_handler_fault("second-cycle", event["event_type"], POISON)
+    history = [events.handle_event("second-cycle", event)]
+    first = events.event_dead_letters(workspace, "second-cycle")
+    history.append(events.replay_event_dead_letter(workspace, "second-cycle", event["event_id"]))
+    after_failed_replay = events.event_dead_letters(workspace, "second-cycle")
+    events.set_handler_fault("second-cycle", event["event_type"], None)
+    history += [events.replay_event_dead_letter(workspace, "second-cycle", event["event_id"]) for _ in range(2)]
+    history.append(events.handle_event("second-cycle", event))
+    letters = events.event_dead_letters(workspace, "second-cycle")
+    attach_json({"outcomes": history, "dead letters after the failed replay": after_failed_replay,
+                 "dead letters": letters}, "second cycle")
+    require_exactly_once(events, workspace, "second-cycle", [event["event_id"]],
+                         "a dead letter replayed before and after the fix", history=history)
+    problems = []
+    if history != [DEAD_LETTERED, DEAD_LETTERED, APPLIED, ALREADY_REPLAYED, DUPLICATE]:
+        problems.append(f"outcomes {history}")
+    if [d.status for d in after_failed_replay] != ["open"]:
+        problems.append(f"after the failed replay the letters are {[d.status for d in after_failed_replay]}, "
+                        "not one open letter")
+    elif not first or after_failed_replay[0].attempts <= first[0].attempts:
+        problems.append("the failed replay's attempt was not counted on the letter "
+                        f"({[d.attempts for d in first]} -> {after_failed_replay[0].attempts})")
+    if [d.status for d in letters] != ["replayed"]:
+        problems.append(f"after the fix the letters are {[d.status for d in letters]}, not one replayed")
+    if problems:
+        raise ReplayFailure("a dead letter replayed while still failing was not dead-lettered again "
+                            "and replayed once after the fix",
+                            [("problems", "\n".join(problems)),
+                             ("outcomes (deliver, replay, fix, replay, replay, redeliver)", as_json(history)),
+                             ("dead letters after the failed replay", as_json(after_failed_replay)),
+                             ("dead letters", as_json(letters))])
+
+
+@pytest.mark.evidence(SAFETY, story="F6-E2-S2")
+def test_a_dead_letter_replayed_after_the_event_was_redelivered_changes_nothing(
+        events, workspace, consumer_stream):
+    """The other order: the event is dead-lettered, the handler fixed, the producer redelivers
+    the event (applied), and only then is the dead letter replayed: the replay is a duplicate
+    that closes the letter, and the event took effect once."""
+    event = envelope(workspace, consumer_stream[3])
+    events.publish_event(event)
+    events.set_handler_fault("redelivered-first", event["event_type"], POISON)
+    history = [events.handle_event("redelivered-first", event)]
+    events.set_handler_fault("redelivered-first", event["event_type"], None)
+    history.append(events.handle_event("redelivered-first", event))
+    history.append(events.replay_event_dead_letter(workspace, "redelivered-first", event["event_id"]))
+    letters = events.event_dead_letters(workspace, "redelivered-first")
+    attach_json({"outcomes": history, "dead letters": letters}, "deliver, fix, redeliver, replay")
+    require_exactly_once(events, workspace, "redelivered-first", [event["event_id"]],
+                         "a dead letter replayed after the event was redelivered", history=history)
+    if history != [DEAD_LETTERED, APPLIED, DUPLICATE] or [d.status for d in letters] != ["replayed"]:
+        raise ReplayFailure("a dead letter replayed after a redelivery was not a duplicate that "
+                            "closes the letter",
+                            [("outcomes (deliver, fix, redeliver, replay)", as_json(history)),
+                             ("dead letters", as_json(letters))])
+
+
 @pytest.mark.evidence(ESCALATION, story="F6-E2-S3")
 def test_an_automation_run_that_exhausts_its_retries_is_dead_lettered_and_escalated(automation, workspace):
     """A run whose work always fails backs off between attempts (each retry scheduled later

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.evidence import attach_json
 from harness.replay.capability import ReplayRefused
 from harness.replay.failures import ReplayFailure, as_json, duplicates_of
-from harness.replay.profiles import rounds
-from harness.replay.races import repeat_race
+from harness.replay.mirror import latest_states, require_no_drift
+from harness.replay.profiles import replay_settings, rounds
+from harness.replay.races import race, repeat_race
 from harness.replay.signing import forgeries, sign
 from scenarios.replay.data import FIXTURES
 
@@ -87,6 +90,79 @@ def test_concurrent_redeliveries_of_a_webhook_store_it_once(webhooks, workspace)
                             [("bad rounds", as_json(bad)), ("stored", as_json(sorted(stored)))])
 
 
+@st.composite
+def _redeliveries(draw, stream: list[dict]) -> list[dict]:
+    """The stream shuffled, with some webhooks redelivered."""
+    extra = draw(st.lists(st.sampled_from(stream), max_size=len(stream)))
+    return draw(st.permutations(stream + extra))
+
+
+def _as_webhook(event: dict) -> bytes:
+    """A provider billing event as the provider's webhook carries it."""
+    data = {k: v for k, v in event.items() if k != "provider_event_id"}
+    return json.dumps({"id": event["provider_event_id"], "type": "subscription.updated",
+                       "data": data}).encode()
+
+
+def _receive_all(webhooks, workspace, order: list[dict]) -> list[str]:
+    return [webhooks.receive_webhook(workspace, PROVIDER, sign(SECRET, body), body).status
+            for body in map(_as_webhook, order)]
+
+
+def _require_once_and_converged(webhooks, billing, workspace, stream: list[dict], order: list[dict],
+                                outcomes: list[str], what: str) -> None:
+    stored = webhooks.stored_webhooks(workspace, PROVIDER)
+    ids = [e["provider_event_id"] for e in order]
+    first = {i: ids.index(i) for i in ids}
+    expected = ["accepted" if first[i] == n else "duplicate" for n, i in enumerate(ids)]
+    twice, missing = duplicates_of(stored), sorted(set(ids) - set(map(str, stored)))
+    if outcomes != expected or twice or missing:
+        raise ReplayFailure(f"{what}: the ingress did not store each provider event exactly once",
+                            [("outcomes (delivered id -> answer)", as_json(list(zip(ids, outcomes, strict=False)))),
+                             ("expected", as_json(expected)), ("stored twice", as_json(twice)),
+                             ("missing", as_json(missing))])
+    require_no_drift(billing.subscription_mirror(workspace), latest_states(stream), what, history=ids)
+
+
+@pytest.mark.evidence("S09.duplicate-webhook-dedupe", story="F7-E1-S3")
+def test_every_webhook_redelivered_in_reverse_order_after_the_stream_is_stored_and_applied_once(
+        webhooks, billing, workspace, billing_stream):
+    """The second entry point and a second order: the provider's stream arrives through the
+    signed webhook ingress in its own order, then the provider redelivers every webhook, newest
+    first. Each redelivery is a duplicate, each event is stored once, and the mirror ends at the
+    provider's latest state (an ingress that re-applies a redelivered, older event would roll a
+    subscription back)."""
+    webhooks.register_webhook_secret(workspace, PROVIDER, SECRET)
+    order = list(billing_stream) + list(reversed(billing_stream))
+    outcomes = _receive_all(webhooks, workspace, order)
+    attach_json({"order": [e["provider_event_id"] for e in order], "outcomes": outcomes}, "deliveries")
+    _require_once_and_converged(webhooks, billing, workspace, billing_stream, order, outcomes,
+                                "stream, then every webhook redelivered newest first")
+
+
+@pytest.mark.slow
+@pytest.mark.evidence("S09.billing-reconciliation", story="F7-E1-S1")
+def test_shuffled_and_duplicated_webhooks_through_the_ingress_converge_to_the_latest_state(
+        webhooks, billing, new_workspace, billing_stream):
+    """What the guarded helper is held to, through the webhook ingress: any permutation of the
+    provider's stream, with redeliveries, stores each event once and leaves the mirror equal to
+    the provider's latest state. A failure carries the shrunk arrival order."""
+    tried = []
+
+    @replay_settings()
+    @given(order=_redeliveries(billing_stream))
+    def converges(order: list[dict]) -> None:
+        workspace = new_workspace()
+        webhooks.register_webhook_secret(workspace, PROVIDER, SECRET)
+        outcomes = _receive_all(webhooks, workspace, order)
+        tried.append(len(order))
+        _require_once_and_converged(webhooks, billing, workspace, billing_stream, order, outcomes,
+                                    "shuffled webhooks through the ingress")
+
+    converges()
+    attach_json({"examples": len(tried), "deliveries per example": tried}, "examples")
+
+
 class _Endpoint(BaseHTTPRequestHandler):
     """A subscriber endpoint on loopback that fails its first request, then succeeds."""
 
@@ -147,3 +223,38 @@ def test_outbound_attempts_are_logged_and_a_replay_keeps_the_key_and_is_bounded(
     if problems:
         raise ReplayFailure("outbound delivery attempts are not logged or bounded",
                             [("problems", "\n".join(problems)), ("attempts", as_json(logged))])
+
+
+@pytest.mark.evidence("S09.delivery-replay-controls", story="F6-E3-S2")
+def test_concurrent_replays_cannot_overrun_the_delivery_bound(webhooks, workspace, endpoint):
+    """The bound is learnt one replay at a time on one delivery (replays until refused); on a
+    second delivery, twice that many replays released together log and send exactly as many
+    attempts as the bound, numbered 1..n, each with the delivery's key; the rest are refused."""
+    url, seen = endpoint
+    learnt = webhooks.create_delivery(workspace, url, "0b8e2c1d-5f0a-4c3e-8d7b-6a5f4e3d2c1b", "dlv-bound-1")
+    webhooks.deliver(workspace, learnt)
+    for _ in range(50):
+        try:
+            webhooks.replay_delivery(workspace, learnt)
+        except ReplayRefused:
+            break
+    bound = len(webhooks.delivery_attempts(workspace, learnt))
+    raced = webhooks.create_delivery(workspace, url, "1c9f3d2e-6a1b-4d4f-9e8c-7b6a5f4e3d2c", "dlv-bound-2")
+    webhooks.deliver(workspace, raced)
+    outcomes = race(2 * bound, lambda i: webhooks.replay_delivery(workspace, raced))
+    logged = webhooks.delivery_attempts(workspace, raced)
+    sent = [k for k in seen if k == "dlv-bound-2"]
+    raised = [repr(o) for o in outcomes if isinstance(o, BaseException) and not isinstance(o, ReplayRefused)]
+    attach_json({"bound": bound, "replays released together": 2 * bound, "outcomes": [repr(o) for o in outcomes],
+                 "attempts": logged, "sent": len(sent)}, "concurrent replays")
+    problems = []
+    if len(logged) != bound or len(sent) != bound:
+        problems.append(f"{len(logged)} attempts logged and {len(sent)} sent, the bound is {bound}")
+    if [a.attempt_no for a in logged] != list(range(1, len(logged) + 1)):
+        problems.append(f"attempt numbers {[a.attempt_no for a in logged]} are not 1..n")
+    if raised:
+        problems.append(f"{len(raised)} replay(s) raised instead of answering: {raised[0]}")
+    if problems:
+        raise ReplayFailure("concurrent replays overran the delivery's bound",
+                            [("problems", "\n".join(problems)), ("attempts", as_json(logged)),
+                             ("outcomes", as_json([repr(o) for o in outcomes]))])

@@ -11,6 +11,7 @@ import sys
 import psycopg
 import pytest
 
+from harness.backends import require_extensions
 from harness.backends.embedded import EmbeddedBackend
 from harness.backends.system import SystemBackend
 from harness.errors import ConfigError
@@ -39,8 +40,9 @@ def contrib_target(tmp_path):
 def test_the_embedded_backend_lacks_pgcrypto_and_the_spec_is_refused_naming_system(contrib_target):
     """Backend: embedded (checked offline, no server started)."""
     assert "pgcrypto" not in EmbeddedBackend().extensions()
+    spec = load_target(contrib_target)  # reading a spec needs no backend; using one checks
     with pytest.raises(ConfigError) as caught:
-        load_target(contrib_target)
+        require_extensions(spec)
     line = caught.value.one_line()
     assert "requires_extensions" in line and "embedded has no pgcrypto, uuid-ossp" in line
     assert "use backend system" in line

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -81,7 +82,8 @@ def test_dsn_backend_creates_and_drops_only_its_own_databases(monkeypatch):
     try:
         with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
             conn.execute("create database someone_elses_db")
-        monkeypatch.setenv("HARNESS_DSN", server.admin.conninfo())
+        # a user's DSN carries its password (the harness's own conninfo names its password file)
+        monkeypatch.setenv("HARNESS_DSN", replace(server.admin, passfile=None).conninfo())
         spec = load_target(ROOT / "target.yaml", backend="dsn")
         assert spec.database.dsn.password is not None
         guest = Run(spec, uuid.uuid4().hex)
@@ -173,3 +175,21 @@ def test_ctrl_c_leaves_no_server_behind(pytester_dir):
     proc.send_signal(signal.SIGINT)
     proc.wait(60)
     assert leftover_servers(pytester_dir) == []
+
+
+def test_a_controller_with_no_server_left_reaps_without_the_spec(tmp_path, monkeypatch):
+    """The xdist controller's exit loads the spec (and imports the adapter, ~1 s) only when a
+    server is still recorded: without one, reaping needs no spec and still removes the run's
+    directory."""
+    import tempfile
+    import uuid
+
+    from harness.lifecycle import reap, server_recorded
+    from harness.run_directory import RUN_PREFIX, claim_run_directory
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    run_id = uuid.uuid4().hex
+    claim_run_directory(run_id)
+    assert not server_recorded(run_id)
+    assert reap(None, run_id) is False
+    assert not (tmp_path / f"{RUN_PREFIX}{run_id}").exists()

@@ -76,11 +76,13 @@ def test_a_warm_run_starts_without_migrating_and_edits_rebuild(tmp_path, monkeyp
             assert current_heads(db.owner) == script_heads(warm.spec)
             with db.connect_app() as conn:
                 assert conn.execute("select current_user").fetchone()[0] == warm.spec.app_role
-            # the passwords of the run that built the cache open nothing here
+            # the passwords of the run that built the cache open nothing here (sent themselves:
+            # that run's password file went with its server)
             for stale in (old_admin, old_app):
-                with pytest.raises(psycopg.OperationalError):
+                assert stale.password
+                with pytest.raises(psycopg.OperationalError, match="password"):
                     psycopg.connect(replace(stale, host=db.owner.host, port=db.owner.port,
-                                            dbname=db.name).conninfo(), connect_timeout=5)
+                                            dbname=db.name, passfile=None).conninfo(), connect_timeout=5)
     finally:
         warm.release()
     for path in [tmp_path / "cache", *(tmp_path / "cache").rglob("*")]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.configcheck import PROFILE_FILES, check_profiles
+from harness.configcheck import check_profiles, profile_files
 from harness.errors import ConfigError
 from tests.gates.conftest import REPO
 from tests.gates.test_assemble import fill
@@ -23,7 +23,7 @@ from tests.hostile.conftest import one_line_error
 
 def _copy_tree(root: Path) -> Path:
     """The suites' profile files, copied where a test may break them."""
-    for entry in PROFILE_FILES:
+    for entry in profile_files():
         (root / entry.relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / entry.relative, root / entry.relative)
     return root
@@ -58,6 +58,9 @@ ATTACKS = [
      "byte", "UTF-8"),
     ("fixtures/rehearsal/profiles.yaml", "workers: 3 ", "workers: 0.5 ", "profiles.ci.workers",
      "whole number"),
+    # checked since the registry is read: the family declares it, no list in configcheck does
+    ("fixtures/tenant_isolation/profiles.yaml", "property_examples: 25", "property_examples: 0",
+     "default.property_examples", "positive integer"),
 ]
 
 
@@ -73,7 +76,7 @@ def test_a_mistyped_profile_is_one_line_naming_file_field_and_fix(tmp_path, monk
     if isinstance(new, str) and "\xe9" in new or "\xff" in new:
         old, new = old.encode(), new.encode("latin-1")
     path = _break(root, relative, old, new)
-    entry = next(e for e in PROFILE_FILES if e.relative == relative)
+    entry = next(e for e in profile_files() if e.relative == relative)
     with pytest.raises(ConfigError) as caught:
         entry.load(path, None)
     line = str(caught.value)
@@ -81,6 +84,35 @@ def test_a_mistyped_profile_is_one_line_naming_file_field_and_fix(tmp_path, monk
     assert fld in line and "(fix: " in line and fix in line, line
     with pytest.raises(ConfigError):             # and the run's check finds it before any suite
         check_profiles(root=root)
+
+
+def test_a_familys_profile_is_checked_because_the_family_declares_it(tmp_path, monkeypatch):
+    """The files come from the registry (``Family.profile`` and ``profile_loader``): a family
+    registered beside the built-in ones gets its profile read before any suite runs, and one
+    that declares no loader is not read."""
+    from harness import configcheck
+    from harness.families import Family, families
+    from harness.isolation import IsolationFailure
+
+    root = _copy_tree(tmp_path)
+    declared = {(f.profile, f.profile_loader) for f in families() if f.profile and f.profile_loader}
+    assert {(e.relative, e.loader) for e in profile_files()} == declared
+    (root / "fixtures/tenth").mkdir(parents=True)
+    (root / "fixtures/tenth/profiles.yaml").write_text("ci:\n  property_examples: 0\n")
+    tenth = Family(name="tenth", package="harness.isolation", items=(), failure=IsolationFailure,
+                   profile="fixtures/tenth/profiles.yaml",
+                   profile_loader="harness.isolation.profile:load_profile")
+    before = check_profiles(root=root)
+    monkeypatch.setattr(configcheck, "families", lambda: (*families(), tenth))
+    with pytest.raises(ConfigError, match=r"tenth/profiles.yaml.*ci.property_examples"):
+        check_profiles(root=root)
+    (root / "fixtures/tenth/profiles.yaml").write_text("default:\n  property_examples: 3\n"
+                                                       "  property_budget_s: 1\n")
+    assert check_profiles(root=root) == before + 1
+    silent = Family(name="tenth", package="harness.isolation", items=(), failure=IsolationFailure,
+                    profile="fixtures/tenth/profiles.yaml")
+    monkeypatch.setattr(configcheck, "families", lambda: (*families(), silent))
+    assert check_profiles(root=root) == before
 
 
 def test_a_profile_variable_naming_no_profile_is_refused(tmp_path, monkeypatch):

@@ -1,0 +1,117 @@
+"""The proof that a clone given back is unchanged, so that it can be handed out again.
+
+A test that only reads leaves its clone equal to the template. A new clone for the next test
+costs the server ~20 ms (a ``FILE_COPY`` of ~500 files and two checkpoints) and dropping the old
+one a third of that; proving the old one unchanged costs a connection, which the next taker
+gets (:mod:`harness.pool`). A clone is handed out again only when every part of the proof holds:
+
+1. **no session is on it any more**: a backend flushes its statistics before it leaves
+   ``pg_stat_activity``, so what follows counts everything every session did;
+2. **its database object is as made**: its ``pg_database`` row (owner, ACL, connection limit,
+   allow_connections, tablespace, collation version) equals the row recorded when it was
+   made, and no per-database setting, comment or security label names it (``ALTER DATABASE``
+   writes shared catalogs, which its own statistics do not count);
+3. **no row was inserted, updated or deleted** since the pool last reset its statistics, in any
+   table, the system catalogs included (so every DDL statement, TRUNCATE, CLUSTER, VACUUM FULL,
+   temp tables, large objects, COPY and rolled-back writes count), nobody else reset them
+   (``stats_reset`` as the pool left it), and ``track_counts`` is on for the server;
+4. **no sequence was touched**: ``nextval`` and ``setval`` change a sequence without counting a
+   row, but any access to a sequence's page counts in ``pg_statio_all_sequences``.
+
+Then its statistics are reset (a reused clone shows the zero counters of a new one) and the
+connection that checked goes to the next taker. What the proof cannot see: a superuser session
+that switched ``track_counts`` off for itself before writing (nothing a test does by accident).
+A crash restart of the server resets statistics too, but it also ends the pool's admin
+connections, which stops the pool (:class:`harness.pool.PoolBroken`) before anything is reused.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+__all__ = ["Recorded", "identity", "prove_unchanged"]
+
+# the row as made, minus what VACUUM moves on its own
+_IDENTITY = """select (to_jsonb(d) - array['datfrozenxid', 'datminmxid'])::text
+from pg_database d where d.datname = %s"""
+
+_STATE = """select (to_jsonb(d) - array['datfrozenxid', 'datminmxid'])::text,
+       exists (select 1 from pg_db_role_setting r where r.setdatabase = d.oid)
+         or exists (select 1 from pg_shdescription c
+                    where c.objoid = d.oid and c.classoid = 'pg_database'::regclass)
+         or exists (select 1 from pg_shseclabel l
+                    where l.objoid = d.oid and l.classoid = 'pg_database'::regclass),
+       coalesce(s.tup_inserted + s.tup_updated + s.tup_deleted, 0),
+       s.stats_reset,
+       current_setting('track_counts')::bool,
+       (select count(*) from pg_stat_activity a where a.datid = d.oid)
+from pg_database d left join pg_stat_database s on s.datid = d.oid
+where d.datname = %s"""
+
+# sessions still leaving (a closed connection's backend exits a moment later): waited for this
+# long, then the clone is dropped instead (a leaked connection keeps it changed, maybe)
+LEAVE_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a clone was when the pool last vouched for it."""
+
+    identity: str                  # its pg_database row
+    stats_reset: datetime | None   # None: never reset (a new clone)
+
+
+def identity(admin: psycopg.Connection, name: str) -> Recorded:
+    """The record of a clone just made (read on the admin connection that made it)."""
+    row = admin.execute(_IDENTITY, (name,)).fetchone()
+    if row is None:
+        raise psycopg.OperationalError(f"database {name} vanished right after it was made")
+    return Recorded(identity=row[0], stats_reset=None)
+
+
+def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
+                    connect) -> tuple[psycopg.Connection, Recorded] | None:
+    """``(a connection to the clone, its new record)`` when the proof holds, else None.
+
+    ``connect(name)`` opens an autocommit superuser connection to the clone (the pool's owner
+    connection, handed to the next taker). Errors on ``admin`` propagate (the pool is broken);
+    errors on the clone's own connection mean "not proven".
+    """
+    deadline = time.monotonic() + LEAVE_SECONDS
+    while True:
+        row = admin.execute(_STATE, (name,)).fetchone()
+        if row is None:          # renamed or dropped under us
+            return None
+        ident, shared_marks, rows_written, stats_reset, counting, sessions = row
+        if sessions == 0:
+            break
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.002)
+    if (ident != recorded.identity or shared_marks or rows_written != 0 or not counting
+            or stats_reset != recorded.stats_reset):
+        return None
+    try:
+        conn = connect(name)
+    except psycopg.Error:
+        return None
+    try:
+        touched = conn.execute("select coalesce(sum(blks_read + blks_hit), 0) "
+                               "from pg_statio_all_sequences").fetchone()[0]
+        if touched != 0:
+            conn.close()
+            return None
+        conn.execute("select pg_stat_reset()")
+        reset_at = conn.execute("select stats_reset from pg_stat_database "
+                                "where datname = current_database()").fetchone()[0]
+    except psycopg.Error:
+        conn.close()
+        return None
+    if reset_at is None:
+        conn.close()
+        return None
+    return conn, Recorded(identity=recorded.identity, stats_reset=reset_at)

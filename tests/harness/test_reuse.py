@@ -1,0 +1,199 @@
+"""A clone is handed out again only when proven unchanged: a test that wrote anything, anywhere
+(rows, catalogs, sequences, the database object), or is still connected, never leaks it to the
+next one; a test that only read gives its clone back, reset, with a connection to it."""
+
+from __future__ import annotations
+
+import itertools
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from harness.pool import ClonePool
+from tests.harness.conftest import run_pytest
+
+_names = itertools.count(1)
+
+
+def _pool(harness_run, cls=ClonePool) -> ClonePool:
+    prefix = f"harness_{harness_run.tag}_reusetest_"
+    ahead = {"owner": lambda name: harness_run.database(name).connect_owner(autocommit=True)}
+    return cls(harness_run.server.admin, harness_run.template(), lambda: f"{prefix}{next(_names)}",
+               1, "file_copy", connect_ahead=ahead, reuse=True)
+
+
+def _use(pool: ClonePool, harness_run, change) -> str:
+    """Takes a clone, runs ``change(conn, name)`` on a connection to it, gives it back, and waits
+    until the pool has judged it."""
+    name = pool.take()
+    conn = pool.connection(name, "owner") or harness_run.database(name).connect_owner(autocommit=True)
+    try:
+        change(conn, name)
+    finally:
+        conn.close()
+    pool.give_back(name)
+    assert pool.settle(60)
+    return name
+
+
+def _read(conn, name):
+    conn.execute("select count(*) from users").fetchone()
+
+
+def _a_sequence(conn) -> str:
+    return conn.execute("select c.oid::regclass::text from pg_class c "
+                        "where c.relkind = 'S' order by 1 limit 1").fetchone()[0]
+
+
+def _insert(conn, name):
+    conn.execute("insert into users (email) values ('leak@example.com')")
+
+
+def _insert_rolled_back(conn, name):
+    conn.autocommit = False
+    conn.execute("insert into users (email) values ('leak@example.com')")
+    conn.rollback()
+
+
+def _stats_reset_after_writing(conn, name):
+    _insert(conn, name)
+    conn.execute("select pg_stat_reset()")
+
+
+CHANGES = {
+    "row inserted": _insert,
+    "row inserted then rolled back": _insert_rolled_back,
+    "statistics reset after writing": _stats_reset_after_writing,
+    "table created": lambda conn, name: conn.execute("create table leaked (x int)"),
+    "empty table truncated": lambda conn, name: conn.execute("truncate users cascade"),
+    "temp table": lambda conn, name: conn.execute("create temp table scratch (x int)"),
+    "nextval": lambda conn, name: conn.execute("select nextval(%s)", (_a_sequence(conn),)),
+    "setval": lambda conn, name: conn.execute("select setval(%s, 4242)", (_a_sequence(conn),)),
+    "database setting": lambda conn, name: conn.execute(
+        sql.SQL("alter database {} set search_path = pg_catalog").format(sql.Identifier(name))),
+    "database comment": lambda conn, name: conn.execute(
+        sql.SQL("comment on database {} is 'leaked'").format(sql.Identifier(name))),
+    "database connection limit": lambda conn, name: conn.execute(
+        sql.SQL("alter database {} connection limit 50").format(sql.Identifier(name))),
+}
+
+
+def _databases(harness_run) -> set[str]:
+    with psycopg.connect(harness_run.server.admin.conninfo()) as conn:
+        return {r[0] for r in conn.execute("select datname from pg_database")}
+
+
+def test_a_clone_only_read_comes_back_reset_with_a_connection(harness_run):
+    """Reuse happens (else the proofs below prove nothing): the same clone, its statistics as a
+    new clone's, the connection that proved it handed to the next taker."""
+    pool = _pool(harness_run)
+    try:
+        first = _use(pool, harness_run, _read)
+        second = pool.take()
+        assert second == first and pool.reused == 1
+        conn = pool.connection(second, "owner")
+        assert conn is not None
+        assert conn.execute("select current_database()").fetchone()[0] == first
+        assert conn.execute("select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) "
+                            "from pg_stat_user_tables").fetchone()[0] == 0
+        conn.close()
+        pool.give_back(second)
+    finally:
+        pool.close(drop=True)
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_clone_changed_in_any_way_is_never_handed_out_again(harness_run, change):
+    pool = _pool(harness_run)
+    try:
+        used = _use(pool, harness_run, CHANGES[change])
+        after = pool.take()
+        assert after != used and pool.reused == 0
+        assert used not in _databases(harness_run)          # dropped, not kept aside
+        with harness_run.database(after).connect_owner() as conn:
+            assert conn.execute("select count(*) from users").fetchone()[0] == 0
+        pool.give_back(after)
+    finally:
+        pool.close(drop=True)
+
+
+def test_a_clone_still_connected_is_never_handed_out_again(harness_run):
+    pool = _pool(harness_run)
+    leaked = None
+    try:
+        name = pool.take()
+        leaked = harness_run.database(name).connect_owner(autocommit=True)
+        pool.give_back(name)
+        assert pool.settle(60)
+        assert pool.take() != name and pool.reused == 0
+    finally:
+        pool.close(drop=True)
+        if leaked is not None:
+            leaked.close()
+
+
+class _VouchingPool(ClonePool):
+    """A known-bad pool: hands every clone out again, proof or not."""
+
+    def _check(self, admin, name):
+        with self._cond:
+            self._checking -= 1
+            self._open[name] = {}
+            self._ready.appendleft(name)
+            self.reused += 1
+            self._cond.notify_all()
+
+
+def test_the_leak_check_bites_on_a_pool_that_reuses_without_proof(harness_run):
+    """The check above is not vacuous: without the proof, the next taker sees the write."""
+    pool = _pool(harness_run, _VouchingPool)
+    try:
+        used = _use(pool, harness_run, _insert)
+        after = pool.take()
+        assert after == used
+        with harness_run.database(after).connect_owner() as conn:
+            assert conn.execute("select count(*) from users").fetchone()[0] == 1
+        pool.give_back(after)
+    finally:
+        pool.close(drop=True)
+
+
+FIXTURE_TESTS = '''
+seen = {}
+
+
+def test_1_reads(fresh_database, owner_conn):
+    seen["reader"] = fresh_database.name
+    assert owner_conn.execute("select count(*) from users").fetchone()[0] == 0
+
+
+def test_2_gets_the_same_clone_again(harness_run):
+    assert harness_run.pool.settle(60)                 # the reader's clone judged
+    with harness_run.fresh_database() as db, db.connect_owner() as conn:
+        assert db.name == seen["reader"]               # reused: proven unchanged
+        assert conn.execute("select count(*) from users").fetchone()[0] == 0
+
+
+def test_3_writes(fresh_database, owner_conn):
+    seen["writer"] = fresh_database.name
+    owner_conn.execute("insert into users (email) values ('leak@example.com')")
+
+
+def test_4_sees_nothing_of_it(harness_run):
+    assert harness_run.pool.settle(60)                 # the writer's clone judged
+    with harness_run.fresh_database() as db, db.connect_owner() as conn:
+        assert db.name != seen["writer"]
+        assert conn.execute("select count(*) from users").fetchone()[0] == 0
+'''
+
+
+@pytest.mark.slow
+def test_through_the_fixtures_a_write_never_reaches_the_next_test(pytester_dir):
+    """End to end, with the plugin's own pool: the reader's clone goes to the next test, the
+    writer's does not."""
+    (pytester_dir / "test_inner.py").write_text(FIXTURE_TESTS)
+    result = run_pytest(pytester_dir, "-p", "no:randomly", "-p", "no:xdist", "test_inner.py")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "4 passed" in result.stdout
+
