@@ -20,7 +20,14 @@ Operators (names as the report shows them):
   of a SELECT removed (never a policy's ``FOR UPDATE`` command);
 - ``swap-statements``: two adjacent one-line statements of a function body swapped;
 - ``constant``: an integer after ``DEFAULT``, ``LIMIT``, ``IN 1..``, ``=>`` or a comparison set
-  to another value (retry limits, timeouts, tolerances).
+  to another value (retry limits, timeouts, tolerances);
+- ``split-transaction``: the one Python operator: a ``with ... transaction():`` or ``with ...,
+  bound_workspace(...):`` block whose body runs SQL before and after a statement boundary is
+  split there into two blocks, the second opening (and binding) its own transaction, so what was
+  one atomic step commits half-way.
+
+A SQL operator never edits the inside of a SQL string literal (a ``RAISE`` message's "and" is no
+conjunct); ``constant`` may (``interval '5 minutes'`` is a timeout).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import tokenize
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-__all__ = ["OPERATORS", "Mutant", "mutants_of"]
+__all__ = ["CODE_OPERATORS", "OPERATORS", "Mutant", "mutants_of"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,12 @@ def _drop_conjunct(text: str) -> Iterator[Site]:
                 if depth == 0:
                     break
                 depth -= 1
-            elif c in "'\"" and depth == 0 or depth == 0 and _STOP.match(text, i):
+            elif c == "'" and depth == 0:
+                close = text.find("'", i + 1, text.find("\n", i) % (len(text) + 1))
+                if close < 0:
+                    break          # the end of a Python string, not a SQL literal
+                i = close          # the literal belongs to the term: `AND role = 'owner'`
+            elif c == '"' and depth == 0 or depth == 0 and _STOP.match(text, i):
                 break
             i += 1
         if i > m.end():
@@ -149,11 +161,49 @@ def _constant(text: str) -> Iterator[Site]:
         yield m.start(2), m.end(2), str(other)
 
 
+_HEADER = re.compile(r"^([ \t]*)with [^\n]*(\.transaction\(\)|bound_workspace\([^\n]*\)):[ \t]*$", re.MULTILINE)
+_NOT_A_START = re.compile(r"[)\]}]|(else|elif|except|finally)\b")
+
+
+def _split_transaction(text: str) -> Iterator[Site]:
+    for header in _HEADER.finditer(text):
+        indent = len(header.group(1))
+        starts: list[int] = []              # offsets of the body's top-level statements
+        body_indent = None
+        at = header.end() + 1
+        while at < len(text):
+            end = text.find("\n", at)
+            end = len(text) if end < 0 else end
+            line = text[at:end]
+            if line.strip():
+                depth = len(line) - len(line.lstrip())
+                if depth <= indent:
+                    break
+                body_indent = depth if body_indent is None else body_indent
+                if depth == body_indent and not _NOT_A_START.match(line.lstrip()):
+                    starts.append(at)
+            at = end + 1
+        body_end = at
+        spans = [(a, b) for a, b in zip(starts, [*starts[1:], body_end], strict=True)]
+        binds = [(a, b) for a, b in spans if text[a:b].lstrip().startswith(("bind", "bound"))]
+        for cut, _ in spans[1:]:
+            before = [text[a:b] for a, b in spans if a < cut and (a, b) not in binds]
+            after = [text[a:b] for a, b in spans if a >= cut]
+            if text[cut:].lstrip().startswith(("bind", "bound")) or \
+                    not any("execute" in part for part in before) or \
+                    not any("execute" in part for part in after):
+                continue
+            again = header.group(0) + "\n" + "".join(text[a:b] for a, b in binds if a < cut)
+            yield cut, cut, again
+
+
 OPERATORS: dict[str, Operator] = {
     "relational": _relational, "drop-conjunct": _drop_conjunct, "conflict-column": _conflict_column,
     "security-definer": _security_definer, "drop-row-lock": _drop_row_lock,
-    "swap-statements": _swap_statements, "constant": _constant,
+    "swap-statements": _swap_statements, "constant": _constant, "split-transaction": _split_transaction,
 }
+# operators that edit Python code, not the SQL inside its strings
+CODE_OPERATORS = frozenset({"split-transaction"})
 
 
 def _live_spans(text: str) -> list[tuple[int, int]]:
@@ -183,6 +233,21 @@ def _live_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _sql_literals(text: str, live: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The SQL string literals ('...', '' inside) of the Python strings double-quoted in the
+    source (a single-quoted Python string cannot hold a bare SQL quote)."""
+    found = []
+    for start, end in live:
+        for m in re.finditer(r"'(?:[^'\n]|'')*'", text[start:end]):
+            found.append((start + m.start(), start + m.end()))
+    return found
+
+
+def _cuts_literal(start: int, end: int, literals: list[tuple[int, int]]) -> bool:
+    """An edit inside a SQL literal, or one cutting through its quotes: not a SQL mistake."""
+    return any(a < end and start < b and not (start <= a and b <= end) for a, b in literals)
+
+
 def _downgrade_start(text: str) -> int:
     found = re.search(r"^def downgrade\(", text, re.MULTILINE)
     return found.start() if found else len(text)
@@ -191,11 +256,18 @@ def _downgrade_start(text: str) -> int:
 def mutants_of(path: str, text: str, operators: tuple[str, ...] = tuple(OPERATORS)) -> list[Mutant]:
     """Every mutant of ``text`` (the file at ``path``) under ``operators``, in file order."""
     live = _live_spans(text)
+    literals = _sql_literals(text, live)
     downgrade = _downgrade_start(text)
     found: dict[str, Mutant] = {}
     for name in operators:
         for start, end, replacement in OPERATORS[name](text):
-            if not any(a <= start and end <= b for a, b in live) or text[start:end] == replacement:
+            if text[start:end] == replacement:
+                continue
+            in_sql = any(a <= start and end <= b for a, b in live)
+            if name in CODE_OPERATORS:
+                if in_sql:
+                    continue
+            elif not in_sql or name != "constant" and _cuts_literal(start, end, literals):
                 continue
             mutant = Mutant(name, path, text.count("\n", 0, start) + 1, start, end,
                             text[start:end], replacement, start >= downgrade)

@@ -1,22 +1,32 @@
 """A mutation score per family: plant SQL mistakes in the reference, see which gates notice.
 
-    .venv/bin/python benchmarks/mutation/run.py --family counters --sample 8 --jobs 2
+    .venv/bin/python benchmarks/mutation/run.py --sample 6          # every family, one command
+    .venv/bin/python benchmarks/mutation/run.py --family counters --mutant constant-3f533179
 
-For each family it lists the mutants of the SQL that family judges (:data:`FAMILIES`: the
-migration that creates its tables and functions, and the adapter modules whose SQL carries its
-data path), draws a sample (every operator represented, reproducible with ``--seed``), and runs
-the family's suites against each mutant on one shared embedded server, ``--jobs`` at a time.
-A mutant is a copy of ``reference_impl/`` with one edit, imported ahead of the real package
-(``PYTHONPATH``, ``--import-mode=append``), so migrations, adapter and API all see it.
+For each family of the registry (``harness.families``) it lists the mutants of the sources that
+family judges (:data:`scope.SOURCES`), draws a sample (every operator represented, reproducible
+with ``--seed``), and runs the family's own suite (``scenarios/<family>``, its gates only) against
+each mutant. A mutant is a copy of ``reference_impl/`` with one edit, imported ahead of the real
+package (``PYTHONPATH``, ``--import-mode=append``), so migrations, adapter and API all see it.
+
+What a mutant costs, and what keeps it small:
+
+- one embedded server for the whole command (``dsn`` backend); the migrated template is kept on
+  it by a hash of the migrations, so a mutant of adapter code reuses the clean one and only a
+  mutant of a migration migrates again (its template is dropped after its run);
+- only the family's suite and gates; the first failed test stops the run (``--maxfail=1``: one
+  failure is the kill), and the test files run cheapest first, by their time on the clean run,
+  so a kill comes early; only a survivor pays for the whole suite.
 
 Verdicts, read from the gate packets the ``harness`` command line builds:
 
 - **killed**: an item the clean reference meets turns failed (the suites caught the mistake);
-- **killed (error)**: an item turns error or missing: the mutant broke setup (a migration that no
-  longer applies), caught, but by no check of the family;
+- **killed-error**: an item turns error or missing: the mutant broke setup (a migration that no
+  longer applies, a query with a parameter too few), caught, but by no check of the family;
+- **timeout**: the run exceeded ``--timeout`` (counted as killed: the mistake hangs the suite);
 - **survived**: every item still met; listed with its edit in the report;
-- **equivalent**: a mutant that cannot change behaviour, with the reason (:func:`equivalence`),
-  not run and not counted.
+- **equivalent**: a mutant that cannot change what the family observes, each with its reason
+  (:func:`scope.equivalence`), not run and not counted.
 
 The score is killed / (mutants run), per family and per operator. Results go to
 ``reports/mutation/`` (``report.md`` for a reviewer, ``report.json`` for tools); nothing there
@@ -29,13 +39,14 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,81 +56,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from operators import OPERATORS, Mutant, mutants_of  # noqa: E402
+from report import render  # noqa: E402
+from scope import EXPLAINED, SOURCES, SURVIVOR_NOTES, equivalence  # noqa: E402
 
-MIGRATIONS = "reference_impl/migrations/versions"
+from harness.families import family as registered  # noqa: E402
 
-
-@dataclass(frozen=True)
-class Family:
-    gates: tuple[str, ...]
-    sources: tuple[str, ...]           # files whose SQL the family judges
-    pytest_args: tuple[str, ...] = ()
-
-
-FAMILIES = {
-    "counters": Family(("S10",), (f"{MIGRATIONS}/0004_entitlements.py",
-                                  "reference_impl/entitlements/operations.py"),
-                       ("--deselect", "scenarios/counters/test_throughput.py")),
-    "ai": Family(("S05", "S06", "S07"), (f"{MIGRATIONS}/0007_ai_data.py", "reference_impl/ai/agent_runs.py",
-                                         "reference_impl/ai/ingestion.py", "reference_impl/ai/retrieval.py")),
-    "replay": Family(("S00", "S01", "S08", "S09"), (f"{MIGRATIONS}/0008_events.py",
-                                                    "reference_impl/events/automation.py",
-                                                    "reference_impl/events/consumer.py",
-                                                    "reference_impl/events/credentials.py",
-                                                    "reference_impl/events/webhooks.py")),
-    "tenant_isolation": Family(("S02", "S03"), (f"{MIGRATIONS}/0001_workspaces_users.py",
-                                          f"{MIGRATIONS}/0002_memberships.py",
-                                          f"{MIGRATIONS}/0003_audit_log.py",
-                                          f"{MIGRATIONS}/0006_work_items.py", "reference_impl/rls.py")),
-    "standards": Family(("S00", "S01", "S02", "S10"), (f"{MIGRATIONS}/0005_identity_analytics.py",)),
-}
 STATUS_KILLED = ("failed", "flaky")
-STATUS_BROKEN = ("error", "broken", "missing")
-
-
-def equivalence(mutant: Mutant, family: str) -> str | None:
-    """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
-    if mutant.in_downgrade:
-        return "in downgrade(): the family's gate never rolls back (the migrations family does)"
-    statements = [s.strip() for s in mutant.original.replace("\n", " ").split(";") if s.strip()]
-    if mutant.operator == "swap-statements" and all(_is_declaration(s) for s in statements):
-        return "two DECLARE entries swapped: declaration order has no effect"
-    if mutant.operator == "swap-statements" and _independent_assignments(statements):
-        return "two assignments to different variables, neither reading the other: order-free"
-    if mutant.operator == "conflict-column" and family != "standards" and _generated_unique(mutant):
-        # behaviour only: the schema standards (tenant column conventions) may still object
-        return ("the column left in the PRIMARY KEY is generated unique (identity or "
-                "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
-                "refused")
-    return None
-
-
-def _generated_unique(mutant: Mutant) -> bool:
-    text = (ROOT / mutant.path).read_text(encoding="utf-8")
-    if "PRIMARY KEY" not in text[max(0, mutant.start - 20):mutant.start] or "," in mutant.replacement:
-        return False
-    column = re.escape(mutant.replacement.strip())
-    table = text[text.rfind("CREATE TABLE", 0, mutant.start):mutant.start]
-    name = re.match(r"CREATE TABLE\s+(\w+)", table)
-    migrations = "".join(f.read_text(encoding="utf-8") for f in (ROOT / MIGRATIONS).glob("*.py"))
-    if name is None or re.search(rf"REFERENCES\s+{name.group(1)}\s*\(", migrations):
-        return False           # a foreign key needs the composite key: not equivalent
-    return bool(re.search(rf"\b{column}\b[^,\n]*(GENERATED ALWAYS AS IDENTITY|DEFAULT gen_random_uuid\(\))",
-                          table))
-
-
-def _independent_assignments(statements: list[str]) -> bool:
-    parts = [s.split(":=", 1) for s in statements]
-    if len(parts) != 2 or any(len(p) != 2 for p in parts):
-        return False
-    (left_a, right_a), (left_b, right_b) = ((a.strip(), b) for a, b in parts)
-    return left_a != left_b and left_a not in right_b and left_b not in right_a
-
-
-def _is_declaration(statement: str) -> bool:
-    words = statement.split()
-    return len(words) >= 2 and words[0].isidentifier() and words[0].upper() not in (
-        "SELECT", "UPDATE", "INSERT", "DELETE", "PERFORM", "RAISE", "IF", "RETURN", "EXIT")
+# a family's own pytest options for a mutation run: what measures speed is not a mutant's judge
+PYTEST_ARGS = {"counters": ("--deselect", "scenarios/counters/test_throughput.py")}
 
 
 def sample(mutants: list[Mutant], size: int | None, seed: int) -> list[Mutant]:
@@ -145,10 +89,78 @@ class Outcome:
     mutant: str
     operator: str
     where: str
-    verdict: str                      # killed | killed-error | survived | equivalent | timeout
+    verdict: str                      # killed | killed-error | survived | timeout
     reason: str
     items: dict[str, str]
-    seconds: float
+    seconds: float                    # the whole mutant: copy, suite, packets
+    suite_seconds: float              # of which the pytest run
+
+
+@dataclass(frozen=True)
+class Run:
+    """One family's suite against one copy of the reference (clean or a mutant)."""
+
+    family: str
+    dsn: str
+    work: Path
+    timeout: float
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return registered(self.family).gates
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        return registered(self.family).items
+
+    def env(self, folder: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("HARNESS_RUN_ID", "PYTEST_ADDOPTS") and not k.startswith("PYTEST_XDIST")}
+        env.update(HARNESS_BACKEND="dsn", HARNESS_DSN=self.dsn, PYTHONPATH=str(folder),
+                   HARNESS_LOAD_PROFILE="bite")
+        env.update(registered(self.family).bite_env)
+        return env
+
+    def __call__(self, mutant: Mutant | None, order: tuple[str, ...] = (),
+                 stop_early: bool = False) -> tuple[dict[str, str], str, float, dict[str, float]]:
+        """(item statuses, output tail, seconds of the suite, seconds per test file)."""
+        folder = self.work / (mutant.id if mutant else "reference")
+        target = _shadow(folder, mutant)
+        env = self.env(folder)
+        results, packets, junit = folder / "results", folder / "packets", folder / "junit.xml"
+        suite = [str(ROOT / "scenarios" / self.family / f) for f in order] or [str(ROOT / "scenarios" / self.family)]
+        command = [sys.executable, "-m", "pytest", *suite, "-q", "-p", "no:randomly",
+                   "-p", "no:cacheprovider", "--import-mode=append", "--rootdir", str(ROOT),
+                   "--harness-target", str(target), "--alluredir", str(results),
+                   "--junitxml", str(junit), *PYTEST_ARGS.get(self.family, ())]
+        if stop_early:
+            command += ["--maxfail=1"]            # one failing test is the kill
+        for gate in self.gates:
+            command += ["--harness-gate", gate]
+        t0 = time.monotonic()
+        try:
+            done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
+                                  timeout=self.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            shutil.rmtree(folder, ignore_errors=True)
+            return {}, "timeout", time.monotonic() - t0, {}
+        suite_seconds = time.monotonic() - t0
+        # every gate's packet from one interpreter: a start of the harness per gate cost seconds
+        builds = [["packet", "build", "--results", str(results), "--gate", gate, "--target", str(target),
+                   "--out", str(packets), "--catalog", str(ROOT / "gates.yaml"), "--no-allure", "-q"]
+                  for gate in self.gates]
+        subprocess.run([sys.executable, "-c", "import sys, json; from harness.cli import main; "
+                        "[main(a) for a in json.loads(sys.argv[1])]", json.dumps(builds)],
+                       cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False)
+        items: dict[str, str] = {}
+        for gate in self.gates:
+            packet = packets / gate / "packet.json"
+            if packet.is_file():
+                items.update({i["id"]: i["status"] for i in json.loads(packet.read_text())["items"]
+                              if i["id"] in self.items})
+        per_file = _file_seconds(junit, self.family)
+        shutil.rmtree(folder, ignore_errors=True)
+        return items, done.stdout[-1500:] + done.stderr[-500:], suite_seconds, per_file
 
 
 def _shadow(folder: Path, mutant: Mutant | None) -> Path:
@@ -158,48 +170,29 @@ def _shadow(folder: Path, mutant: Mutant | None) -> Path:
     for name in ("target.yaml", "gates.yaml", "waivers.yaml", "risks.yaml"):
         if (ROOT / name).exists():
             shutil.copy(ROOT / name, folder / name)
+    # data the spec names relative to itself (standards.seeds): shared, never mutated
+    (folder / "fixtures").symlink_to(ROOT / "fixtures", target_is_directory=True)
     if mutant is not None:
         file = folder / mutant.path
         file.write_text(mutant.apply(file.read_text(encoding="utf-8")), encoding="utf-8")
     return folder / "target.yaml"
 
 
-def _run_gates(family: str, mutant: Mutant | None, dsn: str, work: Path,
-               timeout: float, stop_early: bool = True) -> tuple[dict[str, str], str]:
-    spec = FAMILIES[family]
-    folder = work / (mutant.id if mutant else "reference")
-    target = _shadow(folder, mutant)
-    env = {k: v for k, v in os.environ.items() if k not in ("HARNESS_RUN_ID", "PYTEST_ADDOPTS")}
-    env.update(HARNESS_BACKEND="dsn", HARNESS_DSN=dsn, PYTHONPATH=str(folder),
-               HARNESS_LOAD_PROFILE="bite")
-    results, packets = folder / "results", folder / "packets"
-    command = [sys.executable, "-m", "pytest", str(ROOT / "scenarios" / family), "-q", "-p", "no:randomly",
-               "-p", "no:cacheprovider", "--import-mode=append", "--rootdir", str(ROOT),
-               "--harness-target", str(target), "--alluredir", str(results), *spec.pytest_args]
-    if mutant is not None and stop_early:
-        command += ["--maxfail=1"]            # one failing test is the kill
-    for gate in spec.gates:
-        command += ["--harness-gate", gate]
-    try:
-        done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {}, "timeout"
-    items: dict[str, str] = {}
-    for gate in spec.gates:
-        subprocess.run([sys.executable, "-m", "harness", "packet", "build", "--results", str(results),
-                        "--gate", gate, "--target", str(target), "--out", str(packets), "--catalog",
-                        str(ROOT / "gates.yaml"), "--no-allure", "-q"], cwd=folder, env=env,
-                       capture_output=True, text=True, timeout=300, check=False)
-        packet = packets / gate / "packet.json"
-        if packet.is_file():
-            items.update({i["id"]: i["status"] for i in json.loads(packet.read_text())["items"]})
-    shutil.rmtree(folder, ignore_errors=True)
-    return items, done.stdout[-1500:]
+def _file_seconds(junit: Path, family: str) -> dict[str, float]:
+    """Seconds per test file of the family, from pytest's JUnit XML (classname is the module)."""
+    if not junit.is_file():
+        return {}
+    seconds: dict[str, float] = defaultdict(float)
+    prefix = f"scenarios.{family}."
+    for case in ElementTree.parse(junit).iter("testcase"):
+        module = case.get("classname", "")
+        if module.startswith(prefix):
+            seconds[module[len(prefix):].split(".")[0] + ".py"] += float(case.get("time", 0))
+    return dict(seconds)
 
 
 def _judge(mutant: Mutant, clean: dict[str, str], items: dict[str, str], log: str,
-           seconds: float) -> Outcome:
+           seconds: float, suite_seconds: float) -> Outcome:
     met = {i for i, s in clean.items() if s == "met"}
     turned = {i: items.get(i, "missing") for i in met if items.get(i) != "met"}
     if log == "timeout":
@@ -210,92 +203,100 @@ def _judge(mutant: Mutant, clean: dict[str, str], items: dict[str, str], log: st
         verdict, reason = "killed-error", ", ".join(f"{i} {s}" for i, s in sorted(turned.items()))
     else:
         verdict, reason = "survived", "every item the reference meets stayed met"
-    return Outcome(mutant.id, mutant.operator, mutant.describe(), verdict, reason, turned, round(seconds, 1))
+    return Outcome(mutant.id, mutant.operator, mutant.describe(), verdict, reason, turned,
+                   round(seconds, 1), round(suite_seconds, 1))
+
+
+def _templates(dsn: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return {name for (name,) in conn.execute(
+            "select datname from pg_database where datname like 'harness\\_tpl\\_%'").fetchall()}
+
+
+def _drop_templates(dsn: str, names: set[str]) -> None:
+    """A migration mutant's template: built for one run, dropped after it (disk, not speed)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+def family_mutants(family: str, operators: tuple[str, ...]) -> list[Mutant]:
+    return [m for path in SOURCES[family]
+            for m in mutants_of(path, (ROOT / path).read_text(encoding="utf-8"), operators)]
 
 
 def run_family(family: str, size: int | None, seed: int, jobs: int, dsn: str, work: Path,
-               timeout: float, operators: tuple[str, ...], progress,
+               timeout: float, operators: tuple[str, ...], progress: Callable[[str], None],
                only: tuple[str, ...] = ()) -> dict:
-    spec = FAMILIES[family]
-    mutants = [m for path in spec.sources
-               for m in mutants_of(path, (ROOT / path).read_text(encoding="utf-8"), operators)
-               if not only or m.id in only]
-    equivalent = [(m, equivalence(m, family)) for m in mutants if equivalence(m, family)]
-    candidates = [m for m in mutants if not equivalence(m, family)]
+    mutants = [m for m in family_mutants(family, operators) if not only or m.id in only]
+    reasons = {m.id: equivalence(ROOT, m, family) for m in mutants}
+    equivalent = [m for m in mutants if reasons[m.id]]
+    candidates = [m for m in mutants if not reasons[m.id]]
     chosen = sample(candidates, size, seed)
+    run = Run(family, dsn, work, timeout)
     started = time.monotonic()
-    clean, log = _run_gates(family, None, dsn, work, timeout)
-    if not clean or not any(s == "met" for s in clean.values()):
+    clean, log, _, per_file = run(None)
+    clean_seconds = time.monotonic() - started
+    if not any(s == "met" for s in clean.values()):
         raise SystemExit(f"mutation: the clean reference meets no {family} item; fix that first\n{log}")
     # a test that fails on the clean reference would stop a --maxfail=1 run early and leave
     # the items after it missing: a false kill. Such a family runs every test of every mutant.
-    stop_early = not any(s in STATUS_KILLED + ("error", "broken") for s in clean.values())
-    progress(f"{family}: clean reference {Counter(clean.values())}; {len(chosen)} of "
-             f"{len(candidates)} mutants, {jobs} at a time"
-             + ("" if stop_early else " (every test: the clean reference is not all met)"))
+    stop_early = all(s == "met" for s in clean.values())
+    order = tuple(sorted(per_file, key=per_file.get))
+    progress(f"{family}: clean reference {dict(Counter(clean.values()))} in {clean_seconds:.0f} s; "
+             f"{len(chosen)} of {len(candidates)} mutants ({len(equivalent)} equivalent), {jobs} at a time"
+             + ("" if stop_early else "; every test of every mutant (the clean reference is not all met)"))
+    kept = _templates(dsn)
 
     def one(m: Mutant) -> Outcome:
         t0 = time.monotonic()
-        items, out = _run_gates(family, m, dsn, work, timeout, stop_early)
-        outcome = _judge(m, clean, items, out, time.monotonic() - t0)
-        progress(f"  {outcome.verdict:12} {outcome.seconds:6.0f}s {m.describe()}")
+        items, out, suite_seconds, _ = run(m, order, stop_early)
+        outcome = _judge(m, clean, items, out, time.monotonic() - t0, suite_seconds)
+        progress(f"  {outcome.verdict:12} {outcome.seconds:5.0f}s {m.describe()}")
+        if jobs == 1:
+            _drop_templates(dsn, _templates(dsn) - kept)
         return outcome
 
+    mutants_started = time.monotonic()
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         outcomes = list(pool.map(one, chosen))
+    mutant_seconds = time.monotonic() - mutants_started
+    _drop_templates(dsn, _templates(dsn) - kept)
     killed = sum(o.verdict in ("killed", "killed-error", "timeout") for o in outcomes)
     per_operator: dict[str, Counter] = defaultdict(Counter)
     for o in outcomes:
         per_operator[o.operator][o.verdict] += 1
-    for m, _ in equivalent:
+    for m in equivalent:
         per_operator[m.operator]["equivalent"] += 1
+    generated = {m.id for m in family_mutants(family, tuple(OPERATORS))}
     return {
-        "family": family, "gates": list(spec.gates), "sources": list(spec.sources),
+        "family": family, "gates": list(registered(family).gates), "sources": list(SOURCES[family]),
         "clean_reference": clean, "mutants_total": len(mutants), "mutants_run": len(outcomes),
         "sampled_from": len(candidates), "seed": seed, "killed": killed,
         "score": round(killed / len(outcomes), 3) if outcomes else None,
-        "seconds": round(time.monotonic() - started, 1),
+        "seconds": round(time.monotonic() - started, 1), "clean_seconds": round(clean_seconds, 1),
+        "mutant_seconds": round(mutant_seconds, 1), "order": list(order),
         "per_operator": {k: dict(v) for k, v in sorted(per_operator.items())},
-        "outcomes": [asdict(o) for o in outcomes],
-        "equivalent": [{"mutant": m.id, "where": m.describe(), "reason": r} for m, r in equivalent],
+        "outcomes": [{**asdict(o), "note": SURVIVOR_NOTES.get(o.mutant, "")} for o in outcomes],
+        "equivalent": [{"mutant": m.id, "where": m.describe(), "reason": reasons[m.id]} for m in equivalent],
+        "stale_explanations": sorted(m for m in EXPLAINED if m not in generated),
     }
-
-
-def render(report: dict) -> str:
-    lines = ["# Mutation report", "",
-             f"Command: `{report['command']}`  ", f"Took {report['seconds']:.0f} s on {os.cpu_count()} cores.", "",
-             "| family | gates | score | killed | run | sampled from | equivalent | time |",
-             "|---|---|---|---|---|---|---|---|"]
-    for f in report["families"]:
-        score = "n/a" if f["score"] is None else f"{f['score']:.0%}"
-        lines.append(f"| {f['family']} | {' '.join(f['gates'])} | {score} | {f['killed']} | {f['mutants_run']} "
-                     f"| {f['sampled_from']} | {len(f['equivalent'])} | {f['seconds']:.0f} s |")
-    for f in report["families"]:
-        lines += ["", f"## {f['family']}", "", "| operator | killed | killed (error) | timeout | survived | equivalent |",
-                  "|---|---|---|---|---|---|"]
-        for op, counts in f["per_operator"].items():
-            lines.append(f"| {op} | {counts.get('killed', 0)} | {counts.get('killed-error', 0)} | "
-                         f"{counts.get('timeout', 0)} | {counts.get('survived', 0)} | {counts.get('equivalent', 0)} |")
-        survivors = [o for o in f["outcomes"] if o["verdict"] == "survived"]
-        lines += ["", f"Survivors ({len(survivors)}):", ""]
-        lines += [f"- `{o['mutant']}` {o['where']}" for o in survivors] or ["- none"]
-        lines += ["", "Killed:", ""]
-        lines += [f"- `{o['mutant']}` {o['verdict']}: {o['reason']} ({o['where']})"
-                  for o in f["outcomes"] if o["verdict"] != "survived"] or ["- none"]
-        reasons = Counter(e["reason"] for e in f["equivalent"])
-        lines += ["", "Equivalent, not run:", ""]
-        lines += [f"- {n} x {reason}" for reason, n in reasons.items()] or ["- none"]
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--family", action="append", choices=sorted(FAMILIES),
-                        help="a family to score (repeatable; default: all)")
+    parser.add_argument("--family", action="append", choices=sorted(SOURCES),
+                        help="a family to score (repeatable; default: all nine, one at a time)")
     parser.add_argument("--sample", type=int, default=None,
                         help="at most this many mutants per family (operators in turn); default all")
     parser.add_argument("--seed", type=int, default=20261204)
-    parser.add_argument("--jobs", type=int, default=2, help="gate runs at a time (default 2)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="mutants at a time (default 1: the suites measure races and latency)")
     parser.add_argument("--operator", action="append", choices=sorted(OPERATORS),
                         help="only these operators (repeatable; default all)")
     parser.add_argument("--mutant", action="append",
@@ -304,14 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--out", default=str(ROOT / "reports" / "mutation"))
     args = parser.parse_args(argv)
-    families = args.family or sorted(FAMILIES)
+    families = args.family or list(SOURCES)
     operators = tuple(args.operator or OPERATORS)
     if args.list:
         for family in families:
-            for path in FAMILIES[family].sources:
-                for m in mutants_of(path, (ROOT / path).read_text(encoding="utf-8"), operators):
-                    reason = equivalence(m, family)
-                    print(f"{family:16} {m.id:28} {m.describe()}" + (f"  [equivalent: {reason}]" if reason else ""))
+            for m in family_mutants(family, operators):
+                reason = equivalence(ROOT, m, family)
+                print(f"{family:16} {m.id:28} {m.describe()}" + (f"  [equivalent: {reason}]" if reason else ""))
         return 0
     from tests.bite import shared_server
 
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     report = {"command": " ".join(["benchmarks/mutation/run.py", *(argv if argv is not None else sys.argv[1:])]),
-              "families": []}
+              "seed": args.seed, "seconds": 0.0, "families": []}
     with shared_server() as dsn, tempfile.TemporaryDirectory(prefix="harness-mutants-") as work:
         for family in families:
             report["families"].append(run_family(family, args.sample, args.seed, args.jobs, dsn, Path(work),

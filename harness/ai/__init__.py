@@ -37,6 +37,14 @@ FAMILY = Family(
         "ai-topk-before-tenant-filter": Variant(frozenset({"S07.cross-tenant-retrieval-negatives"})),
         "ai-tool-retry-without-idempotency-key": Variant(frozenset({"S06.idempotent-tool-writes"})),
         "ai-run-done-to-running": Variant(frozenset({"S06.run-state-tracking"})),
+        # k = 1 refused: every probe at k = 10 passes, the top-1 probe does not
+        "ai-top-1-refused": Variant(frozenset({"S07.cross-tenant-retrieval-negatives"}), frozenset(),
+                                    gates=("S07",), select="top_1",
+                                    tests={"top_1_bound_to_a": "failed"}),
+        # the run's state read without a row lock: right one request at a time, started twice by a race
+        "ai-run-moved-without-lock": Variant(frozenset({"S06.run-state-tracking"}), frozenset(),
+                                             gates=("S06",), select="several_workers",
+                                             tests={"several_workers_at_once": "failed"}),
         "ai-retrieval-ignores-model-version": Variant(frozenset({"S07.embedding-versioning"})),
         # without a limit there is no dead letter, so its diagnostics cannot be shown either
         "ai-ingestion-retry-without-attempt-limit": Variant(

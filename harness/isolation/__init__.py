@@ -66,6 +66,10 @@ FAMILY = Family(
         # deny-by-default is advice on the posture; the positive twin shows A cannot delete its rows
         "missing-delete-policy": Variant(frozenset({"S03.cross-tenant-negatives"})),
         "viewer-can-write": Variant(frozenset({"S03.role-matrix"})),
+        # the last-owner rule without its lock: right one change at a time, not under a race
+        "owner-rule-without-lock": Variant(frozenset({"S03.role-matrix"}), frozenset({"S03.membership-audit"}),
+                                           select="owners_stepping or audited",
+                                           tests={"owners_stepping_down_at_once": "failed"}),
     },
     go_gates=("S03",),
 )

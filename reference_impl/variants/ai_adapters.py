@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
-from harness.ai.protocols import ToolCallResult
+import psycopg
+
+from harness.ai.protocols import IllegalTransition, RunStatus, ToolCallResult
 from reference_impl.adapter import ReferenceAdapter
 
 
@@ -29,3 +31,26 @@ class TextOnlyHybridAdapter(ReferenceAdapter):
     def retrieve(self, workspace, query, k=10, mode="hybrid", model_version=None, settings=None):
         return super().retrieve(workspace, query, k=k, mode="text" if mode == "hybrid" else mode,
                                 model_version=model_version, settings=settings)
+
+
+class RunMovedWithoutLockAdapter(ReferenceAdapter):
+    """Moves a run after reading its state without locking the row (the mutation tool's
+    drop-row-lock mutant of ``_move``): one request at a time the machine holds, but workers
+    starting one run at once all read "pending" and all get "running" (the database lets a
+    state be set to itself)."""
+
+    def _move(self, workspace, run_id, target, failure_class=None, error=None):
+        try:
+            with self.in_workspace(workspace) as conn:
+                current = conn.execute("select state from agent_runs where run_id = %s",
+                                       (run_id,)).fetchone()
+                if current is not None and current[0] == target:
+                    raise IllegalTransition(f"agent run {run_id} is already {target}")
+                row = conn.execute("update agent_runs set state = %s, failure_class = %s, error = %s "
+                                   "where run_id = %s returning run_id, state, failure_class",
+                                   (target, failure_class, error, run_id)).fetchone()
+        except psycopg.errors.CheckViolation as err:
+            raise IllegalTransition(str(err).splitlines()[0]) from err
+        if row is None:
+            raise LookupError(f"no agent run {run_id} in workspace {workspace}")
+        return RunStatus(*row)

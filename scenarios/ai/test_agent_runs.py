@@ -15,6 +15,7 @@ from harness.ai.agent_runs import (
     schema_observations,
     transition_observations,
 )
+from harness.ai.run_races import concurrent_start_observations
 from harness.ai.stateful import ScheduleLog, explore_schedules
 from harness.capabilities import require
 from harness.evidence import attach_json
@@ -121,3 +122,15 @@ def test_structured_outputs_conform_to_their_schema_and_carry_versions(runs, wor
     schemas = yaml.safe_load((FIXTURES / "agent_runs" / "outputs.yaml").read_text())["schemas"]
     _judge(schema_observations(runs, workspaces[0], schemas), "outputs",
            "a structured output broke its schema or lost its versions")
+
+
+@pytest.mark.evidence("S06.run-state-tracking", story="F4-E2-S1")
+def test_a_run_started_by_several_workers_at_once_starts_once(runs, workspaces, module_database,
+                                                              harness_target):
+    """Several workers (three adapters, as three service instances) start one pending run at the
+    same moment: exactly one is allowed, every other is refused, and the run is running; two
+    "allowed" answers mean two workers execute the same run."""
+    workers = [require(module_database.spec.load_adapter_class()(module_database), "agent-runs",
+                       harness_target) for _ in range(3)]
+    _judge(concurrent_start_observations(runs, workers, workspaces[0]), "concurrent starts",
+           "a run was started more than once by workers racing for it")

@@ -8,6 +8,7 @@ import pytest
 from harness.ai import Retrieval, require_no_problems
 from harness.ai.relevance import load_profile
 from harness.ai.retrieval import (
+    MODES,
     cross_tenant_probes,
     load_near_duplicates,
     seed_near_duplicates,
@@ -90,3 +91,22 @@ def test_vectors_of_different_model_versions_are_never_compared(retrieval, works
         observations.append({"passed": False, "problem": "no query returned anything"})
     attach_json({"both": len(both.chunk_ids), "current only": len(only_current.chunk_ids)}, "seeded")
     _judge(observations, "version probes", "retrieval compared vectors of different model versions")
+
+
+@pytest.mark.evidence("S07.cross-tenant-retrieval-negatives", story="F5-E2-S3")
+def test_a_top_1_bound_to_a_answers_one_of_a_s_chunks(retrieval, near_duplicates):
+    """The smallest top-k: bound to A, k = 1 answers exactly one chunk, A's own, in every mode,
+    although B holds the nearest vector (a filter applied after the limit answers none, a
+    refused k = 1 answers nothing at all)."""
+    observations = []
+    for query in near_duplicates.queries:
+        for mode in MODES:
+            try:
+                hits = [h.chunk_id for h in retrieval.retrieve(near_duplicates.a, query, k=1, mode=mode)]
+                problem = "" if len(hits) == 1 and hits[0] in near_duplicates.a_chunks else \
+                    f"{len(hits)} hit(s), {sum(h not in near_duplicates.a_chunks for h in hits)} not A's"
+            except Exception as exc:  # the target's answer, judged: never a crash of the harness
+                hits, problem = [], f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            observations.append({"query": query, "mode": mode, "hits": [str(h) for h in hits],
+                                 "problem": problem, "passed": not problem})
+    _judge(observations, "top-1 probes", "retrieval bound to A with k = 1 did not answer one of A's chunks")

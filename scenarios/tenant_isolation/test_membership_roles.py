@@ -14,6 +14,7 @@ import pytest
 from harness.capabilities import require
 from harness.evidence import attach_json
 from harness.isolation import IsolationFailure, access_loss_outcomes, role_cases, run_role_case
+from harness.isolation.owner_race import owner_races
 from scenarios.tenant_isolation.reporting import attach_probes
 
 
@@ -118,3 +119,18 @@ def test_a_suspended_or_removed_member_loses_access_in_the_next_transaction(memb
     failed = [o for o in outcomes if not o.passed]
     if failed:
         raise IsolationFailure(f"{len(failed)} former member(s) kept access", [o.evidence() for o in failed])
+
+
+@pytest.mark.evidence("S03.role-matrix", story="F2-E2-S3")
+def test_owners_stepping_down_at_once_leave_the_workspace_an_owner(memberships, harness_target):
+    """Several owners of one workspace demote themselves at the same moment (a barrier releases
+    them together): at least one is refused, so the last-owner rule holds under concurrency, not
+    only one change at a time (a rule that reads the other owners without serialising owner
+    changes lets every one of them go). Feeds S03.role-matrix."""
+    races = owner_races(memberships, harness_target.membership)
+    attach_json([{"workspace": str(r.workspace), "answers": list(r.answers)} for r in races],
+                "owners stepping down together")
+    failed = [r for r in races if not r.passed]
+    if failed:
+        raise IsolationFailure(f"{len(failed)} of {len(races)} races left a workspace without an owner "
+                               "(or the target failed to answer)", [r.evidence() for r in failed])

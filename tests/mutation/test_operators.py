@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks" / "mutation"))
 
-from operators import OPERATORS, mutants_of  # noqa: E402
+from operators import CODE_OPERATORS, OPERATORS, mutants_of  # noqa: E402
 
 SOURCE = '''"""A docstring: WHERE a <= b AND c FOR UPDATE SECURITY INVOKER must not be mutated."""
 
@@ -71,4 +71,28 @@ def test_the_reference_sources_yield_mutants_of_every_kind_that_apply(path):
     for m in mutants:
         assert m.apply(text) != text
     if path.endswith("0004_entitlements.py"):
-        assert {m.operator for m in mutants} == set(OPERATORS)
+        assert {m.operator for m in mutants} == set(OPERATORS) - CODE_OPERATORS
+
+
+def test_no_sql_operator_edits_inside_a_sql_literal():
+    """A RAISE message's "and" is no conjunct; a conjunct comparing with a literal takes the
+    literal along (`AND role = 'owner'`, never a dangling `'owner'`)."""
+    text = (ROOT / "reference_impl/migrations/versions/0002_memberships.py").read_text(encoding="utf-8")
+    dropped = {m.original.strip() for m in mutants_of("m.py", text, ("drop-conjunct",))}
+    assert "AND role = 'owner'" in dropped and "AND status = 'active'" in dropped
+    text = (ROOT / "reference_impl/migrations/versions/0006_work_items.py").read_text(encoding="utf-8")
+    assert not any("cannot change" in m.original or "creation time" in m.original
+                   for m in mutants_of("m.py", text, ("drop-conjunct",)))
+
+
+def test_a_split_transaction_commits_half_way_and_still_compiles():
+    path = "reference_impl/entitlements/operations.py"
+    text = (ROOT / path).read_text(encoding="utf-8")
+    (split,) = [m for m in mutants_of(path, text, ("split-transaction",)) if "grant" in
+                text[text.rfind("def ", 0, m.start):m.start].split("(")[0]]
+    mutated = split.apply(text)
+    compile(mutated, path, "exec")
+    grant = mutated[mutated.index("def grant_entitlement"):mutated.index("@contextmanager")]
+    assert grant.count("bound_workspace(conn") == 2     # two transactions, each bound
+    assert grant.index("insert into entitlements") < grant.rindex("bound_workspace(conn") \
+        < grant.index("insert into usage_counters")

@@ -1,6 +1,7 @@
-"""The mutation tool end to end, on one known mutant: the consume's quota condition dropped from
-its UPDATE (grants above the quota) is killed by the counter suite, and the report a reviewer
-reads is written with the family's score."""
+"""The mutation tool end to end, on two known mutants of the standards family (its suite is the
+quickest): an analytics event key reduced to its workspace (one event per workspace) is killed,
+a CHECK widened past a value no path writes (`taxonomy_version > 0` made `>= 0`) survives and is
+listed as a survivor, and the report a reviewer reads is written with the family's score."""
 
 from __future__ import annotations
 
@@ -13,28 +14,34 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "benchmarks" / "mutation" / "run.py"
-QUOTA_CONDITION_DROPPED = "drop-conjunct-9fc5a505"
+ONE_EVENT_PER_WORKSPACE = "conflict-column-19f816e8"
+CHECK_WIDENED = "relational-5c9312a5"
 
 pytestmark = pytest.mark.slow
 
 
-def test_the_mutant_is_listed_where_the_quota_is_checked():
-    listed = subprocess.run([sys.executable, str(TOOL), "--list", "--family", "counters"],
+def test_the_mutants_are_listed_where_they_edit():
+    listed = subprocess.run([sys.executable, str(TOOL), "--list", "--family", "standards"],
                             capture_output=True, text=True, check=True, timeout=120).stdout
-    line = next(x for x in listed.splitlines() if QUOTA_CONDITION_DROPPED in x)
-    assert "0004_entitlements.py" in line and "u.used + p_amount <= u.quota + u.grace" in line
+    killed = next(x for x in listed.splitlines() if ONE_EVENT_PER_WORKSPACE in x)
+    assert "0005_identity_analytics.py" in killed and "-> 'workspace_id'" in killed
+    survivor = next(x for x in listed.splitlines() if CHECK_WIDENED in x)
+    assert "[relational] '>' -> '>='" in survivor and "equivalent" not in survivor
 
 
-def test_a_known_mutant_is_killed_and_the_report_written(tmp_path):
-    done = subprocess.run([sys.executable, str(TOOL), "--family", "counters", "--mutant",
-                           QUOTA_CONDITION_DROPPED, "--out", str(tmp_path)],
+def test_a_planted_mutant_is_killed_and_a_survivor_reported(tmp_path):
+    done = subprocess.run([sys.executable, str(TOOL), "--family", "standards", "--mutant",
+                           ONE_EVENT_PER_WORKSPACE, "--mutant", CHECK_WIDENED, "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=1200, check=False, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "report.json").read_text())
     family = report["families"][0]
-    assert family["family"] == "counters" and family["mutants_run"] == 1
-    assert family["outcomes"][0]["verdict"] == "killed", family["outcomes"]
-    assert "S10.entitlement-counter-accuracy failed" in family["outcomes"][0]["reason"]
-    assert family["score"] == 1.0
+    assert family["family"] == "standards" and family["mutants_run"] == 2
+    assert all(s == "met" for s in family["clean_reference"].values()), family["clean_reference"]
+    verdicts = {o["mutant"]: o["verdict"] for o in family["outcomes"]}
+    assert verdicts == {ONE_EVENT_PER_WORKSPACE: "killed", CHECK_WIDENED: "survived"}, family["outcomes"]
+    assert family["score"] == 0.5 and all(o["seconds"] > 0 for o in family["outcomes"])
     markdown = (tmp_path / "report.md").read_text()
-    assert "| counters | S10 | 100% |" in markdown and QUOTA_CONDITION_DROPPED in markdown
+    assert "| standards | S00 S01 S02 S10 | 50% |" in markdown
+    survivors = markdown[markdown.index("Survivors (1):"):markdown.index("Killed:")]
+    assert CHECK_WIDENED in survivors and ONE_EVENT_PER_WORKSPACE not in survivors

@@ -1,0 +1,169 @@
+"""What each family's mutants are made of, and which mutants cannot change what it observes.
+
+:data:`SOURCES` names, per family of the registry (``harness.families``), the files whose SQL
+carries what that family judges: the migration that creates its tables, functions and policies,
+and the adapter modules on its data path. The gates a family's run asks for come from the
+registry (the gates of its items), its environment from the family's ``bite_env``.
+
+An equivalent mutant is one that cannot change what the family observes. It is not run and not
+counted, and it always carries its own reason: either a rule below that a reviewer can check
+against the mutant's edit (:func:`equivalence`), or a written explanation for that one mutant in
+:data:`EXPLAINED` (keyed by mutant id; an id no longer generated is reported as stale).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from operators import Mutant
+
+__all__ = ["EXPLAINED", "MIGRATIONS", "SOURCES", "SURVIVOR_NOTES", "equivalence"]
+
+MIGRATIONS = "reference_impl/migrations/versions"
+_ALL_MIGRATIONS = tuple(f"{MIGRATIONS}/{name}" for name in (
+    "0001_workspaces_users.py", "0002_memberships.py", "0003_audit_log.py", "0004_entitlements.py",
+    "0005_identity_analytics.py", "0006_work_items.py", "0007_ai_data.py", "0008_events.py"))
+
+SOURCES: dict[str, tuple[str, ...]] = {
+    # the policies (rls.py), memberships and their audit; the work items' lifecycle is the api's
+    "tenant_isolation": (f"{MIGRATIONS}/0002_memberships.py", f"{MIGRATIONS}/0003_audit_log.py",
+                         "reference_impl/rls.py"),
+    "counters": (f"{MIGRATIONS}/0004_entitlements.py", "reference_impl/entitlements/operations.py"),
+    "standards": (f"{MIGRATIONS}/0005_identity_analytics.py", "reference_impl/analytics/operations.py"),
+    "ai": (f"{MIGRATIONS}/0007_ai_data.py", "reference_impl/ai/agent_runs.py",
+           "reference_impl/ai/ingestion.py", "reference_impl/ai/retrieval.py"),
+    "replay": (f"{MIGRATIONS}/0008_events.py", "reference_impl/events/automation.py",
+               "reference_impl/events/consumer.py", "reference_impl/events/credentials.py",
+               "reference_impl/events/webhooks.py"),
+    "api": (f"{MIGRATIONS}/0006_work_items.py", "reference_impl/work_items/queries.py",
+            "reference_impl/work_items/operations.py", "reference_impl/api/session.py"),
+    "load": ("reference_impl/work_items/queries.py", f"{MIGRATIONS}/0006_work_items.py"),
+    # the rehearsal judges the chain itself, downgrades included
+    "migrations": _ALL_MIGRATIONS,
+    # every table a restore must bring back; the SQL of its rows hardly matters to a restore
+    "recovery": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0006_work_items.py"),
+}
+
+# one mutant, one reason: written after reading the mutant and the family's checks
+EXPLAINED: dict[str, str] = {
+    "constant-8f96317f": (
+        "retrieve_chunks' DEFAULT for p_k: its one caller (reference_impl/ai/retrieval.py) passes "
+        "all six arguments, k included, so the default is never read"),
+    "split-transaction-355beddb": (
+        "track_event's SELECT of the existing event runs only when the INSERT found the key taken "
+        "by a committed row; under READ COMMITTED each statement reads a new snapshot, so a new "
+        "transaction bound to the same workspace reads that same row (the capability never "
+        "updates or deletes an event): the answer cannot differ"),
+}
+
+_DEFINER = ("not equivalent, not observable through the entitlements capability: every call binds "
+            "the workspace it names and the function filters by that workspace itself, so running "
+            "as its owner (no RLS) touches the same rows; only a call bound to one workspace naming "
+            "another tells, and no suite makes it (the isolation suite's function probes call "
+            "functions of no argument or one tenant key only)")
+# survivors read and understood, but not equivalent: why no check of the family sees them yet
+SURVIVOR_NOTES: dict[str, str] = {
+    "security-definer-b8821c3e": _DEFINER,
+    "security-definer-a0746a21": _DEFINER,
+    "security-definer-5b3b0dd2": _DEFINER,
+    "drop-row-lock-3ce597ab": (
+        "a denial no longer holds the open period until commit: a denial racing a rollover or a "
+        "plan change can commit after it as if before it. Every such history still has a serial "
+        "explanation, which is what the checker asks; only a real-time order (strict "
+        "serializability) would tell, which S10 does not claim"),
+    "drop-conjunct-924cc6cf": (
+        "the audit trigger then writes a row for every membership a workspace deletion cascades "
+        "to, naming the workspace being deleted, so deleting a workspace with members fails; "
+        "no suite deletes a whole tenant (the matrix spares the root's unfiltered DELETE on "
+        "purpose, and the membership capability has no workspace deletion)"),
+    "relational-5c9312a5": (
+        "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
+        "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
+        "boundary, and S10.analytics-event-integrity judges events through the capability"),
+    "relational-6df78bdc": (
+        "a denial at exact equality (used + amount = quota + grace) needs the quota raised to "
+        "exactly that sum between the consume's UPDATE and its second look; the races never "
+        "land a plan change there"),
+}
+
+
+def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
+    """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
+    if mutant.id in EXPLAINED:
+        return EXPLAINED[mutant.id]
+    if mutant.in_downgrade and family != "migrations":
+        return "in downgrade(): only the migrations family's rehearsal runs a downgrade"
+    helper = _enclosing_function(root, mutant)
+    if family != "migrations" and helper is not None and _called_only_in_downgrades(root, helper):
+        return (f"in {helper}(), which only downgrade() functions call: only the migrations "
+                "family's rehearsal runs a downgrade")
+    statements = [s.strip() for s in mutant.original.replace("\n", " ").split(";") if s.strip()]
+    if mutant.operator == "swap-statements" and all(_is_declaration(s) for s in statements) \
+            and not _reads_the_other(statements):
+        return ("two DECLARE entries swapped, neither's initial value reading the other: "
+                "declaration order has no effect")
+    if mutant.operator == "swap-statements" and _independent_assignments(statements):
+        return "two assignments to different variables, neither reading the other: order-free"
+    if mutant.operator == "conflict-column" and family not in ("standards", "migrations") \
+            and _generated_unique(root, mutant):
+        # behaviour only: the schema standards and the rehearsal's model diff may still object
+        return ("the column left in the PRIMARY KEY is generated unique (identity or "
+                "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
+                "refused")
+    return None
+
+
+def _enclosing_function(root: Path, mutant: Mutant) -> str | None:
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    found = list(re.finditer(r"^def (\w+)\(", text[:mutant.start], re.MULTILINE))
+    return found[-1].group(1) if found else None
+
+
+def _called_only_in_downgrades(root: Path, helper: str) -> bool:
+    """``helper`` is called somewhere, and every call in a migration sits in its downgrade()."""
+    calls = 0
+    for file in sorted((root / MIGRATIONS).glob("*.py")):
+        text = file.read_text(encoding="utf-8")
+        downgrade = re.search(r"^def downgrade\(", text, re.MULTILINE)
+        for call in re.finditer(rf"^\s+{helper}\(", text, re.MULTILINE):
+            if downgrade is None or call.start() < downgrade.start():
+                return False
+            calls += 1
+    return calls > 0
+
+
+def _generated_unique(root: Path, mutant: Mutant) -> bool:
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    if "PRIMARY KEY" not in text[max(0, mutant.start - 20):mutant.start] or "," in mutant.replacement:
+        return False
+    column = re.escape(mutant.replacement.strip())
+    table = text[text.rfind("CREATE TABLE", 0, mutant.start):mutant.start]
+    name = re.match(r"CREATE TABLE\s+(\w+)", table)
+    migrations = "".join(f.read_text(encoding="utf-8") for f in (root / MIGRATIONS).glob("*.py"))
+    if name is None or re.search(rf"REFERENCES\s+{name.group(1)}\s*\(", migrations):
+        return False           # a foreign key needs the composite key: not equivalent
+    return bool(re.search(rf"\b{column}\b[^,\n]*(GENERATED ALWAYS AS IDENTITY|DEFAULT gen_random_uuid\(\))",
+                          table))
+
+
+def _reads_the_other(statements: list[str]) -> bool:
+    names = [s.split()[0] for s in statements]
+    return any(re.search(rf"\b{re.escape(other)}\b", s[len(name):])
+               for s, name in zip(statements, names, strict=True) for other in names if other != name)
+
+
+def _independent_assignments(statements: list[str]) -> bool:
+    parts = [s.split(":=", 1) for s in statements]
+    if len(parts) != 2 or any(len(p) != 2 for p in parts):
+        return False
+    # the target's name is its first word (a DECLARE entry names its type after it)
+    (left_a, right_a), (left_b, right_b) = ((a.split()[0], b) for a, b in parts)
+    return left_a != left_b and not re.search(rf"\b{re.escape(left_a)}\b", right_b) \
+        and not re.search(rf"\b{re.escape(left_b)}\b", right_a)
+
+
+def _is_declaration(statement: str) -> bool:
+    words = statement.split()
+    return len(words) >= 2 and words[0].isidentifier() and words[0].upper() not in (
+        "SELECT", "UPDATE", "INSERT", "DELETE", "PERFORM", "RAISE", "IF", "RETURN", "EXIT")
