@@ -106,6 +106,9 @@ def _exited(proc: psutil.Process, timeout: float) -> bool:
     while time.monotonic() < deadline:
         try:
             if proc.status() == psutil.STATUS_ZOMBIE:
+                # ours to reap when this process started it directly; init's otherwise
+                with contextlib.suppress(ChildProcessError, OSError):
+                    os.waitpid(proc.pid, os.WNOHANG)
                 return True
         except psutil.NoSuchProcess:
             return True
