@@ -229,6 +229,10 @@ def _interrupt_when_parent_dies() -> None:
     running on unwatched (Linux's PR_SET_PDEATHSIG; elsewhere nothing)."""
     import ctypes
 
+    # SIGINT is how pytest is stopped, so it must not inherit an ignored SIGINT (what a shell
+    # gives a command started in the background without job control: Python then never turns
+    # SIGINT into KeyboardInterrupt, and the run could not be stopped cleanly)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGINT)
 

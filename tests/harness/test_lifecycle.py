@@ -162,7 +162,9 @@ def test_ctrl_c_leaves_no_server_behind(pytester_dir):
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "-q",
          "--rootdir", str(pytester_dir), "--harness-target", str(ROOT / "target.yaml")],
-        cwd=pytester_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        cwd=pytester_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        # Ctrl-C at a terminal: SIGINT handled, even where this suite runs with it ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     seen = ""
     while time.monotonic() < deadline:
