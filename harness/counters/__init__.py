@@ -63,5 +63,8 @@ FAMILY = Family(
         # a key unique across all workspaces refuses workspace B the key A used
         "counters-key-unique-across-tenants": Variant(frozenset({_ACCURACY}), frozenset(),
                                                       pytest_args=_FIRST_FAILURE),
+        # only a consume that waited on a rollover takes the denial's second look
+        "counters-exact-fit-denied": Variant(frozenset({_RESET}), frozenset(),
+                                             select="whole_allowance", pytest_args=_FIRST_FAILURE),
     },
 )
