@@ -41,5 +41,8 @@ FAMILY = Family(
         "api-timeline-title-only": Variant(frozenset({"S04.timeline-durability"}), gates=("S04",)),
         # short correlation ids pass; a UUID-length one is recorded cut
         "api-short-correlation-id": Variant(frozenset({"S02.mutation-trace-fields"}), gates=("S02",)),
+        # short descriptions are stored; one of 2,001 to 4,000 characters, valid by the contract, is not
+        "api-description-limit-halved": Variant(frozenset({"S04.domain-invariants"}), gates=("S04",),
+                                                tests={"published_bounds": "failed"}),
     },
 )
