@@ -90,6 +90,11 @@ FAMILY = Family(
             select="replayed_dead_letter or replayed_after_the_event_was_redelivered",
             tests={"replayed_dead_letter_applies_once": "passed",
                    "replayed_after_the_event_was_redelivered": "failed"}),
+        # one replay at a time it is right; replays racing the winner see the letter still open
+        "replay-letter-replay-unlocked": Variant(
+            frozenset({"S08.replay-safety"}), frozenset(),
+            select="replayed_dead_letter or racing_replays",
+            tests={"replayed_dead_letter_applies_once": "passed", "racing_replays": "failed"}),
         # every retry due at now(): delays must be positive, non-decreasing, capped
         "replay-retries-without-backoff": Variant(
             frozenset({"S08.dead-letter-escalation"}), frozenset(),

@@ -32,7 +32,11 @@ NO-GO (``tests/test_bite.py`` proves it does):
   effect whatever the claim says: right when the replay comes first, a second effect when the
   event was redelivered before the replay (S08.replay-safety, that order only);
 - :class:`NoBackoffAdapter`: a failed automation run is retried at once, every retry scheduled at
-  ``now()`` (S08.dead-letter-escalation).
+  ``now()`` (S08.dead-letter-escalation);
+- :class:`UnlockedLetterReplayAdapter`: a dead-letter replay reads the letter without holding it
+  (no ``FOR UPDATE``): the inbox still applies the event once, but replays racing the winner
+  see the letter open and answer ``duplicate`` (S08.replay-safety; one replay at a time it is
+  right).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from harness.replay.capability import (
     ALREADY_REPLAYED,
     APPLIED,
     DEAD_LETTERED,
+    DUPLICATE,
     NOT_FOUND,
     DeliveryAttemptView,
     ReplayRefused,
@@ -55,6 +60,7 @@ from harness.replay.capability import (
 )
 from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
+from reference_impl.events.consumer import HandlerError
 
 
 class NoInboxAdapter(ReferenceAdapter):
@@ -156,6 +162,28 @@ class ReplayIgnoresClaimAdapter(ReferenceAdapter):
             self._apply_effect(conn, consumer, envelope)   # the mistake: whatever the claim said
             self._mark_replayed(conn, workspace, consumer, event_id)
             return APPLIED
+
+
+class UnlockedLetterReplayAdapter(ReferenceAdapter):
+    def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
+        try:
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+                row = conn.execute("select status from dead_letters where workspace_id = %s and "
+                                   "consumer = %s and event_id = %s",   # the mistake: no FOR UPDATE
+                                   (workspace, consumer, event_id)).fetchone()
+                if row is None:
+                    return NOT_FOUND
+                if row[0] == "replayed":
+                    return ALREADY_REPLAYED
+                envelope = self._stored_event(conn, workspace, event_id)
+                claimed = self._claim_inbox(conn, consumer, envelope)
+                if claimed:
+                    self._apply_effect(conn, consumer, envelope)
+                self._mark_replayed(conn, workspace, consumer, event_id)
+                return APPLIED if claimed else DUPLICATE
+        except HandlerError as err:
+            self._dead_letter(consumer, {"workspace_id": workspace, "event_id": event_id}, err, 1)
+            return DEAD_LETTERED
 
 
 class TruncatedDigestAdapter(ReferenceAdapter):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
@@ -11,12 +12,15 @@ from harness.replay.backoff import ScheduledRetry, backoff_problems, delays
 from harness.replay.capability import ALREADY_REPLAYED, APPLIED, DEAD_LETTERED, DUPLICATE
 from harness.replay.checks import require_exactly_once
 from harness.replay.failures import ReplayFailure, as_json
+from harness.replay.profiles import rounds
+from harness.replay.races import repeat_race
 from harness.replay.streams import envelope
 
 SAFETY, ESCALATION = "S08.replay-safety", "S08.dead-letter-escalation"
 POISON = "PoisonPayload: the handler cannot parse this event"
 # the automation retry policy's cap: no retry of a failing connector waits longer than an hour
 BACKOFF_CAP_S = 3600.0
+REPLAYERS = 8
 
 
 @pytest.mark.evidence(SAFETY, story="F6-E2-S1")
@@ -81,6 +85,41 @@ def test_a_replayed_dead_letter_applies_once_and_a_second_replay_changes_nothing
         raise ReplayFailure("the dead letter was not replayed exactly once and marked replayed",
                             [("outcomes (deliver, replay, replay, redeliver)", as_json(history)),
                              ("dead letters", as_json(letters))])
+
+
+@pytest.mark.evidence(SAFETY, story="F6-E2-S2")
+def test_racing_replays_of_one_dead_letter_apply_it_once_and_the_rest_see_it_replayed(
+        events, workspace, consumer_stream):
+    """Eight replays of one fixed dead letter are released together, round after round: one
+    applies the event, every other answers ``already_replayed`` (the replay that won closed
+    the letter), never ``duplicate`` (which would say the event took effect while its letter
+    was still open, a state no serial order of the replays passes through); one effect per
+    event and every letter replayed. A replay that reads the letter without holding it lets
+    the losers see it open."""
+    n_rounds = rounds(ci=6, thorough=25)
+
+    def setup(n: int) -> dict:
+        event = envelope(workspace, consumer_stream[n % len(consumer_stream)])
+        events.publish_event(event)
+        events.set_handler_fault("replay-race", event["event_type"], POISON)
+        events.handle_event("replay-race", event)
+        events.set_handler_fault("replay-race", event["event_type"], None)
+        return event
+
+    results = repeat_race(n_rounds, REPLAYERS, setup, lambda event, i: events.replay_event_dead_letter(
+        workspace, "replay-race", event["event_id"]))
+    summary = [{"event_id": e["event_id"], "outcomes": dict(Counter(map(str, r.outcomes)))}
+               for e, r in results]
+    letters = events.event_dead_letters(workspace, "replay-race")
+    attach_json({"rounds": n_rounds, "replayers": REPLAYERS, "rounds_detail": summary,
+                 "dead letters": letters}, "concurrent replays")
+    bad = [s for s in summary if s["outcomes"] != {APPLIED: 1, ALREADY_REPLAYED: REPLAYERS - 1}]
+    require_exactly_once(events, workspace, "replay-race", [e["event_id"] for e, _ in results],
+                         f"{REPLAYERS} concurrent replays x {n_rounds} rounds", history=bad)
+    if bad or {d.status for d in letters} != {"replayed"}:
+        raise ReplayFailure(f"{len(bad)} of {n_rounds} rounds of concurrent replays did not end in "
+                            "one applied replay and the rest already replayed",
+                            [("rounds", as_json(bad)), ("dead letters", as_json(letters))])
 
 
 @pytest.mark.evidence(SAFETY, story="F6-E2-S2")
