@@ -90,6 +90,11 @@ FAMILY = Family(
             select="replayed_dead_letter or replayed_after_the_event_was_redelivered",
             tests={"replayed_dead_letter_applies_once": "passed",
                    "replayed_after_the_event_was_redelivered": "failed"}),
+        # right within one workspace; another workspace reusing the event id is refused
+        "replay-event-id-across-tenants": Variant(
+            frozenset({"S08.idempotency"}), frozenset(),
+            select="event_delivered_twice or reused_by_another_workspace",
+            tests={"event_delivered_twice_in_a_row": "passed", "reused_by_another_workspace": "failed"}),
         # one replay at a time it is right; replays racing the winner see the letter still open
         "replay-letter-replay-unlocked": Variant(
             frozenset({"S08.replay-safety"}), frozenset(),

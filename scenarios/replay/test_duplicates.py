@@ -34,6 +34,32 @@ def test_an_event_delivered_twice_in_a_row_takes_effect_once(events, workspace, 
     assert all(o == [APPLIED, DUPLICATE] for o in outcomes), as_json(outcomes)
 
 
+@pytest.mark.evidence(ITEM, story=STORY)
+def test_an_event_id_reused_by_another_workspace_is_a_new_event_there(events, workspace, new_workspace,
+                                                                      consumer_stream):
+    """Workspace B publishes and delivers an event under the event id workspace A already used:
+    it is B's own event (published, applied in B, not answered as a duplicate), and A's effect
+    stays one. A dedupe key unique across all tenants would refuse B's event or swallow it as
+    A's duplicate, and so tell B that some other tenant used that id."""
+    other = new_workspace()
+    first = envelope(workspace, consumer_stream[0])
+    events.publish_event(first)
+    outcomes: list[str] = [events.handle_event("tenant-keys", first)]
+    second = {**envelope(other, consumer_stream[0]), "event_id": first["event_id"]}
+    try:
+        events.publish_event(second)
+        outcomes.append(events.handle_event("tenant-keys", second))
+    except Exception as exc:  # noqa: BLE001 - refused outright: the id is treated as global
+        outcomes.append(f"refused: {type(exc).__name__}: {str(exc)[:200]}")
+    attach_json({"event id": first["event_id"], "outcomes (A, then B)": outcomes}, "one event id, two workspaces")
+    if outcomes != [APPLIED, APPLIED]:
+        raise ReplayFailure("an event id crossed workspaces: B's event was not its own",
+                            [("outcomes (A delivers, B delivers)", as_json(outcomes))])
+    require_exactly_once(events, workspace, "tenant-keys", [first["event_id"]], "workspace A", history=outcomes)
+    require_exactly_once(events, other, "tenant-keys", [first["event_id"]],
+                         "workspace B reusing A's event id", history=outcomes)
+
+
 @pytest.mark.slow
 @pytest.mark.evidence(ITEM, story=STORY)
 def test_n_concurrent_deliveries_of_one_event_take_effect_once(events, workspace, consumer_stream):
