@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from operators import Mutant
+from operators import Mutant, _live_spans
 
 __all__ = ["EXPLAINED", "MIGRATIONS", "SOURCES", "SURVIVOR_NOTES", "equivalence"]
 
@@ -55,13 +55,23 @@ EXPLAINED: dict[str, str] = {
         "by a committed row; under READ COMMITTED each statement reads a new snapshot, so a new "
         "transaction bound to the same workspace reads that same row (the capability never "
         "updates or deletes an event): the answer cannot differ"),
+    "relational-6456c9b6": (
+        "a token's `expires_at > now()` made `>=`: the two differ only when the expiry equals the "
+        "request transaction's start to the microsecond; expiries are written by earlier "
+        "transactions (issue: now() + a lifetime), so no request can be placed on that instant"),
+    "constant-043169e7": (
+        "work_items.priority's column DEFAULT: every INSERT into work_items names priority (the "
+        "API's create passes the contract's default, the adapter's seed passes n % 5), so the "
+        "column default is never read"),
 }
 
-_DEFINER = ("not equivalent, not observable through the entitlements capability: every call binds "
-            "the workspace it names and the function filters by that workspace itself, so running "
-            "as its owner (no RLS) touches the same rows; only a call bound to one workspace naming "
-            "another tells, and no suite makes it (the isolation suite's function probes call "
-            "functions of no argument or one tenant key only)")
+_DEFINER = ("not equivalent, outside S10's claims: every call through the entitlements capability "
+            "binds the workspace it names and the function filters by that workspace itself, so "
+            "running as its owner (no RLS) touches the same rows; only a call bound to one "
+            "workspace naming another tells. Caught by another family: tenant_isolation's "
+            "S03.policy-coverage (test_nothing_bypasses_row_level_security) fails every SECURITY "
+            "DEFINER function not on tenancy.security_definer_allowlist; run "
+            "`--family tenant_isolation --mutant <id>`")
 # survivors read and understood, but not equivalent: why no check of the family sees them yet
 SURVIVOR_NOTES: dict[str, str] = {
     "security-definer-b8821c3e": _DEFINER,
@@ -69,9 +79,11 @@ SURVIVOR_NOTES: dict[str, str] = {
     "security-definer-5b3b0dd2": _DEFINER,
     "drop-row-lock-3ce597ab": (
         "a denial no longer holds the open period until commit: a denial racing a rollover or a "
-        "plan change can commit after it as if before it. Every such history still has a serial "
-        "explanation, which is what the checker asks; only a real-time order (strict "
-        "serializability) would tell, which S10 does not claim"),
+        "plan change can commit after it, judged on the terms it read before it. The calls "
+        "overlap, so every answer and every stored counter still has a serial order that "
+        "respects real time; the only trace is the denial's record (which counts nothing) "
+        "committing in a period already closed, seen only by a reader racing both. Outside "
+        "S10's claims (no lost or double-counted usage, no grant above the limit)"),
     "drop-conjunct-924cc6cf": (
         "the audit trigger then writes a row for every membership a workspace deletion cascades "
         "to, naming the workspace being deleted, so deleting a workspace with members fails; "
@@ -81,10 +93,12 @@ SURVIVOR_NOTES: dict[str, str] = {
         "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
         "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
         "boundary, and S10.analytics-event-integrity judges events through the capability"),
-    "relational-6df78bdc": (
-        "a denial at exact equality (used + amount = quota + grace) needs the quota raised to "
-        "exactly that sum between the consume's UPDATE and its second look; the races never "
-        "land a plan change there"),
+    "split-transaction-26fae1c3": (
+        "grant_entitlement's two INSERTs (the entitlement, then its first period) in two "
+        "transactions: outside S10's claims, which judge operations on an entitlement already "
+        "granted (the grant is the suite's setup). Only a plan change racing the grant itself "
+        "tells: it finds the entitlement without a period, commits its new terms and reports no "
+        "period"),
 }
 
 
@@ -105,6 +119,16 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
                 "declaration order has no effect")
     if mutant.operator == "swap-statements" and _independent_assignments(statements):
         return "two assignments to different variables, neither reading the other: order-free"
+    if mutant.operator == "split-transaction" and _reads_only(root, mutant):
+        return ("a block that only reads (SELECT / EXPLAIN: no write, no row lock, no setting, "
+                "no isolation level) split in two: under READ COMMITTED every statement already "
+                "reads its own snapshot, so two transactions bound alike read what one did")
+    if mutant.operator in ("constant", "relational") and family not in _WRITE_ANY_COLUMN:
+        column = _check_on_default_only(root, mutant, family)
+        if column:
+            return (f"inside CHECK on {column}, which nothing in the reference or the family's "
+                    "suite writes (never in an INSERT column list, never assigned): every row holds "
+                    "the column DEFAULT, which passes the CHECK before and after the edit")
     if mutant.operator == "conflict-column" and family not in ("standards", "migrations") \
             and _generated_unique(root, mutant):
         # behaviour only: the schema standards and the rehearsal's model diff may still object
@@ -131,6 +155,74 @@ def _called_only_in_downgrades(root: Path, helper: str) -> bool:
                 return False
             calls += 1
     return calls > 0
+
+
+# families whose suites write rows of their own into every table (the isolation matrix, the
+# standards' seeds, the rehearsal's data): a CHECK there is judged on values the code never writes
+_WRITE_ANY_COLUMN = ("tenant_isolation", "standards", "migrations")
+_DEFAULT_CHECK = re.compile(r"^\s*(\w+)\s+\w+[^\n]*?DEFAULT\s+(-?\d+)\s+CHECK\s*\(\s*(\w+)\s*"
+                            r"(>=|<=|>|<|=)\s*(-?\d+)\s*\)", re.MULTILINE)
+_COMPARE = {">=": int.__ge__, "<=": int.__le__, ">": int.__gt__, "<": int.__lt__, "=": int.__eq__}
+
+
+def _check_on_default_only(root: Path, mutant: Mutant, family: str) -> str | None:
+    """The column, when the mutant edits ``CHECK (<column> <op> <n>)`` of a column declared
+    ``... DEFAULT <d> CHECK (...)`` on one line, ``<d>`` passes the mutated CHECK, and no source
+    of the reference (variants aside) or of the family's harness and suite assigns the column or
+    names it in an INSERT column list."""
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    line_start = text.rfind("\n", 0, mutant.start) + 1
+    line_end = text.find("\n", mutant.end)
+    before = _DEFAULT_CHECK.match(text[line_start:line_end])
+    if before is None or before.group(1) != before.group(3) or \
+            mutant.start < line_start + text[line_start:line_end].find("CHECK"):
+        return None
+    edited = mutant.apply(text)
+    after = _DEFAULT_CHECK.match(edited[line_start:line_end + len(edited) - len(text)])
+    if after is None or not _COMPARE[after.group(4)](int(after.group(2)), int(after.group(5))):
+        return None
+    column = before.group(1)
+    # in SQL (the file's string literals): SET col = / NEW.col := / an INSERT column list naming
+    # it; in Python: a keyword argument col=... (an ORM or a helper passing it on)
+    sql_writes = re.compile(rf"\b{column}\s*(=(?!=)|:=)|insert\s+into\s+\w+\s*\([^)]*\b{column}\b",
+                            re.IGNORECASE)
+    keyword = re.compile(rf"[(,]\s*{column}=(?!=)")
+    places = [root / "reference_impl", root / "harness" / family, root / "scenarios" / family]
+    for place in places:
+        for file in sorted(place.rglob("*.py")):
+            if "variants" in file.relative_to(root).parts:
+                continue
+            source = file.read_text(encoding="utf-8")
+            if keyword.search(source) or any(sql_writes.search(source, a, b) for a, b in _live_spans(source)):
+                return None
+    return column
+
+
+_WRITES = re.compile(r"\b(insert|update|delete|merge|truncate|copy|lock|nextval|setval|set_config|"
+                     r"analyze|vacuum|call|perform|notify|for\s+(no\s+key\s+)?update|for\s+(key\s+)?share|"
+                     r"isolation_level|commit|rollback|savepoint)\b", re.IGNORECASE)
+
+
+def _reads_only(root: Path, mutant: Mutant) -> bool:
+    """The split block, and everything after it to the end of its function (more text than the
+    block: a write anywhere there disqualifies), runs no SQL but SELECT and EXPLAIN, calls no
+    other method of the adapter that might write, and sets no isolation level."""
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    header = mutant.replacement.splitlines()[0]
+    start = text.rfind(header.strip(), 0, mutant.start)
+    if start < 0:
+        return False
+    indent = len(header) - len(header.lstrip())
+    body = text.find("\n", start) + 1
+    after = re.search(rf"^ {{0,{max(indent - 4, 0)}}}\S", text[body:], re.MULTILINE)
+    block = text[start:body + after.start() if after else len(text)]
+    function = text[text.rfind("def ", 0, start):start]
+    if re.search(r"isolation", function, re.IGNORECASE):
+        return False           # a level set on the connection before the block: not READ COMMITTED
+    # a call of another method (self.x(...)) or a helper module could write: not judged here
+    calls = {m.group(1) for m in re.finditer(r"\bself\.(\w+)\(", block)} - {"db"}
+    return not _WRITES.search(block) and not calls and re.search(r"\b(select|explain)\b", block,
+                                                                   re.IGNORECASE) is not None
 
 
 def _generated_unique(root: Path, mutant: Mutant) -> bool:
