@@ -219,10 +219,12 @@ def _reads_only(root: Path, mutant: Mutant) -> bool:
     function = text[text.rfind("def ", 0, start):start]
     if re.search(r"isolation", function, re.IGNORECASE):
         return False           # a level set on the connection before the block: not READ COMMITTED
-    # a call of another method (self.x(...)) or a helper module could write: not judged here
-    calls = {m.group(1) for m in re.finditer(r"\bself\.(\w+)\(", block)} - {"db"}
-    return not _WRITES.search(block) and not calls and re.search(r"\b(select|explain)\b", block,
-                                                                   re.IGNORECASE) is not None
+    # another method of the adapter (self.x(...)) or a helper handed the connection could
+    # write: not judged here
+    inside = text[body:start + len(block)]
+    hands_off = re.search(r"\bself\.\w+\(|\w\(\s*conn\b|,\s*conn\s*[,)]", inside)
+    return not _WRITES.search(block) and hands_off is None and re.search(
+        r"\b(select|explain)\b", block, re.IGNORECASE) is not None
 
 
 def _generated_unique(root: Path, mutant: Mutant) -> bool:
