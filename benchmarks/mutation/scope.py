@@ -59,10 +59,6 @@ EXPLAINED: dict[str, str] = {
         "a token's `expires_at > now()` made `>=`: the two differ only when the expiry equals the "
         "request transaction's start to the microsecond; expiries are written by earlier "
         "transactions (issue: now() + a lifetime), so no request can be placed on that instant"),
-    "constant-043169e7": (
-        "work_items.priority's column DEFAULT: every INSERT into work_items names priority (the "
-        "API's create passes the contract's default, the adapter's seed passes n % 5), so the "
-        "column default is never read"),
 }
 
 _DEFINER = ("not equivalent, outside S10's claims: every call through the entitlements capability "
@@ -129,6 +125,11 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
             return (f"inside CHECK on {column}, which nothing in the reference or the family's "
                     "suite writes (never in an INSERT column list, never assigned): every row holds "
                     "the column DEFAULT, which passes the CHECK before and after the edit")
+    if mutant.operator == "constant" and family not in _WRITE_ANY_COLUMN:
+        named = _default_never_read(root, mutant, family)
+        if named:
+            return (f"the column DEFAULT of {named}: every INSERT into its table in the reference "
+                    "and the family's suite names the column, so the default is never read")
     if mutant.operator == "conflict-column" and family not in ("standards", "migrations") \
             and _generated_unique(root, mutant):
         # behaviour only: the schema standards and the rehearsal's model diff may still object
@@ -196,6 +197,35 @@ def _check_on_default_only(root: Path, mutant: Mutant, family: str) -> str | Non
             if keyword.search(source) or any(sql_writes.search(source, a, b) for a, b in _live_spans(source)):
                 return None
     return column
+
+
+def _default_never_read(root: Path, mutant: Mutant, family: str) -> str | None:
+    """``table.column`` when the mutant changes the number after ``<column> <type> ... DEFAULT``
+    inside ``CREATE TABLE <table>``, and every INSERT into that table (SQL in the string literals
+    of the reference, variants aside, and of the family's harness and suite) lists the column;
+    None when one does not, or when no INSERT is found (the table may be filled another way)."""
+    text = (root / mutant.path).read_text(encoding="utf-8")
+    line_start = text.rfind("\n", 0, mutant.start) + 1
+    declared = re.match(r"\s*(\w+)\s+\w+[^\n]*?\bDEFAULT\s+$", text[line_start:mutant.start], re.IGNORECASE)
+    table = re.findall(r"CREATE TABLE\s+(\w+)\s*\(", text[:mutant.start], re.IGNORECASE)
+    if declared is None or not table:
+        return None
+    column, table = declared.group(1), table[-1]
+    inserts = 0
+    # an INSERT without a column list (DEFAULT VALUES, a bare VALUES or SELECT) counts as not naming it
+    into = re.compile(rf"insert\s+into\s+{table}\b(?:\s*\(([^)]*)\))?", re.IGNORECASE)
+    places = [root / "reference_impl", root / "harness" / family, root / "scenarios" / family]
+    for place in places:
+        for file in sorted(place.rglob("*.py")):
+            if "variants" in file.relative_to(root).parts:
+                continue
+            source = file.read_text(encoding="utf-8")
+            for a, b in _live_spans(source):
+                for found in into.finditer(source, a, b):
+                    inserts += 1
+                    if found.group(1) is None or not re.search(rf"\b{column}\b", found.group(1)):
+                        return None
+    return f"{table}.{column}" if inserts else None
 
 
 _WRITES = re.compile(r"\b(insert|update|delete|merge|truncate|copy|lock|nextval|setval|set_config|"

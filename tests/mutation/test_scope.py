@@ -96,3 +96,22 @@ def test_only_a_split_that_reads_and_keeps_its_connection_is_equivalent(tmp_path
     assert set(verdicts) == {"plans", "grant", "handed"}, verdicts
     assert verdicts["plans"] and "only reads" in verdicts["plans"]
     assert verdicts["grant"] is None and verdicts["handed"] is None
+
+
+def _attempts_default(root: Path) -> str | None:
+    """The reason given for attempts' ``DEFAULT 0`` made 1 (not the CHECK's 0 on that line)."""
+    text = (root / MIGRATION).read_text(encoding="utf-8")
+    (m,) = [m for m in mutants_of(MIGRATION, text, ("constant",))
+            if text[:m.start].endswith(" attempts integer NOT NULL DEFAULT ")]
+    return equivalence(root, m, "replay")
+
+
+def test_a_column_default_every_insert_overrides_is_equivalent(tmp_path):
+    root = _tree(tmp_path, {MIGRATION: TABLE, "reference_impl/runs.py": ADAPTER})
+    assert _attempts_default(root) is None          # the INSERT omits attempts: the default is read
+    named = ADAPTER.replace("insert into runs (workspace_id)", "insert into runs (workspace_id, attempts)")
+    root = _tree(tmp_path, {"reference_impl/runs.py": named})
+    assert "DEFAULT of runs.attempts" in (_attempts_default(root) or "")
+    root = _tree(tmp_path, {"scenarios/replay/test_y.py":
+                            'conn.execute("insert into runs default values")\n'})
+    assert _attempts_default(root) is None
