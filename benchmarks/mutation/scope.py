@@ -59,6 +59,10 @@ EXPLAINED: dict[str, str] = {
         "a token's `expires_at > now()` made `>=`: the two differ only when the expiry equals the "
         "request transaction's start to the microsecond; expiries are written by earlier "
         "transactions (issue: now() + a lifetime), so no request can be placed on that instant"),
+    "constant-c8519968": (
+        "list_query_plans' `limit 1` made `limit 2`: the adapter's observation helper for the "
+        "plan check, not a data path; fetchone() takes the first row of the same ORDER BY "
+        "created_at either way, and that row only supplies a cursor for the EXPLAINs"),
 }
 
 _DEFINER = ("not equivalent, outside S10's claims: every call through the entitlements capability "
