@@ -116,7 +116,7 @@ class Capacity:
 
 
 def requests_in_database(base_url: str, token: str, connect: Callable[[], psycopg.Connection],
-                         table: str, sent: int, *, hold_s: float = 3.0,
+                         table: str, sent: int, *, hold_s: float = 4.0, steady_s: float = 1.5,
                          path: str = "/v1/work-items?limit=5") -> Capacity:
     """Holds a lock on ``table`` while ``sent`` list requests arrive together; counts how many
     reach the database (wait on the lock) before it is released."""
@@ -139,15 +139,17 @@ def requests_in_database(base_url: str, token: str, connect: Callable[[], psycop
             futures = [pool.submit(one, i) for i in range(sent)]
             began = time.monotonic()
             try:
-                # until all arrived, or the count has not moved for a second, or hold_s passed
+                # until all arrived, or some did and the count has not moved for steady_s (a
+                # loaded runner takes a second to deliver the first), or hold_s passed; under
+                # the reference's own 5 s wait for a pooled connection
                 while (elapsed := time.monotonic() - began) < hold_s:
                     waiting = watcher.execute("select count(*) from pg_stat_activity "
                                               "where %s = any(pg_blocking_pids(pid))", (pid,)).fetchone()[0]
                     timeline.append((round(elapsed, 2), int(waiting)))
                     if waiting >= sent:
                         break
-                    steady = [w for t, w in timeline if t >= elapsed - 1.0]
-                    if waiting and elapsed > 1.0 and len(set(steady)) == 1 and timeline[0][0] < elapsed - 1.0:
+                    steady = {w for t, w in timeline if t >= elapsed - steady_s}
+                    if waiting and elapsed > steady_s and steady == {waiting}:
                         break
                     time.sleep(0.05)
             finally:
