@@ -4,24 +4,24 @@ A list request's statements and the rows they return must not grow with the page
 the tenant's size: the same page of a tenant with ten times the rows costs the same, and a page
 ten times larger costs more rows but not more statements. Growth with the page size is an N+1
 (one statement per row of the page); rows returned growing with the tenant is fetch-all paging
-(the whole tenant leaves the database and the application cuts the page); shared buffers
-growing with the tenant while the page does not is a scan that reads the tenant before its
-LIMIT (a lost sort index, or the same fetch-all).
+(the whole tenant leaves the database and the application cuts the page).
+
+Shared buffers per request are measured and attached, not judged: a page of the newest rows
+of a large tenant touches as many heap pages as those rows are spread over (the reference, ci
+profile: 11 buffers per page statement for a 300-item tenant, 3 for a 20-item one; a lost sort
+index, bite profile: 28 per request for 200 items against 5), too close to tell apart reliably;
+the page's plan (:mod:`.plans`) says whether the scan stops after the page.
 """
 
 from __future__ import annotations
 
 from harness.load.probe import Capacity, ListProbe
 
-__all__ = ["STATEMENT_SLACK", "capacity_problems", "growth_problems", "reading_problems"]
+__all__ = ["STATEMENT_SLACK", "capacity_problems", "growth_problems"]
 
 # a request may run one statement more at another size (a lazily opened connection's check,
 # say); an N+1 runs one more per row of the page
 STATEMENT_SLACK = 1.0
-# shared buffers touched: a tenant ten times larger may cost this many times the small one's
-# page (index levels, a page's rows spread over more heap pages); reading the whole tenant
-# costs several times more
-BLOCKS_RATIO = 3.0
 
 
 def _find(probes: tuple[ListProbe, ...], klass: str, limit: int | None = None) -> list[ListProbe]:
@@ -56,21 +56,6 @@ def growth_problems(probes: tuple[ListProbe, ...]) -> list[tuple[str, str]]:
                                  f"{same.rows_per_request:g} rows per request for the large tenant, "
                                  f"{small.rows_per_request:g} for a small one, both at limit "
                                  f"{small.limit}: the whole tenant leaves the database (fetch-all paging)"))
-    return problems
-
-
-def reading_problems(probes: tuple[ListProbe, ...]) -> list[tuple[str, str]]:
-    """Shared buffers touched per request growing with the tenant at the same page size."""
-    problems = []
-    for small in _find(probes, "small"):
-        for same in _find(probes, "large", small.limit):
-            if small.blocks_per_request > 0 and \
-                    same.blocks_per_request > BLOCKS_RATIO * small.blocks_per_request:
-                problems.append(("buffers per request vs tenant size",
-                                 f"{same.blocks_per_request:g} shared buffers per request for the large "
-                                 f"tenant, {small.blocks_per_request:g} for a small one at limit "
-                                 f"{small.limit} (more than {BLOCKS_RATIO:g}x): the scan reads the "
-                                 "tenant, not the page"))
     return problems
 
 
