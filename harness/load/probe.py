@@ -88,9 +88,9 @@ def list_probe(base_url: str, token: str, owner: psycopg.Connection, app_role: s
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{base_url}{path}?limit={limit}"
     with httpx.Client(timeout=30.0) as client:
-        client.get(url, headers=headers)          # a pooled connection and warm caches first
+        _status(client, url, headers)             # a pooled connection and warm caches first
         before = snapshot_statements(owner, app_role)
-        statuses = tuple(client.get(url, headers=headers).status_code for _ in range(requests))
+        statuses = tuple(_status(client, url, headers) for _ in range(requests))
         after = snapshot_statements(owner, app_role)
     moved = []
     for queryid, (query, calls, returned, blocks) in after.entries.items():
@@ -102,6 +102,14 @@ def list_probe(base_url: str, token: str, owner: psycopg.Connection, app_role: s
                      sum(s["calls"] for s in moved) / requests,
                      sum(s["rows"] for s in moved) / requests,
                      sum(s["blocks"] for s in moved) / requests, tuple(moved))
+
+
+def _status(client: httpx.Client, url: str, headers: dict[str, str]) -> int:
+    """The answer's status; 0 when none came (judged as a failed request, not a harness error)."""
+    try:
+        return client.get(url, headers=headers).status_code
+    except httpx.HTTPError:
+        return 0
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class LoadEvidence:
     list_plan: dict | None = None          # EXPLAIN (GENERIC_PLAN, FORMAT JSON) of the page's statement
     list_plan_error: str | None = None
     capacity: Capacity | None = None       # list requests inside the database at once
+    capacity_error: str | None = None
 
 
 # the probe's page sizes: a small page, and one ten times larger (both under the API's maximum)
@@ -72,6 +73,7 @@ class _Probed:
     list_plan: dict | None
     list_plan_error: str | None
     capacity: Capacity | None
+    capacity_error: str | None
 
 
 def _probe(url: str, tenants: list[dict], owner, connect, spec, profile: LoadProfile,
@@ -95,10 +97,14 @@ def _probe(url: str, tenants: list[dict], owner, connect, spec, profile: LoadPro
                                  Principal(large["workspace_id"]))
             except psycopg.Error as exc:
                 plan_error = f"no generic plan of {page['query'][:200]!r}: {str(exc).splitlines()[0]}"
-    capacity = None
+    capacity, capacity_error = None, None
     if profile.concurrent_requests is not None:
-        capacity = requests_in_database(url, large["token"], connect, LIST_TABLE, profile.concurrent_requests)
-    return _Probed(tuple(probes), plan, plan_error, capacity)
+        try:
+            capacity = requests_in_database(url, large["token"], connect, LIST_TABLE,
+                                            profile.concurrent_requests)
+        except psycopg.Error as exc:      # the target's, not the harness's: judged, with the reason
+            capacity_error = f"could not hold {LIST_TABLE} to count requests: {str(exc).splitlines()[0]}"
+    return _Probed(tuple(probes), plan, plan_error, capacity, capacity_error)
 
 
 @pytest.fixture(scope="session")
@@ -145,4 +151,4 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
                               Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
                         locust_json, probed.probes, probed.list_plan, probed.list_plan_error,
-                        probed.capacity)
+                        probed.capacity, probed.capacity_error)

@@ -94,6 +94,9 @@ def test_the_api_holds_the_profiles_concurrent_requests_in_the_database(load_evi
     ``concurrent_requests``: a connection pool smaller than the load makes the rest queue in the
     API, where no query plan or latency of a single request shows it."""
     profile, capacity = load_evidence.profile, load_evidence.capacity
+    if load_evidence.capacity_error:
+        raise LoadFailure("simultaneous requests could not be counted",
+                          [("probe", load_evidence.capacity_error)])
     if profile.concurrent_requests is None or capacity is None:
         raise LoadFailure(f"profile {profile.name} does not say how many requests must reach the database at once",
                           [("fix", "set concurrent_requests: N in the profile (loadtests/slo.yaml)")])
