@@ -12,6 +12,13 @@ The database is reached through :class:`ApiDatabase`: a DSN (``REFERENCE_API_DSN
 where the login is not the app role itself a role to ``SET ROLE`` to on every pooled connection,
 and the pool's size (``REFERENCE_API_POOL_MIN_SIZE`` / ``REFERENCE_API_POOL_MAX_SIZE``). Neither
 the DSN nor the role is ever logged.
+
+The database path is synchronous psycopg in FastAPI's worker threads on purpose: an asyncio path
+(``AsyncConnectionPool``, async session, routes and queries) was built and measured against this
+one on the same database, sides interleaved, and lost on a loaded 2-core machine (half the list
+throughput, the load suite's SLOs missed): one event-loop thread gets less CPU there than a
+thread pool, and psycopg's asyncio waits cost more CPU per round trip than its C waits. The
+figures and the command are in benchmarks/README.md ("The list endpoint").
 """
 
 from __future__ import annotations
