@@ -1,8 +1,10 @@
 """The ASGI app factory: routers, the request envelope, error handlers and the connection pool.
 
 ``create_app(database)`` builds an app bound to one database (``app.state.pool.close()``
-releases its connections); with no ``database`` the pool is configured on first use from ``REFERENCE_API_DSN`` (and ``REFERENCE_API_ROLE``), which is how
-``python -m reference_impl.api`` and ``uvicorn reference_impl.api:app`` run. ``authenticate``
+releases its connections); with no ``database`` the pool is configured on first use from
+``REFERENCE_API_DSN`` (and ``REFERENCE_API_ROLE``, ``REFERENCE_API_POOL_MIN_SIZE``,
+``REFERENCE_API_POOL_MAX_SIZE``), which is how ``python -m reference_impl.api`` and ``uvicorn
+reference_impl.api:app`` run. ``authenticate``
 and ``routers`` are the seams a known-bad variant replaces (reference_impl/variants/api_adapters.py);
 the reference passes neither.
 """
@@ -26,10 +28,12 @@ MAX_BODY_BYTES = 64 * 1024
 
 def create_app(database: ApiDatabase | None = None, *, authenticate: Authenticator | None = None,
                routers: Sequence[APIRouter] | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """The reference API; ``database=None`` reads it from the environment at startup."""
+               max_body_bytes: int = MAX_BODY_BYTES, pool_max_size: int | None = None) -> FastAPI:
+    """The reference API; ``database=None`` reads it from the environment at startup.
+    ``pool_max_size`` caps the connection pool whatever the database or environment says (a
+    variant's seam: a starved pool is a load bug of its own)."""
 
-    pool = PoolHolder(database)
+    pool = PoolHolder(database, pool_max_size)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

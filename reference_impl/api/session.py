@@ -8,9 +8,17 @@ becomes the transaction's actor (``app.actor_id``) next to the request's correla
 the timeline trigger records with every write. The transaction commits when the route returns
 and rolls back when it raises, before the response is sent.
 
-The database is reached through :class:`ApiDatabase`: a DSN (``REFERENCE_API_DSN`` by default)
-and, where the login is not the app role itself, a role to ``SET ROLE`` to on every pooled
-connection. Neither is ever logged.
+The database is reached through :class:`ApiDatabase`: a DSN (``REFERENCE_API_DSN`` by default),
+where the login is not the app role itself a role to ``SET ROLE`` to on every pooled connection,
+and the pool's size (``REFERENCE_API_POOL_MIN_SIZE`` / ``REFERENCE_API_POOL_MAX_SIZE``). Neither
+the DSN nor the role is ever logged.
+
+The database path is synchronous psycopg in FastAPI's worker threads on purpose: an asyncio path
+(``AsyncConnectionPool``, async session, routes and queries) was built and measured against this
+one on the same database, sides interleaved, and lost on a loaded 2-core machine (half the list
+throughput, the load suite's SLOs missed): one event-loop thread gets less CPU there than a
+thread pool, and psycopg's asyncio waits cost more CPU per round trip than its C waits. The
+figures and the command are in benchmarks/README.md ("The list endpoint").
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated
 from uuid import UUID
 
@@ -39,11 +47,22 @@ __all__ = ["ApiDatabase", "Authenticator", "PoolHolder", "Session", "TOKEN", "Wo
            "bearer", "bearer_token", "request_session", "token_sha256", "workspace_session"]
 
 DSN_ENV, ROLE_ENV = "REFERENCE_API_DSN", "REFERENCE_API_ROLE"
+POOL_MIN_ENV, POOL_MAX_ENV = "REFERENCE_API_POOL_MIN_SIZE", "REFERENCE_API_POOL_MAX_SIZE"
 TOKEN = re.compile(r"^wit_([0-9a-f]{32})_([A-Za-z0-9_-]{32,86})$")
 bearer = HTTPBearer(auto_error=False, description="an API token: wit_<workspace>_<secret>")
 # (connection bound to the workspace, workspace, token sha256, correlation id) -> the user, or
 # None; a live token's user and the correlation id are bound to the transaction on the way
 Authenticator = Callable[[psycopg.Connection, UUID, str, str], UUID | None]
+
+
+def _size(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise RuntimeError(f"reference API: {name} must be a whole number of connections >= 1, "
+                           f"not {text[:20]!r}")
+    return int(text)
 
 
 @dataclass(frozen=True)
@@ -56,13 +75,28 @@ class ApiDatabase:
     min_size: int = 2
     max_size: int = 10
 
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_size <= self.max_size:
+            raise ValueError(f"pool sizes: need 1 <= min_size ({self.min_size}) <= max_size "
+                             f"({self.max_size})")
+
     @classmethod
     def from_env(cls) -> ApiDatabase:
         dsn = os.environ.get(DSN_ENV)
         if not dsn:
             raise RuntimeError(f"reference API: {DSN_ENV} is not set; export it with the app "
                                "role's DSN (see reference_impl/api/README.md)")
-        return cls(conninfo=dsn, role=os.environ.get(ROLE_ENV) or None)
+        max_size = _size(POOL_MAX_ENV, cls.max_size)
+        return cls(conninfo=dsn, role=os.environ.get(ROLE_ENV) or None,
+                   min_size=_size(POOL_MIN_ENV, min(cls.min_size, max_size)), max_size=max_size)
+
+    def environment(self) -> dict[str, str]:
+        """What :meth:`from_env` reads back in a server process (the DSN included: never log it)."""
+        env = {DSN_ENV: self.conninfo, POOL_MIN_ENV: str(self.min_size),
+               POOL_MAX_ENV: str(self.max_size)}
+        if self.role:
+            env[ROLE_ENV] = self.role
+        return env
 
     def open_pool(self) -> ConnectionPool:
         def configure(conn: psycopg.Connection) -> None:
@@ -84,8 +118,8 @@ class PoolHolder:
     pool before dropping it.
     """
 
-    def __init__(self, database: ApiDatabase | None) -> None:
-        self._database = database
+    def __init__(self, database: ApiDatabase | None, max_size: int | None = None) -> None:
+        self._database, self._max_size = database, max_size
         self._pool: ConnectionPool | None = None
         self._lock = threading.Lock()
 
@@ -93,6 +127,9 @@ class PoolHolder:
     def database(self) -> ApiDatabase:
         if self._database is None:
             self._database = ApiDatabase.from_env()
+        if self._max_size is not None and self._database.max_size != self._max_size:
+            self._database = replace(self._database, max_size=self._max_size,
+                                     min_size=min(self._database.min_size, self._max_size))
         return self._database
 
     def get(self) -> ConnectionPool:
@@ -166,10 +203,18 @@ def request_session(request: Request, token: Annotated[str, Depends(bearer_token
 
 def reject_unknown_query(request: Request) -> None:
     """A query parameter the operation does not publish is a 422, like an unknown body field."""
-    route = request.scope.get("route")
-    operation = request.app.openapi()["paths"].get(getattr(route, "path_format", ""), {}) \
-        .get(request.method.lower(), {})
-    allowed = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+    if not request.query_params:
+        return
+    key = (getattr(request.scope.get("route"), "path_format", ""), request.method.lower())
+    state = request.app.state
+    published = getattr(state, "published_query", None)
+    if published is None:
+        published = state.published_query = {}
+    allowed = published.get(key)
+    if allowed is None:  # the published schema does not change once served: read it once
+        operation = request.app.openapi()["paths"].get(key[0], {}).get(key[1], {})
+        allowed = published[key] = frozenset(
+            p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
         raise ApiError(422, "unknown_parameter", f"unknown query parameter(s): {', '.join(unknown)[:200]}")

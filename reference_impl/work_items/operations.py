@@ -63,13 +63,9 @@ class WorkItemOperations:
         return create_app(self.api_database())
 
     def api_environment(self) -> dict[str, str]:
-        from reference_impl.api.session import DSN_ENV, ROLE_ENV
-
-        database = self.api_database()
-        env = {DSN_ENV: database.conninfo}
-        if database.role:
-            env[ROLE_ENV] = database.role
-        return env
+        """What a server process needs to serve :meth:`api_database` (pool sizes included, so a
+        variant that overrides ``api_database`` gets the same database in and out of process)."""
+        return self.api_database().environment()
 
     # -- tenants and tokens ------------------------------------------------------------------
     def create_api_tenant(self, label: str, items: int = 3) -> dict[str, Any]:

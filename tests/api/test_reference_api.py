@@ -65,3 +65,24 @@ def test_the_server_command_refuses_to_start_without_its_database():
     done = subprocess.run([sys.executable, "-m", "reference_impl.api", "--port", "1"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "REFERENCE_API_DSN" in done.stderr
+
+
+def test_the_pool_size_is_a_setting_a_server_process_reads_back(target_adapter, monkeypatch):
+    """A variant sizes the pool through ``api_database()`` (carried to a server process by
+    ``api_environment()``) or caps it with ``create_app(pool_max_size=...)``; a bad size is a
+    one-line error naming the variable."""
+    from dataclasses import replace
+
+    from reference_impl.api.app import create_app
+    from reference_impl.api.session import POOL_MAX_ENV, ApiDatabase
+
+    two = replace(target_adapter.api_database(), min_size=1, max_size=2)
+    for name, value in two.environment().items():
+        monkeypatch.setenv(name, value)
+    read = ApiDatabase.from_env()
+    assert (read.conninfo, read.role, read.min_size, read.max_size) == (two.conninfo, two.role, 1, 2)
+    capped = create_app(target_adapter.api_database(), pool_max_size=2)
+    assert (capped.state.pool.database.min_size, capped.state.pool.database.max_size) == (2, 2)
+    monkeypatch.setenv(POOL_MAX_ENV, "many")
+    with pytest.raises(RuntimeError, match=POOL_MAX_ENV):
+        ApiDatabase.from_env()
