@@ -35,7 +35,7 @@ from harness.standards.failures import Finding
 from harness.target import TargetSpec
 from harness.tenancy import Principal, bound
 
-__all__ = ["load_seed_file", "seed_findings"]
+__all__ = ["invariant_findings", "load_seed_file", "seed_findings"]
 
 
 def load_seed_file(path: Path) -> dict[str, Any]:
@@ -137,3 +137,35 @@ def _read_back(conn: psycopg.Connection, spec: TargetSpec, where: str, tenant: o
                                      f"{count} row(s) loaded for tenant {tenant}, {seen} read back "
                                      "bound to it", "seed rows must land in their own tenant"))
     return found
+
+
+def invariant_findings(owner: psycopg.Connection, spec: TargetSpec) -> tuple[list[Finding], dict]:
+    """The spec's business invariants (``standards.seed_invariants``: name -> a query returning
+    the rows that break it, e.g. a workspace with no active owner) judged on the loaded data as
+    the owner, who sees every row. Constraints cannot say "a workspace keeps an owner" (it spans
+    rows), so seed data can satisfy every constraint and still describe an impossible product
+    state. Each query runs read-only and is rolled back. Returns the findings and the rows each
+    invariant returned (the evidence)."""
+    found: list[Finding] = []
+    judged: dict[str, object] = {}
+    for name, query in spec.standards.seed_invariants.items():
+        try:
+            with owner.transaction(force_rollback=True):
+                owner.execute("set transaction read only")
+                cursor = owner.execute(query)
+                columns = [c.name for c in cursor.description or []]
+                rows = [dict(zip(columns, map(str, row), strict=True)) for row in cursor.fetchall()]
+        except psycopg.Error as exc:
+            judged[name] = f"SQLSTATE {exc.sqlstate}"
+            found.append(Finding(name, "seed-invariant-query",
+                                 f"the invariant's query fails: SQLSTATE {exc.sqlstate} "
+                                 f"{(exc.diag.message_primary or '').splitlines()[0:1]}",
+                                 f"fix standards.seed_invariants.{name} in {spec.path}", query))
+            continue
+        judged[name] = rows
+        if rows:
+            found.append(Finding(name, "seed-invariant",
+                                 f"{len(rows)} seeded row(s) break it: {rows[:10]}",
+                                 "fix the seed data (the product could never reach this state)",
+                                 query))
+    return found, judged
