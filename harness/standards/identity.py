@@ -141,9 +141,14 @@ def identity_path_findings(connect_app: Callable[[], psycopg.Connection], owner:
     for table, rule in spec.standards.identity_tables.items():
         if owner.execute("select to_regclass(%s)", (table,)).fetchone()[0] is None:
             continue  # identity_findings names the missing table
-        found += write_findings(connect_app, spec, table, rule, writes, names)
         views = identity_views(owner, table, rule)
-        view_found, shown = view_findings(connect_app, spec, table, rule, views, reads, names)
+        try:
+            found += write_findings(connect_app, spec, table, rule, writes, names)
+            view_found, shown = view_findings(connect_app, spec, table, rule, views, reads, names)
+        except BindingError as exc:
+            found.append(Finding(table, "identity-binding", str(exc),
+                                 "bind identities with {tenant_id} and {user_id} only"))
+            continue
         found += view_found
         probed[table] = {"writes": [label for label, *_ in writes], "views": [v for v, *_ in views],
                          "shown through views": shown}
