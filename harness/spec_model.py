@@ -185,6 +185,11 @@ class StandardsSpec:
     extensions: dict[str, str] = field(default_factory=lambda: {"plpgsql": "procedural language"})
     identity_tables: dict[str, IdentityTable] = field(default_factory=dict)
     seeds: tuple[Path, ...] = ()          # seed / fixture data files, loaded through the app role
+    # business invariants of the seeded data: name -> a query returning the rows that break it
+    seed_invariants: dict[str, str] = field(default_factory=dict)
+    # the tenant's hot read paths: name -> a query with %(tenant)s, whose plan must be served by
+    # an ordered index leading with the tenant column (no sort, no sequential scan)
+    hot_queries: dict[str, str] = field(default_factory=dict)
     archive_command: str | None = None    # the WAL archive command to rehearse (None: the harness's)
 
 

@@ -367,7 +367,7 @@ def _membership(where: str, raw: Any) -> MembershipSpec:
 def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
     _mapping(where, "standards", raw)
     _reject_unknown(where, "standards", raw, {"extensions", "identity_tables", "seeds",
-                                              "archive_command"})
+                                              "seed_invariants", "hot_queries", "archive_command"})
     extensions = _reasons(where, "standards.extensions",
                           raw.get("extensions", {"plpgsql": "procedural language"}))
     identity = raw.get("identity_tables", {})
@@ -387,6 +387,16 @@ def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
     seeds = []
     for entry in seeds_raw:  # existence is checked when the seeds load (specs get copied around)
         seeds.append((root / entry).resolve())
+    invariants = raw.get("seed_invariants", {})
+    _mapping(where, "standards.seed_invariants", invariants)
+    for name, query in invariants.items():
+        _text(where, f"standards.seed_invariants.{name}", query, required=True)
+    hot = raw.get("hot_queries", {})
+    _mapping(where, "standards.hot_queries", hot)
+    for name, query in hot.items():
+        if "%(tenant)s" not in _text(where, f"standards.hot_queries.{name}", query, required=True):
+            raise ConfigError(where, f"standards.hot_queries.{name}", "names no %(tenant)s",
+                              "filter by the tenant column: ... where workspace_id = %(tenant)s")
     archive = raw.get("archive_command")
     if archive is not None:
         archive = _text(where, "standards.archive_command", archive, required=True)
@@ -394,6 +404,8 @@ def _standards(where: str, root: Path, raw: Any) -> StandardsSpec:
             raise ConfigError(where, "standards.archive_command", "must use %p (the WAL file) and %f (its name)",
                               "e.g. cp %p {archive}/%f; {archive} is the harness's archive folder")
     return StandardsSpec(extensions=extensions, identity_tables=tables, seeds=tuple(seeds),
+                         seed_invariants={str(k): str(v) for k, v in invariants.items()},
+                         hot_queries={str(k): str(v) for k, v in hot.items()},
                          archive_command=archive)
 
 

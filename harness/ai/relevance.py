@@ -34,7 +34,7 @@ from harness.ai.protocols import Retrieval
 
 __all__ = ["BASELINE_ENV", "MODES", "EvalSet", "Profile", "RelevanceReport", "evaluate",
            "latency_profile", "load_eval_set", "load_profile", "metric_name", "mode_problems",
-           "score_run"]
+           "score_run", "version_problems"]
 
 BASELINE_ENV = "HARNESS_RETRIEVAL_BASELINE"
 MODES = ("exact", "hnsw", "text", "hybrid")
@@ -60,6 +60,10 @@ class Profile:
     mode_floors: dict[str, dict[str, float]] = field(default_factory=dict)
     hybrid_margin: float = 0.0
     baseline_tolerance: float = 0.02
+    # per embedding model version: its floors, measured in version_mode (the vector branch alone,
+    # so the text branch cannot hide a query embedded with another version's model)
+    version_floors: dict[str, dict[str, float]] = field(default_factory=dict)
+    version_mode: str = "exact"
 
 
 @dataclass
@@ -89,7 +93,10 @@ def load_profile(path: Path) -> Profile:
                    tuple({str(k): str(v) for k, v in s.items()} for s in raw.get("hnsw_settings", [])),
                    {str(mode): {str(m): float(v) for m, v in floors.items()}
                     for mode, floors in (raw.get("mode_floors") or {}).items()},
-                   float(raw.get("hybrid_margin", 0.0)), float(raw.get("baseline_tolerance", 0.02)))
+                   float(raw.get("hybrid_margin", 0.0)), float(raw.get("baseline_tolerance", 0.02)),
+                   {str(version): {str(m): float(v) for m, v in floors.items()}
+                    for version, floors in (raw.get("version_floors") or {}).items()},
+                   str(raw.get("version_mode", "exact")))
 
 
 def metric_name(mode: str, metric: str, profile: Profile) -> str:
@@ -188,6 +195,28 @@ def mode_problems(reports: dict[str, RelevanceReport], profile: Profile,
                 problems.append({"mode": "hybrid", "metric": metric, "value": h, f"{branch} alone": b,
                                  "why": f"hybrid does not beat its {what} branch alone by "
                                         f"{profile.hybrid_margin:g}"})
+    return problems
+
+
+def version_problems(reports: dict[str, RelevanceReport], profile: Profile) -> list[dict[str, Any]]:
+    """Everything wrong with the per-version figures: a version below its own floor (a query
+    embedded with another version's model, or stored vectors that are not the version's, rank
+    at random in that version's space), a version the profile gives no floor, a failed query."""
+    problems: list[dict[str, Any]] = []
+    for version, report in reports.items():
+        floors = profile.version_floors.get(version)
+        if floors is None:
+            problems.append({"model version": version, "why": "the profile gives this version no "
+                             "floor: add it under version_floors in the retrieval profile"})
+            continue
+        for metric, floor in floors.items():
+            value = report.metrics.get(metric)
+            if value is None or value < floor:
+                problems.append({"model version": version, "mode": profile.version_mode,
+                                 "metric": metric, "value": value, "floor": floor,
+                                 "why": "below the version's floor"})
+        problems += [{"model version": version, "query": q, "why": f"retrieval failed: {e}"}
+                     for q, e in report.errors.items()]
     return problems
 
 

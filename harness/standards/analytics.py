@@ -7,17 +7,21 @@ Analytics events (F7-E3) are judged through a small capability (``analytics``):
   not (wrong type, missing or unknown property, unknown event type) are rejected and store nothing;
 - an idempotency key stores one event, whether it is retried in a row or sent by N connections
   released together;
-- events are stored in their workspace: bound to another workspace, none of them is visible.
+- events are stored in their workspace: bound to another workspace, none of them is visible;
+- the moment an event happened is kept: ``occurred_at`` read back equals what was sent, to the
+  microsecond (not the time it was received, not truncated), each event a different moment in
+  the past.
 
 The events sent are data (``fixtures/analytics/events.yaml``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -26,6 +30,9 @@ import yaml
 
 from harness.adapter import InvariantViolated
 from harness.standards.failures import Finding
+
+# the first event's occurred_at; the others follow at uneven steps
+OCCURRED_BASE = datetime(2026, 1, 5, 10, 0, 0, 250_001, tzinfo=UTC)
 
 __all__ = ["AnalyticsCapability", "concurrent_duplicate_findings", "integrity_findings",
            "load_event_fixtures", "taxonomy_findings"]
@@ -42,7 +49,7 @@ class AnalyticsCapability(Protocol):
 
     def analytics_events(self, workspace: Any) -> list[dict[str, Any]]:
         """The workspace's stored events as its app role sees them (workspace_id, event_type,
-        properties, idempotency_key)."""
+        properties, idempotency_key, occurred_at)."""
 
 
 def load_event_fixtures(path: Path) -> dict[str, list[dict[str, Any]]]:
@@ -68,11 +75,15 @@ def integrity_findings(analytics: AnalyticsCapability, workspace: Any, other: An
     taxonomy = analytics.analytics_taxonomy()
     now = datetime.now(UTC)
     keys = {}
+    sent_at: dict[str, datetime] = {}
     for i, event in enumerate(events["valid"]):
         key = f"valid-{i}-{uuid.uuid4().hex[:8]}"
         keys[key] = event
+        # a distinct moment well in the past, with microseconds: now() or a truncation shows
+        sent_at[key] = OCCURRED_BASE + i * timedelta(minutes=7, microseconds=123_457)
         for _ in range(2):  # a retry with the same key
-            analytics.track_event(workspace, event["event_type"], event["properties"], key, now)
+            analytics.track_event(workspace, event["event_type"], event["properties"], key,
+                                  sent_at[key])
     for i, event in enumerate(events["invalid"]):
         key = f"invalid-{i}-{uuid.uuid4().hex[:8]}"
         try:
@@ -97,6 +108,7 @@ def integrity_findings(analytics: AnalyticsCapability, workspace: Any, other: An
         if row["idempotency_key"].startswith("invalid-"):
             found.append(Finding(f"event {row['idempotency_key']}", "taxonomy-rejects",
                                  "a rejected event was stored anyway", "validate before writing"))
+    found += _occurred_at_findings(stored, sent_at)
     for key in keys:
         if by_key.get(key, 0) != 1:
             found.append(Finding(f"event {key}", "once-per-key",
@@ -108,6 +120,25 @@ def integrity_findings(analytics: AnalyticsCapability, workspace: Any, other: An
         found.append(Finding("analytics events", "stored-in-workspace",
                              f"bound to another workspace, {len(leaked)} of these events are visible",
                              "row-level security on the events table keyed on the workspace"))
+    return found
+
+
+def _occurred_at_findings(stored: list[dict[str, Any]], sent_at: dict[str, datetime]) -> list[Finding]:
+    """Each stored event's ``occurred_at`` is the moment sent with it."""
+    found = []
+    for row in stored:
+        sent = sent_at.get(row["idempotency_key"])
+        if sent is None:
+            continue
+        read = row.get("occurred_at")
+        if isinstance(read, str):
+            with contextlib.suppress(ValueError):
+                read = datetime.fromisoformat(read)
+        if not isinstance(read, datetime) or read.tzinfo is None or read != sent:
+            found.append(Finding(f"event {row['idempotency_key']}", "occurred-at-read-back",
+                                 f"sent occurred_at {sent.isoformat()}, read back {read!r}",
+                                 "store the occurred_at the client sent (timestamptz, no default "
+                                 "or trigger overwriting it); received_at is the server's clock"))
     return found
 
 

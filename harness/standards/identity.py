@@ -22,10 +22,11 @@ import psycopg
 from psycopg import sql
 
 from harness.standards.failures import Finding
+from harness.standards.identity_paths import identity_views, view_findings, write_findings
 from harness.target import IdentityTable, TargetSpec
 from harness.tenancy import BindingError, Principal, bind
 
-__all__ = ["IdentityWorld", "identity_findings", "seed_identity_world"]
+__all__ = ["IdentityWorld", "identity_findings", "identity_path_findings", "seed_identity_world"]
 
 
 @dataclass(frozen=True)
@@ -112,3 +113,43 @@ def identity_findings(connect_app: Callable[[], psycopg.Connection], owner: psyc
                         f"SELECT {rule.key} FROM {table} bound through the spec's binding "
                         f"({', '.join(spec.binding.settings)}) and {rule.actor_setting}"))
     return found
+
+
+def identity_path_findings(connect_app: Callable[[], psycopg.Connection], owner: psycopg.Connection,
+                           spec: TargetSpec, world: IdentityWorld) -> tuple[list[Finding], dict]:
+    """The writes and the views over each identity table (:mod:`.identity_paths`): nobody changes
+    another person's row, and no view shows a person the actor may not see. Returns the findings
+    and what was probed (for the evidence)."""
+    p = world.people
+    names = {v: k for k, v in p.items()}
+    everyone = set(p.values())
+    writes = [  # (who acts, in which workspace, whose rows they must not change)
+        ("bob in A changes his co-member ada", world.workspace_a, p["bob"], {p["ada"]}),
+        ("cy in B changes A's members", world.workspace_b, p["cy"], {p["ada"], p["bob"], p["rex"]}),
+        ("cy bound to A (not a member)", world.workspace_a, p["cy"], {p["ada"], p["bob"]}),
+        ("nothing bound", None, None, everyone),
+    ]
+    reads = [  # (who acts, in which workspace, who they may see)
+        ("ada in A", world.workspace_a, p["ada"], {p["ada"], p["bob"]}),
+        ("cy in B", world.workspace_b, p["cy"], {p["cy"]}),
+        ("cy bound to A (not a member)", world.workspace_a, p["cy"], {p["cy"]}),
+        ("rex in A (removed)", world.workspace_a, p["rex"], {p["rex"]}),
+        ("nothing bound", None, None, set()),
+    ]
+    found: list[Finding] = []
+    probed: dict = {}
+    for table, rule in spec.standards.identity_tables.items():
+        if owner.execute("select to_regclass(%s)", (table,)).fetchone()[0] is None:
+            continue  # identity_findings names the missing table
+        views = identity_views(owner, table, rule)
+        try:
+            found += write_findings(connect_app, spec, table, rule, writes, names)
+            view_found, shown = view_findings(connect_app, spec, table, rule, views, reads, names)
+        except BindingError as exc:
+            found.append(Finding(table, "identity-binding", str(exc),
+                                 "bind identities with {tenant_id} and {user_id} only"))
+            continue
+        found += view_found
+        probed[table] = {"writes": [label for label, *_ in writes], "views": [v for v, *_ in views],
+                         "shown through views": shown}
+    return found, probed

@@ -10,7 +10,9 @@ and gives the DDL that fixes it.
   (:mod:`harness.standards.scoped`);
 - **index baseline** (``S00.index-baseline``): every foreign key is backed by an index whose
   leading columns are the key's columns (splinter's ``unindexed_foreign_keys``) and every tenant
-  table has an index that leads with the tenant column (its tenant access path);
+  table has an ordered (btree) index that leads with the tenant column (its tenant access
+  path: a hash or BRIN index on it serves no ORDER BY and no second key); the declared hot
+  queries are planned (:mod:`harness.standards.hot_paths`);
 - advice: duplicate indexes, policies on a table whose RLS is off, UNLOGGED tables.
 """
 
@@ -140,14 +142,16 @@ def index_baseline_findings(conn: psycopg.Connection, spec: TargetSpec) -> list[
         if table.tenant_attnum is None:
             continue
         leads = conn.execute("""
-            select exists (select 1 from pg_index i where i.indrelid = %s and i.indisvalid
-                           and i.indpred is null and (i.indkey::int2[])[0] = %s)""",
+            select exists (select 1 from pg_index i join pg_class x on x.oid = i.indexrelid
+                            where i.indrelid = %s and i.indisvalid and i.indpred is null
+                              and (i.indkey::int2[])[0] = %s
+                              and pg_indexam_has_property(x.relam, 'can_order'))""",
                              (table.oid, table.tenant_attnum)).fetchone()[0]
         if not leads:
             found.append(Finding(
                 table.qualified, "tenant-access-path",
-                f"no index leads with {spec.tenancy.column}: every tenant's query scans every "
-                "tenant's rows",
+                f"no ordered (btree) index leads with {spec.tenancy.column}: every tenant's "
+                "query scans every tenant's rows, or (a hash or BRIN index) sorts them",
                 f"CREATE INDEX CONCURRENTLY ON {table.qualified} ({spec.tenancy.column});"))
     return found
 

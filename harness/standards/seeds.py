@@ -13,6 +13,9 @@ tenant, rows by table in insertion order::
           workspaces: [{workspace_id: 0b7c..., name: Acme}]
           memberships: [{user_id: 6f1d..., role: owner}]
 
+A seed file may also list rows the schema must refuse (``refused:``, each with its tenant, table,
+row and the SQLSTATE expected); they are tried as the app role and rolled back.
+
 The tenant column is filled in when a row leaves it out. Every row is inserted as the app role in
 its own savepoint, so one bad row does not hide the next; deferred constraints are checked
 before commit; then each tenant's rows are read back bound to it. A violation names the file,
@@ -34,8 +37,9 @@ from harness.errors import ConfigError
 from harness.standards.failures import Finding
 from harness.target import TargetSpec
 from harness.tenancy import Principal, bound
+from harness.tenancy import bind as bind_principal
 
-__all__ = ["load_seed_file", "seed_findings"]
+__all__ = ["invariant_findings", "load_seed_file", "seed_findings"]
 
 
 def load_seed_file(path: Path) -> dict[str, Any]:
@@ -121,6 +125,33 @@ def seed_findings(connect_app: Callable[[], psycopg.Connection], spec: TargetSpe
                     found.append(_violation(f"{where} (at commit)", "-", exc))
                     continue
                 found.extend(_read_back(conn, spec, where, tenant, loaded))
+            found.extend(_refusals(conn, spec, path.name, data.get("refused") or []))
+    return found
+
+
+def _refusals(conn: psycopg.Connection, spec: TargetSpec, where: str, entries: list) -> list[Finding]:
+    """Rows the schema must refuse (``refused:``: tenant, table, row, the SQLSTATE expected),
+    inserted as the app role bound to the tenant and always rolled back: a constraint widened
+    past its domain (``> 0`` made ``>= 0``) lets one through."""
+    found = []
+    for i, entry in enumerate(entries):
+        at = f"{where}: refused[{i}]"
+        if not isinstance(entry, dict) or not {"tenant", "table", "row", "sqlstate"} <= set(entry):
+            found.append(Finding(at, "seed-refusal", "needs tenant, table, row and sqlstate",
+                                 "fix the seed file"))
+            continue
+        row = {spec.tenancy.column: entry["tenant"], **entry["row"]}
+        try:
+            with conn.transaction(force_rollback=True):
+                bind_principal(conn, spec.binding, Principal(entry["tenant"]))
+                _insert(conn, entry["table"], row)
+        except psycopg.Error as exc:
+            if exc.sqlstate != str(entry["sqlstate"]):
+                found.append(_violation(at, entry["table"], exc))
+            continue
+        found.append(Finding(at, "seed-refusal", f"{entry['table']} accepted {entry['row']}; "
+                             f"expected SQLSTATE {entry['sqlstate']}",
+                             "restore the constraint that refuses it"))
     return found
 
 
@@ -137,3 +168,35 @@ def _read_back(conn: psycopg.Connection, spec: TargetSpec, where: str, tenant: o
                                      f"{count} row(s) loaded for tenant {tenant}, {seen} read back "
                                      "bound to it", "seed rows must land in their own tenant"))
     return found
+
+
+def invariant_findings(owner: psycopg.Connection, spec: TargetSpec) -> tuple[list[Finding], dict]:
+    """The spec's business invariants (``standards.seed_invariants``: name -> a query returning
+    the rows that break it, e.g. a workspace with no active owner) judged on the loaded data as
+    the owner, who sees every row. Constraints cannot say "a workspace keeps an owner" (it spans
+    rows), so seed data can satisfy every constraint and still describe an impossible product
+    state. Each query runs read-only and is rolled back. Returns the findings and the rows each
+    invariant returned (the evidence)."""
+    found: list[Finding] = []
+    judged: dict[str, object] = {}
+    for name, query in spec.standards.seed_invariants.items():
+        try:
+            with owner.transaction(force_rollback=True):
+                owner.execute("set transaction read only")
+                cursor = owner.execute(query)
+                columns = [c.name for c in cursor.description or []]
+                rows = [dict(zip(columns, map(str, row), strict=True)) for row in cursor.fetchall()]
+        except psycopg.Error as exc:
+            judged[name] = f"SQLSTATE {exc.sqlstate}"
+            found.append(Finding(name, "seed-invariant-query",
+                                 f"the invariant's query fails: SQLSTATE {exc.sqlstate} "
+                                 f"{(exc.diag.message_primary or '').splitlines()[0:1]}",
+                                 f"fix standards.seed_invariants.{name} in {spec.path}", query))
+            continue
+        judged[name] = rows
+        if rows:
+            found.append(Finding(name, "seed-invariant",
+                                 f"{len(rows)} seeded row(s) break it: {rows[:10]}",
+                                 "fix the seed data (the product could never reach this state)",
+                                 query))
+    return found, judged

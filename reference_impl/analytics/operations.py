@@ -59,6 +59,6 @@ class AnalyticsOperations:
     def analytics_events(self, workspace: UUID) -> list[dict[str, Any]]:
         with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
             cur = conn.execute("select workspace_id, event_id, idempotency_key, event_type, "
-                               "properties from analytics_events order by received_at, event_id")
+                               "properties, occurred_at from analytics_events order by received_at, event_id")
             names = [c.name for c in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -54,3 +54,49 @@ class RunMovedWithoutLockAdapter(ReferenceAdapter):
         if row is None:
             raise LookupError(f"no agent run {run_id} in workspace {workspace}")
         return RunStatus(*row)
+
+
+class QueryEmbeddedWithCurrentModelAdapter(ReferenceAdapter):
+    """Retrieval that filters rows by the requested model version but embeds the query with the
+    current model whatever the version asked (one cached embedder for queries): a query for
+    version 2 compares a version-1 vector with version-2 rows."""
+
+    def retrieve(self, workspace, query, k=10, mode="hybrid", model_version=None, settings=None):
+        self._query_embedder = self.embedding_versions()[0]
+        try:
+            return super().retrieve(workspace, query, k, mode, model_version, settings)
+        finally:
+            self._query_embedder = None
+
+    def embedder(self, model_version):
+        return super().embedder(getattr(self, "_query_embedder", None) or model_version)
+
+
+class StoredVectorsOfAnotherVersionAdapter(ReferenceAdapter):
+    """Ingestion that labels each chunk's rows with every requested model version but stores the
+    current model's vector under all of them (a backfill that copied the column instead of
+    re-embedding): version 2's rows hold version 1's vectors."""
+
+    def _add_version(self, conn, workspace, document, number, chunks, model_versions):
+        self._store_with = self.embedding_versions()[0]
+        try:
+            return super()._add_version(conn, workspace, document, number, chunks, model_versions)
+        finally:
+            self._store_with = None
+
+    def embedder(self, model_version):
+        current = getattr(self, "_store_with", None)
+        if current is None:
+            return super().embedder(model_version)
+        embedder = super().embedder(model_version)
+        return _VectorsOf(embedder, super().embedder(current))
+
+
+class _VectorsOf:
+    """``labelled``'s model and version, ``source``'s vectors."""
+
+    def __init__(self, labelled, source) -> None:
+        self.model, self.version, self._source = labelled.model, labelled.version, source
+
+    def embed(self, text: str) -> list[float]:
+        return self._source.embed(text)

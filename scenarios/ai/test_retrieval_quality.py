@@ -17,6 +17,7 @@ from harness.ai.relevance import (
     load_profile,
     metric_name,
     mode_problems,
+    version_problems,
 )
 from harness.baselines import baseline_metrics
 from harness.capabilities import require
@@ -83,6 +84,29 @@ def test_relevance_on_the_evaluation_set_meets_the_profile(retrieval, workspaces
                 "relevance baseline")
     require_no_problems(mode_problems(reports, profile, baseline),
                         "retrieval relevance fell below a floor, the branches or the baseline")
+
+
+@pytest.mark.evidence("S07.embedding-versioning", story="F5-E2-S1")
+def test_each_model_version_meets_its_own_relevance_floor(retrieval, workspaces, eval_set, loaded, profile):
+    """With the evaluation corpus embedded under every model version, a query for version N
+    ranks the corpus as well as version N's own floor demands, in the vector branch alone
+    (exact): a query embedded with another version's model, or version N's rows holding another
+    version's vectors, compares vectors of two spaces and ranks at random. The per-version
+    figures are attached and recorded against their floors."""
+    reports = {version: evaluate(retrieval, workspaces[0], eval_set, loaded, profile,
+                                 mode=profile.version_mode, model_version=version)
+               for version in retrieval.embedding_versions()[:2]}
+    attach_json({version: {"mode": profile.version_mode, "metrics": r.metrics,
+                           "floors": profile.version_floors.get(version), "per query": r.per_query,
+                           "errors": r.errors} for version, r in reports.items()},
+                "relevance per model version")
+    for version, report in reports.items():
+        floors = profile.version_floors.get(version, {})
+        for name, value in report.metrics.items():
+            record_metric(f"v{version} {profile.version_mode} {name}", value, "",
+                          **({"threshold": floors[name], "comparison": ">="} if name in floors else {}))
+    require_no_problems(version_problems(reports, profile),
+                        "a model version ranks below its own floor")
 
 
 @pytest.mark.evidence("S07.citation-traceability", story="F5-E3-S1")

@@ -49,6 +49,11 @@ def test_reference_spec_loads_into_typed_objects(monkeypatch):
         (("name: reference", "name: ${HARNESS_TEST_UNSET_VAR}"), "name", "${HARNESS_TEST_UNSET_VAR} is not set"),
         (("app_role: app_user", "app_role: 'drop table'"), "app_role", "not a plain role name"),
         (("name: reference", "name: reference\ncolour: blue"), "colour", "is not a known field"),
+        (("workspace_id = %(tenant)s\n       order by created_at desc",
+          "workspace_id = 'x'\n       order by created_at desc"),
+         "standards.hot_queries.newest work items page", "names no %(tenant)s"),
+        (("every member is a known person: >-", "every member is a known person: 42\n    unused: >-"),
+         "standards.seed_invariants.every member is a known person", "must be text"),
     ],
 )
 def test_bad_spec_names_file_field_and_fix(tmp_path, monkeypatch, edit, field, says):
