@@ -9,41 +9,49 @@ tests go to the one worker left, which runs them in collection order. It is one 
 caller's own ``-m`` or ``-k`` selects as it always does, and the run starts its server once.
 ``--harness-alone anywhere`` (ini ``harness_alone``) turns this off.
 
-The controller never collects; each worker names its ``alone`` tests in a file of the run
-directory, written before it reports its collection, so the file is there when the controller
-schedules.
+The other files are handed out longest first as far as the run can know: files holding a test
+marked ``slow`` before the rest (then, as xdist does, files with more tests first), so that a
+long file does not start last and leave the other workers idle while it ends the parallel part.
+
+The controller never collects; each worker names its ``alone`` and ``slow`` tests in a file of
+the run directory, written before it reports its collection, so the file is there when the
+controller schedules.
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 from xdist.scheduler import LoadFileScheduling
 
-__all__ = ["ALONE", "MODES", "AloneLastScheduling", "alone_ids", "record_alone_ids"]
+__all__ = ["ALONE", "MODES", "SLOW", "AloneLastScheduling", "marked_ids", "record_marked_ids"]
 
 ALONE = "alone"                  # the marker
+SLOW = "slow"                    # files holding one are handed out first
 MODES = ("last", "anywhere")     # --harness-alone: held back under xdist, or scheduled as any test
-_IDS_FILE = "alone-{worker}.txt"
+_IDS_FILE = "marked-{worker}.json"
 _HELD_SCOPE = "alone "           # prefix of a held unit's scope (a file may hold both kinds)
 
 
-def record_alone_ids(run_dir: Path, worker: str, items: list[pytest.Item]) -> None:
-    """In an xdist worker: names the collected ``alone`` tests for the controller's scheduler."""
-    ids = "".join(f"{item.nodeid}\n" for item in items if item.get_closest_marker(ALONE))
+def record_marked_ids(run_dir: Path, worker: str, items: list[pytest.Item]) -> None:
+    """In an xdist worker: names the collected ``alone`` and ``slow`` tests for the scheduler."""
+    marked = {marker: [item.nodeid for item in items if item.get_closest_marker(marker)]
+              for marker in (ALONE, SLOW)}
     staged = run_dir / f".{_IDS_FILE.format(worker=worker)}"
-    staged.write_text(ids, encoding="utf-8")
+    staged.write_text(json.dumps(marked), encoding="utf-8")
     staged.replace(run_dir / _IDS_FILE.format(worker=worker))   # never read half-written
 
 
-def alone_ids(run_dir: Path) -> frozenset[str]:
-    """Every test a worker named as ``alone`` (workers collect the same tests; the union is safe)."""
-    found: set[str] = set()
+def marked_ids(run_dir: Path) -> dict[str, frozenset[str]]:
+    """Every test a worker named, per marker (workers collect the same tests; the union is safe)."""
+    found: dict[str, set[str]] = {ALONE: set(), SLOW: set()}
     for path in run_dir.glob(_IDS_FILE.format(worker="*")):
-        found.update(line for line in path.read_text(encoding="utf-8").splitlines() if line)
-    return frozenset(found)
+        for marker, ids in json.loads(path.read_text(encoding="utf-8")).items():
+            found.setdefault(marker, set()).update(ids)
+    return {marker: frozenset(ids) for marker, ids in found.items()}
 
 
 class AloneLastScheduling(LoadFileScheduling):
@@ -85,13 +93,16 @@ class AloneLastScheduling(LoadFileScheduling):
         self.collection = list(next(iter(self.registered_collections.values())))
         if not self.collection:
             return
-        self._alone = alone_ids(self._run_dir) & set(self.collection)
+        marked = marked_ids(self._run_dir)
+        self._alone = marked[ALONE] & set(self.collection)
         units: OrderedDict[str, dict[str, bool]] = OrderedDict()
         for nodeid in self.collection:
             queue = self.held if nodeid in self._alone else units
             queue.setdefault(self._split_scope(nodeid), {})[nodeid] = False
         if self.config.option.loadscopereorder:
-            units = OrderedDict(sorted(units.items(), key=lambda item: -len(item[1])))
+            # longest first, as far as known: files with a slow test, then by number of tests
+            units = OrderedDict(sorted(units.items(), key=lambda item: (
+                not any(nodeid in marked[SLOW] for nodeid in item[1]), -len(item[1]))))
         self.workqueue.update(units)
         # more workers than files: the spare ones stop at once (one stays for the held tests)
         for _ in range(len(self.nodes) - max(len(self.workqueue), 1)):

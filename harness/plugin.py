@@ -177,7 +177,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and config.stash[_options_key].alone == "last":
-        alone.record_alone_ids(run_directory(_run_id(config)), workerinput["workerid"], items)
+        alone.record_marked_ids(run_directory(_run_id(config)), workerinput["workerid"], items)
     gates = config.stash[_options_key].gates
     selected, deselected = [], []
     for item in items:
