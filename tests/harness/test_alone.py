@@ -47,11 +47,11 @@ FILES = {
         import time
 
         def test_slow_1(events):
-            time.sleep(0.6)
+            time.sleep(1.5)
             events("done test_slow_1")
 
         def test_slow_2(events):
-            time.sleep(0.6)
+            time.sleep(1.5)
             events("done test_slow_2")
         """,
     "test_quick.py": """
