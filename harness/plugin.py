@@ -19,7 +19,7 @@ import allure
 import psycopg
 import pytest
 
-from harness import blame, leftovers, provenance
+from harness import alone, blame, leftovers, provenance
 from harness.backends import require_extensions
 from harness.capabilities import Unsupported, judge_unsupported
 from harness.errors import BackendUnavailable, ConfigError, UnsafeAppRole
@@ -32,6 +32,7 @@ from harness.lifecycle import (
     reap,
     server_recorded,
 )
+from harness.run_directory import run_directory
 from harness.secrets import redact
 from harness.target import TargetSpec, load_target
 
@@ -46,6 +47,7 @@ class HarnessOptions:
     fresh: bool = False               # rebuild the cached migrated template
     pool_size: int = DEFAULT_POOL_SIZE  # clones made ahead of demand per process; 0: none
     reuse: bool = True                # hand out again a clone proven unchanged
+    alone: str = "last"               # under xdist: alone-marked tests after the rest, or anywhere
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -63,6 +65,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--harness-no-reuse", action="store_true", default=None,
                     help="never hand a test a clone another test had, even one proven unchanged "
                          "(ini: harness_reuse = false)")
+    group.addoption("--harness-alone", default=None, choices=alone.MODES,
+                    help="with xdist --dist loadfile: 'last' (default) runs the tests marked alone "
+                         "after every other test, one at a time, with no other worker running; "
+                         "'anywhere' schedules them like any test (ini: harness_alone)")
     parser.addini("harness_target", "target spec YAML, relative to the rootdir", default="target.yaml")
     parser.addini("harness_backend", "database backend override", default="")
     parser.addini("harness_fresh", "rebuild the cached migrated template", type="bool", default=False)
@@ -70,6 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=str(DEFAULT_POOL_SIZE))
     parser.addini("harness_reuse", "hand out again a clone proven unchanged (harness.unchanged)",
                   type="bool", default=True)
+    parser.addini("harness_alone", "alone-marked tests under xdist: last or anywhere", default="last")
 
 
 def resolve_options(config: pytest.Config) -> HarnessOptions:
@@ -94,9 +101,15 @@ def resolve_options(config: pytest.Config) -> HarnessOptions:
     if pool_size < 0:
         raise pytest.UsageError("harness_pool_size must be 0 or more (fix: 4, or 0 for no pool)")
     reuse = not config.getoption("harness_no_reuse") and bool(config.getini("harness_reuse"))
+    alone_mode = config.getoption("harness_alone")
+    if alone_mode is None:
+        alone_mode = config.getini("harness_alone")
+    if alone_mode not in alone.MODES:
+        raise pytest.UsageError(f"ini harness_alone: {alone_mode!r} is not one of "
+                                f"{', '.join(alone.MODES)} (fix: harness_alone = last)")
     return HarnessOptions(target=Path(target), backend=backend,
                           gates=tuple(gates) if gates is not None else (), fresh=fresh,
-                          pool_size=pool_size, reuse=reuse)
+                          pool_size=pool_size, reuse=reuse, alone=alone_mode)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,8 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "evidence(item, story=None): the gate evidence item this test proves "
                    "(becomes Allure labels evidence, gate, epic, feature, story)")
     config.addinivalue_line(
-        "markers", "alone: judged by time or load; `harness gate` with workers runs it after the "
-                   "parallel part, with nothing else running")
+        "markers", "alone: judged by time or load; under xdist (--dist loadfile) it runs after "
+                   "every other test, with no other worker running (--harness-alone)")
     config.stash[_options_key] = resolve_options(config)
     _use_spec_data(config.stash[_options_key])
     _stop_on_sigterm()
@@ -153,7 +166,18 @@ def _run_id(config: pytest.Config) -> str:
     return os.environ[RUN_ID_ENV]
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile`` with the ``alone`` tests held back to the end (:mod:`harness.alone`)."""
+    if config.stash[_options_key].alone != "last" or config.getvalue("dist") != "loadfile":
+        return None
+    return alone.AloneLastScheduling(config, log, run_directory(_run_id(config)))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None and config.stash[_options_key].alone == "last":
+        alone.record_marked_ids(run_directory(_run_id(config)), workerinput["workerid"], items)
     gates = config.stash[_options_key].gates
     selected, deselected = [], []
     for item in items:

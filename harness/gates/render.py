@@ -10,6 +10,7 @@ and a Content-Security-Policy that forbids every outside request.
 from __future__ import annotations
 
 import base64
+import functools
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +60,7 @@ class Renderer(Protocol):
     def render(self, packet: dict[str, Any], directory: Path) -> str: ...
 
 
+@functools.cache   # compiling the templates costs more than rendering them: once per process
 def _environment() -> Environment:
     env = Environment(
         loader=PackageLoader("harness", "templates"),

@@ -15,11 +15,12 @@ say which seed produced it. ``harness gate --all`` runs the suites once for ever
 builds one packet per gate from the same results.
 
 **Workers.** With ``workers`` > 1 the suites spread over that many pytest-xdist workers (a test
-module stays on one worker, so module databases keep their tests), and the tests marked
-``alone`` (they judge time or load: locust SLOs, throughput ratios, restore and release windows)
-run afterwards in a second, serial pytest, with nothing else running; both write into the same
-results directory with the same hypothesis seed, so the evidence, and every decision made from
-it, is that of a serial run. The packets of several gates are then built side by side
+module stays on one worker, so module databases keep their tests), in the same single pytest
+run; the plugin's scheduler (:mod:`harness.alone`) holds the tests marked ``alone`` (they judge
+time or load: locust SLOs, throughput ratios, restore and release windows) until every other
+test is done and every other worker has ended, then runs them one at a time. The hypothesis
+seed and results directory are those of a serial run, so the evidence, and every decision made
+from it, is that of a serial run. The packets of several gates are then built side by side
 (``harness gate --all``: twelve packets and their Allure reports), each swapped in whole.
 
 **Signals.** SIGINT and SIGTERM sent to ``harness gate`` are forwarded to pytest as SIGINT
@@ -53,11 +54,10 @@ from harness.gates.results import read_results
 if TYPE_CHECKING:
     from harness.target import TargetSpec
 
-__all__ = ["ALONE", "Interrupted", "SuiteRun", "new_results_dir", "pytest_command", "run_gates",
+__all__ = ["Interrupted", "SuiteRun", "new_results_dir", "pytest_command", "run_gates",
            "run_suites", "suite_commands"]
 
 SCENARIOS = "scenarios"
-ALONE = "alone"               # the marker of tests that must run with nothing else running
 RUN_MARKER = ".harness-run"
 KEEP_RUNS = 5                 # results directories of earlier runs kept per gate selection
 CLEANUP_TIMEOUT = 120.0       # seconds pytest gets to tear down after an interrupt
@@ -116,13 +116,12 @@ def pytest_command(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: P
 
 def suite_commands(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: Path,
                    quiet: bool, seed: str | None, workers: int) -> list[list[str]]:
-    """The pytest runs that give the evidence: one serial run, or with ``workers`` > 1 the
-    parallel part then the ``alone`` tests serially."""
+    """The pytest run that gives the evidence: serial, or on ``workers`` xdist workers with the
+    ``alone`` tests last (the plugin's ``--harness-alone last``)."""
     command = pytest_command(target, gate_ids, results_dir, quiet, seed)
     if workers <= 1:
         return [command]
-    return [[*command, "-n", str(workers), "--dist", "loadfile", "-m", f"not {ALONE}"],
-            [*command, "-m", ALONE]]
+    return [[*command, "-n", str(workers), "--dist", "loadfile", "--harness-alone", "last"]]
 
 
 def _combined(codes: list[int]) -> int:

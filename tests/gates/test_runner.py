@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,32 +249,40 @@ def _decisions(packets: Path) -> dict:
 
 @pytest.mark.slow
 def test_workers_give_the_evidence_and_decisions_of_a_serial_run(workdir, gate_target):
-    """``--workers 2`` spreads the suites over xdist workers and runs the ``alone`` tests after,
-    in one process with nothing else running; every packet reads as the serial run's."""
+    """``--workers 2`` spreads the suites over xdist workers and runs the ``alone`` tests after
+    every other test (:mod:`harness.alone`); every packet reads as the serial run's."""
     for module in ("a", "b"):
         write(gate_target / "evidence" / f"test_{module}.py", f"""\
+            from pathlib import Path
             import pytest
+
+            DONE = Path(__file__).with_name("done")
 
             @pytest.mark.evidence("S03.cross-tenant-negatives", story="F2-E3-S1")
             def test_negative_{module}():
-                pass
+                (DONE / "negative_{module}").touch()
 
             @pytest.mark.evidence("S03.audit-trail", story="F2-E3-S2")
             def test_audit_{module}():
+                (DONE / "audit_{module}").touch()
                 assert "{module}" == "a", "an audit row is missing"
             """)
     write(gate_target / "evidence" / "test_timed.py", """\
-        import os
+        from pathlib import Path
         import pytest
 
         pytestmark = pytest.mark.alone
 
         @pytest.mark.evidence("S04.domain-invariants", story="F3-E1-S1")
         def test_judged_alone():
-            assert "PYTEST_XDIST_WORKER" not in os.environ, "ran beside other tests"
+            done = sorted(p.name for p in Path(__file__).with_name("done").iterdir())
+            assert len(done) == 4, f"ran before the other tests were done: {done}"
         """)
     runs = {}
     for workers in ("1", "2"):
+        done = gate_target / "evidence" / "done"
+        shutil.rmtree(done, ignore_errors=True)
+        done.mkdir()
         out = workdir / f"packets-{workers}"
         code = main(["gate", "--all", "--workers", workers, "--out", str(out), "--target",
                      str(gate_target / "target.yaml"), "--no-allure", "-q"])
