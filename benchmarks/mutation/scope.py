@@ -59,7 +59,25 @@ EXPLAINED: dict[str, str] = {
         "a token's `expires_at > now()` made `>=`: the two differ only when the expiry equals the "
         "request transaction's start to the microsecond; expiries are written by earlier "
         "transactions (issue: now() + a lifetime), so no request can be placed on that instant"),
-    "constant-c8519968": (
+    # the reference API's start-up refusal of a bad pool size: the tool reads the f-string of the
+    # error message as SQL, and an edit there changes only the words a misconfigured start prints
+    "relational-2035d97a": (
+        "in the text of the reference API's error message for a bad pool-size setting "
+        "(reference_impl/api/session.py), not in SQL or a comparison the code makes: only the "
+        "words printed at a refused start change"),
+    "constant-7a1f344c": (
+        "in the text of the reference API's error message for a bad pool-size setting "
+        "(reference_impl/api/session.py), not in SQL or a comparison the code makes: only the "
+        "words printed at a refused start change"),
+    "relational-e3b6cfb3": (
+        "in the text of the reference API's error message for a bad pool-size setting "
+        "(reference_impl/api/session.py), not in SQL or a comparison the code makes: only the "
+        "words printed at a refused start change"),
+    "relational-b3e99221": (
+        "in the text of the reference API's error message for a bad pool-size setting "
+        "(reference_impl/api/session.py), not in SQL or a comparison the code makes: only the "
+        "words printed at a refused start change"),
+    "constant-4a158765": (
         "list_query_plans' `limit 1` made `limit 2`: the adapter's observation helper for the "
         "plan check, not a data path; fetchone() takes the first row of the same ORDER BY "
         "created_at either way, and that row only supplies a cursor for the EXPLAINs"),
