@@ -41,8 +41,9 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "load": ("reference_impl/work_items/queries.py", f"{MIGRATIONS}/0006_work_items.py"),
     # the rehearsal judges the chain itself, downgrades included
     "migrations": _ALL_MIGRATIONS,
-    # every table a restore must bring back; the SQL of its rows hardly matters to a restore
-    "recovery": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0006_work_items.py"),
+    # every table a restore and a crash must bring back (what the tables' SQL decides is the
+    # behaviour families': see WHOLE_SCHEMA)
+    "recovery": _ALL_MIGRATIONS,
 }
 
 # one mutant, one reason: written after reading the mutant and the family's checks
@@ -55,6 +56,18 @@ EXPLAINED: dict[str, str] = {
         "by a committed row; under READ COMMITTED each statement reads a new snapshot, so a new "
         "transaction bound to the same workspace reads that same row (the capability never "
         "updates or deletes an event): the answer cannot differ"),
+    # 0007's downgrade drops the vector extension only when no column of type vector is left
+    "drop-conjunct-3d8bb142": (
+        "0007's downgrade looks for columns of type vector: attnum <= 0 are system columns (ctid, "
+        "xmin, ...), whose types are PostgreSQL's own, never the extension's, so without "
+        "`attnum > 0` the same rows are found"),
+    "relational-5ee714be": (
+        "0007's downgrade looks for columns of type vector: no attribute has number 0, so "
+        "`attnum >= 0` finds what `attnum > 0` finds"),
+    "drop-conjunct-619dff72": (
+        "0007's downgrade looks for columns of type vector: PostgreSQL sets a dropped column's "
+        "atttypid to 0, so it never joins pg_type's vector and `NOT attisdropped` excludes "
+        "nothing the join keeps"),
 }
 
 _DEFINER = ("not equivalent, not observable through the entitlements capability: every call binds "
@@ -77,6 +90,14 @@ SURVIVOR_NOTES: dict[str, str] = {
         "to, naming the workspace being deleted, so deleting a workspace with members fails; "
         "no suite deletes a whole tenant (the matrix spares the root's unfiltered DELETE on "
         "purpose, and the membership capability has no workspace deletion)"),
+    "constant-6411a0f0": (
+        "0007's downgrade would miss a vector column in a table's first position (attnum > 1) "
+        "and try to drop the extension under it (DROP EXTENSION without CASCADE then fails): no "
+        "table of the chain has one, so the rehearsal's chain cannot show it"),
+    "relational-9756edb9": (
+        "users.email's CHECK (position('@' in email) > 1) made >= 1 (an address starting with "
+        "'@' accepted): an edit of upgrade() SQL is on both sides of a round trip and a restore, "
+        "and no behaviour family claims 0001 (no suite writes a malformed email)"),
     "relational-5c9312a5": (
         "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
         "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
@@ -88,10 +109,41 @@ SURVIVOR_NOTES: dict[str, str] = {
 }
 
 
+# families that judge the schema and its data as a whole: the chain applies and each downgrade
+# undoes its upgrade (migrations); a copy comes back and survives a crash (recovery). An edit of
+# an upgrade's SQL is on both sides of a round trip and of a restore alike, so what it decides
+# (a function, a policy, a key, a CHECK, a default) is judged by the family whose SOURCES list
+# the file, which migrates the same mutated chain (a chain that no longer applies fails there
+# too). What stays theirs: downgrades (migrations), persistence (recovery: the `unlogged`
+# operator), and files no behaviour family claims.
+WHOLE_SCHEMA = ("migrations", "recovery")
+# only a crash or a restore tells an UNLOGGED table from a logged one; standards reads it back
+_PERSISTENCE = ("recovery", "standards")
+
+
+def scoped_elsewhere(mutant: Mutant, family: str) -> str | None:
+    """Why another family, not ``family``, judges ``mutant`` (or None)."""
+    if mutant.operator == "unlogged":
+        return None if family in _PERSISTENCE else (
+            "an UNLOGGED table answers every query as a logged one until the server crashes or "
+            "is restored: only the recovery family's rehearsals (and standards' read-back) tell")
+    if family not in WHOLE_SCHEMA or mutant.in_downgrade:
+        return None
+    owners = [f for f, paths in SOURCES.items() if f not in WHOLE_SCHEMA and mutant.path in paths]
+    if not owners:
+        return None
+    return (f"scoped to {' and '.join(owners)}: an edit of upgrade() SQL is the same on both sides "
+            f"of a {'round trip' if family == 'migrations' else 'restore'}; what it decides is "
+            f"judged by the family whose sources list {Path(mutant.path).name}")
+
+
 def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
     """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
     if mutant.id in EXPLAINED:
         return EXPLAINED[mutant.id]
+    scoped = scoped_elsewhere(mutant, family)
+    if scoped is not None:
+        return scoped
     if mutant.in_downgrade and family != "migrations":
         return "in downgrade(): only the migrations family's rehearsal runs a downgrade"
     helper = _enclosing_function(root, mutant)
