@@ -12,6 +12,11 @@ KEY SHARE: a deadlock (40P01), and an owner is answered with an error. The rule 
 (nothing changed), but the target fails an ordinary request. Expected: S03.role-matrix NO-GO
 (the owner race counts a deadlock as a failure of the target).
 
+The window is widened on purpose (pg_sleep before the lock, after the audit row), so every race
+has each owner's KEY SHARE taken before any asks for the row lock: without it the deadlock shows
+only when the demotions overlap by chance. The reference's FOR NO KEY UPDATE does not conflict
+with KEY SHARE, so there the demotions would only queue behind each other.
+
 Rollback: downgrade() restores the reference function (FOR NO KEY UPDATE).
 """
 
@@ -31,6 +36,7 @@ _FUNCTION = """
         IF OLD.role <> 'owner' OR OLD.status <> 'active' THEN
             RETURN NULL;
         END IF;
+        PERFORM pg_sleep({pause});
         PERFORM 1 FROM workspaces WHERE workspace_id = OLD.workspace_id{lock};
         IF NOT FOUND THEN
             RETURN NULL;
@@ -46,8 +52,8 @@ _FUNCTION = """
 
 
 def upgrade() -> None:
-    op.execute(_FUNCTION.format(lock=" FOR UPDATE"))
+    op.execute(_FUNCTION.format(lock=" FOR UPDATE", pause="0.3"))
 
 
 def downgrade() -> None:
-    op.execute(_FUNCTION.format(lock=" FOR NO KEY UPDATE"))
+    op.execute(_FUNCTION.format(lock=" FOR NO KEY UPDATE", pause="0"))
