@@ -86,10 +86,13 @@ SURVIVOR_NOTES: dict[str, str] = {
         "explanation, which is what the checker asks; only a real-time order (strict "
         "serializability) would tell, which S10 does not claim"),
     "drop-conjunct-924cc6cf": (
-        "the audit trigger then writes a row for every membership a workspace deletion cascades "
-        "to, naming the workspace being deleted, so deleting a workspace with members fails; "
-        "no suite deletes a whole tenant (the matrix spares the root's unfiltered DELETE on "
-        "purpose, and the membership capability has no workspace deletion)"),
+        "the audit guard's `AND NOT EXISTS (...)` dropped leaves `IF TG_OP = 'DELETE' THEN RETURN "
+        "NULL`: no membership DELETE is audited. The product never deletes a membership row (a "
+        "removal is status 'removed', an audited UPDATE; the membership capability has no "
+        "delete), and the one DELETE that happens, a workspace's cascade, must not be audited: "
+        "only a direct DELETE by the app role shows it, which S03.membership-audit does not "
+        "claim. (The guard dropped whole blocks a workspace's deletion: variant "
+        "audit-blocks-tenant-deletion, caught by the root's unfiltered DELETE)"),
     "constant-6411a0f0": (
         "0007's downgrade would miss a vector column in a table's first position (attnum > 1) "
         "and try to drop the extension under it (DROP EXTENSION without CASCADE then fails): no "
@@ -98,6 +101,11 @@ SURVIVOR_NOTES: dict[str, str] = {
         "users.email's CHECK (position('@' in email) > 1) made >= 1 (an address starting with "
         "'@' accepted): an edit of upgrade() SQL is on both sides of a round trip and a restore, "
         "and no behaviour family claims 0001 (no suite writes a malformed email)"),
+    "relational-1d4bc3ef": (
+        "audit_log's CHECK (length(correlation_id) > 0) made >= 0: the audit trigger never writes "
+        "an empty id (nullif(..., '') falls back to a fresh uuid), so only a direct INSERT by the "
+        "app role with '' reaches the boundary; S03.membership-audit judges the rows membership "
+        "changes write, and the matrix's own INSERT writes a valid row"),
     "relational-5c9312a5": (
         "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
         "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
