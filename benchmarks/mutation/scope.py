@@ -125,8 +125,9 @@ SURVIVOR_NOTES: dict[str, str] = {
 # too). What stays theirs: downgrades (migrations), persistence (recovery: the `unlogged`
 # operator), and files no behaviour family claims.
 WHOLE_SCHEMA = ("migrations", "recovery")
-# only a crash or a restore tells an UNLOGGED table from a logged one; standards reads it back
-_PERSISTENCE = ("recovery", "standards")
+# only a crash or a restore tells an UNLOGGED table from a logged one (standards lists one as
+# advice, attached to S00.index-baseline, never a verdict)
+_PERSISTENCE = ("recovery",)
 
 
 def scoped_elsewhere(mutant: Mutant, family: str) -> str | None:
@@ -134,7 +135,7 @@ def scoped_elsewhere(mutant: Mutant, family: str) -> str | None:
     if mutant.operator == "unlogged":
         return None if family in _PERSISTENCE else (
             "an UNLOGGED table answers every query as a logged one until the server crashes or "
-            "is restored: only the recovery family's rehearsals (and standards' read-back) tell")
+            "is restored: only the recovery family's rehearsals tell (standards advises, never fails)")
     if family not in WHOLE_SCHEMA or mutant.in_downgrade:
         return None
     owners = [f for f, paths in SOURCES.items() if f not in WHOLE_SCHEMA and mutant.path in paths]
