@@ -150,6 +150,9 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
     """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
     if mutant.id in EXPLAINED:
         return EXPLAINED[mutant.id]
+    stillborn = _refused_unlogged(root, mutant)
+    if stillborn is not None:
+        return stillborn
     scoped = scoped_elsewhere(mutant, family)
     if scoped is not None:
         return scoped
@@ -173,6 +176,27 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
                 "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
                 "refused")
     return None
+
+
+def _refused_unlogged(root: Path, mutant: Mutant) -> str | None:
+    """An UNLOGGED table another table's foreign key references: PostgreSQL refuses the chain
+    ("constraints on permanent tables may reference only permanent tables"), so no family could
+    judge it and nobody could ship it: not counted as a kill."""
+    if mutant.operator != "unlogged":
+        return None
+    name = re.match(r"\s+TABLE\s+(\w+)", (root / mutant.path).read_text(encoding="utf-8")[mutant.end:],
+                    re.IGNORECASE)
+    if name is None:
+        return None                # a name built in Python (a loop over tables): run it
+    migrations = "".join(f.read_text(encoding="utf-8") for f in (root / MIGRATIONS).glob("*.py"))
+    referencing = [m.group(1) for m in re.finditer(
+        r"CREATE TABLE\s+(\w+)\s*\((?:(?!CREATE TABLE).)*?REFERENCES\s+" + name.group(1) + r"\s*\(",
+        migrations, re.IGNORECASE | re.DOTALL) if m.group(1) != name.group(1)]
+    if not referencing:
+        return None
+    return (f"stillborn: {name.group(1)} is referenced by {', '.join(sorted(set(referencing)))}, and "
+            "PostgreSQL refuses a permanent table's foreign key to an UNLOGGED one: the chain "
+            "cannot apply, so no family could judge it and nobody could ship it")
 
 
 def _enclosing_function(root: Path, mutant: Mutant) -> str | None:
