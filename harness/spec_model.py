@@ -15,6 +15,10 @@ from harness.errors import ConfigError
 from harness.secrets import ConnParams
 from harness.spec_fields import _check_choice, _import_object
 
+__all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "AnonymousSpec", "ApiSpec", "BindingSpec",
+           "DatabaseSpec", "IdentityTable", "MembershipSpec", "MigrationsSpec", "RootOwnerSpec",
+           "ScopedThrough", "StandardsSpec", "TargetSpec", "TenancySpec"]
+
 BACKENDS = ("embedded", "system", "docker", "dsn")
 DEFAULT_DOCKER_IMAGE = "pgvector/pgvector:pg17"
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")

@@ -221,24 +221,34 @@ def _refusals(where: str, raw: Any) -> dict[str, str]:
     return reasons
 
 
+def _role_and_settings(where: str, fld: str, raw: Any, role_fix: str) -> tuple[str | None, dict]:
+    """The shape ``binding:`` and ``anonymous:`` share: an optional plain role to SET ROLE to and
+    custom settings (dotted names) mapped to text. Each caller adds its own rule on top."""
+    _mapping(where, fld, raw)
+    _reject_unknown(where, fld, raw, {"role", "settings"})
+    role = raw.get("role")
+    if role is not None and not _IDENT.match(_text(where, f"{fld}.role", role)):
+        raise ConfigError(where, f"{fld}.role", f"{role!r} is not a plain role name", role_fix)
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
+        raise ConfigError(where, f"{fld}.settings", "must map setting names to values",
+                          'e.g. settings: {request.jwt.claim.sub: "{user_id}"}')
+    for name, value in settings.items():
+        if not isinstance(name, str) or not _SETTING.match(name):
+            raise ConfigError(where, f"{fld}.settings.{name}", f"{name!r} is not a custom setting name",
+                              "use a dotted name such as request.jwt.claims")
+        _text(where, f"{fld}.settings.{name}", value)
+    return role, settings
+
+
 def _anonymous(where: str, raw: Any) -> AnonymousSpec | None:
     if raw is None:
         return None
-    _mapping(where, "anonymous", raw)
-    _reject_unknown(where, "anonymous", raw, {"role", "settings"})
-    role = raw.get("role")
-    if role is not None and not _IDENT.match(_text(where, "anonymous.role", role)):
-        raise ConfigError(where, "anonymous.role", f"{role!r} is not a plain role name",
-                          "name the role an unauthenticated request runs as, e.g. anon")
-    settings = raw.get("settings", {})
-    _mapping(where, "anonymous.settings", settings)
+    role, settings = _role_and_settings(where, "anonymous", raw,
+                                        "name the role an unauthenticated request runs as, e.g. anon")
     for name, value in settings.items():
-        fld = f"anonymous.settings.{name}"
-        if not isinstance(name, str) or not _SETTING.match(name):
-            raise ConfigError(where, fld, f"{name!r} is not a custom setting name",
-                              "use a dotted name such as request.jwt.claims")
-        if _PLACEHOLDER.search(_text(where, fld, value)):
-            raise ConfigError(where, fld, "names a placeholder, but no principal is bound",
+        if _PLACEHOLDER.search(str(value)):
+            raise ConfigError(where, f"anonymous.settings.{name}", "names a placeholder, but no principal is bound",
                               "give the fixed value an unauthenticated request carries")
     return AnonymousSpec(role=role, settings={str(k): str(v) for k, v in settings.items()})
 
@@ -269,22 +279,8 @@ def _scoped_through(where: str, raw: Any) -> dict[str, ScopedThrough]:
 def _binding(where: str, raw: Any) -> BindingSpec | None:
     if raw is None:
         return None
-    _mapping(where, "binding", raw)
-    _reject_unknown(where, "binding", raw, {"role", "settings"})
-    role = raw.get("role")
-    if role is not None and not _IDENT.match(_text(where, "binding.role", role)):
-        raise ConfigError(where, "binding.role", f"{role!r} is not a plain role name",
-                          "name the role to SET LOCAL ROLE to, e.g. authenticated")
-    settings = raw.get("settings", {})
-    if not isinstance(settings, dict) or (not settings and role is None):
-        raise ConfigError(where, "binding.settings", "must map setting names to values",
-                          'e.g. settings: {request.jwt.claim.sub: "{user_id}"}')
-    for name, value in settings.items():
-        fld = f"binding.settings.{name}"
-        if not isinstance(name, str) or not _SETTING.match(name):
-            raise ConfigError(where, fld, f"{name!r} is not a custom setting name",
-                              "use a dotted name such as request.jwt.claims")
-        _text(where, fld, value)
+    role, settings = _role_and_settings(where, "binding", raw,
+                                        "name the role to SET LOCAL ROLE to, e.g. authenticated")
     if not settings:
         raise ConfigError(where, "binding.settings", "binds no setting: no principal is ever bound",
                           'add at least one, e.g. app.workspace_id: "{tenant_id}"')

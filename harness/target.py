@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness import spec_model
 from harness.errors import ConfigError
 from harness.extends import read_spec
 from harness.presets import apply_preset
@@ -31,25 +32,8 @@ from harness.spec_fields import (
     _text,
     _unsupported,
 )
-from harness.spec_model import (
-    _IDENT,
-    _SETTING,
-    BACKENDS,
-    DEFAULT_DOCKER_IMAGE,
-    MIGRATION_TOOLS,
-    AnonymousSpec,
-    ApiSpec,
-    BindingSpec,
-    DatabaseSpec,
-    IdentityTable,
-    MembershipSpec,
-    MigrationsSpec,
-    RootOwnerSpec,
-    ScopedThrough,
-    StandardsSpec,
-    TargetSpec,
-    TenancySpec,
-)
+from harness.spec_model import *  # noqa: F403  (the spec's dataclasses are this module's names too)
+from harness.spec_model import _IDENT, _SETTING, BACKENDS, TargetSpec
 from harness.spec_sections import (
     _anonymous,
     _api,
@@ -64,9 +48,7 @@ from harness.spec_sections import (
     _tenant_setting_of,
 )
 
-__all__ = ["BACKENDS", "DEFAULT_DOCKER_IMAGE", "MIGRATION_TOOLS", "AnonymousSpec", "ApiSpec", "BindingSpec",
-           "DatabaseSpec", "IdentityTable", "MembershipSpec", "MigrationsSpec", "RootOwnerSpec",
-           "ScopedThrough", "StandardsSpec", "TargetSpec", "TenancySpec", "load_target"]
+__all__ = [*spec_model.__all__, "load_target"]
 
 # the spec's top-level keys (``preset:`` is resolved before these are checked)
 _FIELDS = {"name", "database", "migrations", "app_role", "tenant_setting", "adapter", "api",

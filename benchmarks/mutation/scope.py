@@ -75,8 +75,27 @@ _DEFINER = ("not equivalent, not observable through the entitlements capability:
             "as its owner (no RLS) touches the same rows; only a call bound to one workspace naming "
             "another tells, and no suite makes it (the isolation suite's function probes call "
             "functions of no argument or one tenant key only)")
+_NOT_LOAD = ("not equivalent, and not the load family's to see: it judges what requests cost "
+             "(latency, statements and rows per list request, the page's plan, connections held), "
+             "and this mutant changes what one request answers, not what it costs; ")
+# the load family's survivors of `run.py --family load --sample 6` (seed 20261204), read
+_LOAD_SURVIVORS: dict[str, str] = {
+    "conflict-column-3922105a": _NOT_LOAD + (
+        "api_tokens keyed by workspace_id alone allows one token per workspace, and every load "
+        "tenant is issued exactly one; a second token is the api family's (token issuance)"),
+    "drop-conjunct-6a20827c": _NOT_LOAD + (
+        "the timeline's not-found check without its work_item_id answers [] instead of 404 for "
+        "an unknown item of a workspace with activity; the load traffic never reads a timeline"),
+    "relational-6456c9b6": _NOT_LOAD + (
+        "a token accepted at the exact instant it expires; load tokens live an hour past the run"),
+    "constant-043169e7": _NOT_LOAD + (
+        "work_items.priority DEFAULT 2 made 1: every create the load sends names its priority "
+        "(loadtests/locustfile.py), so the default is never taken; an API create without one is "
+        "the api family's"),
+}
 # survivors read and understood, but not equivalent: why no check of the family sees them yet
 SURVIVOR_NOTES: dict[str, str] = {
+    **_LOAD_SURVIVORS,
     "security-definer-b8821c3e": _DEFINER,
     "security-definer-a0746a21": _DEFINER,
     "security-definer-5b3b0dd2": _DEFINER,

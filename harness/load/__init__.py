@@ -34,7 +34,25 @@ FAMILY = Family(
                                                    "S05.query-latency", "S11.load-slo"})),
               # ten times the reference's list latency: the ceilings' reason to exist
               "load-tenfold-list": Variant(frozenset({"S04.query-performance-baseline",
-                                                      "S05.query-latency", "S11.load-slo"}))},
+                                                      "S05.query-latency", "S11.load-slo"})),
+              # mistakes of the data path, no delay added: each must fail the check made for it
+              # (named in ``tests``); what else their slowness breaks under load is not judged
+              "load-n-plus-one": Variant(
+                  frozenset({"S04.query-performance-baseline"}), stays_met=frozenset(),
+                  tests={"same_statements_at_any_page": "failed"}),
+              "load-lost-sort-index": Variant(
+                  frozenset({"S05.query-latency"}), stays_met=frozenset(),
+                  tests={"read_through_an_index": "failed",
+                         "same_statements_at_any_page": "passed"}),
+              "load-fetch-all-paging": Variant(
+                  frozenset({"S04.query-performance-baseline", "S05.query-latency"}),
+                  stays_met=frozenset(),
+                  tests={"same_statements_at_any_page": "failed", "read_through_an_index": "failed"}),
+              "load-two-connection-pool": Variant(
+                  frozenset({"S11.load-slo"}), stays_met=frozenset(),
+                  tests={"concurrent_requests_in_the_database": "failed",
+                         "same_statements_at_any_page": "passed",
+                         "read_through_an_index": "passed"})},
     bite_env={"HARNESS_LOAD_PROFILE": "bite"},
     serial_runs=True,
 )

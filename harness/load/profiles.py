@@ -3,7 +3,8 @@
 A profile says how much load (users, spawn rate, duration, locust workers, tenants of each
 class) and what each endpoint must keep: p50/p95/p99 ceilings in milliseconds, a maximum error
 ratio, a minimum throughput; the p95 ceiling of the small tenants while large ones saturate
-(fairness); and how much worse than the baseline packet a metric may get; ``stable_tolerance``: the load stops
+(fairness); how many list requests the API must hold in the database at once
+(``concurrent_requests``: its connection pool, seen from the database); and how much worse than the baseline packet a metric may get; ``stable_tolerance``: the load stops
 once its percentiles are that stable (``duration_s`` is then a cap; null: always run it whole).
 ``ci`` runs for at most 30 s; ``ga`` is the launch profile. ``HARNESS_LOAD_PROFILE`` picks one.
 """
@@ -61,6 +62,9 @@ class LoadProfile:
     # the load stops once its percentiles are stable to this fraction (duration_s is then a
     # cap); None runs duration_s whole (harness.load.runner)
     stable_tolerance: float | None = field(default=0.1, metadata=bounds(above=0, maximum=0.99))
+    # list requests the API must hold inside the database at once (its pool, seen from the
+    # database: harness.load.probe); None: not judged
+    concurrent_requests: int | None = field(default=None, metadata=bounds(1))
     extra: dict[str, Any] = field(default_factory=dict)
 
     def endpoint(self, name: str) -> EndpointSlo | None:

@@ -3,7 +3,10 @@
 The run is prepared once (tenants of both classes seeded through the target's API capability,
 their tokens in a private file for the locustfile), measured once, and every test of the suite
 judges one threshold of it. The database side (pg_stat_statements, table counters, plans) is
-read before and after.
+read before and after. Before the load, a short probe (:mod:`harness.load.probe`) on the same
+server counts what single list requests cost the database at two page sizes and two tenant
+sizes, takes the plan of the statement that returned the page, and counts how many list
+requests reach the database at once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from harness import data as harness_data
@@ -31,6 +35,8 @@ from harness.load.database import (
     read_counters,
     top_statements,
 )
+from harness.load.plans import json_plan
+from harness.load.probe import Capacity, ListProbe, list_probe, requests_in_database
 from harness.load.runner import LoadRun, run_locust
 from harness.tenancy import Principal
 
@@ -49,6 +55,56 @@ class LoadEvidence:
     statements_unavailable: str | None
     baseline: dict[str, float]
     locust_json: str                       # what locust wrote, attached as evidence
+    probes: tuple[ListProbe, ...] = ()     # single list requests: large/small tenant, two page sizes
+    list_plan: dict | None = None          # EXPLAIN (GENERIC_PLAN, FORMAT JSON) of the page's statement
+    list_plan_error: str | None = None
+    capacity: Capacity | None = None       # list requests inside the database at once
+    capacity_error: str | None = None
+
+
+# the probe's page sizes: a small page, and one ten times larger (both under the API's maximum)
+PROBE_LIMITS = (5, 50)
+LIST_TABLE = "work_items"
+
+
+@dataclass(frozen=True)
+class _Probed:
+    probes: tuple[ListProbe, ...]
+    list_plan: dict | None
+    list_plan_error: str | None
+    capacity: Capacity | None
+    capacity_error: str | None
+
+
+def _probe(url: str, tenants: list[dict], owner, connect, spec, profile: LoadProfile,
+           statements: bool) -> _Probed:
+    """Single list requests of the largest and a small tenant, then the pool seen from the database."""
+    large = next((t for t in tenants if t["class"] == "large"), tenants[0])
+    small = next((t for t in tenants if t["class"] == "small"), tenants[-1])
+    probes: list[ListProbe] = []
+    plan, plan_error = None, None
+    if statements:
+        probes = [list_probe(url, large["token"], owner, spec.app_role, tenant_class=large["class"], limit=limit)
+                  for limit in PROBE_LIMITS]
+        probes.append(list_probe(url, small["token"], owner, spec.app_role, tenant_class=small["class"],
+                                 limit=PROBE_LIMITS[0]))
+        page = probes[0].page_statement()
+        if page is None:
+            plan_error = "the list requests ran no statement the app role could be seen running"
+        else:
+            try:
+                plan = json_plan(owner, page["query"], spec.app_role, spec.binding,
+                                 Principal(large["workspace_id"]))
+            except psycopg.Error as exc:
+                plan_error = f"no generic plan of {page['query'][:200]!r}: {str(exc).splitlines()[0]}"
+    capacity, capacity_error = None, None
+    if profile.concurrent_requests is not None:
+        try:
+            capacity = requests_in_database(url, large["token"], connect, LIST_TABLE,
+                                            profile.concurrent_requests)
+        except psycopg.Error as exc:      # the target's, not the harness's: judged, with the reason
+            capacity_error = f"could not hold {LIST_TABLE} to count requests: {str(exc).splitlines()[0]}"
+    return _Probed(tuple(probes), plan, plan_error, capacity, capacity_error)
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +141,8 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         env = {"LOADTEST_TENANTS": str(tenants_file), "LOADTEST_LARGE_USERS": str(profile.large_users)}
         out = Path(folder) / "locust"
         with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
+            probed = _probe(url, tenants, owner, module_database.connect_owner, spec, profile,
+                            unavailable is None)
             run = run_locust(profile, url, LOCUSTFILE, out, env, progress=sys.stderr)
         locust_json = (out / "locust.json").read_text(encoding="utf-8")
         after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
@@ -92,4 +150,5 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         plans = generic_plans(owner, statements, spec.app_role, spec.binding,
                               Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
-                        locust_json)
+                        locust_json, probed.probes, probed.list_plan, probed.list_plan_error,
+                        probed.capacity, probed.capacity_error)

@@ -1,0 +1,168 @@
+"""A short probe of the live API before the load: what one list request costs the database, and
+how many requests the API can hold in the database at once.
+
+**Statements per request.** ``pg_stat_statements`` counts every statement a backend executes the
+moment it ends, in shared memory, so a snapshot before and after a few serial requests gives each
+request's statements, rows returned and shared buffers touched, exactly, with nothing else running.
+Only the app role's statements are counted (``userid``: the role in effect, so an API that logs in
+as another role and ``SET ROLE``\\s to it is counted too) and transaction control and settings
+(``BEGIN``, ``SET``) are left out: what is left is what the request asked of the database. The
+cumulative table counters (``pg_stat_user_tables``) would need no extension but reach shared
+memory only when a backend has been idle for up to ten seconds, so they cannot be read per request;
+without ``pg_stat_statements`` the probe says so and the items it feeds fail with that reason.
+
+**Requests in the database at once.** The probe holds an ``ACCESS EXCLUSIVE`` lock on the listed
+table, sends ``n`` list requests at the same time, and counts the backends waiting on that lock
+(``pg_blocking_pids``): each is a request that got a connection and reached its list statement.
+A pool of two connections shows two, whatever the load; the lock is released within seconds, so
+every request still completes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import psycopg
+from psycopg import sql
+
+__all__ = ["Capacity", "ListProbe", "StatementSnapshot", "list_probe", "requests_in_database",
+           "snapshot_statements"]
+
+_NOT_WORK = r"^\s*(begin|start|commit|end|rollback|savepoint|release|set|reset|show|discard|deallocate)\y"
+
+
+@dataclass(frozen=True)
+class StatementSnapshot:
+    """queryid -> (query, calls, rows, shared buffers touched) for the app role in this database."""
+
+    entries: dict[int, tuple[str, int, int, int]]
+
+
+def snapshot_statements(owner: psycopg.Connection, app_role: str) -> StatementSnapshot:
+    rows = owner.execute(
+        "select s.queryid, s.query, s.calls, s.rows, s.shared_blks_hit + s.shared_blks_read "
+        "  from pg_stat_statements s join pg_database d on d.oid = s.dbid "
+        " where d.datname = current_database() and s.toplevel "
+        "   and s.userid = (select oid from pg_roles where rolname = %s) "
+        "   and s.query !~* %s", (app_role, _NOT_WORK)).fetchall()
+    entries: dict[int, tuple[str, int, int, int]] = {}
+    for queryid, query, calls, returned, blocks in rows:
+        # the same statement may show once per top-level flag or role: add them up
+        _, c, r, b = entries.get(queryid, (query, 0, 0, 0))
+        entries[queryid] = (query, c + int(calls), r + int(returned), b + int(blocks))
+    return StatementSnapshot(entries)
+
+
+@dataclass(frozen=True)
+class ListProbe:
+    """``requests`` serial list requests of one tenant at one page size, and what each cost."""
+
+    tenant_class: str
+    limit: int
+    requests: int
+    statuses: tuple[int, ...]
+    statements_per_request: float
+    rows_per_request: float
+    blocks_per_request: float
+    statements: tuple[dict[str, Any], ...] = field(default=())   # per statement: calls, rows, blocks
+
+    @property
+    def label(self) -> str:
+        return f"{self.tenant_class} tenant, limit {self.limit}"
+
+    def page_statement(self) -> dict[str, Any] | None:
+        """The statement that returned the page: the most rows per call (ties: most calls)."""
+        return max(self.statements, key=lambda s: (s["rows"] / max(s["calls"], 1), s["calls"]),
+                   default=None)
+
+
+def list_probe(base_url: str, token: str, owner: psycopg.Connection, app_role: str, *,
+               tenant_class: str, limit: int, requests: int = 5, path: str = "/v1/work-items") -> ListProbe:
+    """Sends one warm-up and then ``requests`` list requests, one after the other."""
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{base_url}{path}?limit={limit}"
+    with httpx.Client(timeout=30.0) as client:
+        _status(client, url, headers)             # a pooled connection and warm caches first
+        before = snapshot_statements(owner, app_role)
+        statuses = tuple(_status(client, url, headers) for _ in range(requests))
+        after = snapshot_statements(owner, app_role)
+    moved = []
+    for queryid, (query, calls, returned, blocks) in after.entries.items():
+        _, c0, r0, b0 = before.entries.get(queryid, (query, 0, 0, 0))
+        if calls > c0:
+            moved.append({"query": query, "calls": calls - c0, "rows": returned - r0, "blocks": blocks - b0})
+    moved.sort(key=lambda s: -s["calls"])
+    return ListProbe(tenant_class, limit, requests, statuses,
+                     sum(s["calls"] for s in moved) / requests,
+                     sum(s["rows"] for s in moved) / requests,
+                     sum(s["blocks"] for s in moved) / requests, tuple(moved))
+
+
+def _status(client: httpx.Client, url: str, headers: dict[str, str]) -> int:
+    """The answer's status; 0 when none came (judged as a failed request, not a harness error)."""
+    try:
+        return client.get(url, headers=headers).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many of ``sent`` simultaneous requests were inside the database at once."""
+
+    sent: int
+    in_database: int                 # the most backends seen waiting on the probe's lock
+    statuses: tuple[int, ...]
+    held_s: float
+    timeline: tuple[tuple[float, int], ...]   # (seconds since the requests left, backends waiting)
+
+
+def requests_in_database(base_url: str, token: str, connect: Callable[[], psycopg.Connection],
+                         table: str, sent: int, *, hold_s: float = 4.0, steady_s: float = 1.5,
+                         path: str = "/v1/work-items?limit=5") -> Capacity:
+    """Holds a lock on ``table`` while ``sent`` list requests arrive together; counts how many
+    reach the database (wait on the lock) before it is released."""
+    headers = {"Authorization": f"Bearer {token}"}
+    timeline: list[tuple[float, int]] = []
+    with connect() as holder, connect() as watcher:
+        watcher.autocommit = True
+        holder.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.Identifier(table)))
+        pid = holder.info.backend_pid
+        start = threading.Barrier(sent)
+
+        def one(_: int) -> int:
+            start.wait(10)
+            try:
+                return httpx.get(f"{base_url}{path}", headers=headers, timeout=30.0).status_code
+            except httpx.HTTPError:
+                return 0
+
+        with ThreadPoolExecutor(max_workers=sent) as pool:
+            futures = [pool.submit(one, i) for i in range(sent)]
+            began = time.monotonic()
+            try:
+                # until all arrived, or some did and the count has not moved for steady_s (a
+                # loaded runner takes a second to deliver the first), or hold_s passed; under
+                # the reference's own 5 s wait for a pooled connection
+                while (elapsed := time.monotonic() - began) < hold_s:
+                    waiting = watcher.execute("select count(*) from pg_stat_activity "
+                                              "where %s = any(pg_blocking_pids(pid))", (pid,)).fetchone()[0]
+                    timeline.append((round(elapsed, 2), int(waiting)))
+                    if waiting >= sent:
+                        break
+                    steady = {w for t, w in timeline if t >= elapsed - steady_s}
+                    if waiting and elapsed > steady_s and steady == {waiting}:
+                        break
+                    time.sleep(0.05)
+            finally:
+                held = time.monotonic() - began
+                holder.rollback()           # releases the lock: the queued requests go on
+            statuses = tuple(f.result() for f in futures)
+    return Capacity(sent, max((w for _, w in timeline), default=0), statuses, round(held, 2),
+                    tuple(timeline))
