@@ -19,9 +19,14 @@ Operators (names as the report shows them):
 - ``drop-row-lock``: ``FOR UPDATE`` / ``FOR NO KEY UPDATE`` / ``FOR SHARE`` / ``FOR KEY SHARE``
   of a SELECT removed (never a policy's ``FOR UPDATE`` command);
 - ``swap-statements``: two adjacent one-line statements of a function body swapped;
+- ``unlogged``: ``CREATE TABLE`` -> ``CREATE UNLOGGED TABLE`` (a table made fast by skipping the
+  WAL: it answers every query alike, and comes back empty after a crash and from a restore);
 - ``constant``: an integer after ``DEFAULT``, ``LIMIT``, ``IN 1..``, ``=>`` or a comparison set
   to another value (retry limits, timeouts, tolerances);
-- ``split-transaction``: the one Python operator: a ``with ... transaction():`` or ``with ...,
+- ``drop-down-step``: a Python operator: one ``op.execute(...)`` statement of a migration's
+  ``downgrade()`` removed (a rollback that forgets to drop an index, a policy, a function: what
+  the rollback rehearsal exists to catch);
+- ``split-transaction``: a Python operator: a ``with ... transaction():`` or ``with ...,
   bound_workspace(...):`` block whose body runs SQL before and after a statement boundary is
   split there into two blocks, the second opening (and binding) its own transaction, so what was
   one atomic step commits half-way.
@@ -149,6 +154,11 @@ def _swap_statements(text: str) -> Iterator[Site]:
         yield a.start(2), b.end(2), f"{b.group(2)}{between}{b.group(1)}{a.group(2)}"
 
 
+def _unlogged(text: str) -> Iterator[Site]:
+    for m in re.finditer(r"\bCREATE(?= TABLE\b)", text, re.IGNORECASE):
+        yield m.start(), m.end(), m.group(0) + (" UNLOGGED" if m.group(0).isupper() else " unlogged")
+
+
 def _constant(text: str) -> Iterator[Site]:
     for m in re.finditer(r"(DEFAULT|LIMIT|IN 1\.\.|=>|>=|<=|[<>=]|interval ')\s*(\d+)\b", text,
                          re.IGNORECASE):
@@ -159,6 +169,36 @@ def _constant(text: str) -> Iterator[Site]:
         if value > 2:
             other = value // 2   # a limit halved: a tolerance, timeout or retry budget too tight
         yield m.start(2), m.end(2), str(other)
+
+
+def _drop_down_step(text: str) -> Iterator[Site]:
+    body = re.search(r"^def downgrade\(.*\n", text, re.MULTILINE)
+    if body is None:
+        return
+    for m in re.finditer(r"^    op\.execute\(", text[body.end():], re.MULTILINE):
+        start = body.end() + m.start() + 4
+        end = _call_end(text, body.end() + m.end())
+        if end is not None:
+            yield start, end, "pass"
+
+
+def _call_end(text: str, at: int) -> int | None:
+    """The offset just past the ``)`` closing a call whose ``(`` ends just before ``at``."""
+    tokens = tokenize.generate_tokens(io.StringIO(text[at:]).readline)
+    depth, lines = 1, [0]
+    for line in text[at:].splitlines(keepends=True):
+        lines.append(lines[-1] + len(line))
+    try:
+        for tok in tokens:
+            if tok.type == tokenize.OP and tok.string in "([{":
+                depth += 1
+            elif tok.type == tokenize.OP and tok.string in ")]}":
+                depth -= 1
+                if depth == 0:
+                    return at + lines[tok.end[0] - 1] + tok.end[1]
+    except (tokenize.TokenError, IndentationError):
+        return None
+    return None
 
 
 _HEADER = re.compile(r"^([ \t]*)with [^\n]*(\.transaction\(\)|bound_workspace\([^\n]*\)):[ \t]*$", re.MULTILINE)
@@ -200,10 +240,11 @@ def _split_transaction(text: str) -> Iterator[Site]:
 OPERATORS: dict[str, Operator] = {
     "relational": _relational, "drop-conjunct": _drop_conjunct, "conflict-column": _conflict_column,
     "security-definer": _security_definer, "drop-row-lock": _drop_row_lock,
-    "swap-statements": _swap_statements, "constant": _constant, "split-transaction": _split_transaction,
+    "swap-statements": _swap_statements, "constant": _constant, "unlogged": _unlogged,
+    "drop-down-step": _drop_down_step, "split-transaction": _split_transaction,
 }
 # operators that edit Python code, not the SQL inside its strings
-CODE_OPERATORS = frozenset({"split-transaction"})
+CODE_OPERATORS = frozenset({"split-transaction", "drop-down-step"})
 
 
 def _live_spans(text: str) -> list[tuple[int, int]]:

@@ -41,8 +41,9 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "load": ("reference_impl/work_items/queries.py", f"{MIGRATIONS}/0006_work_items.py"),
     # the rehearsal judges the chain itself, downgrades included
     "migrations": _ALL_MIGRATIONS,
-    # every table a restore must bring back; the SQL of its rows hardly matters to a restore
-    "recovery": (f"{MIGRATIONS}/0001_workspaces_users.py", f"{MIGRATIONS}/0006_work_items.py"),
+    # every table a restore and a crash must bring back (what the tables' SQL decides is the
+    # behaviour families': see WHOLE_SCHEMA)
+    "recovery": _ALL_MIGRATIONS,
 }
 
 # one mutant, one reason: written after reading the mutant and the family's checks
@@ -81,6 +82,18 @@ EXPLAINED: dict[str, str] = {
         "list_query_plans' `limit 1` made `limit 2`: the adapter's observation helper for the "
         "plan check, not a data path; fetchone() takes the first row of the same ORDER BY "
         "created_at either way, and that row only supplies a cursor for the EXPLAINs"),
+    # 0007's downgrade drops the vector extension only when no column of type vector is left
+    "drop-conjunct-3d8bb142": (
+        "0007's downgrade looks for columns of type vector: attnum <= 0 are system columns (ctid, "
+        "xmin, ...), whose types are PostgreSQL's own, never the extension's, so without "
+        "`attnum > 0` the same rows are found"),
+    "relational-5ee714be": (
+        "0007's downgrade looks for columns of type vector: no attribute has number 0, so "
+        "`attnum >= 0` finds what `attnum > 0` finds"),
+    "drop-conjunct-619dff72": (
+        "0007's downgrade looks for columns of type vector: PostgreSQL sets a dropped column's "
+        "atttypid to 0, so it never joins pg_type's vector and `NOT attisdropped` excludes "
+        "nothing the join keeps"),
 }
 
 _DEFINER = ("not equivalent, outside S10's claims: every call through the entitlements capability "
@@ -122,10 +135,31 @@ SURVIVOR_NOTES: dict[str, str] = {
         "committing in a period already closed, seen only by a reader racing both. Outside "
         "S10's claims (no lost or double-counted usage, no grant above the limit)"),
     "drop-conjunct-924cc6cf": (
-        "the audit trigger then writes a row for every membership a workspace deletion cascades "
-        "to, naming the workspace being deleted, so deleting a workspace with members fails; "
-        "no suite deletes a whole tenant (the matrix spares the root's unfiltered DELETE on "
-        "purpose, and the membership capability has no workspace deletion)"),
+        "the audit guard's `AND NOT EXISTS (...)` dropped leaves `IF TG_OP = 'DELETE' THEN RETURN "
+        "NULL`: no membership DELETE is audited. The product never deletes a membership row (a "
+        "removal is status 'removed', an audited UPDATE; the membership capability has no "
+        "delete), and the one DELETE that happens, a workspace's cascade, must not be audited: "
+        "only a direct DELETE by the app role shows it, which S03.membership-audit does not "
+        "claim. (The guard dropped whole blocks a workspace's deletion: variant "
+        "audit-blocks-tenant-deletion, caught by the root's unfiltered DELETE)"),
+    "constant-6411a0f0": (
+        "0007's downgrade would miss a vector column in a table's first position (attnum > 1) "
+        "and try to drop the extension under it (DROP EXTENSION without CASCADE then fails): no "
+        "table of the chain has one, so the rehearsal's chain cannot show it"),
+    "relational-9756edb9": (
+        "users.email's CHECK (position('@' in email) > 1) made >= 1 (an address starting with "
+        "'@' accepted): an edit of upgrade() SQL is on both sides of a round trip and a restore, "
+        "and no behaviour family claims 0001 (no suite writes a malformed email)"),
+    "conflict-column-cd6391fc": (
+        "not explained away, a gap: memberships' key reduced to (user_id) lets a user belong to "
+        "one workspace only, and every tenant_isolation item stays met, so no suite adds an "
+        "existing member of one workspace to a second one through the membership capability. "
+        "A check to add (S03.role-matrix), with a variant of this mutant"),
+    "relational-1d4bc3ef": (
+        "audit_log's CHECK (length(correlation_id) > 0) made >= 0: the audit trigger never writes "
+        "an empty id (nullif(..., '') falls back to a fresh uuid), so only a direct INSERT by the "
+        "app role with '' reaches the boundary; S03.membership-audit judges the rows membership "
+        "changes write, and the matrix's own INSERT writes a valid row"),
     "relational-5c9312a5": (
         "analytics_events' CHECK (taxonomy_version > 0) widened to >= 0: the capability always "
         "writes the taxonomy's own version, so only a direct INSERT by the app role reaches the "
@@ -139,10 +173,45 @@ SURVIVOR_NOTES: dict[str, str] = {
 }
 
 
+# families that judge the schema and its data as a whole: the chain applies and each downgrade
+# undoes its upgrade (migrations); a copy comes back and survives a crash (recovery). An edit of
+# an upgrade's SQL is on both sides of a round trip and of a restore alike, so what it decides
+# (a function, a policy, a key, a CHECK, a default) is judged by the family whose SOURCES list
+# the file, which migrates the same mutated chain (a chain that no longer applies fails there
+# too). What stays theirs: downgrades (migrations), persistence (recovery: the `unlogged`
+# operator), and files no behaviour family claims.
+WHOLE_SCHEMA = ("migrations", "recovery")
+# only a crash or a restore tells an UNLOGGED table from a logged one (standards lists one as
+# advice, attached to S00.index-baseline, never a verdict)
+_PERSISTENCE = ("recovery",)
+
+
+def scoped_elsewhere(mutant: Mutant, family: str) -> str | None:
+    """Why another family, not ``family``, judges ``mutant`` (or None)."""
+    if mutant.operator == "unlogged":
+        return None if family in _PERSISTENCE else (
+            "an UNLOGGED table answers every query as a logged one until the server crashes or "
+            "is restored: only the recovery family's rehearsals tell (standards advises, never fails)")
+    if family not in WHOLE_SCHEMA or mutant.in_downgrade:
+        return None
+    owners = [f for f, paths in SOURCES.items() if f not in WHOLE_SCHEMA and mutant.path in paths]
+    if not owners:
+        return None
+    return (f"scoped to {' and '.join(owners)}: an edit of upgrade() SQL is the same on both sides "
+            f"of a {'round trip' if family == 'migrations' else 'restore'}; what it decides is "
+            f"judged by the family whose sources list {Path(mutant.path).name}")
+
+
 def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
     """Why ``mutant`` cannot change what ``family``'s gate observes, or None."""
     if mutant.id in EXPLAINED:
         return EXPLAINED[mutant.id]
+    stillborn = _refused_unlogged(root, mutant)
+    if stillborn is not None:
+        return stillborn
+    scoped = scoped_elsewhere(mutant, family)
+    if scoped is not None:
+        return scoped
     if mutant.in_downgrade and family != "migrations":
         return "in downgrade(): only the migrations family's rehearsal runs a downgrade"
     helper = _enclosing_function(root, mutant)
@@ -178,6 +247,27 @@ def equivalence(root: Path, mutant: Mutant, family: str) -> str | None:
                 "gen_random_uuid()) and no foreign key needs the pair: every duplicate is still "
                 "refused")
     return None
+
+
+def _refused_unlogged(root: Path, mutant: Mutant) -> str | None:
+    """An UNLOGGED table another table's foreign key references: PostgreSQL refuses the chain
+    ("constraints on permanent tables may reference only permanent tables"), so no family could
+    judge it and nobody could ship it: not counted as a kill."""
+    if mutant.operator != "unlogged":
+        return None
+    name = re.match(r"\s+TABLE\s+(\w+)", (root / mutant.path).read_text(encoding="utf-8")[mutant.end:],
+                    re.IGNORECASE)
+    if name is None:
+        return None                # a name built in Python (a loop over tables): run it
+    migrations = "".join(f.read_text(encoding="utf-8") for f in (root / MIGRATIONS).glob("*.py"))
+    referencing = [m.group(1) for m in re.finditer(
+        r"CREATE TABLE\s+(\w+)\s*\((?:(?!CREATE TABLE).)*?REFERENCES\s+" + name.group(1) + r"\s*\(",
+        migrations, re.IGNORECASE | re.DOTALL) if m.group(1) != name.group(1)]
+    if not referencing:
+        return None
+    return (f"stillborn: {name.group(1)} is referenced by {', '.join(sorted(set(referencing)))}, and "
+            "PostgreSQL refuses a permanent table's foreign key to an UNLOGGED one: the chain "
+            "cannot apply, so no family could judge it and nobody could ship it")
 
 
 def _enclosing_function(root: Path, mutant: Mutant) -> str | None:

@@ -70,6 +70,14 @@ FAMILY = Family(
         "owner-rule-without-lock": Variant(frozenset({"S03.role-matrix"}), frozenset({"S03.membership-audit"}),
                                            select="owners_stepping or audited",
                                            tests={"owners_stepping_down_at_once": "failed"}),
+        # an audit trigger that writes for a workspace being deleted: the tenant cannot be deleted
+        "audit-blocks-tenant-deletion": Variant(frozenset({"S03.cross-tenant-negatives"}), frozenset(),
+                                                select="updates_and_deletes",
+                                                tests={"updates_and_deletes_aimed_at_another": "failed"}),
+        # the rule's FOR UPDATE after the audit insert's KEY SHARE: owners racing deadlock (40P01)
+        "owner-rule-deadlocks": Variant(frozenset({"S03.role-matrix"}), frozenset({"S03.membership-audit"}),
+                                        select="owners_stepping or audited",
+                                        tests={"owners_stepping_down_at_once": "failed"}),
     },
     go_gates=("S03",),
 )

@@ -36,8 +36,12 @@ protected. A table with RLS on and no policy at all for the acting role is deny-
 design (reached only through functions): its positive twin expects nothing to be allowed.
 
 The tenant root (``workspaces``, ``core.accounts``: keyed by the tenant id) is in the matrix too.
-It takes a fresh tenant id where other tables take B's, since B's id is already its key, and is
-spared the unfiltered DELETE, which would cascade through A's whole tenant. When the spec names
+It takes a fresh tenant id where other tables take B's, since B's id is already its key. Its
+unfiltered DELETE deletes A's whole tenant (rolled back like every case): where the schema
+cascades, through every table that references it, seeded memberships and audit rows included.
+It must touch no other tenant and finish or be refused: a trigger that breaks a tenant's
+deletion (an audit row written for a tenant being deleted, failing its foreign key) fails it,
+as a refusal could not tell which rows it would have touched. When the spec names
 the root's owner column (``tenancy.root_owner``), :meth:`TenantMatrix.ownership` checks that A
 may not create a root row naming B's principal as its owner: who may own a tenant is the role
 model's question (S03.role-matrix), not a read or write across tenants.
@@ -96,9 +100,7 @@ class TenantMatrix:
         probes = []
         for t in self.catalog.tenant_tables:
             probes += [self._aimed_at_b(t, "UPDATE"), self._aimed_at_b(t, "DELETE"),
-                       self._unfiltered(t, "UPDATE")]
-            if not self._is_root(t):
-                probes.append(self._unfiltered(t, "DELETE"))
+                       self._unfiltered(t, "UPDATE"), self._unfiltered(t, "DELETE")]
             if not (self._is_root(t) and self.factory.root_owner is not None):
                 probes.append(self._insert_foreign(t))
             probes.append(self._move_to_foreign(t))

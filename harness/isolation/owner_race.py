@@ -6,7 +6,11 @@ SERIALIZABLE) passes that proof and still lets two owners who demote themselves 
 both succeed, each seeing the other still an owner: the tenant is left with no owner at all.
 Each race seeds a fresh tenant with ``owners`` owners, releases all of them together (a barrier)
 to demote themselves, and judges by what the adapter answered: at least one must be refused
-(or rolled back by a deadlock or serialization failure: the change did not happen).
+(or rolled back by a serialization failure, 40001: SERIALIZABLE's way of serialising, the change
+did not happen and a retry is the design). A deadlock (40P01) is a failure of the target: the
+rule's own locks taken in an order that lets two ordinary requests wait for each other (e.g.
+FOR UPDATE on a row the audit insert's foreign key check already holds KEY SHARE on), so owners
+are answered with an error the product never meant to give.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from harness.target import MembershipSpec
 
 __all__ = ["OwnerRace", "owner_races"]
 
-# serialization failure, deadlock: the database rolled the change back, the owner stays an owner
-_ROLLED_BACK = ("40001", "40P01")
+# serialization failure: the database rolled the change back by design, the owner stays an owner
+_ROLLED_BACK = ("40001",)
+_DEADLOCK = "40P01"
 
 
 @dataclass(frozen=True)
@@ -68,8 +73,12 @@ def _race(adapter: Memberships, owner: str, lower: str, owners: int) -> OwnerRac
         except (AccessDenied, InvariantViolated) as exc:
             answers[n] = f"refused ({type(exc).__name__})"
         except Exception as exc:  # the target's answer, judged: never a crash of the harness
-            if getattr(exc, "sqlstate", None) in _ROLLED_BACK:
-                answers[n] = f"rolled back ({exc.sqlstate}: retryable, nothing changed)"
+            sqlstate = getattr(exc, "sqlstate", None)
+            if sqlstate in _ROLLED_BACK:
+                answers[n] = f"rolled back ({sqlstate}: retryable, nothing changed)"
+            elif sqlstate == _DEADLOCK:
+                answers[n] = (f"error (deadlock, {sqlstate}: the rule's locks wait on each other; "
+                              f"{type(exc).__name__}: {str(exc).splitlines()[0]})")
             else:
                 answers[n] = f"error ({type(exc).__name__}: {exc})"
 

@@ -30,7 +30,9 @@ def test_a_bound_tenant_reads_exactly_its_own_rows(tenant_matrix):
 def test_updates_and_deletes_aimed_at_another_tenant_touch_nothing(tenant_matrix):
     """Bound to A, ``UPDATE ... WHERE workspace_id = B`` and ``DELETE ... WHERE workspace_id = B``
     touch 0 rows, and an UPDATE or DELETE with no WHERE touches exactly A's rows, on every tenant
-    table (or is refused where the app role lacks the privilege). Feeds S03.cross-tenant-negatives."""
+    table (or is refused where the app role lacks the privilege); on the tenant root that DELETE
+    takes A's whole tenant with it, members and audit trail included, and must not break on the
+    way. Feeds S03.cross-tenant-negatives."""
     probes = [p for p in tenant_matrix.foreign_writes()
               if p.case in ("update-other", "delete-other", "update-unfiltered", "delete-unfiltered")]
     attach_probes("writes aimed at B", probes)

@@ -27,10 +27,11 @@ def test_the_reference_passes_every_case(matrix_of, target_adapter, fresh_databa
         probes = _all_cases(matrix, fresh)
     assert _failed(probes) == []
     cases = {(p.table, p.case) for p in probes}
-    # 11 cases per tenant table, no unfiltered DELETE on the root
+    # 11 cases per tenant table, the root's unfiltered DELETE (A's whole tenant) included
     tables = {p.table for p in probes}
     assert {"public.workspaces", "public.memberships", "public.audit_log"} <= tables
-    assert len(cases) == 11 * len(tables) - 1
+    assert len(cases) == 11 * len(tables)
+    assert ("public.workspaces", "delete-unfiltered") in cases
     refused = [p for p in probes if p.table == "public.audit_log" and p.command in ("UPDATE", "DELETE")
                and p.case not in ("fail-closed",)]
     assert refused and all("permission denied" in p.observed for p in refused)

@@ -8,7 +8,9 @@ A membership has a role (owner, admin, member, viewer) and a status (invited, ac
 suspended, removed). A workspace can never lose its last active owner: a constraint trigger
 rejects the update or delete that would leave none (deferrable, so an ownership transfer can
 promote and demote in one transaction). It locks the workspace row first, so two concurrent
-demotions cannot both pass on stale counts.
+demotions cannot both pass on stale counts, with FOR NO KEY UPDATE: the audit trigger's insert
+has already taken KEY SHARE on that row (its foreign key check), and FOR UPDATE would wait for
+the other demotion's KEY SHARE while that one waits for ours (a deadlock, 40P01).
 
 Rollback: downgrade() drops the trigger, its function and the memberships table, losing every
 membership row; workspaces and users are untouched.
@@ -45,8 +47,10 @@ def upgrade() -> None:
             IF OLD.role <> 'owner' OR OLD.status <> 'active' THEN
                 RETURN NULL;
             END IF;
-            -- serialise owner changes per workspace; a deleted workspace takes its members along
-            PERFORM 1 FROM workspaces WHERE workspace_id = OLD.workspace_id FOR UPDATE;
+            -- serialise owner changes per workspace; a deleted workspace takes its members along.
+            -- NO KEY UPDATE: it does not conflict with the KEY SHARE the audit row's foreign
+            -- key check took on this row in each concurrent demotion (FOR UPDATE deadlocks)
+            PERFORM 1 FROM workspaces WHERE workspace_id = OLD.workspace_id FOR NO KEY UPDATE;
             IF NOT FOUND THEN
                 RETURN NULL;
             END IF;

@@ -47,4 +47,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(_FUNCTION.format(lock=" FOR UPDATE"))
+    op.execute(_FUNCTION.format(lock=" FOR NO KEY UPDATE"))
