@@ -150,11 +150,6 @@ SURVIVOR_NOTES: dict[str, str] = {
         "users.email's CHECK (position('@' in email) > 1) made >= 1 (an address starting with "
         "'@' accepted): an edit of upgrade() SQL is on both sides of a round trip and a restore, "
         "and no behaviour family claims 0001 (no suite writes a malformed email)"),
-    "conflict-column-cd6391fc": (
-        "not explained away, a gap: memberships' key reduced to (user_id) lets a user belong to "
-        "one workspace only, and every tenant_isolation item stays met, so no suite adds an "
-        "existing member of one workspace to a second one through the membership capability. "
-        "A check to add (S03.role-matrix), with a variant of this mutant"),
     "relational-1d4bc3ef": (
         "audit_log's CHECK (length(correlation_id) > 0) made >= 0: the audit trigger never writes "
         "an empty id (nullif(..., '') falls back to a fresh uuid), so only a direct INSERT by the "

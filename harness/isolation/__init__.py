@@ -74,6 +74,10 @@ FAMILY = Family(
         "audit-blocks-tenant-deletion": Variant(frozenset({"S03.cross-tenant-negatives"}), frozenset(),
                                                 select="updates_and_deletes",
                                                 tests={"updates_and_deletes_aimed_at_another": "failed"}),
+        # memberships keyed by the person alone: a member of one workspace cannot join a second
+        "membership-one-workspace-per-person": Variant(frozenset({"S03.role-matrix"}), frozenset(),
+                                                       select="several_workspaces",
+                                                       tests={"several_workspaces_at_once": "failed"}),
         # the rule's FOR UPDATE after the audit insert's KEY SHARE: owners racing deadlock (40P01)
         "owner-rule-deadlocks": Variant(frozenset({"S03.role-matrix"}), frozenset({"S03.membership-audit"}),
                                         select="owners_stepping or audited",

@@ -9,6 +9,8 @@ operations declares it (``unsupported: {memberships: reason}``, ``membership-aud
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from harness.capabilities import require
@@ -134,3 +136,38 @@ def test_owners_stepping_down_at_once_leave_the_workspace_an_owner(memberships, 
     if failed:
         raise IsolationFailure(f"{len(failed)} of {len(races)} races left a workspace without an owner "
                                "(or the target failed to answer)", [r.evidence() for r in failed])
+
+
+@pytest.mark.evidence("S03.role-matrix", story="F2-E2-S1")
+def test_a_person_belongs_to_several_workspaces_at_once(memberships, harness_target):
+    """A person added to two workspaces by their owners, who then creates a third, is a member of
+    all three at once: a membership keyed by the person alone (one workspace per person) refuses
+    the second. Feeds S03.role-matrix."""
+    model = harness_target.membership
+    role = next((r for r in model.roles if r != model.owner_role and model.may_add(model.owner_role, r)),
+                model.owner_role)
+    tag = uuid.uuid4().hex[:8]
+    person = memberships.create_user(f"several-{tag}@members.test")
+    answers: dict[str, str] = {}
+    workspaces = []
+    for i in range(2):
+        owner = memberships.create_user(f"owner-{i}-{tag}@members.test")
+        workspace = memberships.create_workspace(f"several-{i}-{tag}", owner)
+        workspaces.append(workspace)
+        try:
+            memberships.add_member(workspace, owner, person, role, f"several-{i}-{tag}")
+            answers[str(workspace)] = f"added as {role}"
+        except Exception as exc:   # the target's refusal is the finding, with its words
+            answers[str(workspace)] = f"refused: {type(exc).__name__}: {str(exc)[:200]}"
+    try:
+        own = memberships.create_workspace(f"several-own-{tag}", person)
+        workspaces.append(own)
+        answers[str(own)] = "created as owner"
+    except Exception as exc:
+        answers["a workspace of their own"] = f"refused: {type(exc).__name__}: {str(exc)[:200]}"
+    access = {str(w): memberships.can_access(w, person) for w in workspaces}
+    attach_json({"answers": answers, "can access": access}, "one person, several workspaces")
+    lost = [w for w, ok in access.items() if not ok] + [w for w, a in answers.items() if a.startswith("refused")]
+    if lost:
+        raise IsolationFailure(f"a person belongs to {sum(access.values())} of 3 workspaces at once",
+                               [(w, answers.get(w, "no access")) for w in lost])
