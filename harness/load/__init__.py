@@ -33,8 +33,10 @@ FAMILY = Family(
     variants={"load-slow-list": Variant(frozenset({"S04.query-performance-baseline",
                                                    "S05.query-latency", "S11.load-slo"})),
               # ten times the reference's list latency: the ceilings' reason to exist
-              "load-tenfold-list": Variant(frozenset({"S04.query-performance-baseline",
-                                                      "S05.query-latency", "S11.load-slo"})),
+              # (S05 judges p95 alone, which a tenfold list on a quiet runner can keep under its
+              # ceiling: measured 82 ms against 150; the p50 ceilings of S04 and S11 catch it)
+              "load-tenfold-list": Variant(frozenset({"S04.query-performance-baseline", "S11.load-slo"}),
+                                           stays_met=frozenset()),
               # mistakes of the data path, no delay added: each must fail the check made for it
               # (named in ``tests``); what else their slowness breaks under load is not judged
               "load-n-plus-one": Variant(

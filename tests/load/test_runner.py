@@ -48,8 +48,19 @@ def _profile(workers: int) -> LoadProfile:
 
 
 def _locust_children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True)
-            if "locust" in " ".join(p.cmdline())]
+    """Locust processes still running below this one. A zombie another test of this worker left
+    runs nothing (its command line is gone; its name stays) and one that exits meanwhile is gone."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(child.cmdline())
+        except psutil.ZombieProcess:
+            continue
+        except psutil.NoSuchProcess:
+            continue
+        if "locust" in command:
+            found.append(child)
+    return found
 
 
 @pytest.mark.parametrize("workers", [0, 2])
