@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
-import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -115,15 +116,38 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
 
 @contextmanager
 def shared_server() -> Iterator[str]:
-    """An embedded PostgreSQL for a module's gate runs; yields its superuser DSN (never print it)."""
+    """An embedded PostgreSQL for a module's gate runs; yields its superuser DSN (never print it).
+
+    It is registered as a harness run is (:mod:`harness.run_directory`): its folder is a run
+    directory owned by this process, with the server recorded in ``server.json``. A suite
+    interrupted before the ``finally`` below (SIGKILL, an xdist worker torn down) leaves a run
+    whose owner is dead, and the next run's stale-run cleanup, or ``harness doctor``, stops its
+    postmaster by PID (:mod:`harness.leftovers`) instead of leaving it running unseen.
+    """
     from harness.backends import get_backend
+    from harness.run_directory import claim_run_directory
     from harness.target import load_target
 
     spec = load_target(ROOT / "target.yaml", backend="embedded")
     backend = get_backend(spec)
-    with tempfile.TemporaryDirectory(prefix="harness-bite-") as tmp:
-        state = backend.start(Path(tmp) / "server")
-        try:
-            yield state.admin.conninfo()
-        finally:
-            backend.stop(state)
+    folder = claim_run_directory(f"bite-{uuid.uuid4().hex}")
+    state = backend.start(folder / "server")
+    try:
+        _record_server(folder, state)
+        yield state.admin.conninfo()
+    finally:
+        backend.stop(state)
+    # only once stopped: a folder removed while its server runs is the leftover nobody sees
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _record_server(folder: Path, state) -> None:
+    """``server.json`` as :class:`harness.lifecycle.Run` writes it: the server (with its
+    password, so mode 0600) and this process as its one owner."""
+    from harness.run_directory import process_identity
+
+    record = {"server": state.to_json(), "refs": [os.getpid()],
+              "owners": [process_identity(os.getpid())], "template": None}
+    fd = os.open(folder / "server.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(record, fh)

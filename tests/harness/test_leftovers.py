@@ -89,3 +89,45 @@ def test_sigterm_stops_the_server_and_removes_server_json(pytester_dir):
     assert not list((pytester_dir / "tmp").rglob("server.json"))
     assert _run_dirs(pytester_dir) == []
     assert not [p for p in shm if p.exists()]
+
+
+HOLDING_A_BITE_SERVER = '''
+import time
+from tests.bite import shared_server
+
+with shared_server():
+    print("SERVER-UP", flush=True)
+    time.sleep(300)
+'''
+
+
+def test_a_sigkilled_suites_bite_server_is_stopped_by_the_next_runs_cleanup(tmp_path):
+    """A test helper's server (tests/bite.py shared_server) left by a SIGKILLed suite is a stale
+    run: found, and stopped by PID, as a killed harness run's is, never left running unseen."""
+    tmp = private_tmp(tmp_path)
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    proc = subprocess.Popen([sys.executable, "-c", HOLDING_A_BITE_SERVER], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    postmaster = None
+    try:
+        line = proc.stdout.readline()
+        assert "SERVER-UP" in line, line + proc.stdout.read()
+        [postmaster] = [int(found.split()[0]) for found in leftover_servers(tmp)]
+        proc.kill()
+        proc.wait(30)
+        assert leftover_servers(tmp), "the killed suite's postmaster should still be running"
+
+        from harness.leftovers import find_stale_runs, remove
+
+        ours = [s for s in find_stale_runs(tmp) if s.postmaster == postmaster]
+        assert ours, f"no stale run names postmaster {postmaster}: {find_stale_runs(tmp)}"
+        assert "server.json" in ours[0].describe()
+        assert remove(ours[0])
+        assert leftover_servers(tmp) == []
+        assert not ours[0].directory.exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        if postmaster is not None and leftover_servers(tmp):
+            os.kill(postmaster, signal.SIGQUIT)   # the test failed: still leave nothing running
