@@ -38,12 +38,20 @@ def tmp_path():
     try:
         yield folder
     finally:
-        # a probe that failed (or the harness it caught) may leave processes of this test's
-        # runs: each is known by this folder in its environment or its data directory
-        for proc in _started_under(folder):
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
+        _stop_everything_under(folder)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_everything_under(folder: Path) -> None:
+    """A probe that failed (or the harness it caught) may leave processes of this test's runs:
+    each is known by ``folder`` in its environment or its data directory. Killed, then waited
+    for: a run this worker started and never waited for stays its zombie child (a later test
+    listing the worker's children then finds a process that runs nothing)."""
+    procs = _started_under(folder)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(procs, timeout=30)   # reaps the ones that are this worker's children
 
 
 def _started_under(folder: Path) -> list[psutil.Process]:
@@ -83,6 +91,7 @@ def _wait_for(proc: subprocess.Popen, ready: Callable[[], bool], what: str, log:
             pytest.fail(f"the run ended (exit {proc.returncode}) before {what}:\n{tail}")
         if time.monotonic() > deadline:
             proc.kill()
+            proc.wait(30)   # reaped: never left a zombie child of this worker
             pytest.fail(f"no {what} within {timeout:.0f} s")
         time.sleep(0.05)
 
@@ -323,3 +332,22 @@ def test_a_sigkilled_harness_gate_does_not_leave_its_pytest_running(tmp_path):
         proc.kill()
     assert not alive, "pytest ran on after harness gate was killed"
     assert not list((tmp_path / "packets").glob("S03")), "no packet from a killed run"
+
+
+def test_a_run_given_up_on_is_killed_and_reaped(tmp_path):
+    """The timeout of _wait_for kills the run it gave up on and waits for it."""
+    run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    with pytest.raises(pytest.fail.Exception, match="no nothing within"):
+        _wait_for(run, lambda: False, "nothing", tmp_path / "none.log", timeout=0.2)
+    assert not psutil.pid_exists(run.pid), "killed, not reaped: a zombie child of this worker"
+
+
+def test_a_run_left_by_a_failed_probe_is_killed_and_reaped_at_teardown(tmp_path):
+    """What a test leaves running under its folder is killed and reaped, never left a zombie."""
+    run = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                           env={**os.environ, "TMPDIR": str(private_tmp(tmp_path))})
+    deadline = time.monotonic() + 30
+    while not _started_under(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _stop_everything_under(tmp_path)
+    assert not psutil.pid_exists(run.pid), "killed, not reaped: a zombie child of this worker"
