@@ -244,13 +244,29 @@ def _sessions_gone(admin: str, database: str, run: subprocess.Popen, timeout: fl
     return time.monotonic()
 
 
+def _wait_or_dump_stacks(run: subprocess.Popen, timeout: float, log: Path) -> None:
+    """Waits for ``run``; past ``timeout``, SIGABRT (the run has faulthandler on) and fail with
+    the stacks it printed: where it hung, not only that it did."""
+    try:
+        run.wait(timeout)
+    except subprocess.TimeoutExpired:
+        run.send_signal(signal.SIGABRT)
+        run.wait(30)
+        text = log.read_text(errors="replace") if log.is_file() else ""
+        stacks = text[text.find("Fatal Python error"):] if "Fatal Python error" in text else text[-6000:]
+        pytest.fail(f"the run did not end within {timeout:.0f} s of SIGTERM; its threads:\n{stacks[-12000:]}")
+
+
 def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_waits_on_a_lock(tmp_path):
     """The workload blocked on a lock used to hold the run for its lock timeout after SIGTERM."""
     import psycopg
     from psycopg import sql
 
     tmp = private_tmp(tmp_path)
-    run = _start(tmp_path, "scenarios/migrations/test_lock_safety.py", "-k", "stalls")
+    # faulthandler on: a run that outlives its wait is stopped with SIGABRT, which makes it
+    # print every thread's stack to its log, so a hang names the line it hangs on
+    run = _start(tmp_path, "scenarios/migrations/test_lock_safety.py", "-k", "stalls",
+                 env={"PYTHONFAULTHANDLER": "1"})
     found: list[str] = []
     _wait_for(run, lambda: bool(found.append(_workload_database(tmp) or "") or found[-1]),
               "live rehearsal workload", tmp_path / "run.log")
@@ -269,7 +285,7 @@ def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_wait
         run.send_signal(signal.SIGTERM)
         try:
             workload_gone = _sessions_gone(server, found[-1], run) - sent
-            run.wait(120)
+            _wait_or_dump_stacks(run, 120, tmp_path / "run.log")
         finally:
             took = time.monotonic() - sent
     finally:
@@ -351,3 +367,14 @@ def test_a_run_left_by_a_failed_probe_is_killed_and_reaped_at_teardown(tmp_path)
         time.sleep(0.05)
     _stop_everything_under(tmp_path)
     assert not psutil.pid_exists(run.pid), "killed, not reaped: a zombie child of this worker"
+
+
+def test_a_run_that_outlives_its_wait_is_stopped_with_its_stacks_in_the_failure(tmp_path):
+    log = tmp_path / "run.log"
+    run = subprocess.Popen([sys.executable, "-c", "import time\ndef hangs_here():\n    time.sleep(120)\nhangs_here()"],
+                           env={**os.environ, "PYTHONFAULTHANDLER": "1"}, stdout=log.open("wb"),
+                           stderr=subprocess.STDOUT)
+    time.sleep(1)
+    with pytest.raises(pytest.fail.Exception, match="(?s)did not end within 1 s.*hangs_here"):
+        _wait_or_dump_stacks(run, 1, log)
+    assert run.returncode is not None
