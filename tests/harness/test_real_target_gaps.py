@@ -64,3 +64,15 @@ def test_s07_on_a_real_target_without_retrieval_is_not_applicable_and_no_go(name
         assert "the target does not support retrieval: " in item["reason"]
     assert "error" not in verdict.items.values(), verdict.items
     assert verdict.decision == "NO-GO"
+
+
+def test_every_item_the_load_family_feeds_needs_the_api():
+    """Every load scenario drives the target's API (``require(adapter, "api")``): a target without
+    one gets each load item not applicable with its reason, not missing with "no test ran"."""
+    from harness.families import family
+    from harness.gates.catalog import load_catalog
+    from tests.bite import ROOT
+
+    items = {i.id: i for gate in load_catalog(ROOT / "gates.yaml").gates for i in gate.items}
+    assert {i: items[i].capability for i in family("load").items} == \
+        dict.fromkeys(family("load").items, "api")
