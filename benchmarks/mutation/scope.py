@@ -14,6 +14,7 @@ against the mutant's edit (:func:`equivalence`), or a written explanation for th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from operators import Mutant, _live_spans
@@ -292,6 +293,15 @@ _DEFAULT_CHECK = re.compile(r"^\s*(\w+)\s+\w+[^\n]*?DEFAULT\s+(-?\d+)\s+CHECK\s*
 _COMPARE = {">=": int.__ge__, "<=": int.__le__, ">": int.__gt__, "<": int.__lt__, "=": int.__eq__}
 
 
+def _sources_that_write(root: Path, family: str) -> Iterator[str]:
+    """The text of every Python file that could write the family's tables: the reference's
+    (its known-bad variants aside), the family's harness package and its suite."""
+    for place in (root / "reference_impl", root / "harness" / family, root / "scenarios" / family):
+        for file in sorted(place.rglob("*.py")):
+            if "variants" not in file.relative_to(root).parts:
+                yield file.read_text(encoding="utf-8")
+
+
 def _check_on_default_only(root: Path, mutant: Mutant, family: str) -> str | None:
     """The column, when the mutant edits ``CHECK (<column> <op> <n>)`` of a column declared
     ``... DEFAULT <d> CHECK (...)`` on one line, ``<d>`` passes the mutated CHECK, and no source
@@ -314,14 +324,9 @@ def _check_on_default_only(root: Path, mutant: Mutant, family: str) -> str | Non
     sql_writes = re.compile(rf"\b{column}\s*(=(?!=)|:=)|insert\s+into\s+\w+\s*\([^)]*\b{column}\b",
                             re.IGNORECASE)
     keyword = re.compile(rf"[(,]\s*{column}=(?!=)")
-    places = [root / "reference_impl", root / "harness" / family, root / "scenarios" / family]
-    for place in places:
-        for file in sorted(place.rglob("*.py")):
-            if "variants" in file.relative_to(root).parts:
-                continue
-            source = file.read_text(encoding="utf-8")
-            if keyword.search(source) or any(sql_writes.search(source, a, b) for a, b in _live_spans(source)):
-                return None
+    for source in _sources_that_write(root, family):
+        if keyword.search(source) or any(sql_writes.search(source, a, b) for a, b in _live_spans(source)):
+            return None
     return column
 
 
@@ -340,17 +345,12 @@ def _default_never_read(root: Path, mutant: Mutant, family: str) -> str | None:
     inserts = 0
     # an INSERT without a column list (DEFAULT VALUES, a bare VALUES or SELECT) counts as not naming it
     into = re.compile(rf"insert\s+into\s+{table}\b(?:\s*\(([^)]*)\))?", re.IGNORECASE)
-    places = [root / "reference_impl", root / "harness" / family, root / "scenarios" / family]
-    for place in places:
-        for file in sorted(place.rglob("*.py")):
-            if "variants" in file.relative_to(root).parts:
-                continue
-            source = file.read_text(encoding="utf-8")
-            for a, b in _live_spans(source):
-                for found in into.finditer(source, a, b):
-                    inserts += 1
-                    if found.group(1) is None or not re.search(rf"\b{column}\b", found.group(1)):
-                        return None
+    for source in _sources_that_write(root, family):
+        for a, b in _live_spans(source):
+            for found in into.finditer(source, a, b):
+                inserts += 1
+                if found.group(1) is None or not re.search(rf"\b{column}\b", found.group(1)):
+                    return None
     return f"{table}.{column}" if inserts else None
 
 

@@ -109,6 +109,10 @@ def pytest_command(target: TargetSpec, gate_ids: tuple[str, ...], results_dir: P
         command += ["--harness-gate", gate_id]
     command += ["--harness-target", str(target.path), "--alluredir", str(results_dir),
                 "-p", "no:cacheprovider"]
+    if not target.suites:
+        # the installed scenarios use neither plugin (schemathesis runs in-process, locust as a
+        # process) and loading them costs each run ~1.5 s of CPU; a user's own suites may
+        command += ["-p", "no:schemathesis", "-p", "no:locust"]
     if seed is not None:
         command += ["--hypothesis-seed", seed]
     return command + (["-q"] if quiet else [])

@@ -178,7 +178,23 @@ def test_gate_command_selects_the_gates_suites(target_root, tmp_path):
     command = pytest_command(load_target(target_root / "target.yaml"), ("S03", "S04"), tmp_path / "r", True)
     assert command[1:] == ["-m", "pytest", str(scenarios_path()), "--harness-gate", "S03", "--harness-gate", "S04",
                            "--harness-target", str(target_root / "target.yaml"), "--alluredir",
-                           str(tmp_path / "r"), "-p", "no:cacheprovider", "-q"]
+                           str(tmp_path / "r"), "-p", "no:cacheprovider",
+                           "-p", "no:schemathesis", "-p", "no:locust", "-q"]
+
+
+def test_a_target_with_its_own_suites_keeps_every_installed_pytest_plugin(target_root, tmp_path):
+    """The installed scenarios need neither schemathesis's nor locust's pytest plugin, so a
+    run of them alone skips loading both; a user's own suite may use them, so it gets them."""
+    from dataclasses import replace
+
+    from harness.gates.runner import pytest_command
+    from harness.target import load_target
+
+    target = load_target(target_root / "target.yaml")
+    own = replace(target, suites=(tmp_path / "my_suite",))
+    command = pytest_command(own, ("S03",), tmp_path / "r", True)
+    assert "no:schemathesis" not in command and "no:locust" not in command
+    assert str(tmp_path / "my_suite") in command
 
 
 SCENARIOS = textwrap.dedent('''\
