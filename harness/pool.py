@@ -281,7 +281,9 @@ class ClonePool:
             conn = None
         with self._cond:
             self._connecting.discard((name, kind))
-            if conn is None:
+            # a clone taken (and maybe dropped) while its connection was opening says nothing
+            # of the kind: only a refusal to a clone still waiting stops the opening ahead
+            if conn is None and name in self._ready:
                 self._refused(kind)
             if conn is not None and name in self._open and name in self._ready:
                 self._open[name][kind] = conn
