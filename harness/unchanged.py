@@ -52,6 +52,11 @@ _STATE = """select (to_jsonb(d) - array['datfrozenxid', 'datminmxid'])::text,
 from pg_database d left join pg_stat_database s on s.datid = d.oid
 where d.datname = %s"""
 
+# read on its own, before _STATE: within one statement the two reads are not ordered, so a
+# session could flush its counts after they were read and leave before pg_stat_activity was
+_SESSIONS = """select count(*) from pg_stat_activity a join pg_database d on d.oid = a.datid
+where d.datname = %s"""
+
 # sessions still leaving (a closed connection's backend exits a moment later): waited for this
 # long, then the clone is dropped instead (a leaked connection keeps it changed, maybe)
 LEAVE_SECONDS = 0.1
@@ -82,17 +87,17 @@ def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
     errors on the clone's own connection mean "not proven".
     """
     deadline = time.monotonic() + LEAVE_SECONDS
-    while True:
-        row = admin.execute(_STATE, (name,)).fetchone()
-        if row is None:          # renamed or dropped under us
-            return None
-        ident, shared_marks, rows_written, stats_reset, counting, sessions = row
-        if sessions == 0:
-            break
+    while admin.execute(_SESSIONS, (name,)).fetchone()[0] != 0:
         if time.monotonic() > deadline:
             return None
         time.sleep(0.002)
-    if (ident != recorded.identity or shared_marks or rows_written != 0 or not counting
+    # every session has left, so every count it made is flushed: read them now, in a later
+    # statement (a session that arrived since keeps the clone unproven)
+    row = admin.execute(_STATE, (name,)).fetchone()
+    if row is None:              # renamed or dropped under us
+        return None
+    ident, shared_marks, rows_written, stats_reset, counting, sessions = row
+    if (sessions != 0 or ident != recorded.identity or shared_marks or rows_written != 0 or not counting
             or stats_reset != recorded.stats_reset):
         return None
     try:
