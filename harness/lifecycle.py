@@ -45,7 +45,7 @@ from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
 __all__ = ["DEFAULT_POOL_CREATORS", "DEFAULT_POOL_SIZE", "RUN_PREFIX", "Database", "Run", "claim_run_directory", "reap",
-           "run_directory", "server_recorded"]
+           "record_server", "run_directory", "server_recorded"]
 
 DEFAULT_POOL_SIZE = 8
 # threads (each with its own admin connection) making clones side by side: a clone mostly waits
@@ -322,11 +322,25 @@ class Run:
         return json.loads(self._state_file.read_text())
 
     def _write(self, record: dict[str, Any]) -> None:
-        tmp = self._state_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh)
-        tmp.replace(self._state_file)
+        _write_record(self._state_file, record)
+
+
+def _write_record(state_file: Path, record: dict[str, Any]) -> None:
+    """``server.json``, whole or not at all (it holds passwords: mode 0600)."""
+    tmp = state_file.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(record, fh)
+    tmp.replace(state_file)
+
+
+def record_server(directory: Path, state: ServerState) -> None:
+    """Records a server this process alone owns (a test helper's, outside any :class:`Run`) in
+    ``directory/server.json`` as a run records its own, so that if the process dies first the
+    stale-run cleanup and ``harness doctor`` find the server and stop it by PID."""
+    pid = os.getpid()
+    _write_record(directory / "server.json", {"server": state.to_json(), "refs": [pid],
+                                              "owners": [process_identity(pid)], "template": None})
 
 
 def server_recorded(run_id: str) -> bool:

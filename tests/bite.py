@@ -125,6 +125,7 @@ def shared_server() -> Iterator[str]:
     postmaster by PID (:mod:`harness.leftovers`) instead of leaving it running unseen.
     """
     from harness.backends import get_backend
+    from harness.lifecycle import record_server
     from harness.run_directory import claim_run_directory
     from harness.target import load_target
 
@@ -133,21 +134,10 @@ def shared_server() -> Iterator[str]:
     folder = claim_run_directory(f"bite-{uuid.uuid4().hex}")
     state = backend.start(folder / "server")
     try:
-        _record_server(folder, state)
+        record_server(folder, state)
         yield state.admin.conninfo()
     finally:
         backend.stop(state)
     # only once stopped: a folder removed while its server runs is the leftover nobody sees
     shutil.rmtree(folder, ignore_errors=True)
 
-
-def _record_server(folder: Path, state) -> None:
-    """``server.json`` as :class:`harness.lifecycle.Run` writes it: the server (with its
-    password, so mode 0600) and this process as its one owner."""
-    from harness.run_directory import process_identity
-
-    record = {"server": state.to_json(), "refs": [os.getpid()],
-              "owners": [process_identity(os.getpid())], "template": None}
-    fd = os.open(folder / "server.json", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(record, fh)
