@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from dataclasses import replace
 
@@ -177,6 +178,37 @@ def test_a_connection_that_cannot_be_opened_ahead_leaves_the_taker_to_meet_the_r
         assert pool.connection(name, "owner") is None
         pool.give_back(name)
     finally:
+        pool.close(drop=True)
+
+
+def test_a_connection_failing_because_its_clone_was_taken_meanwhile_keeps_the_opening_ahead(harness_run):
+    """A clone taken while its connection was still opening (then given back and dropped) makes
+    that connection fail: that says nothing of the kind, so the next clone still gets one. (It
+    used to count as a refusal and stop the opening ahead for good.)"""
+    opening, release = threading.Event(), threading.Event()
+    first: list[str] = []
+
+    def owner(name: str) -> psycopg.Connection:
+        if not first:
+            first.append(name)
+            opening.set()
+            release.wait(60)
+            raise psycopg.OperationalError(f'database "{name}" does not exist')
+        return harness_run.database(name).connect_owner(autocommit=True)
+
+    pool = _pool(harness_run, size=1, connect_ahead={"owner": owner})
+    try:
+        pool.start()
+        assert opening.wait(60)
+        name = pool.take()
+        assert name == first[0] and pool.connection(name, "owner") is None
+        pool.give_back(name)                 # the taker asked for one: wanted ahead
+        release.set()
+        assert _wait_for(lambda: (name, "owner") not in pool._connecting)
+        assert pool.ahead("owner")
+        assert _wait_for(lambda: pool.opened_ahead("owner") == 1)
+    finally:
+        release.set()
         pool.close(drop=True)
 
 
