@@ -25,7 +25,8 @@ def test_consumes_under_load_stay_exact_and_fast(counters, counter_workspace, co
     """At 1, 8 and 32 concurrent workers for a few seconds each, every granted consume is
     counted exactly once (the stored counter equals the grants, none denied under an endless
     quota). At the most workers the consume rate is at least half its floor's: one-statement
-    consumes sent by the same client path right after it (``FLOOR``). Granted consumes per second
+    consumes sent by the same client path (``FLOOR``), the two measured in turns, twice, each
+    judged by its best turn. Granted consumes per second
     are recorded beside pgbench's rate for an UPDATE of one hot row on the same server
     (information: the server alone)."""
     seconds = counter_profile.throughput_seconds   # each point's cap: it stops once stable
@@ -46,9 +47,21 @@ def test_consumes_under_load_stay_exact_and_fast(counters, counter_workspace, co
         if rate.stored != rate.granted or rate.denied or not rate.granted:
             problems.append(points[-1])
     top = points[-1]
-    floor = floor_rate(module_database, top["workers"], seconds,
-                       tolerance=counter_profile.throughput_tolerance)
-    ratio = top["consume_per_s"] / floor.per_second if floor.per_second else 0.0
+    # the ratio's two sides in turns, twice (consume, floor, consume, floor at the most workers), each
+    # side judged by its best turn: a burst of other load on the machine slows one turn, not a
+    # side, while a consume slower than its floor is slower in every turn
+    floors = [floor_rate(module_database, top["workers"], seconds,
+                         tolerance=counter_profile.throughput_tolerance)]
+    again = consume_rate(counters, counter_workspace, feature_name("rate-again", top["workers"]),
+                         top["workers"], seconds, tolerance=counter_profile.throughput_tolerance)
+    if again.stored != again.granted or again.denied or not again.granted:
+        problems.append({"workers": top["workers"], "turn": 2, "granted": again.granted,
+                         "denied": again.denied, "stored": again.stored})
+    floors.append(floor_rate(module_database, top["workers"], seconds,
+                             tolerance=counter_profile.throughput_tolerance))
+    consume_turns = [top["consume_per_s"], round(again.per_second, 1)]
+    floor = max(floors, key=lambda f: f.per_second)
+    ratio = max(consume_turns) / floor.per_second if floor.per_second else 0.0
     record_metric(f"consume_floor_per_s_{top['workers']}w", floor.per_second, "1/s")
     record_metric(f"consume_to_floor_ratio_{top['workers']}w", ratio, "", threshold=GOAL_RATIO,
                   comparison=">=")
@@ -58,7 +71,9 @@ def test_consumes_under_load_stay_exact_and_fast(counters, counter_workspace, co
                            "per_second": round(floor.per_second, 1), "granted": floor.granted,
                            "stored": floor.stored, "seconds": round(floor.seconds, 2),
                            "stopped": floor.stopped},
+                 "turns at the most workers": {"consume_per_s": consume_turns,
+                                               "floor_per_s": [round(f.per_second, 1) for f in floors]},
                  "consume_to_floor_ratio": round(ratio, 3), "goal_ratio": GOAL_RATIO},
                 "consume throughput beside its floor and pgbench")
     assert not problems, f"the counter drifted from the grants under load: {problems}"
-    assert floor.stored == floor.granted, f"the floor's own counter drifted: {floor}"
+    assert all(f.stored == f.granted for f in floors), f"the floor's own counter drifted: {floors}"
