@@ -2,9 +2,9 @@
 
 The bite test (``tests/test_bite.py``, driven by the registry of families) asks the same
 question of every family: run *only this family's* scenarios (``scenarios/<family>``) against
-the clean reference or a known-bad variant, build the gate packet with the ``harness`` command line and the catalog's
-own decision rules, and read each item's status from ``packet.json``. This module is the one
-place that knows how.
+the clean reference or a known-bad variant, build the gate packets as ``harness packet build
+--no-allure`` does, with the catalog's own decision rules (:func:`build_packets`), and read each
+item's status from ``packet.json``. This module is the one place that knows how.
 
 Runs of one family share one server: :func:`shared_server` starts an embedded PostgreSQL
 once for a test module, and each run reaches it through the ``dsn`` backend (the harness
@@ -19,18 +19,21 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.secrets import redact
+
 ROOT = Path(__file__).resolve().parents[1]
-HARNESS = [sys.executable, "-m", "harness"]
 VARIANTS = ROOT / "reference_impl" / "variants"
 TARGETS = ROOT / "fixtures" / "targets"     # real schemas written by others, and their variants
 
-__all__ = ["ROOT", "TARGETS", "VARIANTS", "GateVerdict", "run_family", "shared_server", "target_path"]
+__all__ = ["ROOT", "TARGETS", "VARIANTS", "GateVerdict", "build_packets", "run_family", "shared_server",
+           "target_path"]
 
 
 @dataclass(frozen=True)
@@ -83,35 +86,64 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                env: Mapping[str, str] | None = None) -> dict[str, GateVerdict]:
     """Runs ``scenarios/<family>`` for ``gates`` against ``target``; one verdict per gate.
     ``env`` adds to the runs' environment (never this process's: runs go in threads)."""
-    results, packets = out / "results", out / "packets"
+    results = out / "results"
     env = {**_clean_env(dsn), **(env or {})}
     command = [sys.executable, "-m", "pytest", str(ROOT / "scenarios" / family), "-q",
                "-p", "no:cacheprovider", "--harness-target", str(target),
                "--alluredir", str(results), *pytest_args]
     for gate in gates:
         command += ["--harness-gate", gate]
-    log = []
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
-    log.append(f"$ pytest scenarios/{family} ({target.parent.name}) -> exit {done.returncode}\n"
-               f"{done.stdout[-4000:]}{done.stderr[-2000:]}")
-    verdicts = {}
-    for gate in gates:
-        build = [*HARNESS, "packet", "build", "--results", str(results), "--gate", gate,
-                 "--target", str(target), "--out", str(packets), "--catalog",
-                 str(ROOT / "gates.yaml"), "--no-allure", "-q"]
-        done = subprocess.run(build, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=300, check=False)
-        log.append(f"$ harness packet build --gate {gate} -> exit {done.returncode}\n"
-                   f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
-        packet_file = packets / gate / "packet.json"
-        assert packet_file.is_file(), "no packet was written:\n" + "\n".join(log)
-        packet = json.loads(packet_file.read_text())
-        verdicts[gate] = GateVerdict(
-            packet["decision"], {i["id"]: i["status"] for i in packet["items"]},
-            {i["id"]: {t["name"]: t["status"] for t in i["tests"]} for i in packet["items"]},
-            "\n".join(log), packet)
-    return verdicts
+    log = (f"$ pytest scenarios/{family} ({target.parent.name}) -> exit {done.returncode}\n"
+           f"{done.stdout[-4000:]}{done.stderr[-2000:]}")
+    try:
+        packets = build_packets(results, gates, target, out / "packets", dsn=dsn)
+    except Exception as exc:  # noqa: BLE001  (the run's output explains it; the DSN never shows)
+        problem = redact(f"{type(exc).__name__}: {exc}", dsn)
+        raise AssertionError(f"no packet was built ({problem}):\n{log}") from None
+    return {gate: GateVerdict(
+        packet["decision"], {i["id"]: i["status"] for i in packet["items"]},
+        {i["id"]: {t["name"]: t["status"] for t in i["tests"]} for i in packet["items"]},
+        log, packet) for gate, packet in packets.items()}
+
+
+# one build at a time: the harness's loaders fill module caches, and a build takes ~30 ms of CPU
+_BUILDING = threading.Lock()
+
+
+def build_packets(results: Path, gates: tuple[str, ...], target: Path, out: Path, *,
+                  dsn: str | None = None) -> dict[str, dict]:
+    """Each gate's packet (``out/<gate>/``, its ``packet.json`` returned) from one run's results,
+    built in this process as ``harness packet build --results RESULTS --gate GATE --target TARGET
+    --catalog gates.yaml --no-allure`` run from the project builds it: the same catalog, waivers
+    (``waivers.yaml`` beside the target, else the project's), target documents, decision rules,
+    provenance and redaction (``dsn``, the run's ``HARNESS_DSN``, is a secret the packet hides).
+    The results are read once for all gates. A ``harness packet build`` process per gate cost
+    ~1.5 s of CPU, nearly all of it importing what this process holds already;
+    ``tests/test_bite_packets.py`` proves both give the same packet."""
+    from harness.gates.assemble import BuildRequest, build_packet
+    from harness.gates.catalog import load_catalog
+    from harness.gates.results import read_results
+    from harness.gates.waivers import load_waivers
+    from harness.secrets import ConnParams
+    from harness.target import load_target
+
+    with _BUILDING:
+        # the run's backend, as HARNESS_BACKEND / HARNESS_DSN gave it to the command line
+        spec = load_target(target, backend="embedded", check_imports=False)
+        if dsn is not None:
+            spec = replace(spec, database=replace(spec.database, backend="dsn",
+                                                  dsn=ConnParams.from_dsn(dsn)))
+        catalog = load_catalog(ROOT / "gates.yaml")
+        waivers_file = next((p for p in (spec.root / "waivers.yaml", ROOT / "waivers.yaml")
+                             if p.is_file()), None)
+        waivers = load_waivers(waivers_file, catalog) if waivers_file is not None else ()
+        read = read_results(results)
+        for gate in gates:
+            build_packet(BuildRequest(catalog=catalog, gate_id=gate, results_dir=results, out_root=out,
+                                      waivers=waivers, target=spec, allure=False), read)
+    return {gate: json.loads((out / gate / "packet.json").read_text()) for gate in gates}
 
 
 @contextmanager

@@ -4,7 +4,8 @@ For each family: the clean reference meets every item the family feeds, with no 
 items skipped (and the gates its suite alone decides are GO); each known-bad variant its family
 declares fails exactly the items it must (their gates NO-GO) while the others stay met. The
 verdicts are the gate packets' own (:func:`tests.bite.run_family`: ``scenarios/<family>`` run
-against the target, ``harness packet build`` with the catalog's decision rules).
+against the target, its packets built as ``harness packet build`` builds them, with the
+catalog's decision rules).
 
 A family's runs share one embedded server (a variant that changes cluster-wide state gets its
 own); :data:`RUNS_AT_ONCE` runs go at a time over all families, in registry order, started
