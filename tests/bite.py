@@ -14,6 +14,7 @@ cluster-wide state (roles) must ask for a private server instead (``dsn=None``).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 from harness.secrets import redact
@@ -32,8 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ROOT / "reference_impl" / "variants"
 TARGETS = ROOT / "fixtures" / "targets"     # real schemas written by others, and their variants
 
-__all__ = ["ROOT", "TARGETS", "VARIANTS", "GateVerdict", "build_packets", "run_family", "shared_server",
-           "target_path"]
+__all__ = ["ROOT", "TARGETS", "VARIANTS", "GateVerdict", "build_packets", "reaches_hypothesis", "run_family",
+           "shared_server", "target_path"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                "--alluredir", str(results), *pytest_args]
     for gate in gates:
         command += ["--harness-gate", gate]
+    if reaches_hypothesis(ROOT / "scenarios" / family) is None:
+        # hypothesis's plugin imports all of hypothesis at the end of every session (~1 s of CPU)
+        command += ["-p", "no:hypothesispytest"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
     log = (f"$ pytest scenarios/{family} ({target.parent.name}) -> exit {done.returncode}\n"
@@ -106,6 +111,54 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
         packet["decision"], {i["id"]: i["status"] for i in packet["items"]},
         {i["id"]: {t["name"]: t["status"] for t in i["tests"]} for i in packet["items"]},
         log, packet) for gate, packet in packets.items()}
+
+
+# what the scenarios and the harness plugin import, read from their source (lazy imports too)
+_OURS = ("harness", "scenarios", "reference_impl", "tests")
+_HYPOTHESIS = ("hypothesis", "schemathesis")   # schemathesis is built on hypothesis
+
+
+@cache
+def reaches_hypothesis(suite: Path) -> str | None:
+    """Which import brings in hypothesis when ``suite`` (a folder of scenarios) runs: it or the
+    project modules it imports, at any depth, at the top of a file or inside a function, the
+    packages on the way, the harness plugin and the scenarios' conftest; every family's package
+    when :mod:`harness.families` is reached (it imports them by name). None: hypothesis is never
+    used, so its pytest plugin can stay unloaded (``tests/test_bite_packets.py`` checks a
+    collection of those suites then imports no hypothesis)."""
+    from harness.families import BUILTIN
+
+    todo = [*suite.rglob("*.py"), ROOT / "scenarios" / "conftest.py", ROOT / "harness" / "plugin.py"]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen or not path.is_file():
+            continue
+        seen.add(path)
+        for name in _imported(path):
+            if name.split(".")[0] in _HYPOTHESIS:
+                return f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} imports {name}"
+            if name.split(".")[0] in _OURS:
+                for module in (name, *(BUILTIN if name == "harness.families" else ())):
+                    parts = module.split(".")
+                    for depth in range(1, len(parts) + 1):
+                        stem = ROOT.joinpath(*parts[:depth])
+                        todo += [stem.with_suffix(".py"), stem / "__init__.py"]
+    return None
+
+
+def _imported(path: Path) -> Iterator[str]:
+    """Every module name ``path`` imports (``from a import b``: ``a`` and ``a.b``)."""
+    package = path.relative_to(ROOT).parent.parts if path.is_relative_to(ROOT) else ()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(filter(None, (*package[:len(package) - node.level + 1], base)))
+            yield base
+            yield from (f"{base}.{alias.name}" for alias in node.names)
 
 
 # one build at a time: the harness's loaders fill module caches, and a build takes ~30 ms of CPU

@@ -1,11 +1,14 @@
-"""The bite runs' packets are the command line's: :func:`tests.bite.build_packets` builds in the
-test process what ``harness packet build --no-allure`` builds in a process of its own (one per
-gate, ~1.5 s of CPU each, which the bite file paid ~190 times).
+"""What the bite runs (:mod:`tests.bite`) do to cost less changes no verdict.
 
-One result set feeding two gates is built both ways, for a target beside its own waivers file
-and on the ``dsn`` backend, as a bite run is: the packets must be equal file by file (except
-when each was generated), the waiver beside the target must open its item in both, and the
-DSN's password must appear in neither.
+- Packets: :func:`tests.bite.build_packets` builds in the test process what ``harness packet
+  build --no-allure`` builds in a process of its own (one per gate, ~1.5 s of CPU each, which
+  the bite file paid ~190 times). One result set feeding two gates is built both ways, for a
+  target beside its own waivers file and on the ``dsn`` backend, as a bite run is: the packets
+  must be equal file by file (except when each was generated), the waiver beside the target
+  must open its item in both, and the DSN's password must appear in neither.
+- Hypothesis's pytest plugin stays unloaded in the runs of a suite that never imports
+  hypothesis (:func:`tests.bite.reaches_hypothesis`): the scan finds an import however deep or
+  lazy, and collecting the suites it clears imports no hypothesis.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import textwrap
 
 import pytest
 
-from tests.bite import ROOT, VARIANTS, _clean_env, build_packets
+from harness.families import families
+from tests.bite import ROOT, VARIANTS, _clean_env, build_packets, reaches_hypothesis
 from tests.gates.result_files import ResultFiles
 
 pytestmark = pytest.mark.slow
@@ -81,3 +85,39 @@ def test_the_bite_runs_packets_are_the_ones_harness_packet_build_writes(tmp_path
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.parent != results.directory:
             assert PASSWORD not in path.read_text(errors="replace"), path
+
+
+def test_the_import_scan_finds_hypothesis_however_deep_or_lazy(tmp_path):
+    (tmp_path / "lazy").mkdir()
+    (tmp_path / "lazy" / "test_a.py").write_text("def test_a():\n    import hypothesis\n")
+    (tmp_path / "deep").mkdir()
+    (tmp_path / "deep" / "test_b.py").write_text("def test_b():\n    from harness.replay import profiles\n")
+    (tmp_path / "free").mkdir()
+    (tmp_path / "free" / "test_c.py").write_text("from harness.core import values\n")
+    assert reaches_hypothesis(tmp_path / "lazy") == f"{tmp_path / 'lazy' / 'test_a.py'} imports hypothesis"
+    assert reaches_hypothesis(tmp_path / "deep") == "harness/replay/profiles.py imports hypothesis"
+    assert reaches_hypothesis(tmp_path / "free") is None
+
+
+_COLLECT = """
+import sys, pytest
+code = pytest.main(["--co", "-q", "-p", "no:hypothesispytest", *sys.argv[1:]])
+print("imported:", sorted(m for m in sys.modules if m.split(".")[0] in ("hypothesis", "schemathesis")))
+sys.exit(code)
+"""
+
+
+def _collected_imports(*suites: str) -> str:
+    done = subprocess.run([sys.executable, "-c", _COLLECT, *suites], cwd=ROOT, env=_clean_env(None),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout.rsplit("imported:", 1)[1].strip()
+
+
+def test_the_suites_run_without_hypothesis_plugin_never_import_it():
+    free = [f.scenarios for f in families() if reaches_hypothesis(ROOT / f.scenarios) is None]
+    assert free, "no suite runs without the plugin: the scan finds nothing, or nothing is free"
+    assert _collected_imports(*free) == "[]"
+    # the same check sees a suite that imports it (at collection, as test_schedules.py does)
+    assert reaches_hypothesis(ROOT / "scenarios" / "counters") is not None
+    assert "'hypothesis'" in _collected_imports("scenarios/counters")
