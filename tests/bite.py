@@ -124,7 +124,7 @@ def reaches_hypothesis(suite: Path) -> str | None:
     project modules it imports, at any depth, at the top of a file or inside a function, the
     packages on the way, the harness plugin and the scenarios' conftest; every family's package
     when :mod:`harness.families` is reached (it imports them by name). None: hypothesis is never
-    used, so its pytest plugin can stay unloaded (``tests/test_bite_packets.py`` checks a
+    used, so its pytest plugin can stay unloaded (``tests/test_bite_runs.py`` checks a
     collection of those suites then imports no hypothesis)."""
     from harness.families import BUILTIN
 
@@ -174,7 +174,7 @@ def build_packets(results: Path, gates: tuple[str, ...], target: Path, out: Path
     provenance and redaction (``dsn``, the run's ``HARNESS_DSN``, is a secret the packet hides).
     The results are read once for all gates. A ``harness packet build`` process per gate cost
     ~1.5 s of CPU, nearly all of it importing what this process holds already;
-    ``tests/test_bite_packets.py`` proves both give the same packet."""
+    ``tests/test_bite_runs.py`` proves both give the same packet."""
     from harness.gates.assemble import BuildRequest, build_packet
     from harness.gates.catalog import load_catalog
     from harness.gates.results import read_results
