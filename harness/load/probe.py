@@ -31,8 +31,8 @@ import httpx
 import psycopg
 from psycopg import sql
 
-__all__ = ["Capacity", "ListProbe", "StatementSnapshot", "list_probe", "requests_in_database",
-           "snapshot_statements"]
+__all__ = ["WARM_UP_REQUESTS", "Capacity", "ListProbe", "StatementSnapshot", "list_probe",
+           "requests_in_database", "snapshot_statements", "warm_up"]
 
 _NOT_WORK = r"^\s*(begin|start|commit|end|rollback|savepoint|release|set|reset|show|discard|deallocate)\y"
 
@@ -166,3 +166,25 @@ def requests_in_database(base_url: str, token: str, connect: Callable[[], psycop
             statuses = tuple(f.result() for f in futures)
     return Capacity(sent, max((w for _, w in timeline), default=0), statuses, round(held, 2),
                     tuple(timeline))
+
+
+WARM_UP_REQUESTS = 8
+
+
+def warm_up(base_url: str, token: str, requests: int = WARM_UP_REQUESTS,
+            path: str = "/v1/work-items?limit=5") -> tuple[int, ...]:
+    """``requests`` list requests at once, answers not judged: the API's pool opened towards as
+    many connections and its list path run, before a load that measures latency from its first
+    request (the state the probe used to leave behind when it ran on the same server)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    start = threading.Barrier(requests)
+
+    def one(_: int) -> int:
+        start.wait(10)
+        try:
+            return httpx.get(f"{base_url}{path}", headers=headers, timeout=30.0).status_code
+        except httpx.HTTPError:
+            return 0
+
+    with ThreadPoolExecutor(max_workers=requests) as pool:
+        return tuple(pool.map(one, range(requests)))

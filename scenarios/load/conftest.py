@@ -1,12 +1,15 @@
-"""One load run per module: the API under uvicorn on the module's database, locust against it.
+"""Two runs on their own database each, the API under uvicorn: a probe, and a load run.
 
-The run is prepared once (tenants of both classes seeded through the target's API capability,
-their tokens in a private file for the locustfile), measured once, and every test of the suite
-judges one threshold of it. The database side (pg_stat_statements, table counters, plans) is
-read before and after. Before the load, a short probe (:mod:`harness.load.probe`) on the same
-server counts what single list requests cost the database at two page sizes and two tenant
-sizes, takes the plan of the statement that returned the page, and counts how many list
-requests reach the database at once.
+Each module seeds tenants of both classes through the target's API capability and starts the
+API on the module's database; every test of the module judges one property of what was measured.
+
+- ``test_load_queries.py`` (:func:`probe_evidence`): a short probe (:mod:`harness.load.probe`)
+  counts what single list requests cost the database at two page sizes and two tenant sizes,
+  takes the plan of the statement that returned the page, and counts how many list requests
+  reach the database at once. No locust: it judges counts, rows and plans, not latency.
+- ``test_load_slo.py`` (:func:`load_evidence`): locust against the API (the tenants' tokens in
+  a private file for the locustfile), the database side (pg_stat_statements, table counters,
+  plans) read before and after.
 """
 
 from __future__ import annotations
@@ -36,7 +39,14 @@ from harness.load.database import (
     top_statements,
 )
 from harness.load.plans import json_plan
-from harness.load.probe import Capacity, ListProbe, list_probe, requests_in_database
+from harness.load.probe import (
+    WARM_UP_REQUESTS,
+    Capacity,
+    ListProbe,
+    list_probe,
+    requests_in_database,
+    warm_up,
+)
 from harness.load.runner import LoadRun, run_locust
 from harness.tenancy import Principal
 
@@ -46,6 +56,8 @@ LOCUSTFILE = harness_data.path("loadtests/locustfile.py")
 
 @dataclass(frozen=True)
 class LoadEvidence:
+    """The load run of ``test_load_slo.py``."""
+
     profile: LoadProfile
     run: LoadRun
     before: Counters
@@ -55,6 +67,14 @@ class LoadEvidence:
     statements_unavailable: str | None
     baseline: dict[str, float]
     locust_json: str                       # what locust wrote, attached as evidence
+
+
+@dataclass(frozen=True)
+class ProbeEvidence:
+    """The probe of ``test_load_queries.py``: what list requests cost the database."""
+
+    profile: LoadProfile
+    statements_unavailable: str | None
     probes: tuple[ListProbe, ...] = ()     # single list requests: large/small tenant, two page sizes
     list_plan: dict | None = None          # EXPLAIN (GENERIC_PLAN, FORMAT JSON) of the page's statement
     list_plan_error: str | None = None
@@ -67,23 +87,13 @@ PROBE_LIMITS = (5, 50)
 LIST_TABLE = "work_items"
 
 
-@dataclass(frozen=True)
-class _Probed:
-    probes: tuple[ListProbe, ...]
-    list_plan: dict | None
-    list_plan_error: str | None
-    capacity: Capacity | None
-    capacity_error: str | None
-
-
 def _probe(url: str, tenants: list[dict], owner, connect, spec, profile: LoadProfile,
-           statements: bool) -> _Probed:
+           unavailable: str | None) -> ProbeEvidence:
     """Single list requests of the largest and a small tenant, then the pool seen from the database."""
-    large = next((t for t in tenants if t["class"] == "large"), tenants[0])
-    small = next((t for t in tenants if t["class"] == "small"), tenants[-1])
+    large, small = _large(tenants), next((t for t in tenants if t["class"] == "small"), tenants[-1])
     probes: list[ListProbe] = []
     plan, plan_error = None, None
-    if statements:
+    if unavailable is None:
         probes = [list_probe(url, large["token"], owner, spec.app_role, tenant_class=large["class"], limit=limit)
                   for limit in PROBE_LIMITS]
         probes.append(list_probe(url, small["token"], owner, spec.app_role, tenant_class=small["class"],
@@ -104,7 +114,11 @@ def _probe(url: str, tenants: list[dict], owner, connect, spec, profile: LoadPro
                                             profile.concurrent_requests)
         except psycopg.Error as exc:      # the target's, not the harness's: judged, with the reason
             capacity_error = f"could not hold {LIST_TABLE} to count requests: {str(exc).splitlines()[0]}"
-    return _Probed(tuple(probes), plan, plan_error, capacity, capacity_error)
+    return ProbeEvidence(profile, unavailable, tuple(probes), plan, plan_error, capacity, capacity_error)
+
+
+def _large(tenants: list[dict]) -> dict:
+    return next((t for t in tenants if t["class"] == "large"), tenants[0])
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +140,17 @@ def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
+def probe_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> ProbeEvidence:
+    spec, profile = harness_target, load_profile_in_use
+    api = require(module_adapter, "api", spec)
+    tenants = _seed(api, profile)
+    with module_database.connect_owner(autocommit=True) as owner:
+        unavailable = enable_statements(owner)
+        with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
+            return _probe(url, tenants, owner, module_database.connect_owner, spec, profile, unavailable)
+
+
+@pytest.fixture(scope="module")
 def load_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> LoadEvidence:
     spec, profile = harness_target, load_profile_in_use
     api = require(module_adapter, "api", spec)
@@ -141,8 +166,8 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         env = {"LOADTEST_TENANTS": str(tenants_file), "LOADTEST_LARGE_USERS": str(profile.large_users)}
         out = Path(folder) / "locust"
         with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
-            probed = _probe(url, tenants, owner, module_database.connect_owner, spec, profile,
-                            unavailable is None)
+            # the pool opened and the list path warm, as the load found them when the probe ran first
+            warm_up(url, _large(tenants)["token"], profile.concurrent_requests or WARM_UP_REQUESTS)
             run = run_locust(profile, url, LOCUSTFILE, out, env, progress=sys.stderr)
         locust_json = (out / "locust.json").read_text(encoding="utf-8")
         after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
@@ -150,5 +175,4 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         plans = generic_plans(owner, statements, spec.app_role, spec.binding,
                               Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
-                        locust_json, probed.probes, probed.list_plan, probed.list_plan_error,
-                        probed.capacity, probed.capacity_error)
+                        locust_json)
