@@ -1,10 +1,11 @@
 """What list requests cost the database, judged by behaviour: statements and rows per request
-against the page and tenant size, the plan of the statement that returned the page, and how many
-requests the API holds in the database at once.
+against the page and tenant size, and the plan of the statement that returned the page.
 
-The figures come from the probe the module's load run takes first (``conftest.py``,
-:mod:`harness.load.probe`): serial list requests of the largest and a small tenant at two page
-sizes, counted by ``pg_stat_statements``; then simultaneous list requests held on a table lock.
+The figures come from the module's probe (``conftest.py``, :mod:`harness.load.probe`): serial
+list requests of the largest and a small tenant at two page sizes, counted by
+``pg_stat_statements`` for this database and the app role only. Counts, rows and a plan, no
+time: the module runs beside other tests (how many requests reach the database at once is
+judged in ``test_load_slo.py``, before its load).
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ import pytest
 from harness.evidence import attach_json, attach_text, record_metric
 from harness.load import LoadFailure
 from harness.load.plans import judge_plan
-from harness.load.request_cost import capacity_problems, growth_problems
-
-# judged by the database's counters under a quiet server: runs after the parallel part
-pytestmark = pytest.mark.alone
+from harness.load.request_cost import growth_problems
 
 LIST = "GET /v1/work-items"
 
@@ -86,26 +84,3 @@ def test_the_list_page_is_read_through_an_index_that_serves_filter_and_order(pro
         raise LoadFailure(f"the list page is not read through its index: {len(problems)} problem(s)",
                           problems)
 
-
-@pytest.mark.slow
-@pytest.mark.evidence("S11.load-slo", story="F8-E2-S1")
-def test_the_api_holds_the_profiles_concurrent_requests_in_the_database(probe_evidence):
-    """Simultaneous list requests all reach the database together, as many as the profile's
-    ``concurrent_requests``: a connection pool smaller than the load makes the rest queue in the
-    API, where no query plan or latency of a single request shows it."""
-    profile, capacity = probe_evidence.profile, probe_evidence.capacity
-    if probe_evidence.capacity_error:
-        raise LoadFailure("simultaneous requests could not be counted",
-                          [("probe", probe_evidence.capacity_error)])
-    if profile.concurrent_requests is None or capacity is None:
-        raise LoadFailure(f"profile {profile.name} does not say how many requests must reach the database at once",
-                          [("fix", "set concurrent_requests: N in the profile (loadtests/slo.yaml)")])
-    attach_json({"sent": capacity.sent, "in the database at once": capacity.in_database,
-                 "statuses": list(capacity.statuses), "lock held s": capacity.held_s,
-                 "timeline (s, backends waiting)": [list(t) for t in capacity.timeline]},
-                "simultaneous list requests held on a lock")
-    record_metric(f"{LIST} requests in the database at once", capacity.in_database, "requests",
-                  threshold=profile.concurrent_requests, comparison=">=")
-    problems = capacity_problems(capacity, profile.concurrent_requests)
-    if problems:
-        raise LoadFailure(f"the API starves its requests of connections: {len(problems)} problem(s)", problems)
