@@ -37,7 +37,7 @@ from reference_impl.api.schemas import Sort, Status
 from reference_impl.api.session import PoolHolder
 from reference_impl.work_items import queries
 
-__all__ = ["ListPath"]
+__all__ = ["ListPath", "fetch_page"]
 
 BEARER = re.compile(r"(?i:bearer) +(wit_([0-9a-f]{32})_[A-Za-z0-9_-]{32,86})")
 LIMIT = re.compile(r"[1-9][0-9]{0,2}")
@@ -58,7 +58,7 @@ class ListPath:
         if request is not None:
             try:
                 pool = self.pool.get()
-                rows = await run_in_threadpool(_page, pool, self.pool.database.tenant_setting,
+                rows = await run_in_threadpool(fetch_page, pool, self.pool.database.tenant_setting,
                                                correlation_id_of(Request(scope)), *request)
             except PoolTimeout:
                 await error_response(Request(scope), 503, "unavailable",
@@ -104,7 +104,7 @@ class ListPath:
         return UUID(bearer.group(2)), bearer.group(1), sort, int(limit), status, cursor
 
 
-def _page(pool: ConnectionPool, setting: str, correlation_id: str, workspace_id: UUID, token: str,
+def fetch_page(pool: ConnectionPool, setting: str, correlation_id: str, workspace_id: UUID, token: str,
           sort: str, limit: int, status: str | None, cursor: queries.Cursor | None) -> list[tuple] | None:
     """The page's rows (``limit + 1``), or None when the token is not live in its workspace.
 

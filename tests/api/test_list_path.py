@@ -28,14 +28,14 @@ with warnings.catch_warnings():
 def short_path_calls(monkeypatch):
     """The short path's database calls, and whether each found the token live."""
     calls: list[bool] = []
-    real = list_path._page
+    real = list_path.fetch_page
 
     def counted(*args):
         rows = real(*args)
         calls.append(rows is not None)
         return rows
 
-    monkeypatch.setattr(list_path, "_page", counted)
+    monkeypatch.setattr(list_path, "fetch_page", counted)
     return calls
 
 
