@@ -140,12 +140,11 @@ def cpu_seconds(process: psutil.Process | None) -> float:
 
 def postmaster(api: SeededApi) -> psutil.Process | None:
     """The embedded PostgreSQL's postmaster (the parent of a backend of ours)."""
-    with api.db.connect_owner(autocommit=True) as owner:
-        pid = owner.info.backend_pid
-    try:
-        return psutil.Process(pid).parent()
-    except psutil.Error:
-        return None
+    with api.db.connect_owner(autocommit=True) as owner:  # read while the backend lives
+        try:
+            return psutil.Process(owner.info.backend_pid).parent()
+        except psutil.Error:
+            return None
 
 
 def database_cpu(server: psutil.Process | None) -> dict[int, float]:
