@@ -6,17 +6,15 @@ thread each), the route (a third hand-off) and five statements, one round trip e
 tenant binding, the token lookup, the page, COMMIT). Measured with
 ``benchmarks/api_list_breakdown.py``, that path, not the database, was most of a list request.
 
-:class:`ListPath` is placed in front of that route on the same path and answers only the
-requests whose answer it knows is the route's own: a well-formed bearer token, no query
-parameter but ``status``, ``sort``, ``limit`` and ``cursor`` (each once, each a value the route
-accepts), the reference's token check (a variant's ``authenticate`` seam goes the long way). It
-sends the binding, the token lookup and the page in one message: PostgreSQL runs a message of
-several statements as one transaction, so the binding (``set_config(..., true)``) ends with it,
-as a request's transaction does, and a pooled connection carries nothing to the next request.
-Every other request (a missing, malformed, unknown or revoked token; a bad parameter; a cursor
-of another sort; a HEAD) is handed to the published route untouched, which answers as it always
-did: one code path owns every error. A variant that registers its own list route before the
-reference's is matched first, so this path never sees its requests.
+:class:`ListPath`, an ASGI middleware in front of the router, answers only the requests whose
+answer it knows is the route's own: a well-formed bearer token, no query parameter but
+``status``, ``sort``, ``limit`` and ``cursor`` (each once, each a value the route accepts). It
+sends the binding, the token lookup and the page as one pipeline (:func:`fetch_page`), from one
+thread hand-off. Every other request (a missing, malformed, unknown or revoked token; a bad
+parameter; a cursor of another sort; a HEAD; a database error) passes on to the published route
+untouched, which answers as it always did: one code path owns every error. The app factory
+installs it only with the reference's own routers and token check, so a variant that replaces
+a route or the ``authenticate`` seam keeps every request on the published routes.
 """
 
 from __future__ import annotations
