@@ -6,7 +6,11 @@ one a third of that; proving the old one unchanged costs a connection, which the
 gets (:mod:`harness.pool`). A clone is handed out again only when every part of the proof holds:
 
 1. **no session is on it any more**: a backend flushes its statistics before it leaves
-   ``pg_stat_activity``, so what follows counts everything every session did;
+   ``pg_stat_activity`` (at exit its statistics are flushed, forced, by a ``before_shmem_exit``
+   hook, and its ``pg_stat_activity`` entry cleared by an ``on_shmem_exit`` hook, which runs
+   after), so what a later statement reads counts everything every session did; nor does a
+   **prepared transaction** wait on it: its writes are counted only when it is committed or
+   rolled back, so a session can leave one behind with every counter still at zero;
 2. **its database object is as made**: its ``pg_database`` row (owner, ACL, connection limit,
    allow_connections, tablespace, collation version) equals the row recorded when it was
    made, and no per-database setting, comment or security label names it (``ALTER DATABASE``
@@ -48,7 +52,8 @@ _STATE = """select (to_jsonb(d) - array['datfrozenxid', 'datminmxid'])::text,
        coalesce(s.tup_inserted + s.tup_updated + s.tup_deleted, 0),
        s.stats_reset,
        current_setting('track_counts')::bool,
-       (select count(*) from pg_stat_activity a where a.datid = d.oid)
+       (select count(*) from pg_stat_activity a where a.datid = d.oid),
+       exists (select 1 from pg_prepared_xacts p where p.database = d.datname)
 from pg_database d left join pg_stat_database s on s.datid = d.oid
 where d.datname = %s"""
 
@@ -96,9 +101,9 @@ def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
     row = admin.execute(_STATE, (name,)).fetchone()
     if row is None:              # renamed or dropped under us
         return None
-    ident, shared_marks, rows_written, stats_reset, counting, sessions = row
-    if (sessions != 0 or ident != recorded.identity or shared_marks or rows_written != 0 or not counting
-            or stats_reset != recorded.stats_reset):
+    ident, shared_marks, rows_written, stats_reset, counting, sessions, prepared = row
+    if (sessions != 0 or prepared or ident != recorded.identity or shared_marks or rows_written != 0
+            or not counting or stats_reset != recorded.stats_reset):
         return None
     try:
         conn = connect(name)

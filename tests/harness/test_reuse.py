@@ -5,12 +5,19 @@ next one; a test that only read gives its clone back, reset, with a connection t
 from __future__ import annotations
 
 import itertools
+import shutil
+import time
+import uuid
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from harness.pool import ClonePool
+from harness import unchanged
+from harness.backends.embedded import SERVER_SETTINGS, EmbeddedBackend
+from harness.lifecycle import record_server
+from harness.pool import ClonePool, create_clone_sql
+from harness.run_directory import claim_run_directory
 from tests.harness.conftest import run_pytest
 
 _names = itertools.count(1)
@@ -197,3 +204,69 @@ def test_through_the_fixtures_a_write_never_reaches_the_next_test(pytester_dir):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "4 passed" in result.stdout
 
+
+
+def _wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+class _TwoPhaseBackend(EmbeddedBackend):
+    """The embedded server with prepared transactions enabled (the harness's own has them off,
+    as PostgreSQL does by default; a server a DSN points at may have them on)."""
+
+    def server_settings(self) -> tuple[str, ...]:
+        return (*SERVER_SETTINGS, "max_prepared_transactions=4")
+
+
+@pytest.fixture(scope="module")
+def two_phase_admin():
+    """The superuser's connection parameters of a throwaway server that allows PREPARE
+    TRANSACTION, recorded as a run (a killed test's server is stopped by the next cleanup)."""
+    backend = _TwoPhaseBackend()
+    folder = claim_run_directory(f"reuse-2pc-{uuid.uuid4().hex}")
+    state = backend.start(folder / "server")
+    try:
+        record_server(folder, state)
+        with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
+            admin.execute("create database template_2pc")
+        with psycopg.connect(state.admin.with_db("template_2pc").conninfo()) as conn:
+            conn.execute("create table notes (body text)")   # no sequence: only the row counts
+        yield state.admin
+    finally:
+        backend.stop(state)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_clone_with_a_prepared_transaction_left_behind_is_never_proven_unchanged(two_phase_admin):
+    """A session that prepares a transaction and leaves has every counter still at zero (its
+    writes are counted at COMMIT/ROLLBACK PREPARED): the proof sees the prepared transaction
+    itself. The same clone, once it is finished, is judged by its counts again."""
+    def connect(name: str) -> psycopg.Connection:
+        return psycopg.connect(two_phase_admin.with_db(name).conninfo(), autocommit=True)
+
+    with psycopg.connect(two_phase_admin.conninfo(), autocommit=True) as admin:
+        admin.execute(create_clone_sql("clone_2pc", "template_2pc", "file_copy"))
+        recorded = unchanged.identity(admin, "clone_2pc")
+        with psycopg.connect(two_phase_admin.with_db("clone_2pc").conninfo()) as conn:
+            conn.execute("insert into notes values ('left prepared')")
+            conn.execute("prepare transaction 'left_behind'")
+        written = ("select tup_inserted + tup_updated + tup_deleted from pg_stat_database "
+                   "where datname = 'clone_2pc'")
+        try:
+            assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None
+            assert admin.execute(written).fetchone()[0] == 0   # the counts alone would vouch
+        finally:
+            with connect("clone_2pc") as conn:
+                conn.execute("rollback prepared 'left_behind'")
+        # counted once finished (by the session that finished it, when it has left) ...
+        assert _wait_for(lambda: admin.execute(
+            "select count(*) from pg_stat_activity where datname = 'clone_2pc'").fetchone()[0] == 0)
+        assert admin.execute(written).fetchone()[0] == 1
+        assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None  # ... and seen
+        admin.execute("drop database clone_2pc with (force)")
