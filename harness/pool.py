@@ -213,10 +213,10 @@ class ClonePool:
             return sum(1 for name in self._ready if kind in self._open[name])
 
     def ahead(self, kind: str) -> bool:
-        """Whether connections of ``kind`` are being opened ahead now (wanted by the takers, and
-        not waiting to be retried after a refusal)."""
+        """Whether connections of ``kind`` are opened ahead now, as the takers asked (after a
+        refusal, once its back-off is over: :meth:`refusal`)."""
         with self._cond:
-            return self._wanted.get(kind, False) and self._retry_at[kind] <= time.monotonic()
+            return self._wanted.get(kind, False)
 
     def refusal(self, kind: str) -> str | None:
         """The last refusal of a ``kind`` connection opened ahead and what the pool did about it
