@@ -258,15 +258,18 @@ def test_a_clone_with_a_prepared_transaction_left_behind_is_never_proven_unchang
             conn.execute("prepare transaction 'left_behind'")
         written = ("select tup_inserted + tup_updated + tup_deleted from pg_stat_database "
                    "where datname = 'clone_2pc'")
+        sessions = "select count(*) from pg_stat_activity where datname = 'clone_2pc'"
         try:
+            # the session has left (so the proof is not refused for a session still leaving) and
+            # its counts are flushed: they alone would vouch for the clone
+            assert _wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
+            assert admin.execute(written).fetchone()[0] == 0
             assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None
-            assert admin.execute(written).fetchone()[0] == 0   # the counts alone would vouch
         finally:
             with connect("clone_2pc") as conn:
                 conn.execute("rollback prepared 'left_behind'")
         # counted once finished (by the session that finished it, when it has left) ...
-        assert _wait_for(lambda: admin.execute(
-            "select count(*) from pg_stat_activity where datname = 'clone_2pc'").fetchone()[0] == 0)
+        assert _wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
         assert admin.execute(written).fetchone()[0] == 1
         assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None  # ... and seen
         admin.execute("drop database clone_2pc with (force)")
