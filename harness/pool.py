@@ -201,7 +201,7 @@ class ClonePool:
             if leftover:
                 with psycopg.connect(self.admin.conninfo(), autocommit=True) as conn:
                     for name in leftover:
-                        _drop(conn, name)
+                        _drop(conn, name, self.admin)
 
     @property
     def ready(self) -> int:
@@ -298,7 +298,7 @@ class ClonePool:
                         self._check(conn, name)
                     else:
                         try:
-                            _drop(conn, name)
+                            _drop(conn, name, self.admin)
                         finally:
                             with self._cond:
                                 self._dropping -= 1
@@ -408,6 +408,24 @@ def create_clone_sql(name: str, template: str, strategy: str | None) -> sql.Comp
     return statement
 
 
-def _drop(conn: psycopg.Connection, name: str) -> None:
-    # FORCE terminates a leaked connection first (PostgreSQL 13+)
-    conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+def _drop(conn: psycopg.Connection, name: str, admin: ConnParams) -> None:
+    # FORCE terminates a leaked connection first (PostgreSQL 13+), but not a transaction a test
+    # prepared and left (on a server with max_prepared_transactions on): those are rolled back
+    # from inside the clone, else one such test would stop the pool for every later one
+    drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+    try:
+        conn.execute(drop)
+    except psycopg.errors.ObjectInUse:
+        if not _roll_back_prepared(admin, name):
+            raise
+        conn.execute(drop)
+
+
+def _roll_back_prepared(admin: ConnParams, name: str) -> bool:
+    """Rolls back the prepared transactions left on clone ``name``; whether there were any."""
+    with psycopg.connect(admin.with_db(name).conninfo(), autocommit=True) as clone:
+        gids = [r[0] for r in clone.execute(
+            "select gid from pg_prepared_xacts where database = current_database()")]
+        for gid in gids:
+            clone.execute(sql.SQL("rollback prepared {}").format(sql.Literal(gid)))
+    return bool(gids)

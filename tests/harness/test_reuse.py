@@ -273,3 +273,29 @@ def test_a_clone_with_a_prepared_transaction_left_behind_is_never_proven_unchang
         assert admin.execute(written).fetchone()[0] == 1
         assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None  # ... and seen
         admin.execute("drop database clone_2pc with (force)")
+
+
+@pytest.mark.slow
+def test_a_clone_left_with_a_prepared_transaction_is_dropped_and_the_pool_goes_on(two_phase_admin):
+    """DROP DATABASE ... WITH (FORCE) ends sessions but not a prepared transaction: the pool rolls
+    it back from inside the clone and drops it, instead of stopping for every later taker."""
+    names = (f"clone_2pc_pool_{n}" for n in itertools.count())
+    pool = ClonePool(two_phase_admin, "template_2pc", lambda: next(names), 1, "file_copy",
+                     connect_ahead={"owner": lambda name: psycopg.connect(
+                         two_phase_admin.with_db(name).conninfo(), autocommit=True)}, reuse=True)
+    try:
+        used = pool.take()
+        with psycopg.connect(two_phase_admin.with_db(used).conninfo()) as conn:
+            conn.execute("insert into notes values ('left prepared')")
+            conn.execute("prepare transaction 'left_in_the_pool'")
+        pool.give_back(used)
+        assert pool.settle(60)
+        after = pool.take(timeout=60)                     # the pool still hands clones out
+        assert after != used and pool.reused == 0
+        with psycopg.connect(two_phase_admin.conninfo()) as admin:
+            assert admin.execute("select count(*) from pg_database where datname = %s",
+                                 (used,)).fetchone()[0] == 0
+            assert admin.execute("select count(*) from pg_prepared_xacts").fetchone()[0] == 0
+        pool.give_back(after)
+    finally:
+        pool.close(drop=True)
