@@ -63,8 +63,10 @@ _SESSIONS = """select count(*) from pg_stat_activity a join pg_database d on d.o
 where d.datname = %s"""
 
 # sessions still leaving (a closed connection's backend exits a moment later): waited for this
-# long, then the clone is dropped instead (a leaked connection keeps it changed, maybe)
-LEAVE_SECONDS = 0.1
+# long, then the clone is dropped instead (a leaked connection keeps it changed, maybe). Only a
+# leaked connection waits it out; 0.1 s once dropped a clone a test had only read on a 2-core
+# machine at load 19 (a backend scheduled late to exit), and test_reuse expects that one reused
+LEAVE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,12 @@ def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
     errors on the clone's own connection mean "not proven".
     """
     deadline = time.monotonic() + LEAVE_SECONDS
+    pause = 0.002
     while admin.execute(_SESSIONS, (name,)).fetchone()[0] != 0:
         if time.monotonic() > deadline:
             return None
-        time.sleep(0.002)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)   # prompt for a backend exiting, few queries for a leak
     # every session has left, so every count it made is flushed: read them now, in a later
     # statement (a session that arrived since keeps the clone unproven)
     row = admin.execute(_STATE, (name,)).fetchone()

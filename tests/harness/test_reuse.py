@@ -140,6 +140,26 @@ def test_a_clone_still_connected_is_never_handed_out_again(harness_run):
             leaked.close()
 
 
+def test_a_session_still_leaving_is_waited_for_and_a_clone_only_read_is_reused(harness_run):
+    """A session that leaves only after its clone was given back (its backend scheduled late on
+    a loaded machine) is waited for, up to ``LEAVE_SECONDS``, and the clone it only read is still
+    reused. (With 0.1 s, a read-only clone was once dropped at load 19 and the reuse test
+    failed.) Here the session leaves 0.3 s into the proof."""
+    pool = _pool(harness_run)
+    try:
+        name = pool.take()
+        conn = pool.connection(name, "owner") or harness_run.database(name).connect_owner(autocommit=True)
+        _read(conn, name)
+        pool.give_back(name)                             # still connected
+        assert _wait_for(lambda: pool._checking == 1)     # the proof is waiting for it to leave
+        time.sleep(0.3)                                  # how late it leaves, not a synchronisation
+        conn.close()
+        assert pool.settle(60)
+        assert pool.take() == name and pool.reused == 1
+    finally:
+        pool.close(drop=True)
+
+
 class _VouchingPool(ClonePool):
     """A known-bad pool: hands every clone out again, proof or not."""
 
