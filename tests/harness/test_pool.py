@@ -63,11 +63,7 @@ def test_the_pool_fills_ahead_of_demand_and_drops_in_the_background(harness_run)
     try:
         pool.start()
         assert pool.take() not in ()  # the first take waits for the first clone at most
-        for _ in range(400):
-            if pool.ready == 3:
-                break
-            time.sleep(0.05)
-        assert pool.ready == 3
+        assert _wait_for(lambda: pool.ready == 3)
         name = pool.take()
         leaked = harness_run.database(name).connect_owner()
         pool.give_back(name)
