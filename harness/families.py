@@ -45,7 +45,12 @@ class Variant:
     mistake, for time: ``gates`` (default: every gate of the family), ``select`` (a ``-k``
     expression), ``pytest_args``; ``tests`` maps a fragment of a test's name to the status every
     such test must have (the check meant to catch it, or one that must not); ``private_server``
-    for a variant that changes cluster-wide state (roles).
+    for a variant that changes cluster-wide state (roles). ``baseline``: the variable naming the
+    last release's packet that the family's suite compares with (:data:`harness.baselines.
+    BASELINE_GATES`); the bite run points it at the clean reference's packet of the same session,
+    so the variant is also judged as a regression against the reference measured beside it, as
+    a release lead compares with the last release (absolute ceilings alone let a tenfold slower
+    endpoint through on a runner fast enough).
     """
 
     fails: frozenset[str]
@@ -55,6 +60,7 @@ class Variant:
     pytest_args: tuple[str, ...] = ()
     tests: Mapping[str, str] = field(default_factory=dict)
     private_server: bool = False
+    baseline: str | None = None
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 import allure
 import pytest
 
+from harness.baselines import BASELINE_GATES
 from harness.families import Family, Variant, families, family
 from tests.bite import GateVerdict, run_family, shared_server, target_path
 
@@ -88,8 +90,11 @@ class BiteRuns:
         by_family: dict[str, list[str]] = {}
         for name, target in cases:
             by_family.setdefault(name, []).append(target)
+        self.reference_lock = threading.Lock()
+        self.references: dict[str, Verdicts] = {}
         for name, targets in by_family.items():
             fam = family(name)
+            targets.sort(key=lambda t: t != REFERENCE)   # a variant's baseline runs first
             if fam.serial_runs:
                 chained = {t: Future() for t in targets}
                 self.futures.update({(name, t): f for t, f in chained.items()})
@@ -109,9 +114,27 @@ class BiteRuns:
         private = variant is not None and variant.private_server
         args = () if variant is None else (
             *(("-k", variant.select) if variant.select else ()), *variant.pytest_args)
+        env = dict(fam.bite_env)
+        if variant is not None and variant.baseline:
+            self._reference(fam)
+            env[variant.baseline] = str(self._packets(fam, REFERENCE) / BASELINE_GATES[variant.baseline])
         return run_family(fam.name, target_path(target), gates_of(fam, variant),
                           self.out / f"{fam.name}-{target}", dsn=None if private else self._dsn(fam),
-                          pytest_args=args, env=fam.bite_env)
+                          pytest_args=args, env=env)
+
+    def _packets(self, fam: Family, target: str) -> Path:
+        return self.out / f"{fam.name}-{target}" / "packets"
+
+    def _reference(self, fam: Family) -> Verdicts:
+        """The clean reference's run of ``fam`` in this session: the selected one (run before the
+        family's variants), else one run here for the variants that compare with it."""
+        selected = self.futures.get((fam.name, REFERENCE))
+        if selected is not None:
+            return selected.result()
+        with self.reference_lock:
+            if fam.name not in self.references:
+                self.references[fam.name] = self._run(fam, REFERENCE)
+            return self.references[fam.name]
 
     def _in_turn(self, fam: Family, chained: dict[str, Future]) -> None:
         for target, future in chained.items():

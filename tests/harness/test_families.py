@@ -50,6 +50,15 @@ def test_every_variant_folder_belongs_to_a_family_and_has_its_prefix():
         assert prefixed <= set(fam.variants), (fam.name, prefixed - set(fam.variants))
 
 
+def test_a_variant_compared_with_the_reference_names_a_baseline_the_harness_knows():
+    from harness.baselines import BASELINE_GATES
+
+    baselines = {(fam.name, name): v.baseline for fam in families()
+                 for name, v in fam.variants.items() if v.baseline}
+    assert baselines, "no variant is judged against the reference's packet"
+    assert {b for b in baselines.values()} <= set(BASELINE_GATES), baselines
+
+
 def test_a_capability_name_finds_its_protocol_and_its_operations():
     from harness.replay import EventsCapability
 
