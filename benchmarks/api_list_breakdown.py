@@ -7,10 +7,13 @@ The database, its two seeded workspaces and the token come from ``api_list_vs_he
 request at a time, no load generator competing for the cores):
 
 - **in-process request**: ``GET /healthz`` and ``GET /v1/work-items?limit=N`` through the ASGI
-  app (httpx's ASGI transport), the whole FastAPI path: middleware, dependencies, thread hops;
-- **the database part alone**: the statements a list request sends, on one app-role connection,
-  as the session sends them: BEGIN, the tenant binding, the token lookup, the page query,
-  COMMIT (five statements);
+  app (httpx's ASGI transport): the list on its short path (``reference_impl/api/list_path.py``:
+  one thread hand-off) and on the published route (the same token followed by a space, which
+  the short path leaves to the route: FastAPI's dependencies, three thread hand-offs);
+- **the database part alone**: the statements a list request sends, as each path sends them:
+  the published route's five round trips on one app-role connection (BEGIN, the tenant
+  binding, the token lookup, the page query, COMMIT) and the short path's one pipeline
+  (``list_path.fetch_page``, on the app's pool);
 - with ``--live``, the same two requests over loopback to the app under uvicorn
   (``api_list_vs_health.served``: started and stopped by PID), on one keep-alive client;
 - **the page query on the server**: ``EXPLAIN (ANALYZE, BUFFERS)`` of the statement the endpoint
@@ -37,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from api_list_vs_health import SeededApi, seeded_api, served  # noqa: E402
 
 from harness.tenancy import bind_workspace  # noqa: E402
+from reference_impl.api.list_path import fetch_page  # noqa: E402
 
 WARM = 20  # prepared statements, pool connections
 
@@ -68,6 +72,7 @@ def _measure(api: SeededApi, args: argparse.Namespace, base_url: str | None
 
     listing = f"/v1/work-items?limit={args.limit}"
     digest = queries.token_sha256(api.token)
+    published = {"Authorization": f"Bearer {api.token} "}   # the short path leaves it to the route
     sides: dict[str, list[float]] = {}
     app = api.adapter.asgi_app()
     with api.db.connect_app(autocommit=True) as conn, \
@@ -77,6 +82,10 @@ def _measure(api: SeededApi, args: argparse.Namespace, base_url: str | None
                 bind_workspace(conn, "app.workspace_id", api.workspace_id)
                 queries.authenticate(conn, api.workspace_id, digest, "bench")
                 queries.list_page_json(conn, api.workspace_id, sort="-created_at", limit=args.limit)
+
+        def pipelined_part() -> None:
+            assert fetch_page(app.state.pool.get(), "app.workspace_id", "bench", api.workspace_id,
+                              api.token, "-created_at", args.limit, None, None) is not None
 
         def live_get(path: str) -> Callable[[], object]:
             def step() -> None:
@@ -89,7 +98,11 @@ def _measure(api: SeededApi, args: argparse.Namespace, base_url: str | None
                 asyncio.run(_in_process(app, "/healthz", api.auth, args.requests)))
             sides.setdefault("in-process GET list", []).append(
                 asyncio.run(_in_process(app, listing, api.auth, args.requests)))
-            sides.setdefault("the list's database part", []).append(_timed(database_part, args.requests))
+            sides.setdefault("in-process GET list, published route", []).append(
+                asyncio.run(_in_process(app, listing, published, args.requests)))
+            sides.setdefault("the list's database part", []).append(_timed(pipelined_part, args.requests))
+            sides.setdefault("the published route's database part", []).append(
+                _timed(database_part, args.requests))
             if base_url:
                 sides.setdefault("live GET /healthz", []).append(_timed(live_get("/healthz"), args.requests))
                 sides.setdefault("live GET list", []).append(_timed(live_get(listing), args.requests))

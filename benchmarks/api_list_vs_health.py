@@ -8,9 +8,9 @@ token each (``seed_load_tenants``, the same call a load run makes), serves ``spe
 under uvicorn on 127.0.0.1 (stopped by PID), then drives ``GET /healthz`` and ``GET
 /v1/work-items?limit=N`` in turn (``--rounds`` rounds, interleaved) with ``--clients`` threads
 on keep-alive httpx clients for ``--seconds`` each, and prints requests/s, p50 and p95 for both,
-the median list/health ratio, the server's CPU time per request (a loaded machine starves a
-process of CPU, so requests/s there follow CPU per request) and the machine's load average over
-the run. ``--baseline`` serves another checkout's app (``git archive main | tar -x -C DIR``) on
+the median list/health ratio, the server's and the database's CPU time per request (a loaded
+machine starves a process of CPU, so requests/s there follow CPU per request) and the machine's
+load average over the run. ``--baseline`` serves another checkout's app (``git archive main | tar -x -C DIR``) on
 the same database beside this one, every round interleaved. :func:`seeded_api`
 and :func:`served` are shared with ``api_list_breakdown.py``. The load generator shares the
 machine with the server, so the figures are for comparison, not a capacity claim.
@@ -138,12 +138,40 @@ def cpu_seconds(process: psutil.Process | None) -> float:
     return times.user + times.system
 
 
+def postmaster(api: SeededApi) -> psutil.Process | None:
+    """The embedded PostgreSQL's postmaster (the parent of a backend of ours)."""
+    with api.db.connect_owner(autocommit=True) as owner:  # read while the backend lives
+        try:
+            return psutil.Process(owner.info.backend_pid).parent()
+        except psutil.Error:
+            return None
+
+
+def database_cpu(server: psutil.Process | None) -> dict[int, float]:
+    """CPU seconds of each of the database server's processes now (the API's pooled backends
+    live through a run, so a difference of two readings is the work the requests between asked)."""
+    if server is None:
+        return {}
+    seconds = {}
+    for process in [server, *server.children()]:
+        try:
+            seconds[process.pid] = cpu_seconds(process)
+        except psutil.Error:
+            continue
+    return seconds
+
+
 def measure(base_url: str, path: str, api: SeededApi, args: argparse.Namespace,
-            process: psutil.Process | None) -> dict:
-    """One side of one round, with the server's CPU milliseconds per request."""
-    before = cpu_seconds(process)
+            process: psutil.Process | None, database: psutil.Process | None) -> dict:
+    """One side of one round, with the API server's and the database's CPU milliseconds per
+    request (the database's: its processes that lived through the whole side)."""
+    before, db_before = cpu_seconds(process), database_cpu(database)
     row = drive(base_url, path, api.auth, args.clients, args.seconds)
-    row["cpu_ms"] = (cpu_seconds(process) - before) / max(row["requests"], 1) * 1000
+    db_after = database_cpu(database)
+    requests = max(row["requests"], 1)
+    row["cpu_ms"] = (cpu_seconds(process) - before) / requests * 1000
+    row["db_cpu_ms"] = sum(db_after[pid] - db_before[pid] for pid in db_after.keys() & db_before.keys()
+                           ) / requests * 1000 if database is not None else float("nan")
     return row
 
 
@@ -165,14 +193,15 @@ def main() -> None:
         if args.baseline is not None:
             sides["baseline"] = servers.enter_context(served(api, args.baseline.resolve()))
         processes = {side: server_process(url) for side, url in sides.items()}
+        database = postmaster(api)
         for url in sides.values():  # warm up both paths of every server
             drive(url, "/healthz", api.auth, args.clients, 2.5)
             drive(url, listing_path, api.auth, args.clients, 2.5)
         rounds: dict[str, list[tuple[dict, dict]]] = {side: [] for side in sides}
         for _ in range(args.rounds):  # interleaved, so every side sees the same machine load
             for side, url in sides.items():
-                rounds[side].append((measure(url, "/healthz", api, args, processes[side]),
-                                     measure(url, listing_path, api, args, processes[side])))
+                rounds[side].append((measure(url, "/healthz", api, args, processes[side], database),
+                                     measure(url, listing_path, api, args, processes[side], database)))
             loads.append(os.getloadavg()[0])
     for side, results in rounds.items():
         print(f"## {side}")
@@ -180,6 +209,7 @@ def main() -> None:
             for row in (health, listing):
                 print(f"round {n} {row['path']:<26} {row['rps']:8.1f} req/s  p50 {row['p50_ms']:6.1f} ms  "
                       f"p95 {row['p95_ms']:6.1f} ms  server CPU {row['cpu_ms']:5.2f} ms/request  "
+                      f"database CPU {row['db_cpu_ms']:5.2f} ms/request  "
                       f"({row['requests']} requests, {row['errors']} errors)")
         ratios = sorted(listing["rps"] / health["rps"] for health, listing in results)
         p95s = sorted(listing["p95_ms"] for _, listing in results)
@@ -187,7 +217,8 @@ def main() -> None:
               f"(min {ratios[0]:.0%}, max {ratios[-1]:.0%}; goal >= 60%); list p95 median "
               f"{statistics.median(p95s):.1f} ms (min {p95s[0]:.1f}; goal <= 25 ms); server CPU per "
               f"request, median: health {statistics.median(h['cpu_ms'] for h, _ in results):.2f} ms, "
-              f"list {statistics.median(x['cpu_ms'] for _, x in results):.2f} ms")
+              f"list {statistics.median(x['cpu_ms'] for _, x in results):.2f} ms; database CPU per list "
+              f"request, median: {statistics.median(x['db_cpu_ms'] for _, x in results):.2f} ms")
     print(f"1-minute load average during the run: {min(loads):.1f} to {max(loads):.1f}")
 
 

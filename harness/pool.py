@@ -18,7 +18,11 @@ behind a clone being made.
 Which connections to open ahead follows what takers used: a kind of connection (``owner``,
 ``app``) is opened ahead while the last clone given back had its connection of that kind taken,
 so a module of tests that never connect costs no idle backends. A connection made ahead and not
-taken is closed when its clone is given back.
+taken is closed when its clone is given back. A connection refused ahead (too many clients, a
+timeout under load, a wrong role) leaves the taker to connect itself and meet the reason; the kind
+is tried ahead again after :data:`RETRY_AFTER`, doubling with each refusal in a row, and given up
+after :data:`MAX_REFUSALS` in a row until a taker asks for one again (:meth:`ClonePool.refusal`
+says the last reason and what the pool did).
 
 A clone is handed out again only when ``reuse`` is on and :mod:`harness.unchanged` proves that
 its taker changed nothing (a test that only reads); the connection that proved it goes to the
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
@@ -39,9 +44,10 @@ from psycopg import sql
 
 from harness import unchanged
 from harness.errors import HarnessError
-from harness.secrets import ConnParams
+from harness.secrets import ConnParams, redact
 
-__all__ = ["CONNECTED_AHEAD", "MAX_UNDROPPED", "ClonePool", "ConnectAhead", "PoolBroken", "create_clone_sql"]
+__all__ = ["CONNECTED_AHEAD", "MAX_REFUSALS", "MAX_UNDROPPED", "RETRY_AFTER", "ClonePool",
+           "ConnectAhead", "PoolBroken", "create_clone_sql"]
 
 # used clones kept before dropping them gets ahead of topping the pool up (disk, not time: a
 # drop costs the server a third of a clone's CPU, and a throwaway server's clones need none at
@@ -58,6 +64,15 @@ CONNECTED_AHEAD = 2
 # 0.6 ms with two more, measured alternately on the loaded 2-core machine)
 HELPERS = 2
 
+# a kind of connection refused ahead is tried ahead again after this many seconds, doubled with
+# each refusal in a row: a refusal under load (too many clients, a timeout) passes, and until it
+# is retried the takers connect themselves (a refusal once stopped the opening ahead for good,
+# and a test waiting for connections opened ahead then stalled)
+RETRY_AFTER = 0.5
+# refusals in a row after which a kind is given up until a taker asks for one again (a wrong
+# role or password never passes; ~7.5 s of retries with RETRY_AFTER 0.5)
+MAX_REFUSALS = 5
+
 # kind of connection ("owner", "app") -> how to open one to the clone named
 ConnectAhead = Mapping[str, Callable[[str], psycopg.Connection]]
 
@@ -71,9 +86,12 @@ class ClonePool:
 
     def __init__(self, admin: ConnParams, template: str, new_name: Callable[[], str], size: int,
                  strategy: str | None = None, *, creators: int = 1,
-                 connect_ahead: ConnectAhead | None = None, reuse: bool = False) -> None:
+                 connect_ahead: ConnectAhead | None = None, reuse: bool = False,
+                 retry_after: float = RETRY_AFTER) -> None:
         if size < 1 or creators < 1:
             raise ValueError("a pool holds at least one clone and has at least one creator")
+        if retry_after <= 0:
+            raise ValueError("retry_after is a positive number of seconds")
         self.admin = admin
         self.template = template
         self.strategy = strategy
@@ -88,6 +106,10 @@ class ClonePool:
         self._checking = 0
         self.reused = 0                                          # clones handed out again
         self._wanted = dict.fromkeys(self._connect_ahead, True)   # kinds opened ahead now
+        self.retry_after = retry_after
+        self._refusals = dict.fromkeys(self._connect_ahead, 0)     # kind -> refusals in a row
+        self._retry_at = dict.fromkeys(self._connect_ahead, 0.0)   # kind -> not before (monotonic)
+        self._refusal: dict[str, str] = {}                        # kind -> the last refusal
         self._ready: deque[str] = deque()
         self._open: dict[str, dict[str, psycopg.Connection]] = {}  # clone -> kind -> connection
         self._taken: dict[str, set[str]] = {}                     # clone -> kinds its taker took
@@ -179,7 +201,7 @@ class ClonePool:
             if leftover:
                 with psycopg.connect(self.admin.conninfo(), autocommit=True) as conn:
                     for name in leftover:
-                        _drop(conn, name)
+                        _drop(conn, name, self.admin)
 
     @property
     def ready(self) -> int:
@@ -191,9 +213,16 @@ class ClonePool:
             return sum(1 for name in self._ready if kind in self._open[name])
 
     def ahead(self, kind: str) -> bool:
-        """Whether connections of ``kind`` are being opened ahead now."""
+        """Whether connections of ``kind`` are opened ahead now, as the takers asked (after a
+        refusal, once its back-off is over: :meth:`refusal`)."""
         with self._cond:
             return self._wanted.get(kind, False)
+
+    def refusal(self, kind: str) -> str | None:
+        """The last refusal of a ``kind`` connection opened ahead and what the pool did about it
+        (kept after a later success: it explains a taker that had to connect itself)."""
+        with self._cond:
+            return self._refusal.get(kind)
 
     # -- the background threads --------------------------------------------------------------
     def _start(self) -> None:
@@ -235,16 +264,24 @@ class ClonePool:
                 if self._used and may_drop:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
-                self._cond.wait()
+                self._cond.wait(self._until_retry())
 
     def _missing_connection(self) -> tuple[str, str] | None:
         """A clone next in line without a connection of a kind takers want now (the oldest
         first); only the first :data:`CONNECTED_AHEAD` clones get them."""
+        now = time.monotonic()
         for name in itertools.islice(self._ready, CONNECTED_AHEAD):
             for kind, wanted in self._wanted.items():
-                if wanted and kind not in self._open[name] and (name, kind) not in self._connecting:
+                if (wanted and self._retry_at[kind] <= now and kind not in self._open[name]
+                        and (name, kind) not in self._connecting):
                     return name, kind
         return None
+
+    def _until_retry(self) -> float | None:
+        """Seconds until the next refused kind may be tried ahead again (None: none waits)."""
+        now = time.monotonic()
+        waits = [at - now for kind, at in self._retry_at.items() if self._wanted[kind] and at > now]
+        return min(waits) if waits else None
 
     def _work(self) -> None:
         try:
@@ -261,7 +298,7 @@ class ClonePool:
                         self._check(conn, name)
                     else:
                         try:
-                            _drop(conn, name)
+                            _drop(conn, name, self.admin)
                         finally:
                             with self._cond:
                                 self._dropping -= 1
@@ -275,16 +312,19 @@ class ClonePool:
 
     def _connect(self, name: str, kind: str) -> None:
         """Opens a ``kind`` connection to a clone already in the pool."""
+        refused: psycopg.Error | None = None
         try:
             conn = self._connect_ahead[kind](name)
-        except psycopg.Error:
-            conn = None
+        except psycopg.Error as exc:
+            conn, refused = None, exc
         with self._cond:
             self._connecting.discard((name, kind))
             # a clone taken (and maybe dropped) while its connection was opening says nothing
-            # of the kind: only a refusal to a clone still waiting stops the opening ahead
-            if conn is None and name in self._ready:
-                self._refused(kind)
+            # of the kind: only a refusal to a clone still waiting counts
+            if refused is not None and name in self._ready:
+                self._refused(kind, refused)
+            elif conn is not None:
+                self._refusals[kind] = 0
             if conn is not None and name in self._open and name in self._ready:
                 self._open[name][kind] = conn
                 conn = None
@@ -292,10 +332,22 @@ class ClonePool:
         if conn is not None:   # taken meanwhile: its taker connected itself
             conn.close()
 
-    def _refused(self, kind: str) -> None:
-        """A connection made ahead failed: the takers connect themselves, and meet the reason
-        where it belongs (not retried ahead until a taker gets one of that kind again)."""
-        self._wanted[kind] = False
+    def _refused(self, kind: str, exc: psycopg.Error) -> None:
+        """A connection made ahead was refused: the takers connect themselves meanwhile, and meet
+        the reason where it belongs; the kind is tried ahead again after a back-off, or given up
+        after :data:`MAX_REFUSALS` in a row until a taker asks for one again."""
+        self._refusals[kind] += 1
+        n = self._refusals[kind]
+        if n >= MAX_REFUSALS:
+            self._wanted[kind] = False
+            then = "given up until a taker asks for one again"
+        else:
+            delay = self.retry_after * 2 ** (n - 1)
+            self._retry_at[kind] = time.monotonic() + delay
+            then = f"tried ahead again after {delay:g} s"
+        first = (str(exc).strip().splitlines() or [""])[0]
+        self._refusal[kind] = redact(f"{type(exc).__name__}: {first} "
+                                     f"(refusal {n} in a row; {then})")
 
     def _check(self, admin: psycopg.Connection, name: str) -> None:
         """Hands a given-back clone out again if :mod:`harness.unchanged` proves it unchanged,
@@ -356,6 +408,24 @@ def create_clone_sql(name: str, template: str, strategy: str | None) -> sql.Comp
     return statement
 
 
-def _drop(conn: psycopg.Connection, name: str) -> None:
-    # FORCE terminates a leaked connection first (PostgreSQL 13+)
-    conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+def _drop(conn: psycopg.Connection, name: str, admin: ConnParams) -> None:
+    # FORCE terminates a leaked connection first (PostgreSQL 13+), but not a transaction a test
+    # prepared and left (on a server with max_prepared_transactions on): those are rolled back
+    # from inside the clone, else one such test would stop the pool for every later one
+    drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+    try:
+        conn.execute(drop)
+    except psycopg.errors.ObjectInUse:
+        if not _roll_back_prepared(admin, name):
+            raise
+        conn.execute(drop)
+
+
+def _roll_back_prepared(admin: ConnParams, name: str) -> bool:
+    """Rolls back the prepared transactions left on clone ``name``; whether there were any."""
+    with psycopg.connect(admin.with_db(name).conninfo(), autocommit=True) as clone:
+        gids = [r[0] for r in clone.execute(
+            "select gid from pg_prepared_xacts where database = current_database()")]
+        for gid in gids:
+            clone.execute(sql.SQL("rollback prepared {}").format(sql.Literal(gid)))
+    return bool(gids)

@@ -6,7 +6,11 @@ one a third of that; proving the old one unchanged costs a connection, which the
 gets (:mod:`harness.pool`). A clone is handed out again only when every part of the proof holds:
 
 1. **no session is on it any more**: a backend flushes its statistics before it leaves
-   ``pg_stat_activity``, so what follows counts everything every session did;
+   ``pg_stat_activity`` (at exit its statistics are flushed, forced, by a ``before_shmem_exit``
+   hook, and its ``pg_stat_activity`` entry cleared by an ``on_shmem_exit`` hook, which runs
+   after), so what a later statement reads counts everything every session did; nor does a
+   **prepared transaction** wait on it: its writes are counted only when it is committed or
+   rolled back, so a session can leave one behind with every counter still at zero;
 2. **its database object is as made**: its ``pg_database`` row (owner, ACL, connection limit,
    allow_connections, tablespace, collation version) equals the row recorded when it was
    made, and no per-database setting, comment or security label names it (``ALTER DATABASE``
@@ -48,7 +52,8 @@ _STATE = """select (to_jsonb(d) - array['datfrozenxid', 'datminmxid'])::text,
        coalesce(s.tup_inserted + s.tup_updated + s.tup_deleted, 0),
        s.stats_reset,
        current_setting('track_counts')::bool,
-       (select count(*) from pg_stat_activity a where a.datid = d.oid)
+       (select count(*) from pg_stat_activity a where a.datid = d.oid),
+       exists (select 1 from pg_prepared_xacts p where p.database = d.datname)
 from pg_database d left join pg_stat_database s on s.datid = d.oid
 where d.datname = %s"""
 
@@ -58,8 +63,10 @@ _SESSIONS = """select count(*) from pg_stat_activity a join pg_database d on d.o
 where d.datname = %s"""
 
 # sessions still leaving (a closed connection's backend exits a moment later): waited for this
-# long, then the clone is dropped instead (a leaked connection keeps it changed, maybe)
-LEAVE_SECONDS = 0.1
+# long, then the clone is dropped instead (a leaked connection keeps it changed, maybe). Only a
+# leaked connection waits it out; 0.1 s once dropped a clone a test had only read on a 2-core
+# machine at load 19 (a backend scheduled late to exit), and test_reuse expects that one reused
+LEAVE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -87,18 +94,20 @@ def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
     errors on the clone's own connection mean "not proven".
     """
     deadline = time.monotonic() + LEAVE_SECONDS
+    pause = 0.002
     while admin.execute(_SESSIONS, (name,)).fetchone()[0] != 0:
         if time.monotonic() > deadline:
             return None
-        time.sleep(0.002)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)   # prompt for a backend exiting, few queries for a leak
     # every session has left, so every count it made is flushed: read them now, in a later
     # statement (a session that arrived since keeps the clone unproven)
     row = admin.execute(_STATE, (name,)).fetchone()
     if row is None:              # renamed or dropped under us
         return None
-    ident, shared_marks, rows_written, stats_reset, counting, sessions = row
-    if (sessions != 0 or ident != recorded.identity or shared_marks or rows_written != 0 or not counting
-            or stats_reset != recorded.stats_reset):
+    ident, shared_marks, rows_written, stats_reset, counting, sessions, prepared = row
+    if (sessions != 0 or prepared or ident != recorded.identity or shared_marks or rows_written != 0
+            or not counting or stats_reset != recorded.stats_reset):
         return None
     try:
         conn = connect(name)

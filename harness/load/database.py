@@ -29,10 +29,12 @@ class Counters:
 
 
 def enable_statements(owner: psycopg.Connection) -> str | None:
-    """Creates pg_stat_statements in this database and resets it; the reason when it cannot."""
+    """Creates pg_stat_statements in this database and resets this database's statements (the
+    seeding's; other databases of the server keep theirs); the reason when it cannot."""
     try:
         owner.execute("create extension if not exists pg_stat_statements")
-        owner.execute("select pg_stat_statements_reset()")
+        owner.execute("select pg_stat_statements_reset(0, (select oid from pg_database "
+                      "where datname = current_database()), 0)")
         owner.execute("select count(*) from pg_stat_statements")
         return None
     except psycopg.Error as exc:

@@ -17,7 +17,8 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from reference_impl.api.envelope import RequestEnvelope, install_error_handlers
-from reference_impl.api.routers import load
+from reference_impl.api.list_path import ListPath
+from reference_impl.api.routers import load, work_items
 from reference_impl.api.session import ApiDatabase, Authenticator, PoolHolder
 from reference_impl.work_items import queries
 
@@ -51,5 +52,10 @@ def create_app(database: ApiDatabase | None = None, *, authenticate: Authenticat
     install_error_handlers(app)
     for router in routers if routers is not None else load():
         app.include_router(router)
-    app.add_middleware(RequestEnvelope, max_body_bytes=max_body_bytes)
+    if routers is None and authenticate is None:
+        # the reference's list route in one thread hand-off and one round trip (a variant that
+        # replaces a route or the token check keeps every request on the published routes)
+        app.add_middleware(ListPath, pool=pool, path=work_items.router.prefix,
+                           max_page=work_items.MAX_PAGE, default_limit=work_items.DEFAULT_PAGE)
+    app.add_middleware(RequestEnvelope, max_body_bytes=max_body_bytes)  # outermost: runs first
     return app

@@ -22,10 +22,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-__all__ = ["Conflict", "Cursor", "ItemPage", "NotFound", "SORTS", "activity", "authenticate",
-           "create_item", "delete_item", "get_item", "list_items", "list_page_json", "list_sql",
-           "page_json_sql", "transition",
-           "update_item"]
+__all__ = ["AUTHENTICATE_SQL", "Conflict", "Cursor", "ItemPage", "NotFound", "SORTS", "activity",
+           "authenticate", "create_item", "delete_item", "get_item", "list_items", "list_page_json",
+           "list_sql", "page_body", "page_json_sql", "transition", "update_item"]
 
 ITEM_COLUMNS = ("work_item_id, workspace_id, title, description, status, priority, version, "
                 "created_by, created_at, updated_at")
@@ -93,15 +92,18 @@ def authenticate(conn: psycopg.Connection, workspace_id: UUID, token_sha256: str
     """The user a live token (not expired, not revoked, owner still an active member) acts for;
     in the same statement, that user and ``correlation_id`` are bound to the transaction as the
     actor (``app.actor_id``) and the correlation id the timeline trigger records."""
-    row = conn.execute(
-        "select t.user_id, set_config('app.actor_id', t.user_id::text, true), "
-        "       set_config('app.correlation_id', %s, true) "
-        "from api_tokens t join memberships m "
-        "  on m.workspace_id = t.workspace_id and m.user_id = t.user_id and m.status = 'active' "
-        "where t.workspace_id = %s and t.token_sha256 = %s "
-        "  and t.revoked_at is null and t.expires_at > now()",
-        (correlation_id, workspace_id, token_sha256)).fetchone()
+    row = conn.execute(AUTHENTICATE_SQL, (correlation_id, workspace_id, token_sha256)).fetchone()
     return row[0] if row else None
+
+
+# parameters: correlation id, workspace id, token sha256 (also sent by the API's list path)
+AUTHENTICATE_SQL = (
+    "select t.user_id, set_config('app.actor_id', t.user_id::text, true), "
+    "       set_config('app.correlation_id', %s, true) "
+    "from api_tokens t join memberships m "
+    "  on m.workspace_id = t.workspace_id and m.user_id = t.user_id and m.status = 'active' "
+    "where t.workspace_id = %s and t.token_sha256 = %s "
+    "  and t.revoked_at is null and t.expires_at > now()")
 
 
 def list_sql(workspace_id: UUID, *, sort: str, limit: int, status: str | None = None,
@@ -160,7 +162,12 @@ def list_page_json(conn: psycopg.Connection, workspace_id: UUID, *, sort: str, l
     :func:`list_sql` selects; only the last row's sort key is read, for the next cursor)."""
     rendered, params = page_json_sql(workspace_id, sort=sort, limit=limit + 1, status=status,
                                      cursor=cursor)
-    rows = conn.execute(rendered, params).fetchall()
+    return page_body(conn.execute(rendered, params).fetchall(), sort, limit)
+
+
+def page_body(rows: list[tuple[Any, ...]], sort: str, limit: int) -> bytes:
+    """The response body of :func:`page_json_sql`'s rows, fetched with ``limit + 1``: the first
+    ``limit`` rows' JSON, and a cursor after the last of them if one more row came."""
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None

@@ -1,12 +1,17 @@
-"""One load run per module: the API under uvicorn on the module's database, locust against it.
+"""Two runs, each on its module's own database with the API under uvicorn: a probe, and a load.
 
-The run is prepared once (tenants of both classes seeded through the target's API capability,
-their tokens in a private file for the locustfile), measured once, and every test of the suite
-judges one threshold of it. The database side (pg_stat_statements, table counters, plans) is
-read before and after. Before the load, a short probe (:mod:`harness.load.probe`) on the same
-server counts what single list requests cost the database at two page sizes and two tenant
-sizes, takes the plan of the statement that returned the page, and counts how many list
-requests reach the database at once.
+Each module seeds tenants of both classes through the target's API capability and starts the
+API on the module's database; every test of the module judges one property of what was measured.
+
+- ``test_load_queries.py`` (:func:`probe_evidence`): a short probe (:mod:`harness.load.probe`)
+  counts what single list requests cost the database at two page sizes and two tenant sizes
+  (``pg_stat_statements``, this database and the app role only) and takes the plan of the
+  statement that returned the page. Counts, rows and plans, no time: it runs beside other tests.
+- ``test_load_slo.py`` (:func:`load_evidence`): first how many list requests reach the database
+  at once (held on a lock; this also opens the API's pool before the load), then locust against
+  the API (the tenants' tokens in a private file for the locustfile), the database side
+  (pg_stat_statements, table counters, plans) read before and after. Judged by time and load:
+  it runs after the parallel part, alone.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ LOCUSTFILE = harness_data.path("loadtests/locustfile.py")
 
 @dataclass(frozen=True)
 class LoadEvidence:
+    """The load run of ``test_load_slo.py``."""
+
     profile: LoadProfile
     run: LoadRun
     before: Counters
@@ -55,11 +62,19 @@ class LoadEvidence:
     statements_unavailable: str | None
     baseline: dict[str, float]
     locust_json: str                       # what locust wrote, attached as evidence
+    capacity: Capacity | None = None       # list requests inside the database at once
+    capacity_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ProbeEvidence:
+    """The probe of ``test_load_queries.py``: what list requests cost the database."""
+
+    profile: LoadProfile
+    statements_unavailable: str | None
     probes: tuple[ListProbe, ...] = ()     # single list requests: large/small tenant, two page sizes
     list_plan: dict | None = None          # EXPLAIN (GENERIC_PLAN, FORMAT JSON) of the page's statement
     list_plan_error: str | None = None
-    capacity: Capacity | None = None       # list requests inside the database at once
-    capacity_error: str | None = None
 
 
 # the probe's page sizes: a small page, and one ten times larger (both under the API's maximum)
@@ -67,44 +82,42 @@ PROBE_LIMITS = (5, 50)
 LIST_TABLE = "work_items"
 
 
-@dataclass(frozen=True)
-class _Probed:
-    probes: tuple[ListProbe, ...]
-    list_plan: dict | None
-    list_plan_error: str | None
-    capacity: Capacity | None
-    capacity_error: str | None
-
-
-def _probe(url: str, tenants: list[dict], owner, connect, spec, profile: LoadProfile,
-           statements: bool) -> _Probed:
-    """Single list requests of the largest and a small tenant, then the pool seen from the database."""
-    large = next((t for t in tenants if t["class"] == "large"), tenants[0])
-    small = next((t for t in tenants if t["class"] == "small"), tenants[-1])
-    probes: list[ListProbe] = []
+def _probe(url: str, tenants: list[dict], owner, spec, profile: LoadProfile,
+           unavailable: str | None) -> ProbeEvidence:
+    """Single list requests of the largest and a small tenant, and the plan of the page's statement."""
+    large, small = _large(tenants), next((t for t in tenants if t["class"] == "small"), tenants[-1])
+    if unavailable is not None:
+        return ProbeEvidence(profile, unavailable)
+    probes = [list_probe(url, large["token"], owner, spec.app_role, tenant_class=large["class"], limit=limit)
+              for limit in PROBE_LIMITS]
+    probes.append(list_probe(url, small["token"], owner, spec.app_role, tenant_class=small["class"],
+                             limit=PROBE_LIMITS[0]))
     plan, plan_error = None, None
-    if statements:
-        probes = [list_probe(url, large["token"], owner, spec.app_role, tenant_class=large["class"], limit=limit)
-                  for limit in PROBE_LIMITS]
-        probes.append(list_probe(url, small["token"], owner, spec.app_role, tenant_class=small["class"],
-                                 limit=PROBE_LIMITS[0]))
-        page = probes[0].page_statement()
-        if page is None:
-            plan_error = "the list requests ran no statement the app role could be seen running"
-        else:
-            try:
-                plan = json_plan(owner, page["query"], spec.app_role, spec.binding,
-                                 Principal(large["workspace_id"]))
-            except psycopg.Error as exc:
-                plan_error = f"no generic plan of {page['query'][:200]!r}: {str(exc).splitlines()[0]}"
-    capacity, capacity_error = None, None
-    if profile.concurrent_requests is not None:
+    page = probes[0].page_statement()
+    if page is None:
+        plan_error = "the list requests ran no statement the app role could be seen running"
+    else:
         try:
-            capacity = requests_in_database(url, large["token"], connect, LIST_TABLE,
-                                            profile.concurrent_requests)
-        except psycopg.Error as exc:      # the target's, not the harness's: judged, with the reason
-            capacity_error = f"could not hold {LIST_TABLE} to count requests: {str(exc).splitlines()[0]}"
-    return _Probed(tuple(probes), plan, plan_error, capacity, capacity_error)
+            plan = json_plan(owner, page["query"], spec.app_role, spec.binding,
+                             Principal(large["workspace_id"]))
+        except psycopg.Error as exc:
+            plan_error = f"no generic plan of {page['query'][:200]!r}: {str(exc).splitlines()[0]}"
+    return ProbeEvidence(profile, unavailable, tuple(probes), plan, plan_error)
+
+
+def _capacity(url: str, tenants: list[dict], connect, profile: LoadProfile) -> tuple[Capacity | None, str | None]:
+    """How many simultaneous list requests reach the database; the reason when it could not be counted."""
+    if profile.concurrent_requests is None:
+        return None, None
+    try:
+        return requests_in_database(url, _large(tenants)["token"], connect, LIST_TABLE,
+                                    profile.concurrent_requests), None
+    except psycopg.Error as exc:      # the target's, not the harness's: judged, with the reason
+        return None, f"could not hold {LIST_TABLE} to count requests: {str(exc).splitlines()[0]}"
+
+
+def _large(tenants: list[dict]) -> dict:
+    return next((t for t in tenants if t["class"] == "large"), tenants[0])
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +139,17 @@ def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
+def probe_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> ProbeEvidence:
+    spec, profile = harness_target, load_profile_in_use
+    api = require(module_adapter, "api", spec)
+    tenants = _seed(api, profile)
+    with module_database.connect_owner(autocommit=True) as owner:
+        unavailable = enable_statements(owner)
+        with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
+            return _probe(url, tenants, owner, spec, profile, unavailable)
+
+
+@pytest.fixture(scope="module")
 def load_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> LoadEvidence:
     spec, profile = harness_target, load_profile_in_use
     api = require(module_adapter, "api", spec)
@@ -141,8 +165,8 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         env = {"LOADTEST_TENANTS": str(tenants_file), "LOADTEST_LARGE_USERS": str(profile.large_users)}
         out = Path(folder) / "locust"
         with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
-            probed = _probe(url, tenants, owner, module_database.connect_owner, spec, profile,
-                            unavailable is None)
+            # before the load: the pool seen from the database (which also opens it for the load)
+            capacity, capacity_error = _capacity(url, tenants, module_database.connect_owner, profile)
             run = run_locust(profile, url, LOCUSTFILE, out, env, progress=sys.stderr)
         locust_json = (out / "locust.json").read_text(encoding="utf-8")
         after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
@@ -150,5 +174,4 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
         plans = generic_plans(owner, statements, spec.app_role, spec.binding,
                               Principal(tenants[0]["workspace_id"])) if statements else {}
     return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
-                        locust_json, probed.probes, probed.list_plan, probed.list_plan_error,
-                        probed.capacity, probed.capacity_error)
+                        locust_json, capacity, capacity_error)

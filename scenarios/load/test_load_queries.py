@@ -1,10 +1,11 @@
 """What list requests cost the database, judged by behaviour: statements and rows per request
-against the page and tenant size, the plan of the statement that returned the page, and how many
-requests the API holds in the database at once.
+against the page and tenant size, and the plan of the statement that returned the page.
 
-The figures come from the probe the module's load run takes first (``conftest.py``,
-:mod:`harness.load.probe`): serial list requests of the largest and a small tenant at two page
-sizes, counted by ``pg_stat_statements``; then simultaneous list requests held on a table lock.
+The figures come from the module's probe (``conftest.py``, :mod:`harness.load.probe`): serial
+list requests of the largest and a small tenant at two page sizes, counted by
+``pg_stat_statements`` for this database and the app role only. Counts, rows and a plan, no
+time: the module runs beside other tests (how many requests reach the database at once is
+judged in ``test_load_slo.py``, before its load).
 """
 
 from __future__ import annotations
@@ -16,10 +17,7 @@ import pytest
 from harness.evidence import attach_json, attach_text, record_metric
 from harness.load import LoadFailure
 from harness.load.plans import judge_plan
-from harness.load.request_cost import capacity_problems, growth_problems
-
-# judged by the database's counters under a quiet server: runs after the parallel part
-pytestmark = pytest.mark.alone
+from harness.load.request_cost import growth_problems
 
 LIST = "GET /v1/work-items"
 
@@ -45,67 +43,44 @@ def _require_statements(evidence) -> None:
 
 @pytest.mark.slow
 @pytest.mark.evidence("S04.query-performance-baseline", story="F3-E1-S1")
-def test_a_list_request_runs_the_same_statements_at_any_page_or_tenant_size(load_evidence):
+def test_a_list_request_runs_the_same_statements_at_any_page_or_tenant_size(probe_evidence):
     """A list request's statements do not grow with the page size (no statement per row: N+1),
     and neither its statements nor the rows they return grow with the tenant's size at the same
     page (the page is cut in the database, not after fetching the tenant)."""
-    _require_statements(load_evidence)
-    _figures(load_evidence)
-    for probe in load_evidence.probes:
+    _require_statements(probe_evidence)
+    _figures(probe_evidence)
+    for probe in probe_evidence.probes:
         record_metric(f"{LIST} statements per request ({probe.label})", probe.statements_per_request,
                       "statements")
         record_metric(f"{LIST} rows returned per request ({probe.label})", probe.rows_per_request, "rows")
-    problems = growth_problems(load_evidence.probes)
+    problems = growth_problems(probe_evidence.probes)
     if problems:
         raise LoadFailure(f"list request cost grows with the data: {len(problems)} problem(s)", problems)
 
 
 @pytest.mark.slow
 @pytest.mark.evidence("S05.query-latency", story="F3-E3-S1")
-def test_the_list_page_is_read_through_an_index_that_serves_filter_and_order(load_evidence, harness_target):
+def test_the_list_page_is_read_through_an_index_that_serves_filter_and_order(probe_evidence, harness_target):
     """The statement that returned the list page, planned as the app role for the largest
     tenant, reads the table through an index whose condition names the tenant column, with the
     LIMIT directly over that ordered scan (no Sort of the tenant's rows, no fetch-all). The
     shared buffers each probe's requests touched are recorded beside it."""
-    _require_statements(load_evidence)
-    _figures(load_evidence)
-    page = load_evidence.probes[0].page_statement()
+    _require_statements(probe_evidence)
+    _figures(probe_evidence)
+    page = probe_evidence.probes[0].page_statement()
     problems = []
-    if load_evidence.list_plan is None:
-        problems.append(("plan", load_evidence.list_plan_error or "no plan was taken"))
+    if probe_evidence.list_plan is None:
+        problems.append(("plan", probe_evidence.list_plan_error or "no plan was taken"))
     else:
-        attach_text(f"{page['query'] if page else ''}\n\n{json.dumps(load_evidence.list_plan, indent=2)}",
+        attach_text(f"{page['query'] if page else ''}\n\n{json.dumps(probe_evidence.list_plan, indent=2)}",
                     "plan of the list page's statement (generic, JSON)")
-        verdict = judge_plan(load_evidence.list_plan, "work_items", harness_target.tenancy.column)
+        verdict = judge_plan(probe_evidence.list_plan, "work_items", harness_target.tenancy.column)
         attach_json({"scan": verdict.scan, "limit directly over the scan": verdict.limited,
                      "problems": list(verdict.problems)}, "plan verdict")
         problems += [("plan", p) for p in verdict.problems]
-    for probe in load_evidence.probes:
+    for probe in probe_evidence.probes:
         record_metric(f"{LIST} shared buffers per request ({probe.label})", probe.blocks_per_request, "buffers")
     if problems:
         raise LoadFailure(f"the list page is not read through its index: {len(problems)} problem(s)",
                           problems)
 
-
-@pytest.mark.slow
-@pytest.mark.evidence("S11.load-slo", story="F8-E2-S1")
-def test_the_api_holds_the_profiles_concurrent_requests_in_the_database(load_evidence):
-    """Simultaneous list requests all reach the database together, as many as the profile's
-    ``concurrent_requests``: a connection pool smaller than the load makes the rest queue in the
-    API, where no query plan or latency of a single request shows it."""
-    profile, capacity = load_evidence.profile, load_evidence.capacity
-    if load_evidence.capacity_error:
-        raise LoadFailure("simultaneous requests could not be counted",
-                          [("probe", load_evidence.capacity_error)])
-    if profile.concurrent_requests is None or capacity is None:
-        raise LoadFailure(f"profile {profile.name} does not say how many requests must reach the database at once",
-                          [("fix", "set concurrent_requests: N in the profile (loadtests/slo.yaml)")])
-    attach_json({"sent": capacity.sent, "in the database at once": capacity.in_database,
-                 "statuses": list(capacity.statuses), "lock held s": capacity.held_s,
-                 "timeline (s, backends waiting)": [list(t) for t in capacity.timeline]},
-                "simultaneous list requests held on a lock")
-    record_metric(f"{LIST} requests in the database at once", capacity.in_database, "requests",
-                  threshold=profile.concurrent_requests, comparison=">=")
-    problems = capacity_problems(capacity, profile.concurrent_requests)
-    if problems:
-        raise LoadFailure(f"the API starves its requests of connections: {len(problems)} problem(s)", problems)

@@ -1,5 +1,6 @@
 """Load SLOs: every endpoint threshold of the profile, fairness between tenant classes, the
-plans of the hottest queries, and the instrumentation the SLOs are computed from.
+plans of the hottest queries, the instrumentation the SLOs are computed from, and how many
+requests the API holds in the database at once (measured before the load).
 
 One locust run per module (``conftest.py``); each test judges one property of it and records
 the measured values as metrics, compared with the profile's thresholds and, when
@@ -14,6 +15,7 @@ from harness import data as harness_data
 from harness.evidence import attach_json, attach_text, record_metric
 from harness.load import LoadFailure, evaluate_endpoint, evaluate_fairness, load_profile
 from harness.load.plots import endpoint_percentiles_svg, percentiles_over_time_svg
+from harness.load.request_cost import capacity_problems
 from harness.load.thresholds import Verdict, regression
 
 # judged by time or load: runs after the parallel part, with nothing else running
@@ -138,3 +140,26 @@ def test_the_measurements_slos_are_computed_from_exist_and_move_under_load(load_
             problems.append(("pg_stat_user_tables", f"{table} counters did not move: {moved}"))
     if problems:
         raise LoadFailure(f"instrumentation: {len(problems)} measurement(s) missing or still", problems)
+
+@pytest.mark.slow
+@pytest.mark.evidence("S11.load-slo", story="F8-E2-S1")
+def test_the_api_holds_the_profiles_concurrent_requests_in_the_database(load_evidence):
+    """Simultaneous list requests all reach the database together, as many as the profile's
+    ``concurrent_requests``: a connection pool smaller than the load makes the rest queue in the
+    API, where no query plan or latency of a single request shows it."""
+    profile, capacity = load_evidence.profile, load_evidence.capacity
+    if load_evidence.capacity_error:
+        raise LoadFailure("simultaneous requests could not be counted",
+                          [("probe", load_evidence.capacity_error)])
+    if profile.concurrent_requests is None or capacity is None:
+        raise LoadFailure(f"profile {profile.name} does not say how many requests must reach the database at once",
+                          [("fix", "set concurrent_requests: N in the profile (loadtests/slo.yaml)")])
+    attach_json({"sent": capacity.sent, "in the database at once": capacity.in_database,
+                 "statuses": list(capacity.statuses), "lock held s": capacity.held_s,
+                 "timeline (s, backends waiting)": [list(t) for t in capacity.timeline]},
+                "simultaneous list requests held on a lock")
+    record_metric(f"{LIST} requests in the database at once", capacity.in_database, "requests",
+                  threshold=profile.concurrent_requests, comparison=">=")
+    problems = capacity_problems(capacity, profile.concurrent_requests)
+    if problems:
+        raise LoadFailure(f"the API starves its requests of connections: {len(problems)} problem(s)", problems)

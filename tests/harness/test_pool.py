@@ -13,17 +13,17 @@ import pytest
 from harness.errors import UnsafeAppRole
 from harness.lifecycle import Run
 from harness.migrations import current_heads, script_heads
-from harness.pool import CONNECTED_AHEAD, ClonePool, PoolBroken
+from harness.pool import CONNECTED_AHEAD, MAX_REFUSALS, ClonePool, PoolBroken
 
 _names = itertools.count(1)
 
 
 def _pool(harness_run, size: int, template: str | None = None, creators: int = 1,
-          connect_ahead=None) -> ClonePool:
+          connect_ahead=None, **options) -> ClonePool:
     prefix = f"harness_{harness_run.tag}_pooltest_"
     return ClonePool(harness_run.server.admin, template or harness_run.template(),
                      lambda: f"{prefix}{next(_names)}", size, "file_copy", creators=creators,
-                     connect_ahead=connect_ahead)
+                     connect_ahead=connect_ahead, **options)
 
 
 def _databases(harness_run) -> set[str]:
@@ -63,11 +63,7 @@ def test_the_pool_fills_ahead_of_demand_and_drops_in_the_background(harness_run)
     try:
         pool.start()
         assert pool.take() not in ()  # the first take waits for the first clone at most
-        for _ in range(400):
-            if pool.ready == 3:
-                break
-            time.sleep(0.05)
-        assert pool.ready == 3
+        assert _wait_for(lambda: pool.ready == 3)
         name = pool.take()
         leaked = harness_run.database(name).connect_owner()
         pool.give_back(name)
@@ -167,17 +163,67 @@ def test_connections_are_opened_ahead_only_while_takers_use_them(harness_run):
 
 def test_a_connection_that_cannot_be_opened_ahead_leaves_the_taker_to_meet_the_reason(harness_run):
     """A refused connection (here: a role that does not exist) does not break the pool: the clone
-    is still handed out, without a connection, and the pool stops trying ahead."""
-    nobody = {"owner": lambda name: psycopg.connect(
-        harness_run.database(name).owner.as_user("harness_no_such_role", "x").conninfo())}
-    pool = _pool(harness_run, size=1, connect_ahead=nobody)
+    is still handed out, without a connection; the pool tries ahead again a bounded number of
+    times, says why it stopped, and tries once more only when a taker asks for one again."""
+    calls: list[str] = []
+
+    def nobody(name: str) -> psycopg.Connection:
+        calls.append(name)
+        return psycopg.connect(harness_run.database(name).owner.as_user("harness_no_such_role", "x")
+                               .conninfo())
+
+    pool = _pool(harness_run, size=1, connect_ahead={"owner": nobody}, retry_after=0.01)
     try:
         pool.start()
-        assert _wait_for(lambda: not pool.ahead("owner"))   # tried once, refused
+        assert _wait_for(lambda: "given up" in (pool.refusal("owner") or ""))
+        assert len(calls) == MAX_REFUSALS and not pool.ahead("owner")
+        assert "harness_no_such_role" in pool.refusal("owner")
+        assert f"refusal {MAX_REFUSALS} in a row" in pool.refusal("owner")
         name = pool.take(timeout=60)
-        assert pool.connection(name, "owner") is None
+        assert pool.connection(name, "owner") is None       # the taker connects itself
+        pool.give_back(name)                                # ... and asked: one more try
+        assert _wait_for(lambda: f"refusal {MAX_REFUSALS + 1} in a row" in pool.refusal("owner"))
+        assert len(calls) == MAX_REFUSALS + 1 and not pool.ahead("owner")
+    finally:
+        pool.close(drop=True)
+
+
+def test_a_connection_refused_ahead_is_tried_again_after_a_while(harness_run):
+    """A refusal that passes (here: too many clients, once) stops the opening ahead only for a
+    while: the kind is tried again no sooner than ``retry_after`` later, the next clone gets its
+    connection, and the refusal stays recorded. (A refusal once stopped it for good, so a test
+    waiting for connections opened ahead stalled under load.)"""
+    attempts: list[float] = []
+    retrying, release = threading.Event(), threading.Event()
+
+    def owner(name: str) -> psycopg.Connection:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            raise psycopg.OperationalError("sorry, too many clients already")
+        if len(attempts) == 2:            # held, so that what the pool says meanwhile is fixed
+            retrying.set()
+            release.wait(60)
+        return harness_run.database(name).connect_owner(autocommit=True)
+
+    pool = _pool(harness_run, size=1, connect_ahead={"owner": owner}, retry_after=0.2)
+    try:
+        pool.start()
+        assert retrying.wait(60), "a refused kind was never tried ahead again"
+        assert attempts[1] - attempts[0] >= 0.2
+        assert pool.refusal("owner") == ("OperationalError: sorry, too many clients already "
+                                         "(refusal 1 in a row; tried ahead again after 0.2 s)")
+        assert pool.opened_ahead("owner") == 0
+        release.set()
+        assert _wait_for(lambda: pool.opened_ahead("owner") == 1)
+        assert pool.ahead("owner")
+        name = pool.take()
+        conn = pool.connection(name, "owner")
+        assert conn is not None
+        assert conn.execute("select current_database()").fetchone()[0] == name
+        conn.close()
         pool.give_back(name)
     finally:
+        release.set()
         pool.close(drop=True)
 
 

@@ -5,12 +5,19 @@ next one; a test that only read gives its clone back, reset, with a connection t
 from __future__ import annotations
 
 import itertools
+import shutil
+import time
+import uuid
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from harness.pool import ClonePool
+from harness import unchanged
+from harness.backends.embedded import SERVER_SETTINGS, EmbeddedBackend
+from harness.lifecycle import record_server
+from harness.pool import ClonePool, create_clone_sql
+from harness.run_directory import claim_run_directory
 from tests.harness.conftest import run_pytest
 
 _names = itertools.count(1)
@@ -133,6 +140,26 @@ def test_a_clone_still_connected_is_never_handed_out_again(harness_run):
             leaked.close()
 
 
+def test_a_session_still_leaving_is_waited_for_and_a_clone_only_read_is_reused(harness_run):
+    """A session that leaves only after its clone was given back (its backend scheduled late on
+    a loaded machine) is waited for, up to ``LEAVE_SECONDS``, and the clone it only read is still
+    reused. (With 0.1 s, a read-only clone was once dropped at load 19 and the reuse test
+    failed.) Here the session leaves 0.3 s into the proof."""
+    pool = _pool(harness_run)
+    try:
+        name = pool.take()
+        conn = pool.connection(name, "owner") or harness_run.database(name).connect_owner(autocommit=True)
+        _read(conn, name)
+        pool.give_back(name)                             # still connected
+        assert _wait_for(lambda: pool._checking == 1)     # the proof is waiting for it to leave
+        time.sleep(0.3)                                  # how late it leaves, not a synchronisation
+        conn.close()
+        assert pool.settle(60)
+        assert pool.take() == name and pool.reused == 1
+    finally:
+        pool.close(drop=True)
+
+
 class _VouchingPool(ClonePool):
     """A known-bad pool: hands every clone out again, proof or not."""
 
@@ -197,3 +224,98 @@ def test_through_the_fixtures_a_write_never_reaches_the_next_test(pytester_dir):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "4 passed" in result.stdout
 
+
+
+def _wait_for(condition, seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+class _TwoPhaseBackend(EmbeddedBackend):
+    """The embedded server with prepared transactions enabled (the harness's own has them off,
+    as PostgreSQL does by default; a server a DSN points at may have them on)."""
+
+    def server_settings(self) -> tuple[str, ...]:
+        return (*SERVER_SETTINGS, "max_prepared_transactions=4")
+
+
+@pytest.fixture(scope="module")
+def two_phase_admin():
+    """The superuser's connection parameters of a throwaway server that allows PREPARE
+    TRANSACTION, recorded as a run (a killed test's server is stopped by the next cleanup)."""
+    backend = _TwoPhaseBackend()
+    folder = claim_run_directory(f"reuse-2pc-{uuid.uuid4().hex}")
+    state = backend.start(folder / "server")
+    try:
+        record_server(folder, state)
+        with psycopg.connect(state.admin.conninfo(), autocommit=True) as admin:
+            admin.execute("create database template_2pc")
+        with psycopg.connect(state.admin.with_db("template_2pc").conninfo()) as conn:
+            conn.execute("create table notes (body text)")   # no sequence: only the row counts
+        yield state.admin
+    finally:
+        backend.stop(state)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_a_clone_with_a_prepared_transaction_left_behind_is_never_proven_unchanged(two_phase_admin):
+    """A session that prepares a transaction and leaves has every counter still at zero (its
+    writes are counted at COMMIT/ROLLBACK PREPARED): the proof sees the prepared transaction
+    itself. The same clone, once it is finished, is judged by its counts again."""
+    def connect(name: str) -> psycopg.Connection:
+        return psycopg.connect(two_phase_admin.with_db(name).conninfo(), autocommit=True)
+
+    with psycopg.connect(two_phase_admin.conninfo(), autocommit=True) as admin:
+        admin.execute(create_clone_sql("clone_2pc", "template_2pc", "file_copy"))
+        recorded = unchanged.identity(admin, "clone_2pc")
+        with psycopg.connect(two_phase_admin.with_db("clone_2pc").conninfo()) as conn:
+            conn.execute("insert into notes values ('left prepared')")
+            conn.execute("prepare transaction 'left_behind'")
+        written = ("select tup_inserted + tup_updated + tup_deleted from pg_stat_database "
+                   "where datname = 'clone_2pc'")
+        sessions = "select count(*) from pg_stat_activity where datname = 'clone_2pc'"
+        try:
+            # the session has left (so the proof is not refused for a session still leaving) and
+            # its counts are flushed: they alone would vouch for the clone
+            assert _wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
+            assert admin.execute(written).fetchone()[0] == 0
+            assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None
+        finally:
+            with connect("clone_2pc") as conn:
+                conn.execute("rollback prepared 'left_behind'")
+        # counted once finished (by the session that finished it, when it has left) ...
+        assert _wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
+        assert admin.execute(written).fetchone()[0] == 1
+        assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None  # ... and seen
+        admin.execute("drop database clone_2pc with (force)")
+
+
+@pytest.mark.slow
+def test_a_clone_left_with_a_prepared_transaction_is_dropped_and_the_pool_goes_on(two_phase_admin):
+    """DROP DATABASE ... WITH (FORCE) ends sessions but not a prepared transaction: the pool rolls
+    it back from inside the clone and drops it, instead of stopping for every later taker."""
+    names = (f"clone_2pc_pool_{n}" for n in itertools.count())
+    pool = ClonePool(two_phase_admin, "template_2pc", lambda: next(names), 1, "file_copy",
+                     connect_ahead={"owner": lambda name: psycopg.connect(
+                         two_phase_admin.with_db(name).conninfo(), autocommit=True)}, reuse=True)
+    try:
+        used = pool.take()
+        with psycopg.connect(two_phase_admin.with_db(used).conninfo()) as conn:
+            conn.execute("insert into notes values ('left prepared')")
+            conn.execute("prepare transaction 'left_in_the_pool'")
+        pool.give_back(used)
+        assert pool.settle(60)
+        after = pool.take(timeout=60)                     # the pool still hands clones out
+        assert after != used and pool.reused == 0
+        with psycopg.connect(two_phase_admin.conninfo()) as admin:
+            assert admin.execute("select count(*) from pg_database where datname = %s",
+                                 (used,)).fetchone()[0] == 0
+            assert admin.execute("select count(*) from pg_prepared_xacts").fetchone()[0] == 0
+        pool.give_back(after)
+    finally:
+        pool.close(drop=True)

@@ -30,13 +30,13 @@ from reference_impl.api.session import WorkspaceSession
 from reference_impl.work_items import queries
 
 router = APIRouter(prefix="/v1/work-items", tags=["work items"], responses=ERRORS)
-MAX_PAGE = 100
+MAX_PAGE, DEFAULT_PAGE = 100, 50
 
 
 @router.get("", response_model=WorkItemPage, operation_id="list_work_items")
 def list_work_items(s: WorkspaceSession,
                     status: Status | None = None, sort: Sort = "-created_at",
-                    limit: int = Query(50, ge=1, le=MAX_PAGE),
+                    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
                     cursor: str | None = Query(None, max_length=400, pattern=r"^[A-Za-z0-9_-]+$")
                     ) -> Response:
     """Newest first by default; ``next_cursor`` continues after the page's last row."""
