@@ -82,6 +82,13 @@ def _clean_env(dsn: str | None) -> dict[str, str]:
     return env
 
 
+# one build (or import scan) at a time: the harness's loaders fill module caches, a build takes
+# ~30 ms of CPU, and both parse Python (the scan here, target documents there), which CPython
+# 3.11 cannot do in two threads at once: a CI run failed with "SystemError: AST constructor
+# recursion depth mismatch" when two real-target runs scanned their suites together
+_BUILDING = threading.Lock()
+
+
 def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                dsn: str | None = None, timeout: float = 900,
                pytest_args: tuple[str, ...] = (),
@@ -95,7 +102,9 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                "--alluredir", str(results), *pytest_args]
     for gate in gates:
         command += ["--harness-gate", gate]
-    if reaches_hypothesis(ROOT / "scenarios" / family) is None:
+    with _BUILDING:   # ast.parse is not thread-safe in CPython 3.11 (gh-106905): one at a time
+        reached = reaches_hypothesis(ROOT / "scenarios" / family)
+    if reached is None:
         # hypothesis's plugin imports all of hypothesis at the end of every session (~1 s of CPU)
         command += ["-p", "no:hypothesispytest"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -161,8 +170,6 @@ def _imported(path: Path) -> Iterator[str]:
             yield from (f"{base}.{alias.name}" for alias in node.names)
 
 
-# one build at a time: the harness's loaders fill module caches, and a build takes ~30 ms of CPU
-_BUILDING = threading.Lock()
 
 
 def build_packets(results: Path, gates: tuple[str, ...], target: Path, out: Path, *,

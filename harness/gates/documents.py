@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,10 @@ RISK_STATUSES = ("open", "mitigating", "mitigated", "closed", "accepted")
 OPEN_STATUSES = ("open", "mitigating")
 _RISK_FIELDS = ("id", "title", "owner", "due", "status")
 _ROLLBACK_NOTE = re.compile(r"\brollback\b", re.IGNORECASE)
+# packets are built side by side in threads (harness gate --workers N), and CPython 3.11's
+# ast.parse fails at random when two threads parse at once ("SystemError: AST constructor
+# recursion depth mismatch", gh-106905): the migrations are parsed one file at a time
+_PARSING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,9 @@ def _rollback_notes(context: DocumentContext, path: str | None) -> DocumentResul
     for file in files:
         name = _relative(file, context.root)
         try:
-            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+            source = file.read_text(encoding="utf-8")
+            with _PARSING:
+                tree = ast.parse(source, filename=str(file))
         except (SyntaxError, UnicodeDecodeError, OSError) as exc:
             problems.append(f"{name}: cannot be parsed ({exc})")
             checked.append(name)
