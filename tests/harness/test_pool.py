@@ -14,6 +14,7 @@ from harness.errors import UnsafeAppRole
 from harness.lifecycle import Run
 from harness.migrations import current_heads, script_heads
 from harness.pool import CONNECTED_AHEAD, MAX_REFUSALS, ClonePool, PoolBroken
+from tests.waits import wait_for
 
 _names = itertools.count(1)
 
@@ -63,7 +64,7 @@ def test_the_pool_fills_ahead_of_demand_and_drops_in_the_background(harness_run)
     try:
         pool.start()
         assert pool.take() not in ()  # the first take waits for the first clone at most
-        assert _wait_for(lambda: pool.ready == 3)
+        assert wait_for(lambda: pool.ready == 3)
         name = pool.take()
         leaked = harness_run.database(name).connect_owner()
         pool.give_back(name)
@@ -103,15 +104,6 @@ def _owner_ahead(harness_run):
     return {"owner": lambda name: harness_run.database(name).connect_owner(autocommit=True)}
 
 
-def _wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_a_taken_clone_comes_with_its_connection_open_to_it_and_to_nobody_else(harness_run):
     """The connection opened ahead reaches the clone taken, is handed out once, and one nobody
     took is closed when its clone is given back. (A clone made for a taker already waiting comes
@@ -119,7 +111,7 @@ def test_a_taken_clone_comes_with_its_connection_open_to_it_and_to_nobody_else(h
     pool = _pool(harness_run, size=2, connect_ahead=_owner_ahead(harness_run))
     try:
         pool.start()
-        assert _wait_for(lambda: pool.opened_ahead("owner") == 2)
+        assert wait_for(lambda: pool.opened_ahead("owner") == 2)
         first, second = pool.take(), pool.take()
         conn = pool.connection(first, "owner")
         assert conn is not None
@@ -150,7 +142,7 @@ def test_connections_are_opened_ahead_only_while_takers_use_them(harness_run):
         pool.give_back(name)
         assert pool.ahead("owner")
         # the clones already waiting in the pool get theirs too
-        assert _wait_for(lambda: pool.opened_ahead("owner") == 2)
+        assert wait_for(lambda: pool.opened_ahead("owner") == 2)
         name = pool.take()
         conn = pool.connection(name, "owner")
         assert conn is not None
@@ -175,14 +167,14 @@ def test_a_connection_that_cannot_be_opened_ahead_leaves_the_taker_to_meet_the_r
     pool = _pool(harness_run, size=1, connect_ahead={"owner": nobody}, retry_after=0.01)
     try:
         pool.start()
-        assert _wait_for(lambda: "given up" in (pool.refusal("owner") or ""))
+        assert wait_for(lambda: "given up" in (pool.refusal("owner") or ""))
         assert len(calls) == MAX_REFUSALS and not pool.ahead("owner")
         assert "harness_no_such_role" in pool.refusal("owner")
         assert f"refusal {MAX_REFUSALS} in a row" in pool.refusal("owner")
         name = pool.take(timeout=60)
         assert pool.connection(name, "owner") is None       # the taker connects itself
         pool.give_back(name)                                # ... and asked: one more try
-        assert _wait_for(lambda: f"refusal {MAX_REFUSALS + 1} in a row" in pool.refusal("owner"))
+        assert wait_for(lambda: f"refusal {MAX_REFUSALS + 1} in a row" in pool.refusal("owner"))
         assert len(calls) == MAX_REFUSALS + 1 and not pool.ahead("owner")
     finally:
         pool.close(drop=True)
@@ -214,7 +206,7 @@ def test_a_connection_refused_ahead_is_tried_again_after_a_while(harness_run):
                                          "(refusal 1 in a row; tried ahead again after 0.2 s)")
         assert pool.opened_ahead("owner") == 0
         release.set()
-        assert _wait_for(lambda: pool.opened_ahead("owner") == 1)
+        assert wait_for(lambda: pool.opened_ahead("owner") == 1)
         assert pool.ahead("owner")
         name = pool.take()
         conn = pool.connection(name, "owner")
@@ -250,9 +242,9 @@ def test_a_connection_failing_because_its_clone_was_taken_meanwhile_keeps_the_op
         assert name == first[0] and pool.connection(name, "owner") is None
         pool.give_back(name)                 # the taker asked for one: wanted ahead
         release.set()
-        assert _wait_for(lambda: (name, "owner") not in pool._connecting)
+        assert wait_for(lambda: (name, "owner") not in pool._connecting)
         assert pool.ahead("owner")
-        assert _wait_for(lambda: pool.opened_ahead("owner") == 1)
+        assert wait_for(lambda: pool.opened_ahead("owner") == 1)
     finally:
         release.set()
         pool.close(drop=True)
@@ -284,14 +276,14 @@ def test_only_the_clones_next_in_line_hold_connections(harness_run):
     pool = _pool(harness_run, size=4, creators=2, connect_ahead=_owner_ahead(harness_run))
     try:
         pool.start()
-        assert _wait_for(lambda: pool.ready == 4 and pool.opened_ahead("owner") == CONNECTED_AHEAD)
+        assert wait_for(lambda: pool.ready == 4 and pool.opened_ahead("owner") == CONNECTED_AHEAD)
         time.sleep(0.3)
         assert pool.opened_ahead("owner") == CONNECTED_AHEAD
         name = pool.take()
         conn = pool.connection(name, "owner")
         assert conn is not None
         conn.close()
-        assert _wait_for(lambda: pool.opened_ahead("owner") == CONNECTED_AHEAD)
+        assert wait_for(lambda: pool.opened_ahead("owner") == CONNECTED_AHEAD)
         pool.give_back(name)
     finally:
         pool.close(drop=True)

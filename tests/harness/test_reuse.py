@@ -19,6 +19,7 @@ from harness.lifecycle import record_server
 from harness.pool import ClonePool, create_clone_sql
 from harness.run_directory import claim_run_directory
 from tests.harness.conftest import run_pytest
+from tests.waits import wait_for
 
 _names = itertools.count(1)
 
@@ -151,7 +152,7 @@ def test_a_session_still_leaving_is_waited_for_and_a_clone_only_read_is_reused(h
         conn = pool.connection(name, "owner") or harness_run.database(name).connect_owner(autocommit=True)
         _read(conn, name)
         pool.give_back(name)                             # still connected
-        assert _wait_for(lambda: pool._checking == 1)     # the proof is waiting for it to leave
+        assert wait_for(lambda: pool._checking == 1)     # the proof is waiting for it to leave
         time.sleep(0.3)                                  # how late it leaves, not a synchronisation
         conn.close()
         assert pool.settle(60)
@@ -226,15 +227,6 @@ def test_through_the_fixtures_a_write_never_reaches_the_next_test(pytester_dir):
 
 
 
-def _wait_for(condition, seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 class _TwoPhaseBackend(EmbeddedBackend):
     """The embedded server with prepared transactions enabled (the harness's own has them off,
     as PostgreSQL does by default; a server a DSN points at may have them on)."""
@@ -282,14 +274,14 @@ def test_a_clone_with_a_prepared_transaction_left_behind_is_never_proven_unchang
         try:
             # the session has left (so the proof is not refused for a session still leaving) and
             # its counts are flushed: they alone would vouch for the clone
-            assert _wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
+            assert wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
             assert admin.execute(written).fetchone()[0] == 0
             assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None
         finally:
             with connect("clone_2pc") as conn:
                 conn.execute("rollback prepared 'left_behind'")
         # counted once finished (by the session that finished it, when it has left) ...
-        assert _wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
+        assert wait_for(lambda: admin.execute(sessions).fetchone()[0] == 0)
         assert admin.execute(written).fetchone()[0] == 1
         assert unchanged.prove_unchanged(admin, "clone_2pc", recorded, connect) is None  # ... and seen
         admin.execute("drop database clone_2pc with (force)")
