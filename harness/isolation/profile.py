@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 
 from harness.errors import ConfigError
@@ -26,6 +26,12 @@ __all__ = ["PROFILE_ENV", "BoundedRun", "IsolationProfile", "SearchBudget", "bou
            "load_profile"]
 
 PROFILE_ENV = "HARNESS_ISOLATION_PROFILE"
+
+# every phase but ``explain``: once a call fails, that phase traces every further call line by
+# line (sys.settrace on CPython < 3.12, ~5x slower here) to note which code ran only in failing
+# calls, then varies the shrunk example's parts to say which ones did not matter. Neither finds
+# nor shrinks a failure; on a known-bad target they spent the whole time budget
+_PHASES = tuple(p for p in Phase if p is not Phase.explain)
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ def bounded_search(strategy: SearchStrategy, check: Callable[[Any], None], *, ex
     run = run or BoundedRun(SearchBudget(seconds))
     failing: set[str] = set()
 
-    @settings(max_examples=examples, deadline=None, database=None,
+    @settings(max_examples=examples, deadline=None, database=None, phases=_PHASES,
               suppress_health_check=list(HealthCheck))
     @given(value=strategy)
     def search(value: Any) -> None:

@@ -51,3 +51,25 @@ def test_a_failing_search_stops_at_its_budget_shrinking_included():
 def test_a_passing_search_runs_its_examples_within_the_budget():
     run = bounded_search(st.integers(), lambda v: None, examples=20, seconds=30)
     assert len(run.examples) == 20 and run.budget.skipped == 0
+
+
+def test_a_failing_search_neither_traces_nor_varies_the_failure_it_found():
+    """Hypothesis's ``explain`` phase would trace every call after the first failure line by line
+    (5x slower per database example here) and then re-run the shrunk failure with its parts
+    varied, only to annotate the report; on a known-bad target that spent the whole budget. The
+    failure is still shrunk to its smallest form and reported."""
+    import sys
+
+    traced, calls = [], []
+
+    def check(values):
+        calls.append(list(values))
+        traced.append(sys.gettrace() is not None)
+        assert 7 not in values, "a seven"
+
+    with pytest.raises(AssertionError, match="a seven") as err:
+        bounded_search(st.lists(st.integers(0, 10), min_size=3, max_size=8), check, examples=200,
+                       seconds=60)
+    assert not any(traced), f"{sum(traced)} of {len(traced)} calls ran under a tracer"
+    assert "Explanation" not in str(err.value) and "or any other generated value" not in str(err.value)
+    assert sorted(calls[-1]) == [0, 0, 7], calls[-1]   # the replay of the shrunk failure
