@@ -8,14 +8,14 @@ import pytest
 from hypothesis import strategies as st
 
 from harness.errors import ConfigError
-from harness.isolation.profile import bounded_search, load_profile
+from harness.isolation.profile import BoundedRun, SearchBudget, bounded_search, load_profile
 from tests.bite import ROOT
 
 PROFILES = ROOT / "fixtures" / "tenant_isolation" / "profiles.yaml"
 
 
 def test_the_shipped_profiles_load():
-    assert load_profile(PROFILES).property_budget_s > 0
+    assert load_profile(PROFILES).property_budget_s > load_profile(PROFILES).shrink_budget_s > 0
     assert load_profile(PROFILES, "quick").property_examples <= load_profile(PROFILES).property_examples
 
 
@@ -23,6 +23,7 @@ def test_the_shipped_profiles_load():
     ("default: {property_examples: 0, property_budget_s: 5}", "default.property_examples"),
     ("default: {property_examples: 3, property_budget_s: never}", "default.property_budget_s"),
     ("other: {property_examples: 3, property_budget_s: 5}", "default"),
+    ("default: {property_examples: 3, property_budget_s: 5, shrink_budget_s: 0}", "default.shrink_budget_s"),
 ])
 def test_a_bad_profile_names_the_field(tmp_path, body, field):
     path = tmp_path / "profiles.yaml"
@@ -51,3 +52,50 @@ def test_a_failing_search_stops_at_its_budget_shrinking_included():
 def test_a_passing_search_runs_its_examples_within_the_budget():
     run = bounded_search(st.integers(), lambda v: None, examples=20, seconds=30)
     assert len(run.examples) == 20 and run.budget.skipped == 0
+
+
+class _Clock:
+    """Time that moves only when a check says so: the budgets judged without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_shrinking_stops_at_its_own_budget_and_the_failure_is_still_reported():
+    """Each check costs 1 s of this clock. The first failure comes early; hypothesis would then
+    shrink for hundreds of checks. With a 5 s shrink budget inside a 1000 s search budget, at most
+    ~5 checks run after the first failure, the failure still propagates (replayed, not flaky),
+    and the evidence says which budget stopped it."""
+    clock = _Clock()
+    calls: list[list[int]] = []
+    failed_at: list[int] = []
+
+    def check(values):
+        calls.append(values)
+        clock.now += 1.0
+        if sum(values) >= 50:
+            failed_at.append(len(calls))
+            raise AssertionError(f"sum {sum(values)}")
+
+    run = BoundedRun(SearchBudget(1000.0, 5.0, clock=clock))
+    with pytest.raises(AssertionError, match="sum"):
+        bounded_search(st.lists(st.integers(0, 100), min_size=5), check, examples=200,
+                       seconds=1000.0, run=run)
+    assert failed_at, "no example failed"
+    after_first = len(calls) - failed_at[0]
+    assert after_first <= 5 + 2, f"{after_first} checks ran past a 5 s shrink budget"
+    assert run.budget.stopped().startswith("shrink budget")
+
+
+def test_without_a_failure_the_shrink_budget_never_stops_the_search():
+    clock = _Clock()
+
+    def check(value):
+        clock.now += 1.0
+
+    run = BoundedRun(SearchBudget(1000.0, 0.5, clock=clock))
+    bounded_search(st.integers(), check, examples=20, seconds=1000.0, run=run)
+    assert len(run.examples) == 20 and run.budget.stopped() == "every example ran"
