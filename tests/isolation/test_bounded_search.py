@@ -66,27 +66,29 @@ class _Clock:
 
 def test_shrinking_stops_at_its_own_budget_and_the_failure_is_still_reported():
     """Each check costs 1 s of this clock. The first failure comes early; hypothesis would then
-    shrink for hundreds of checks. With a 5 s shrink budget inside a 1000 s search budget, at most
-    ~5 checks run after the first failure, the failure still propagates (replayed, not flaky),
-    and the evidence says which budget stopped it."""
+    shrink for dozens of new examples (38 checks in all without a shrink budget). With a 5 s
+    shrink budget inside a 1000 s search budget, at most 6 new examples are checked after the
+    first failure (replays of a failing example always run: they report it), the failure still
+    propagates, and the evidence says which budget stopped it."""
     clock = _Clock()
-    calls: list[list[int]] = []
-    failed_at: list[int] = []
+    failing: set[str] = set()
+    new_after_failure: list[list[int]] = []
 
     def check(values):
-        calls.append(values)
+        if failing and repr(values) not in failing:
+            new_after_failure.append(values)
         clock.now += 1.0
         if sum(values) >= 50:
-            failed_at.append(len(calls))
+            failing.add(repr(values))
             raise AssertionError(f"sum {sum(values)}")
 
     run = BoundedRun(SearchBudget(1000.0, 5.0, clock=clock))
     with pytest.raises(AssertionError, match="sum"):
         bounded_search(st.lists(st.integers(0, 100), min_size=5), check, examples=200,
                        seconds=1000.0, run=run)
-    assert failed_at, "no example failed"
-    after_first = len(calls) - failed_at[0]
-    assert after_first <= 5 + 2, f"{after_first} checks ran past a 5 s shrink budget"
+    assert failing, "no example failed"
+    # checked at 0, 1, ..., 5 s after the first failure: six at most, then none
+    assert len(new_after_failure) <= 6, f"{len(new_after_failure)} new examples past a 5 s shrink budget"
     assert run.budget.stopped().startswith("shrink budget")
 
 
