@@ -1,9 +1,11 @@
 """The migrated template, kept across runs and keyed by what it was built from (after pgtestdb).
 
 A run needs a server and a template database migrated to head. Migrating takes seconds and the
-result depends only on the migration files, the target spec and the server build, so the
-template is kept under a key hashed from exactly those (:func:`template_key`); a warm run starts
-without migrating, and any change to a migration file (or ``--harness-fresh``) rebuilds it.
+result depends only on the migration files (and the project modules they import), the spec's
+fields a build reads and the server build, so the template is kept under a key hashed from
+exactly those (:func:`template_key`); a warm run starts without migrating, targets that differ
+only elsewhere (an adapter, an API) share it, and any change to what it is built from (or
+``--harness-fresh``) rebuilds it.
 
 Where it is kept depends on the backend:
 
@@ -26,6 +28,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from psycopg import sql
 
 from harness import migrations
 from harness.backends import ServerState
+from harness.pysource import reached_sources
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
@@ -42,7 +46,7 @@ __all__ = ["CACHED_TEMPLATE", "ClusterCache", "build_template", "cache_root", "k
            "template_key"]
 
 # bump when what a cached template contains changes shape
-FORMAT = "1"
+FORMAT = "2"
 # the template's name inside a cached embedded cluster (the cluster is private to one run)
 CACHED_TEMPLATE = "harness_template"
 # cached clusters nobody used for this long are removed when another one is built
@@ -73,15 +77,33 @@ def migration_files(spec: TargetSpec) -> list[tuple[str, Path]]:
     return found
 
 
+# spec fields no part of a build reads: the server start, the app role, the migration tool
+# (harness.migrations: its section, app_role, tenant_setting) and the extensions check. Every
+# other field, and any field added later, is hashed: a target that differs in one of these only
+# (a known-bad variant with its own adapter, another API, other suites) shares the template,
+# and one that differs in anything else gets its own. Where the spec's text came from (path,
+# extends) is not hashed either: what it says is.
+NOT_BUILT_FROM = frozenset({
+    "name", "path", "extends", "adapter", "api", "tenancy", "unsupported", "standards",
+    "binding", "membership", "anonymous", "suites", "harness_suites", "data_dir",
+})
+
+
 def template_key(spec: TargetSpec, server_build: str) -> str:
-    """A hash of the migration files, the spec's contents and the server build."""
+    """A hash of what the template is built from: the server build, the spec's fields a build
+    reads (:data:`NOT_BUILT_FROM` names the others), the migration files, and the project's
+    Python modules those import at any depth (a helper shaping the schema is part of it)."""
     digest = hashlib.sha256()
-    for part in (FORMAT, server_build, spec.migrations.tool):
+    for part in (FORMAT, server_build):
         digest.update(part.encode() + b"\0")
-    for source in (spec.path, *spec.extends):   # a spec and every file it extends
-        digest.update(source.read_bytes() + b"\0")
-    for name, path in migration_files(spec):
+    for item in fields(spec):
+        if item.name not in NOT_BUILT_FROM:  # reprs: the dsn (a secret) is never in them
+            digest.update(f"{item.name}={getattr(spec, item.name)!r}".encode() + b"\0")
+    files = migration_files(spec)
+    for name, path in files:
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in reached_sources(path for _, path in files):
+        digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from harness.pysource import parse
 from harness.secrets import redact
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,9 +103,7 @@ def run_family(family: str, target: Path, gates: tuple[str, ...], out: Path, *,
                "--alluredir", str(results), *pytest_args]
     for gate in gates:
         command += ["--harness-gate", gate]
-    with _BUILDING:   # ast.parse is not thread-safe in CPython 3.11 (gh-106905): one at a time
-        reached = reaches_hypothesis(ROOT / "scenarios" / family)
-    if reached is None:
+    if reaches_hypothesis(ROOT / "scenarios" / family) is None:
         # hypothesis's plugin imports all of hypothesis at the end of every session (~1 s of CPU)
         command += ["-p", "no:hypothesispytest"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -159,7 +158,8 @@ def reaches_hypothesis(suite: Path) -> str | None:
 def _imported(path: Path) -> Iterator[str]:
     """Every module name ``path`` imports (``from a import b``: ``a`` and ``a.b``)."""
     package = path.relative_to(ROOT).parent.parts if path.is_relative_to(ROOT) else ()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    # harness.pysource.parse: ast.parse is not thread-safe in CPython 3.11 (gh-106905)
+    for node in ast.walk(parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

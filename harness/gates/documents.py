@@ -27,13 +27,13 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import ConfigError
+from harness.pysource import parse
 
 if TYPE_CHECKING:
     from harness.target import TargetSpec
@@ -44,12 +44,6 @@ RISK_STATUSES = ("open", "mitigating", "mitigated", "closed", "accepted")
 OPEN_STATUSES = ("open", "mitigating")
 _RISK_FIELDS = ("id", "title", "owner", "due", "status")
 _ROLLBACK_NOTE = re.compile(r"\brollback\b", re.IGNORECASE)
-# packets are built side by side in threads (harness gate --workers N), and CPython 3.11's
-# ast.parse fails at random when two threads parse at once ("SystemError: AST constructor
-# recursion depth mismatch", gh-106905): the migrations are parsed one file at a time
-_PARSING = threading.Lock()
-
-
 @dataclass(frozen=True)
 class DocumentContext:
     """Where documents are looked for: the target's root and its migrations folder."""
@@ -146,8 +140,7 @@ def _rollback_notes(context: DocumentContext, path: str | None) -> DocumentResul
         name = _relative(file, context.root)
         try:
             source = file.read_text(encoding="utf-8")
-            with _PARSING:
-                tree = ast.parse(source, filename=str(file))
+            tree = parse(source, str(file))   # one thread at a time (gh-106905)
         except (SyntaxError, UnicodeDecodeError, OSError) as exc:
             problems.append(f"{name}: cannot be parsed ({exc})")
             checked.append(name)

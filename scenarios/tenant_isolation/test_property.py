@@ -20,11 +20,13 @@ def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolatio
     """For any number of tenants (2-6) with any number of rows (0-3) in each tenant table, each tenant
     bound in turn sees exactly the rows of the tenants it belongs to in every tenant table. Each
     example runs in one transaction that is rolled back; the search (shrinking included) stops at
-    the profile's time budget. Feeds S03.cross-tenant-negatives."""
+    the profile's time budget, and shrinking a failure at its shrink budget. Feeds
+    S03.cross-tenant-negatives."""
     profile = load_profile(PROFILES)
     tables = [t.qualified for t in isolation_catalog.tenant_tables if not isolation_catalog.is_root(t)]
     plans = st.lists(st.fixed_dictionaries({t: st.integers(0, 3) for t in tables}), min_size=2, max_size=6)
-    run, summaries = BoundedRun(SearchBudget(profile.property_budget_s)), []
+    run = BoundedRun(SearchBudget(profile.property_budget_s, profile.shrink_budget_s))
+    summaries: list[dict] = []
 
     def every_tenant_sees_its_own(plan):
         probes = exact_visibility(seed_conn, row_factory, harness_target.app_role,
@@ -38,6 +40,8 @@ def test_every_tenant_sees_exactly_its_own_rows(seed_conn, row_factory, isolatio
                        seconds=profile.property_budget_s, run=run)
     finally:
         attach_json("examples", {"profile": profile.name, "budget_s": profile.property_budget_s,
+                                 "shrink_budget_s": profile.shrink_budget_s,
+                                 "stopped": run.budget.stopped(),
                                  "examples run": len(summaries),
                                  "calls after the budget (returned at once)": run.budget.skipped,
                                  "examples": summaries})

@@ -38,7 +38,8 @@ def _touch_migration(spec_path: Path) -> None:
 
 
 def test_the_key_follows_migration_files_and_the_spec(tmp_path):
-    """Same inputs, same key; any edit of a migration file or of the spec, another key."""
+    """Same inputs, same key; any edit of a migration file or of a spec field the build reads,
+    another key; an edit the build never reads (a comment, the adapter), the same key."""
     spec_path = _copy_target(tmp_path)
     key = template_key(load_target(spec_path, backend="embedded"), "pg")
     assert template_key(load_target(spec_path, backend="embedded"), "pg") == key
@@ -46,8 +47,64 @@ def test_the_key_follows_migration_files_and_the_spec(tmp_path):
     _touch_migration(spec_path)
     edited = template_key(load_target(spec_path, backend="embedded"), "pg")
     assert edited != key
-    spec_path.write_text(spec_path.read_text() + "\n# a spec edit\n")
+    text = spec_path.read_text()
+    spec_path.write_text(text + "\n# a comment\n")
+    assert template_key(load_target(spec_path, backend="embedded"), "pg") == edited
+    spec_path.write_text(text.replace("adapter: reference_impl.adapter:ReferenceAdapter",
+                                      "adapter: reference_impl.variants.api_adapters:DepartedMemberTokenAdapter"))
+    assert template_key(load_target(spec_path, backend="embedded"), "pg") == edited
+    spec_path.write_text(text.replace("app_role: app_user", "app_role: app_user2"))
     assert template_key(load_target(spec_path, backend="embedded"), "pg") != edited
+
+
+@pytest.mark.parametrize("field_value", [
+    ("app_role", "someone_else"), ("tenant_setting", "app.tenant"),
+    ("requires_extensions", ("vector",)), ("database", "docker"),
+    ("migrations", "version_locations"),
+])
+def test_every_field_the_build_reads_is_in_the_key(tmp_path, field_value):
+    """The build reads these (the app role it creates, the settings env.py is given, the
+    extensions checked, where the server comes from, the migration folders): a change of any one
+    gives another key."""
+    spec = load_target(_copy_target(tmp_path), backend="embedded")
+    name, value = field_value
+    if name == "database":
+        changed = replace(spec, database=replace(spec.database, backend=value))
+    elif name == "migrations":
+        extra = tmp_path / "more"
+        extra.mkdir()
+        changed = replace(spec, migrations=replace(spec.migrations, version_locations=(extra,)))
+    else:
+        changed = replace(spec, **{name: value})
+    assert template_key(changed, "pg") != template_key(spec, "pg")
+
+
+def test_a_known_bad_variant_with_its_own_adapter_shares_the_references_template():
+    """A variant that changes only its adapter migrates nothing of its own: one template for
+    both (before, each variant's spec file gave it a key of its own, and a migration per run)."""
+    reference = load_target(ROOT / "target.yaml", backend="embedded")
+    variant = load_target(ROOT / "reference_impl" / "variants" / "api-departed-member-token" / "target.yaml",
+                          backend="embedded")
+    assert variant.adapter != reference.adapter
+    assert template_key(variant, "pg") == template_key(reference, "pg")
+
+
+def test_a_project_module_a_migration_imports_is_in_the_key(tmp_path, monkeypatch):
+    """A migration importing a helper of the project builds what the helper says: an edit of
+    the helper (found at any depth, through a relative import too) gives another key."""
+    spec_path = _copy_target(tmp_path)
+    package = f"tplhelpers_{uuid.uuid4().hex[:8]}"
+    root = tmp_path / "project" / package
+    root.mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "policies.py").write_text("from .naming import prefix\n")
+    (root / "naming.py").write_text("prefix = 'p_'\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "project"))
+    first = sorted((spec_path.parent / "migrations" / "versions").glob("*.py"))[0]
+    first.write_text(first.read_text() + f"\n\ndef _helper():\n    from {package}.policies import prefix\n")
+    key = template_key(load_target(spec_path, backend="embedded"), "pg")
+    (root / "naming.py").write_text("prefix = 'q_'\n")
+    assert template_key(load_target(spec_path, backend="embedded"), "pg") != key
 
 
 def _start(spec_path: Path, *, fresh: bool = False) -> tuple[Run, str]:
