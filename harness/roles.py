@@ -20,7 +20,10 @@ def ensure_role(admin: psycopg.Connection, role: str, password: str) -> bool:
     """Creates ``role`` as a plain login (no superuser, no BYPASSRLS). Returns True if created.
 
     A role that already exists keeps its attributes: on a shared server it is not ours to change,
-    and the safety checks will say if it is unfit.
+    and the safety checks will say if it is unfit. Another session creating the same role at the
+    same moment is not an error: PostgreSQL answers the loser with 42710 when the winner had
+    committed before the CREATE began, and with 23505 on ``pg_authid_rolname_index`` when the
+    CREATE had to wait for the winner's commit.
     """
     exists = admin.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
     if exists:
@@ -28,7 +31,7 @@ def ensure_role(admin: psycopg.Connection, role: str, password: str) -> bool:
     try:
         admin.execute(sql.SQL("create role {} login nosuperuser nobypassrls nocreatedb "
                               "nocreaterole password {}").format(sql.Identifier(role), sql.Literal(password)))
-    except psycopg.errors.DuplicateObject:  # another worker won the race
+    except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):  # another session won
         return False
     return True
 

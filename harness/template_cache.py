@@ -16,7 +16,9 @@ Where it is kept depends on the backend:
   concurrent runs copy at once while a rebuild waits for them and publishes by rename.
 - **dsn**: a database ``harness_tpl_<key>`` kept on that server, built under an advisory lock;
   it counts as built only once it refuses connections (the last step of a build), so a build
-  killed half-way is never used.
+  killed half-way is never used. Builds of *different* keys on one server also take turns
+  (:data:`SERVER_BUILD_LOCK`): migrations may create roles, which belong to the whole server,
+  and two "create the role if it is missing" steps at once make one of them fail.
 - **docker**: the container is per run, so the template is built per run (not cached).
 """
 
@@ -27,7 +29,8 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
@@ -134,20 +137,31 @@ def build_template(spec: TargetSpec, admin: ConnParams, name: str) -> None:
         raise
 
 
+#: the advisory lock every template build on a dsn server holds (see the module's docstring)
+SERVER_BUILD_LOCK = "harness: template builds on this server"
+
+
 def kept_template(spec: TargetSpec, admin: ConnParams, key: str, *, fresh: bool) -> tuple[str, str]:
     """The dsn backend's template, kept on the server as ``harness_tpl_<key>``: (name, source)."""
     name = f"harness_tpl_{key[:16]}"
-    with psycopg.connect(admin.conninfo(), autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (name,))
-        try:
-            row = conn.execute("select datallowconn from pg_database where datname = %s",
-                               (name,)).fetchone()
-            if row is not None and row[0] is False and not fresh:
-                return name, "cache"
+    with psycopg.connect(admin.conninfo(), autocommit=True) as conn, _advisory(conn, name):
+        row = conn.execute("select datallowconn from pg_database where datname = %s",
+                           (name,)).fetchone()
+        if row is not None and row[0] is False and not fresh:
+            return name, "cache"
+        with _advisory(conn, SERVER_BUILD_LOCK):
             build_template(spec, admin, name)
-            return name, "built"
-        finally:
-            conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
+        return name, "built"
+
+
+@contextmanager
+def _advisory(conn: psycopg.Connection, name: str) -> Iterator[None]:
+    """A session advisory lock named ``name`` on ``conn``'s database, held for the block."""
+    conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (name,))
+    try:
+        yield
+    finally:
+        conn.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
 
 
 class ClusterCache:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 from psycopg import sql
 
 from harness.errors import UnsafeAppRole
-from harness.roles import app_role_problems, require_safe_app_role
+from harness.roles import app_role_problems, ensure_role, require_safe_app_role
 from harness.tenancy import bind_workspace, bound_workspace, current_workspace
 
 pytestmark = pytest.mark.slow
@@ -16,6 +18,50 @@ pytestmark = pytest.mark.slow
 def _make_role(owner_conn: psycopg.Connection, name: str, attrs: str) -> None:
     owner_conn.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(name)))
     owner_conn.execute(sql.SQL("create role {} login " + attrs).format(sql.Identifier(name)))
+
+
+@pytest.mark.parametrize("winner_commits", ["before the create", "while the create waits"])
+def test_a_role_created_by_another_session_at_the_same_moment_is_not_an_error(harness_run, winner_commits):
+    """Two runs on one shared server both create the app role (the round-7 CI failure): the one
+    that loses gets 42710 if the other had committed first, 23505 on pg_authid_rolname_index if
+    its CREATE waited for the other's commit. Either way the role exists and the run goes on."""
+    role = f"harness_race_{winner_commits.split()[0]}"
+    conninfo = harness_run.server.admin.conninfo()
+    with psycopg.connect(conninfo, autocommit=True) as cleanup:
+        cleanup.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+        try:
+            with psycopg.connect(conninfo) as winner, psycopg.connect(conninfo, autocommit=True) as loser:
+                winner.execute(sql.SQL("create role {}").format(sql.Identifier(role)))
+                if winner_commits == "before the create":
+                    winner.commit()
+                    assert ensure_role(loser, role, "unused") is False
+                    return
+                # the loser's existence check does not see the uncommitted role; its CREATE blocks
+                result: list[object] = []
+                racer = threading.Thread(target=lambda: result.append(_outcome(loser, role)))
+                racer.start()
+                _wait_until_blocked(cleanup, loser.info.backend_pid)
+                winner.commit()
+                racer.join(timeout=10)
+                assert result == [False]
+        finally:
+            cleanup.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+
+
+def _outcome(conn: psycopg.Connection, role: str) -> object:
+    try:
+        return ensure_role(conn, role, "unused")
+    except psycopg.Error as exc:
+        return exc.sqlstate
+
+
+def _wait_until_blocked(observer: psycopg.Connection, pid: int) -> None:
+    for _ in range(500):
+        row = observer.execute("select wait_event_type from pg_stat_activity where pid = %s", (pid,)).fetchone()
+        if row and row[0] == "Lock":
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"backend {pid} never waited on the other session's role")
 
 
 def test_reference_app_role_is_safe(owner_conn, fresh_database):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import shutil
 import stat
+import threading
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from harness.lifecycle import Run
 from harness.migrations import current_heads, script_heads
 from harness.target import load_target
-from harness.template_cache import template_key
+from harness.template_cache import SERVER_BUILD_LOCK, kept_template, template_key
 
 from .conftest import ROOT, run_pytest
 
@@ -177,3 +180,35 @@ def test_harness_fresh_flag_and_ini_rebuild_the_cached_template(pytester_dir, tm
     assert source("--harness-fresh") == "built"
     assert source("-o", "harness_fresh=true") == "built"
     assert source("-o", "harness_fresh=false") == "cache"
+
+
+def test_builds_of_different_templates_on_one_dsn_server_take_turns(harness_run):
+    """Migrations may create roles, which belong to the whole server: a build waits while another
+    key's build holds the server's build lock, then builds, and the next run finds it kept."""
+    admin = harness_run.server.admin
+    key = uuid.uuid4().hex
+    name = f"harness_tpl_{key[:16]}"
+    outcome: list[tuple[str, str]] = []
+    with psycopg.connect(admin.conninfo(), autocommit=True) as other_build:
+        other_build.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (SERVER_BUILD_LOCK,))
+        builder = threading.Thread(target=lambda: outcome.append(
+            kept_template(harness_run.spec, admin, key, fresh=False)))
+        builder.start()
+        try:
+            for _ in range(500):
+                waiting = other_build.execute(
+                    "select count(*) from pg_locks where locktype = 'advisory' and not granted").fetchone()[0]
+                if waiting:
+                    break
+                time.sleep(0.01)
+            assert waiting == 1, "the build did not wait for the server's build lock"
+            assert other_build.execute("select count(*) from pg_database where datname = %s",
+                                       (name,)).fetchone()[0] == 0
+        finally:
+            other_build.execute("select pg_advisory_unlock(hashtextextended(%s, 0))", (SERVER_BUILD_LOCK,))
+            builder.join(timeout=120)
+        try:
+            assert outcome == [(name, "built")]
+            assert kept_template(harness_run.spec, admin, key, fresh=False) == (name, "cache")
+        finally:
+            other_build.execute(sql.SQL("drop database if exists {} (force)").format(sql.Identifier(name)))
