@@ -15,6 +15,7 @@ Without Node, npm or the pinned package the packet is complete all the same: the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -22,27 +23,34 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from harness.gates.allure_renderer import AllureRenderer
 from harness.gates.behaviours import GROUP_BY, behaviour_titles, titled_labels
 from harness.gates.catalog import Catalog, Gate
 from harness.gates.model import AllureStatus
 from harness.gates.redaction import Redactor
 from harness.gates.results import ResultSet, TestCase
 
-__all__ = ["ABSENT", "REPORT_DIR", "render_allure", "strip_outside_requests"]
+__all__ = ["ABSENT", "REPORT_DIR", "render_allure", "renderer", "strip_outside_requests"]
 
 REPORT_DIR = "allure-report"
 ABSENT = "the Allure CLI is absent"
 _PROJECT = Path(__file__).resolve().parents[2]    # where package.json pins allure
 _NPM_TIMEOUT = 600
-_GENERATE_TIMEOUT = 300
 _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*[\"']https?://[^>]*>\s*</script>\s*", re.I)
 _INLINE_SCRIPT = re.compile(r"<script\b[^>]*>(?:(?!</script>).)*?</script>\s*", re.I | re.S)
 _OUTSIDE = re.compile(r"<(?:script|link|img|iframe|source|embed)\b[^>]*\b(?:src|href)\s*=\s*[\"'](https?:)?//", re.I)
 
 
+def renderer() -> AllureRenderer:
+    """A renderer for the reports of several packets, one Node process for all (close it)."""
+    return AllureRenderer(_PROJECT)
+
+
 def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: Path, title: str,
                   redactor: Redactor, *, project: Path = _PROJECT, gate: Gate | None = None,
-                  catalog: Catalog | None = None) -> AllureStatus:
+                  catalog: Catalog | None = None, renderer: AllureRenderer | None = None) -> AllureStatus:
+    """Renders the gate's report into ``packet_dir/allure-report`` with ``renderer`` (else one
+    of its own for this report), and says how it went."""
     node = shutil.which("node")
     if node is None:
         return AllureStatus(False, f"{ABSENT}: Node.js is not installed here (node not on PATH)")
@@ -65,19 +73,15 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
         # so with a relative --out the report was written into a folder deleted right after
         output = packet_dir.resolve() / REPORT_DIR
         (stage / "allurerc.json").write_text(json.dumps(allure_config(title, output)), encoding="utf-8")
-        try:
-            done = subprocess.run(
-                [node, str(cli), "generate", "--config", str(stage / "allurerc.json"),
-                 "--cwd", str(stage), str(stage / "results")],
-                cwd=stage, capture_output=True, text=True, timeout=_GENERATE_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
+        with contextlib.ExitStack() as stack:
+            if renderer is None or renderer.project != project:
+                renderer = stack.enter_context(AllureRenderer(project))
+            problem = renderer.generate(stage / "allurerc.json", stage, stage / "results")
+        if problem is None and not (output / "index.html").is_file():
+            problem = f"allure generate wrote no {REPORT_DIR}/index.html"
+        if problem is not None:
             shutil.rmtree(output, ignore_errors=True)
-            return AllureStatus(False, f"allure generate took longer than {_GENERATE_TIMEOUT} s")
-        index = output / "index.html"
-        if done.returncode != 0 or not index.is_file():
-            shutil.rmtree(output, ignore_errors=True)
-            return AllureStatus(False, f"allure generate failed (exit {done.returncode}, no "
-                                       f"{REPORT_DIR}/index.html): {_last_line(done.stderr or done.stdout)}")
+            return AllureStatus(False, problem)
     for page in output.rglob("*.html"):
         html = strip_outside_requests(page.read_text(encoding="utf-8"))
         leftover = _OUTSIDE.search(html)

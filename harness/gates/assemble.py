@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.gates.allure_renderer import AllureRenderer
 from harness.gates.allure_report import render_allure
 from harness.gates.baseline import compare, load_baseline
 from harness.gates.catalog import Catalog, Gate
@@ -81,7 +82,10 @@ def check_documents(gate: Gate, target: TargetSpec | None, today: dt.date) -> di
             for item in gate.items if item.kind == "document"}
 
 
-def build_packet(request: BuildRequest, results: ResultSet | None = None) -> BuiltPacket:
+def build_packet(request: BuildRequest, results: ResultSet | None = None,
+                 renderer: AllureRenderer | None = None) -> BuiltPacket:
+    """The gate's packet, built in a staging folder and swapped in whole; ``renderer`` renders
+    its Allure report (several packets share one; else the report gets its own)."""
     gate = request.catalog.gate(request.gate_id)
     results = results if results is not None else read_results(request.results_dirs)
     now = request.now or dt.datetime.now(dt.UTC)
@@ -106,7 +110,7 @@ def build_packet(request: BuildRequest, results: ResultSet | None = None) -> Bui
         evidence = _copy_evidence(cases, staging, redactor)
         if request.allure:
             allure = render_allure(results, cases, staging, f"{gate.id} {gate.name}", redactor,
-                                   gate=gate, catalog=request.catalog)
+                                   gate=gate, catalog=request.catalog, renderer=renderer)
         else:
             allure = AllureStatus(False, "not requested (--no-allure)")
         packet = Packet(verdict=verdict, generated_at=now.isoformat(timespec="seconds"),

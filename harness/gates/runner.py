@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from harness.errors import HarnessError
+from harness.gates import allure_report
 from harness.gates.assemble import BuildRequest, BuiltPacket, build_packet
 from harness.gates.results import read_results
 
@@ -287,18 +288,21 @@ def run_gates(request: BuildRequest, gate_ids: tuple[str, ...], target: TargetSp
     run = run_suites(target, gate_ids, results_dir, quiet, workers)
     results = read_results(run.results_dir)
 
-    def build(gate_id: str) -> BuiltPacket:
-        return build_packet(replace(request, gate_id=gate_id, results_dir=run.results_dir,
-                                    target=target), results)
+    # one Node process renders every gate's Allure report (starting one per report cost more
+    # CPU than the rendering); it is stopped when the packets are built, or on an interrupt
+    with allure_report.renderer() as renderer:
+        def build(gate_id: str) -> BuiltPacket:
+            return build_packet(replace(request, gate_id=gate_id, results_dir=run.results_dir,
+                                        target=target), results, renderer)
 
-    if len(gate_ids) == 1 or workers <= 1:
-        return run, [build(gate_id) for gate_id in gate_ids]
-    # each packet is built in its own staging folder and swapped in whole; an interrupt
-    # cancels the packets not yet started and waits for those under way
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="packet") as builders:
-        futures = [builders.submit(build, gate_id) for gate_id in gate_ids]
-        try:
-            return run, [future.result() for future in futures]
-        except BaseException:
-            builders.shutdown(cancel_futures=True)
-            raise
+        if len(gate_ids) == 1 or workers <= 1:
+            return run, [build(gate_id) for gate_id in gate_ids]
+        # each packet is built in its own staging folder and swapped in whole; an interrupt
+        # cancels the packets not yet started and waits for those under way
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="packet") as builders:
+            futures = [builders.submit(build, gate_id) for gate_id in gate_ids]
+            try:
+                return run, [future.result() for future in futures]
+            except BaseException:
+                builders.shutdown(cancel_futures=True)
+                raise
