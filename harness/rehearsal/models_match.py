@@ -11,15 +11,13 @@ describe every index, and bookkeeping tables are nobody's model.
 
 from __future__ import annotations
 
-from typing import Any
-
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, create_engine
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING, Any
 
 from harness.rehearsal.failures import Finding
 from harness.secrets import ConnParams
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
 
 __all__ = ["model_differences"]
 
@@ -28,6 +26,13 @@ _JUDGED = {"add_table", "add_column", "remove_column", "modify_type", "modify_nu
 
 def model_differences(params: ConnParams, metadata: MetaData) -> tuple[list[Finding], list[str]]:
     """(findings, the differences listed but not judged) between ``metadata`` and the database."""
+    # imported here: Alembic's autogenerate brings SQLAlchemy's whole engine (~0.5 s of CPU), and
+    # every process that reads the family registry imports this package
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
     modelled = set(metadata.tables)
     engine = create_engine(params.sqlalchemy_url(), poolclass=NullPool)
     try:

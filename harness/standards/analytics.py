@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-import jsonschema
 import yaml
 
 from harness.adapter import InvariantViolated
@@ -58,6 +57,8 @@ def load_event_fixtures(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def taxonomy_findings(analytics: AnalyticsCapability) -> list[Finding]:
+    import jsonschema  # here: every process reading the family registry imports this module
+
     found = []
     for event_type, schema in analytics.analytics_taxonomy().items():
         try:
@@ -71,6 +72,8 @@ def taxonomy_findings(analytics: AnalyticsCapability) -> list[Finding]:
 def integrity_findings(analytics: AnalyticsCapability, workspace: Any, other: Any,
                        events: dict[str, list[dict[str, Any]]]) -> list[Finding]:
     """Valid events stored once and conforming, invalid ones rejected, none visible to ``other``."""
+    import jsonschema  # as in taxonomy_findings
+
     found: list[Finding] = []
     taxonomy = analytics.analytics_taxonomy()
     now = datetime.now(UTC)
