@@ -164,3 +164,13 @@ def test_every_harness_module_binds_principals_through_tenancy_bound():
         if any(pattern.search(text) for pattern in BY_HAND):
             offenders.append(str(path.relative_to(ROOT)))
     assert not offenders, offenders
+
+
+def test_reading_the_registry_leaves_the_heavy_libraries_to_the_checks_that_use_them():
+    """Every pytest run that loads a target reads the registry (capability names): importing
+    Alembic's autogenerate (and SQLAlchemy's engine) or jsonschema there cost each run ~0.4 s
+    of CPU, for the one migrations check and the two analytics checks that use them."""
+    probe = ("import sys; from harness.families import capabilities, families; families(); capabilities(); "
+             "print(sorted(m for m in ('alembic', 'sqlalchemy', 'jsonschema') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
