@@ -31,7 +31,7 @@ from harness.gates.model import AllureStatus
 from harness.gates.redaction import Redactor
 from harness.gates.results import ResultSet, TestCase
 
-__all__ = ["ABSENT", "REPORT_DIR", "render_allure", "renderer", "strip_outside_requests"]
+__all__ = ["ABSENT", "REPORT_DIR", "outside_reference", "render_allure", "renderer", "strip_outside_requests"]
 
 REPORT_DIR = "allure-report"
 ABSENT = "the Allure CLI is absent"
@@ -87,11 +87,11 @@ def render_allure(results: ResultSet, cases: tuple[TestCase, ...], packet_dir: P
             return AllureStatus(False, problem)
     for page in output.rglob("*.html"):
         html = strip_outside_requests(page.read_text(encoding="utf-8"))
-        leftover = next(_tag_matches(_OUTSIDE, html, links=True), None)
+        leftover = outside_reference(html)
         if leftover:
             shutil.rmtree(output, ignore_errors=True)
             return AllureStatus(False, f"the Allure report would load an outside resource "
-                                       f"({leftover.group(0)[:80]}…), so it was not kept")
+                                       f"({leftover[:80]}…), so it was not kept")
         page.write_text(html, encoding="utf-8")
     if any(redactor.leaks(f.read_bytes()) for f in output.rglob("*") if f.is_file()):
         shutil.rmtree(output, ignore_errors=True)
@@ -117,6 +117,13 @@ def strip_outside_requests(html: str) -> str:
             last = end
     parts.append(html[last:])
     return "".join(parts)
+
+
+def outside_reference(html: str) -> str | None:
+    """The first tag that would load something from the network (``src``/``href`` to
+    ``http(s)://`` or ``//``), or None."""
+    found = next(_tag_matches(_OUTSIDE, html, links=True), None)
+    return found.group(0) if found else None
 
 
 def _script_end(html: str, start: int) -> int:

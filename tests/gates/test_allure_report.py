@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from harness.gates.allure_report import strip_outside_requests
+from harness.gates.allure_report import outside_reference, strip_outside_requests
 from harness.gates.assemble import BuildRequest, build_packet
 from harness.gates.manifest import verify
 from tests.gates.conftest import NOW, REPO, SECRET
@@ -33,6 +33,30 @@ def test_strip_removes_the_analytics_and_keeps_the_report_scripts():
     html = strip_outside_requests(ALLURE_TAIL)
     assert "googletagmanager" not in html and "gtag(" not in html
     assert "data:text/javascript;base64,AAAA" in html and "allureReportDataReady" in html
+
+
+@pytest.mark.parametrize(("html", "stripped"), [
+    ("<SCRIPT>gtag('js')</Script>  <p>", "<p>"),                       # any case, trailing space
+    ("<script>dataLayer.push(1)</script><script>app()</script>", "<script>app()</script>"),
+    ("<script>app()</script>\n<script async>gtag(1)</SCRIPT>", "<script>app()</script>\n"),
+    ("<script>var s = '<script>gtag(';</script> tail", "tail"),       # ends at the first </script>
+    ("<script>gtag( never closed", "<script>gtag( never closed"),   # not a whole tag: kept
+    ("<script async src='HTTPS://tags.example/x.js'></script>\n<b>", "<b>"),
+    ('<script src="data:text/javascript;base64,' + "QUJD/+" * 20_000 + '"></script>',
+     '<script src="data:text/javascript;base64,' + "QUJD/+" * 20_000 + '"></script>'),
+])
+def test_strip_keeps_the_report_and_drops_what_calls_out(html, stripped):
+    assert strip_outside_requests(html) == stripped
+
+
+@pytest.mark.parametrize(("html", "found"), [
+    ('<img alt="x" src="//cdn.example/a.png">', '<img alt="x" src="//'),
+    ("<LINK rel=stylesheet href='http://x/y.css'>", "<LINK rel=stylesheet href='http://"),
+    ('<iframe src="data:text/html,//not-a-link"></iframe><a href="https://x">', None),  # <a> loads nothing
+    ('<script src="data:text/javascript;base64,' + "Ly8v" * 50_000 + '"></script>', None),
+])
+def test_an_outside_reference_is_found_wherever_it_is(html, found):
+    assert outside_reference(html) == found
 
 
 def test_package_json_pins_allure_3_with_a_lockfile():
