@@ -167,7 +167,13 @@ class RowFactory:
         """Builds a row for ``tenant`` (parents first; ``fixed`` columns as given) and inserts it
         through the factory's connection."""
         table = self._table(table)
-        row = self._insert_values(table, tenant, self.values(table, tenant, fixed=fixed))
+        try:
+            # values a check accepted for an earlier row are trusted, not asked again: one query
+            # (three statements) fewer per checked column, about half of what seeding sent
+            row = self._insert_values(table, tenant, self.values(table, tenant, fixed=fixed, _trusted=True))
+        except psycopg.errors.CheckViolation:
+            # one no longer holds (``n < 100`` once the counter passed 100): every value asked
+            row = self._insert_values(table, tenant, self.values(table, tenant, fixed=fixed))
         ctid = row.pop("__ctid")
         key = tuple(row[c] for c in table.primary_key) if table.primary_key else (ctid,)
         return SeededRow(table.qualified, tenant, row, key)
@@ -220,7 +226,7 @@ class RowFactory:
         return [tuple(row[i] for i in where) for row in rows]
 
     def values(self, table: Table | str, tenant: object | None, _depth: int = 0, *,
-               fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
+               fixed: Mapping[str, Any] | None = None, _trusted: bool = False) -> dict[str, Any]:
         """A valid row of ``table`` in ``tenant`` as column -> value; parent rows are inserted."""
         table = self._table(table)
         if _depth > _MAX_DEPTH:
@@ -240,14 +246,14 @@ class RowFactory:
             if table.column(name) is None:
                 raise cannot_build(table, name, "row_overrides names a column the table does not have")
             row[name] = value() if callable(value) else value
-        self._satisfy_foreign_keys(table, tenant, row, _depth)
+        self._satisfy_foreign_keys(table, tenant, row, _depth, _trusted)
         for check in table.checks:
             if len(check.columns) > 1:
                 self.chooser.satisfy_check(table, check, row)
         for column in table.columns:
             if column.name in row or column.has_default or not column.not_null:
                 continue
-            row[column.name] = self.chooser.valid_value(table, column)
+            row[column.name] = self.chooser.valid_value(table, column, trusted=_trusted)
         return row
 
     def insert_statement(self, table: Table | str, values: Mapping[str, Any],
@@ -267,7 +273,7 @@ class RowFactory:
 
     # -- internals ---------------------------------------------------------------------------
     def _satisfy_foreign_keys(self, table: Table, tenant: object | None, row: dict[str, Any],
-                              depth: int) -> None:
+                              depth: int, trusted: bool = False) -> None:
         root = self.catalog.tenant_root
         scope = self.scoped_through.get(table.qualified)
         for fk in table.foreign_keys:
@@ -291,7 +297,7 @@ class RowFactory:
             if existing is not None:
                 row.update(zip(fk.columns, existing, strict=True))
                 continue
-            parent_values = self.values(parent, parent_tenant, depth + 1)
+            parent_values = self.values(parent, parent_tenant, depth + 1, _trusted=trusted)
             created = self._insert_values(parent, parent_tenant, parent_values)
             for column, ref in zip(fk.columns, fk.ref_columns, strict=True):
                 if column in row and row[column] != created[ref]:

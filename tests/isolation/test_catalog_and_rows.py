@@ -67,6 +67,26 @@ def test_a_table_added_later_is_discovered_and_seeded(owner_conn, catalog_of, fr
     assert project[:2] == (tenant, "open") and 1 <= project[2] <= 5
 
 
+def test_a_value_a_check_accepted_before_is_asked_again_once_the_database_refuses_it(
+        owner_conn, catalog_of, fresh_database):
+    """The factory trusts the candidate a check accepted for an earlier row instead of asking
+    again; a check that stops holding as the counter grows (``tally < 4``) is refused by the
+    insert, and the row is built again with every value asked: all rows land, each valid."""
+    owner_conn.execute("CREATE TABLE tallies (workspace_id uuid NOT NULL REFERENCES workspaces "
+                       "(workspace_id), tally int NOT NULL CHECK (tally < 4), "
+                       "label text NOT NULL CHECK (length(label) > 0))")
+    factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
+    tenant = factory.new_tenant()
+    asked = []
+    ask = factory.chooser._accepted
+    factory.chooser._accepted = lambda *a: asked.append(a[0].name) or ask(*a)
+    rows = [factory.insert("tallies", tenant) for _ in range(12)]
+    assert all(r.values["tally"] < 4 for r in rows)
+    assert owner_conn.execute("select count(*), max(tally) from tallies").fetchone()[0] == 12
+    # asked on the first row and again only where the insert was refused, not for every row
+    assert 2 <= asked.count("tally") < 12 and asked.count("label") < 12
+
+
 def test_what_the_catalog_cannot_solve_asks_for_an_override(owner_conn, catalog_of, fresh_database):
     owner_conn.execute(PROJECTS_AND_TASKS)
     factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
