@@ -56,7 +56,7 @@ def _outcome(conn: psycopg.Connection, role: str) -> object:
 
 
 def _wait_until_blocked(observer: psycopg.Connection, pid: int) -> None:
-    for _ in range(500):
+    for _ in range(3000):                    # up to 30 s on a busy machine
         row = observer.execute("select wait_event_type from pg_stat_activity where pid = %s", (pid,)).fetchone()
         if row and row[0] == "Lock":
             return

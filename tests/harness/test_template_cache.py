@@ -195,7 +195,7 @@ def test_builds_of_different_templates_on_one_dsn_server_take_turns(harness_run)
             kept_template(harness_run.spec, admin, key, fresh=False)))
         builder.start()
         try:
-            for _ in range(500):
+            for _ in range(3000):            # up to 30 s on a busy machine
                 waiting = other_build.execute(
                     "select count(*) from pg_locks where locktype = 'advisory' and not granted").fetchone()[0]
                 if waiting:
