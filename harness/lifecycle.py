@@ -94,6 +94,7 @@ class Run:
         self._state_file = self.dir / "server.json"
         self._record: dict[str, Any] | None = None
         self._pool: ClonePool | None = None
+        self._expected_clones: int | None = None
         self._app_role_problems: list[str] | None = None
 
     # -- the shared server -------------------------------------------------------------------
@@ -272,9 +273,12 @@ class Run:
     def pool(self) -> ClonePool | None:
         return self._pool
 
-    def start_pool(self) -> None:
-        """Starts making clones ahead of demand now rather than at the first clone()."""
+    def start_pool(self, expected: int | None = None) -> None:
+        """Starts making clones ahead of demand now rather than at the first clone(); with
+        ``expected`` (the most clones this process will take), never more ahead than that."""
         if self.pool_size > 0:
+            if self._pool is None:
+                self._expected_clones = expected
             self._clone_pool().start()
 
     def _clone_pool(self) -> ClonePool:
@@ -286,7 +290,7 @@ class Run:
             self._pool = ClonePool(self.server.admin, self.template(),
                                    lambda: self._new_name("pool"), self.pool_size, self._strategy,
                                    creators=DEFAULT_POOL_CREATORS, connect_ahead=connect_ahead,
-                                   reuse=self.reuse)
+                                   reuse=self.reuse, expected=self._expected_clones)
         return self._pool
 
     # -- connections -------------------------------------------------------------------------

@@ -311,6 +311,20 @@ def harness_target(pytestconfig: pytest.Config) -> TargetSpec:
     return spec
 
 
+def expected_clones(items: list[pytest.Item]) -> int:
+    """The most clones the pool hands out to ``items`` through the fixtures: one per test asking
+    for ``fresh_database`` (or a fixture built on it), one per module asking for
+    ``module_database``. Under xdist a worker runs a share of its collection: an upper bound.
+    A test that clones by hand (``harness_run.fresh_database()``) is served when it asks."""
+    fresh, modules = 0, set()
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        fresh += "fresh_database" in names
+        if "module_database" in names:
+            modules.add(getattr(item, "module", None) or item.path)
+    return fresh + len(modules)
+
+
 def _adapter_class(spec: TargetSpec) -> type:
     """The spec's adapter class, imported on first use (``harness_target`` does not import it):
     one that does not import stops the run with its one line, as a bad spec does."""
@@ -321,7 +335,8 @@ def _adapter_class(spec: TargetSpec) -> type:
 
 
 @pytest.fixture(scope="session")
-def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config) -> Iterator[Run]:
+def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config,
+                request: pytest.FixtureRequest) -> Iterator[Run]:
     """The run's shared server (started once, shared by xdist workers) with its template."""
     options = pytestconfig.stash[_options_key]
     run = Run(harness_target, _run_id(pytestconfig), fresh=options.fresh, pool_size=options.pool_size,
@@ -332,7 +347,7 @@ def harness_run(harness_target: TargetSpec, pytestconfig: pytest.Config) -> Iter
         pytest.exit(f"harness: error: {exc}", returncode=2)
     try:
         run.template()
-        run.start_pool()
+        run.start_pool(expected=expected_clones(request.session.items))
         alluredir = pytestconfig.getoption("allure_report_dir", None)
         if alluredir:
             provenance.write(Path(alluredir), provenance.collect(harness_target, state.admin,

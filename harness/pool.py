@@ -6,7 +6,8 @@ backend forked, its catalog caches loaded). None of it needs to sit between a te
 statement: background threads keep ``size`` clones of the template ready, the next
 :data:`CONNECTED_AHEAD` in line with the connections takers have been asking for already open
 (:class:`ConnectAhead`), a test takes one (a queue pop), and gives it back when done, to be dropped when a thread has nothing more urgent
-to do. Making a clone for a waiting test comes first; then dropping, once more than
+to do; with ``expected`` (the most takes the run will make) no more clones are made ahead than
+takes are still to come. Making a clone for a waiting test comes first; then dropping, once more than
 :data:`MAX_UNDROPPED` used clones pile up; then topping the pool up; then the rest of the drops.
 
 A clone's creation mostly waits (for checkpoints, for the copy), so ``creators`` threads, each
@@ -87,15 +88,22 @@ class ClonePool:
     def __init__(self, admin: ConnParams, template: str, new_name: Callable[[], str], size: int,
                  strategy: str | None = None, *, creators: int = 1,
                  connect_ahead: ConnectAhead | None = None, reuse: bool = False,
-                 retry_after: float = RETRY_AFTER) -> None:
+                 retry_after: float = RETRY_AFTER, expected: int | None = None) -> None:
         if size < 1 or creators < 1:
             raise ValueError("a pool holds at least one clone and has at least one creator")
+        if expected is not None and expected < 0:
+            raise ValueError("expected takes are a count, 0 or more")
         if retry_after <= 0:
             raise ValueError("retry_after is a positive number of seconds")
         self.admin = admin
         self.template = template
         self.strategy = strategy
         self.size = size
+        # the most takes the run will make (None: unknown): clones are made ahead only for takes
+        # still to come, so a run's last clones are not made, connected and dropped unused
+        self.expected = expected
+        self.taken = 0                                           # takes so far
+        self.created = 0                                         # clones made so far
         self.creators = creators
         self._new_name = new_name
         self._connect_ahead = dict(connect_ahead or {})
@@ -137,6 +145,7 @@ class ClonePool:
                 if not self._ready:
                     raise PoolBroken(self._error or "the clone pool is closed")
                 name = self._ready.popleft()
+                self.taken += 1
                 self._taken[name] = set()
             finally:
                 self._waiting -= 1
@@ -258,13 +267,20 @@ class ClonePool:
                 if self._returned:   # cheaper than a new clone, and it comes with its connection
                     self._checking += 1
                     return "check", self._returned.popleft(), None
-                if coming < self.size and may_create:
+                if coming < self._ahead() and may_create:
                     self._creating += 1
                     return "create", None, None
                 if self._used and may_drop:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
                 self._cond.wait(self._until_retry())
+
+    def _ahead(self) -> int:
+        """How many clones to keep ready or in the making while nobody waits: the pool's size,
+        or fewer when the takes still to come are fewer (a waiting taker is served regardless)."""
+        if self.expected is None:
+            return self.size
+        return min(self.size, max(self.expected - self.taken, 0))
 
     def _missing_connection(self) -> tuple[str, str] | None:
         """A clone next in line without a connection of a kind takers want now (the oldest
@@ -392,6 +408,7 @@ class ClonePool:
             raise
         with self._cond:   # one step, so that no other thread sees the clone neither coming nor ready
             self._creating -= 1
+            self.created += 1
             self._open[name] = {}
             if recorded is not None:
                 self._recorded[name] = recorded

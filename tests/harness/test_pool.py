@@ -14,6 +14,7 @@ from harness.errors import UnsafeAppRole
 from harness.lifecycle import Run
 from harness.migrations import current_heads, script_heads
 from harness.pool import CONNECTED_AHEAD, MAX_REFUSALS, ClonePool, PoolBroken
+from tests.harness.conftest import run_pytest
 from tests.waits import wait_for
 
 _names = itertools.count(1)
@@ -63,14 +64,51 @@ def test_the_pool_fills_ahead_of_demand_and_drops_in_the_background(harness_run)
     pool = _pool(harness_run, size=3)
     try:
         pool.start()
-        assert pool.take() not in ()  # the first take waits for the first clone at most
+        first = pool.take()           # the first take waits for the first clone at most
         assert wait_for(lambda: pool.ready == 3)
+        pool.give_back(first)
         name = pool.take()
         leaked = harness_run.database(name).connect_owner()
         pool.give_back(name)
         assert pool.settle(60)
         assert name not in _databases(harness_run)
         assert leaked.closed or leaked.broken or _query_fails(leaked)
+    finally:
+        pool.close(drop=True)
+
+
+def test_no_more_clones_are_made_ahead_than_takes_are_expected(harness_run):
+    """A pool told to expect three takes makes three clones ahead though its size is eight, and
+    none after the third take; a take beyond the expected ones is still served, made on demand."""
+    pool = _pool(harness_run, size=8, expected=3)
+    try:
+        pool.start()
+        assert wait_for(lambda: pool.ready == 3)
+        time.sleep(0.3)                           # room for a fourth clone, were one to be made
+        assert (pool.ready, pool.created) == (3, 3)
+        taken = [pool.take() for _ in range(3)]
+        time.sleep(0.3)
+        assert (pool.ready, pool.created) == (0, 3)
+        extra = pool.take()                       # past the expectation: made for the taker
+        assert extra not in taken and pool.created == 4
+        for name in [*taken, extra]:
+            pool.give_back(name)
+        assert pool.settle(60)
+    finally:
+        pool.close(drop=True)
+    assert not {n for n in _databases(harness_run) if "_pooltest_" in n}
+
+
+def test_an_unbounded_pool_keeps_its_size_ready(harness_run):
+    """With no expectation (a caller that cannot count its takes) the pool keeps ``size`` clones
+    ready, as before."""
+    pool = _pool(harness_run, size=3)
+    try:
+        pool.start()
+        assert wait_for(lambda: pool.ready == 3)
+        pool.give_back(pool.take())
+        assert wait_for(lambda: pool.ready == 3)
+        assert pool.created == 4
     finally:
         pool.close(drop=True)
 
@@ -287,3 +325,28 @@ def test_only_the_clones_next_in_line_hold_connections(harness_run):
         pool.give_back(name)
     finally:
         pool.close(drop=True)
+
+
+WRITING_TESTS = '''
+def test_{n}(fresh_database, owner_conn):
+    owner_conn.execute("insert into users (email) values ('w{n}@example.com')")
+'''
+COUNTING_TESTS = '''
+def test_module(module_database):
+    with module_database.connect_owner(autocommit=True) as conn:
+        conn.execute("insert into users (email) values ('m@example.com')")
+
+def test_zz_count(harness_run):
+    print("POOL", harness_run.pool.expected, harness_run.pool.taken, harness_run.pool.created)
+'''
+
+
+def test_a_sessions_pool_makes_the_clones_its_tests_ask_for_and_no_more(pytester_dir):
+    """Three tests on ``fresh_database`` and a module on ``module_database`` (and a test that
+    takes none): the session's pool expects four takes and makes four clones, not eight."""
+    (pytester_dir / "test_a.py").write_text("".join(WRITING_TESTS.format(n=n) for n in range(3)))
+    (pytester_dir / "test_b.py").write_text(COUNTING_TESTS)
+    out = run_pytest(pytester_dir, "-q", "-s", "-p", "no:randomly", "test_a.py", "test_b.py")
+    assert out.returncode == 0, out.stdout + out.stderr
+    expected, taken, created = map(int, out.stdout.split("POOL ")[1].split()[:3])
+    assert (expected, taken, created) == (4, 4, 4), out.stdout
