@@ -45,7 +45,8 @@ class Variant:
     mistake, for time: ``gates`` (default: every gate of the family), ``select`` (a ``-k``
     expression), ``pytest_args``; ``tests`` maps a fragment of a test's name to the status every
     such test must have (the check meant to catch it, or one that must not); ``private_server``
-    for a variant that changes cluster-wide state (roles). ``baseline``: the variable naming the
+    for a variant that changes cluster-wide state (roles). ``serial``: False takes a run out of
+    its family's one-at-a-time chain (``Family.serial_runs``) when it measures no time. ``baseline``: the variable naming the
     last release's packet that the family's suite compares with (:data:`harness.baselines.
     BASELINE_GATES`); the bite run points it at the clean reference's packet of the same session,
     so the variant is also judged as a regression against the reference measured beside it, as
@@ -61,6 +62,7 @@ class Variant:
     tests: Mapping[str, str] = field(default_factory=dict)
     private_server: bool = False
     baseline: str | None = None
+    serial: bool | None = None   # in its family's chain of one-at-a-time runs (None: as the family says)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class Family:
     aliases: Mapping[str, str] = field(default_factory=dict)   # old capability name -> current
     go_gates: tuple[str, ...] = ()              # gates its suite alone makes GO on the reference
     bite_env: Mapping[str, str] = field(default_factory=dict)  # environment of its bite runs
+    # and of its variants' bite runs only, over bite_env (the clean reference's run keeps the
+    # gate's own settings: its proof of a clean target is the one a release lead gets)
+    variant_env: Mapping[str, str] = field(default_factory=dict)
     serial_runs: bool = False                   # its bite runs one at a time (they measure speed)
 
     @property

@@ -70,6 +70,13 @@ def gates_of(fam: Family, variant: Variant | None) -> tuple[str, ...]:
     return fam.gates
 
 
+def in_chain(fam: Family, target: str) -> bool:
+    """Whether the run goes in its family's chain of one-at-a-time runs (runs that measure time)."""
+    variant = fam.variants.get(target)
+    serial = variant.serial if variant is not None else None
+    return fam.serial_runs if serial is None else serial
+
+
 def expected_statuses(fam: Family, variant: Variant) -> dict[str, str]:
     """item -> the status the variant's run must give it."""
     if variant.stays_met is not None:
@@ -96,12 +103,12 @@ class BiteRuns:
         for name, targets in by_family.items():
             fam = family(name)
             targets.sort(key=lambda t: t != REFERENCE)   # a variant's baseline runs first
-            if fam.serial_runs:
-                chained = {t: Future() for t in targets}
+            chained = {t: Future() for t in targets if in_chain(fam, t)}
+            if chained:
                 self.futures.update({(name, t): f for t, f in chained.items()})
                 self.pool.submit(self._in_turn, fam, chained)
-            else:
-                for target in targets:
+            for target in targets:
+                if target not in chained:
                     self.futures[(name, target)] = self.pool.submit(self._run, fam, target)
 
     def _dsn(self, fam: Family) -> str:
@@ -115,7 +122,7 @@ class BiteRuns:
         private = variant is not None and variant.private_server
         args = () if variant is None else (
             *(("-k", variant.select) if variant.select else ()), *variant.pytest_args)
-        env = dict(fam.bite_env)
+        env = {**fam.bite_env, **(fam.variant_env if target in fam.variants else {})}
         if variant is not None and variant.baseline:
             self._reference(fam)
             env[variant.baseline] = str(self._packets(fam, REFERENCE) / BASELINE_GATES[variant.baseline])

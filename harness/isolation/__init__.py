@@ -84,4 +84,7 @@ FAMILY = Family(
                                         tests={"owners_stepping_down_at_once": "failed"}),
     },
     go_gates=("S03",),
+    # a known-bad variant's run searches 5 generated examples, not 25: each variant's mistake is
+    # caught by the checks named for it, and the property test must still pass where it should
+    variant_env={"HARNESS_ISOLATION_PROFILE": "quick"},
 )

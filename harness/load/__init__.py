@@ -20,6 +20,9 @@ from harness.load.thresholds import Verdict, evaluate_endpoint, evaluate_fairnes
 __all__ = ["FAMILY", "EndpointSlo", "EndpointStats", "LoadFailure", "LoadProfile", "LoadStats", "Verdict",
            "evaluate_endpoint", "evaluate_fairness", "load_profile", "read_stats"]
 
+# the probe's tests (scenarios/load/test_load_queries.py): statements, rows and plans, no locust
+_PROBE = "same_statements_at_any_page or read_through_an_index"
+
 # the family: SLOs under locust; its bite runs use the short "bite" profile, one at a time
 FAMILY = Family(
     name="load", package="harness.load",
@@ -41,17 +44,19 @@ FAMILY = Family(
               "load-tenfold-list": Variant(frozenset({"S04.query-performance-baseline", "S11.load-slo"}),
                                            stays_met=frozenset(), baseline="HARNESS_LOAD_BASELINE"),
               # mistakes of the data path, no delay added: each must fail the check made for it
-              # (named in ``tests``); what else their slowness breaks under load is not judged
+              # (named in ``tests``); what else their slowness breaks under load is not judged,
+              # so their runs are the probe's alone (no locust run: ~15 s of CPU each), timing nothing,
+              # beside other runs
               "load-n-plus-one": Variant(
                   frozenset({"S04.query-performance-baseline"}), stays_met=frozenset(),
-                  tests={"same_statements_at_any_page": "failed"}),
+                  select=_PROBE, serial=False, tests={"same_statements_at_any_page": "failed"}),
               "load-lost-sort-index": Variant(
-                  frozenset({"S05.query-latency"}), stays_met=frozenset(),
+                  frozenset({"S05.query-latency"}), stays_met=frozenset(), select=_PROBE, serial=False,
                   tests={"read_through_an_index": "failed",
                          "same_statements_at_any_page": "passed"}),
               "load-fetch-all-paging": Variant(
                   frozenset({"S04.query-performance-baseline", "S05.query-latency"}),
-                  stays_met=frozenset(),
+                  stays_met=frozenset(), select=_PROBE, serial=False,
                   tests={"same_statements_at_any_page": "failed", "read_through_an_index": "failed"}),
               "load-two-connection-pool": Variant(
                   frozenset({"S11.load-slo"}), stays_met=frozenset(),
