@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from harness.core import RowFactory, overrides_from, read_catalog
-from harness.isolation import TenantMatrix, seed_tenants
+from harness.isolation import FAMILY, TenantMatrix, seed_tenants
 
 
 @pytest.fixture
@@ -47,6 +47,8 @@ def attach_verdict(verdict) -> None:
 def gate_runs(tmp_path_factory):
     """``gate_runs({name: spec}, private)`` -> ``verdict(name)``: S03 of the tenant isolation
     family for each spec, two at a time, on one shared server (``private`` names get their own).
+    A known-bad variant (``<target>/<variant>``) searches as the bite test's variants do
+    (``Family.variant_env``); a clean target keeps the gate's own profile.
     Asking for one verdict starts the next run, so the second core is never idle."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -61,7 +63,8 @@ def gate_runs(tmp_path_factory):
                 if name not in futures:
                     out = tmp_path_factory.mktemp(name.replace("/", "-"))
                     futures[name] = pool.submit(run_family, "tenant_isolation", specs[name], ("S03",),
-                                                out, dsn=None if name in private else dsn)
+                                                out, dsn=None if name in private else dsn,
+                                                env=FAMILY.variant_env if "/" in name else None)
 
             def verdict(name: str):
                 start(name)
