@@ -278,8 +278,20 @@ def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_wait
         tables = [r[0] for r in blocker.execute(
             "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
             "where c.relkind = 'r' and a.attname = 'workspace_id' and c.relnamespace = 'public'::regnamespace")]
-        for table in tables:       # every tenant table: the workload's reads and writes now wait
-            blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
+        # every tenant table: the workload's reads and writes now wait. Taken one by one while the
+        # workload runs, a lock can close a cycle with a transaction holding another table
+        # (40P01, and this session may be the one the server cancels): then all are let go, so
+        # that transaction ends, and taken again
+        for _ in range(20):
+            try:
+                blocker.execute("set lock_timeout = '20s'")   # undone by a rollback
+                for table in tables:
+                    blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
+                break
+            except psycopg.errors.DeadlockDetected:
+                blocker.rollback()
+        else:
+            raise AssertionError("the workload's tables could not be locked in 20 tries")
         time.sleep(1.5)
         sent = time.monotonic()
         run.send_signal(signal.SIGTERM)
