@@ -113,7 +113,7 @@ def fetch_page(pool: ConnectionPool, setting: str, correlation_id: str, workspac
     statement on its fifth use, so the server neither parses nor plans them again. The page is
     read whatever the lookup finds (a pipeline cannot branch), and dropped unless the token is
     live."""
-    page, params = queries.page_json_sql(workspace_id, sort=sort, limit=limit + 1, status=status,
+    page, params = queries.page_json_text(workspace_id, sort=sort, limit=limit + 1, status=status,
                                          cursor=cursor)
     with pool.connection() as conn:
         conn.autocommit = True

@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -24,7 +25,7 @@ from psycopg.rows import dict_row
 
 __all__ = ["AUTHENTICATE_SQL", "Conflict", "Cursor", "ItemPage", "NotFound", "SORTS", "activity",
            "authenticate", "create_item", "delete_item", "get_item", "list_items", "list_page_json",
-           "list_sql", "page_body", "page_json_sql", "transition", "update_item"]
+           "list_sql", "page_body", "page_json_sql", "page_json_text", "transition", "update_item"]
 
 ITEM_COLUMNS = ("work_item_id, workspace_id, title, description, status, priority, version, "
                 "created_by, created_at, updated_at")
@@ -109,24 +110,38 @@ AUTHENTICATE_SQL = (
 def list_sql(workspace_id: UUID, *, sort: str, limit: int, status: str | None = None,
              cursor: Cursor | None = None) -> tuple[sql.Composed, dict[str, Any]]:
     """The list query and its parameters (also what EXPLAIN evidence is taken of)."""
+    return _list_shape(sort, status is not None, cursor is not None), \
+        _list_params(workspace_id, limit, status, cursor)
+
+
+def _list_params(workspace_id: UUID, limit: int, status: str | None,
+                 cursor: Cursor | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit}
+    if status is not None:
+        params["status"] = status
+    if cursor is not None:
+        params.update(lead=cursor.lead, after_at=cursor.created_at, after_id=cursor.work_item_id)
+    return params
+
+
+@cache
+def _list_shape(sort: str, filtered: bool, after: bool) -> sql.Composed:
+    """The list statement of one shape (sort order, status filter or not, cursor or not): the
+    text depends on nothing else, so it is composed once per shape."""
     lead, descending = SORTS[sort]
     keys = [sql.Identifier(c) for c in ([lead] if lead else []) + ["created_at", "work_item_id"]]
     where = [sql.SQL("workspace_id = %(workspace_id)s")]
-    params: dict[str, Any] = {"workspace_id": workspace_id, "limit": limit}
-    if status is not None:
+    if filtered:
         where.append(sql.SQL("status = %(status)s"))
-        params["status"] = status
-    if cursor is not None:
+    if after:
         values = ([sql.SQL("%(lead)s")] if lead else []) + \
             [sql.SQL("%(after_at)s::timestamptz"), sql.SQL("%(after_id)s::uuid")]
         where.append(sql.SQL("({}) {} ({})").format(
             sql.SQL(", ").join(keys), sql.SQL("<" if descending else ">"), sql.SQL(", ").join(values)))
-        params.update(lead=cursor.lead, after_at=cursor.created_at, after_id=cursor.work_item_id)
     direction = sql.SQL(" desc" if descending else "")
-    query = sql.SQL("select {} from work_items where {} order by {} limit %(limit)s").format(
+    return sql.SQL("select {} from work_items where {} order by {} limit %(limit)s").format(
         sql.SQL(ITEM_COLUMNS), sql.SQL(" and ").join(where),
         sql.SQL(", ").join(k + direction for k in keys))
-    return query, params
 
 
 def list_items(conn: psycopg.Connection, workspace_id: UUID, *, sort: str, limit: int,
@@ -148,11 +163,29 @@ def page_json_sql(workspace_id: UUID, *, sort: str, limit: int, status: str | No
                   cursor: Cursor | None = None) -> tuple[sql.Composed, dict[str, Any]]:
     """:func:`list_sql` with each row rendered as JSON text next to its sort key: the statement
     the API's list endpoint runs (and the one its EXPLAIN evidence is taken of)."""
-    query, params = list_sql(workspace_id, sort=sort, limit=limit, status=status, cursor=cursor)
+    return _page_json_shape(sort, status is not None, cursor is not None), \
+        _list_params(workspace_id, limit, status, cursor)
+
+
+def page_json_text(workspace_id: UUID, *, sort: str, limit: int, status: str | None = None,
+                   cursor: Cursor | None = None) -> tuple[str, dict[str, Any]]:
+    """:func:`page_json_sql` with the statement already rendered to text (once per shape), so a
+    request does not compose and quote it again before psycopg finds it prepared."""
+    return _page_json_text(sort, status is not None, cursor is not None), \
+        _list_params(workspace_id, limit, status, cursor)
+
+
+@cache
+def _page_json_shape(sort: str, filtered: bool, after: bool) -> sql.Composed:
     lead = SORTS[sort][0]
-    rendered = sql.SQL("select row_to_json(page)::text, {}, page.created_at, page.work_item_id::text "
-                       "from ({}) as page").format(sql.Identifier("page", lead) if lead else sql.NULL, query)
-    return rendered, params
+    return sql.SQL("select row_to_json(page)::text, {}, page.created_at, page.work_item_id::text "
+                   "from ({}) as page").format(sql.Identifier("page", lead) if lead else sql.NULL,
+                                               _list_shape(sort, filtered, after))
+
+
+@cache
+def _page_json_text(sort: str, filtered: bool, after: bool) -> str:
+    return _page_json_shape(sort, filtered, after).as_string(None)
 
 
 def list_page_json(conn: psycopg.Connection, workspace_id: UUID, *, sort: str, limit: int,
@@ -160,8 +193,8 @@ def list_page_json(conn: psycopg.Connection, workspace_id: UUID, *, sort: str, l
     """The same page as :func:`list_items`, as the response body: PostgreSQL renders each row's
     JSON, so the hot list path converts no value to Python and back (the rows are the ones
     :func:`list_sql` selects; only the last row's sort key is read, for the next cursor)."""
-    rendered, params = page_json_sql(workspace_id, sort=sort, limit=limit + 1, status=status,
-                                     cursor=cursor)
+    rendered, params = page_json_text(workspace_id, sort=sort, limit=limit + 1, status=status,
+                                      cursor=cursor)
     return page_body(conn.execute(rendered, params).fetchall(), sort, limit)
 
 

@@ -10,7 +10,7 @@ from harness.api import ApiTenant
 from harness.api.bola import bola_probes
 from harness.api.plans import sequential_scans
 from reference_impl.api.envelope import correlation_from_headers
-from reference_impl.work_items.queries import Cursor, list_sql
+from reference_impl.work_items.queries import SORTS, Cursor, list_sql, page_json_sql, page_json_text
 
 OPENAPI = {
     "paths": {
@@ -73,6 +73,22 @@ def test_the_list_query_is_keyset_not_offset():
     assert '("created_at", "work_item_id") < (' in text
     assert 'order by "created_at" desc, "work_item_id" desc' in text
     assert params["status"] == "active" and params["limit"] == 51
+
+
+@pytest.mark.parametrize("sort", sorted(SORTS))
+def test_the_list_statement_rendered_once_per_shape_is_the_composed_one(sort):
+    """page_json_text's cached text is page_json_sql's statement, for every shape (sort, status
+    filter or not, cursor or not), with the parameters of the call and not of an earlier one."""
+    lead = 3 if SORTS[sort][0] else None
+    for status in (None, "active", "done"):
+        for cursor in (None, Cursor(sort, lead, "2026-11-22T10:00:00+00:00", str(uuid.uuid4()))):
+            workspace = uuid.uuid4()
+            composed, params = page_json_sql(workspace, sort=sort, limit=7, status=status, cursor=cursor)
+            text, text_params = page_json_text(workspace, sort=sort, limit=7, status=status, cursor=cursor)
+            assert text == composed.as_string(None)
+            assert text_params == params and params["workspace_id"] == workspace
+            assert ("status = %(status)s" in text) is (status is not None)
+            assert ("%(after_id)s::uuid" in text) is (cursor is not None)
 
 
 @pytest.mark.parametrize(("headers", "expected"), [
