@@ -16,7 +16,9 @@ isolation suite's row factory cannot infer from the catalog, and :class:`TenantC
 up, creates an account, becomes its owner), with the values the spec's ``binding`` needs. Both
 are optional, looked up with ``getattr``, and not part of :class:`TargetAdapter`, so adapters
 without them keep working; without ``create_tenant`` the harness inserts the tenant's root row
-itself and the principal is just ``{tenant_id}``.
+itself and the principal is just ``{tenant_id}``. An adapter that keeps connections open across
+operations (as a service keeps a pool) may define ``close()``: the ``target_adapter`` and
+``module_adapter`` fixtures call it once their test or module is done.
 """
 
 from __future__ import annotations

@@ -393,21 +393,33 @@ def app_conn(fresh_database: Database, owner_conn: psycopg.Connection,
 
 
 @pytest.fixture
-def target_adapter(fresh_database: Database):
+def target_adapter(fresh_database: Database) -> Iterator[object]:
     """The target's adapter (``adapter:`` in the spec) bound to the fresh database."""
     spec = fresh_database.spec
     if spec.adapter is None:
         pytest.skip(f"target {spec.name} declares no adapter: behavioural checks cannot run "
                     "(a skipped check is never evidence)")
-    return _adapter_class(spec)(fresh_database)
+    adapter = _adapter_class(spec)(fresh_database)
+    yield adapter
+    _close(adapter)
 
 
 @pytest.fixture(scope="module")
-def module_adapter(module_database: Database):
+def module_adapter(module_database: Database) -> Iterator[object]:
     """The target's adapter on ``module_database`` (None when the spec names none), for tests
     that share committed data across a module; ask for a capability with ``require``."""
     spec = module_database.spec
-    return _adapter_class(spec)(module_database) if spec.adapter else None
+    adapter = _adapter_class(spec)(module_database) if spec.adapter else None
+    yield adapter
+    _close(adapter)
+
+
+def _close(adapter: object) -> None:
+    """An adapter that keeps connections open across operations may say ``close()``: it is
+    called once its test (or module) is done, before its database is dropped."""
+    close = getattr(adapter, "close", None)
+    if callable(close):
+        close()
 
 
 def _seed(config: pytest.Config) -> str | None:

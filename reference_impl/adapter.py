@@ -34,21 +34,30 @@ _MANAGES = {
 
 class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations, AiOperations,
                        EventsOperations):
+    """Operations run on one app-role connection per thread, reused
+    (:class:`~reference_impl.connections.AppConnections`), each in its own transaction."""
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self.setting = db.spec.tenant_setting
+
+    def close(self) -> None:
+        """Closes the adapter's connections (the harness calls it once the test is done)."""
+        super().close()
+        if self._app_connection is not None:
+            self._app_connection.close()
 
     # -- seeding -----------------------------------------------------------------------------
     def create_user(self, email: str) -> UUID:
         # users is under RLS: a new identity is created acting as itself (migration 0005_identity_analytics)
         user_id = uuid4()
-        with self.db.connect_app() as conn, conn.transaction():
+        with self._app() as conn, conn.transaction():
             conn.execute("select set_config('app.actor_id', %s, true)", (str(user_id),))
             return conn.execute("insert into users (user_id, email) values (%s, %s) returning user_id",
                                 (user_id, email)).fetchone()[0]
 
     def create_workspace(self, name: str, owner: UUID) -> UUID:
-        with self.db.connect_app() as conn:
+        with self._app() as conn:
             with conn.transaction():
                 workspace = conn.execute("select gen_random_uuid()").fetchone()[0]
                 self._bind(conn, workspace, owner, f"create-workspace-{workspace}")
@@ -89,13 +98,13 @@ class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOpera
                          "where workspace_id = %s and user_id = %s", (workspace, user))
 
     def can_access(self, workspace: UUID, user: UUID) -> bool:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             row = conn.execute("select 1 from memberships where workspace_id = %s and user_id = %s "
                                "and status = 'active'", (workspace, user)).fetchone()
             return row is not None
 
     def audit_trail(self, workspace: UUID, correlation_id: str) -> list[AuditRecord]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             rows = conn.execute(
                 "select action, actor_user_id, subject_user_id, correlation_id, details from audit_log "
                 "where workspace_id = %s and correlation_id = %s order by audit_id",
@@ -123,7 +132,7 @@ class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOpera
     @contextmanager
     def _as(self, workspace: UUID, actor: UUID, correlation_id: str) -> Iterator[psycopg.Connection]:
         """One app-role transaction bound to the workspace, the actor and the correlation id."""
-        with self.db.connect_app() as conn:
+        with self._app() as conn:
             try:
                 with conn.transaction():
                     self._bind(conn, workspace, actor, correlation_id)

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from harness.adapter import InvariantViolated
 from harness.tenancy import bound_workspace
+from reference_impl.connections import AppConnections
 
 TAXONOMY = Path(__file__).parent / "taxonomy"
 TAXONOMY_VERSION = 1
@@ -29,7 +30,7 @@ def _taxonomy() -> dict[str, dict[str, Any]]:
     return {path.stem: json.loads(path.read_text()) for path in sorted(TAXONOMY.glob("*.json"))}
 
 
-class AnalyticsOperations:
+class AnalyticsOperations(AppConnections):
     # what the isolation suite's row factory cannot guess from the catalog
     ROW_OVERRIDES = {"analytics_events": {"event_type": "search.performed"}}
 
@@ -44,7 +45,7 @@ class AnalyticsOperations:
         errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(properties), key=str)
         if errors:
             raise InvariantViolated(f"{event_type}: {errors[0].message}")
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             row = conn.execute(
                 "insert into analytics_events (workspace_id, idempotency_key, event_type, "
                 "taxonomy_version, properties, occurred_at) values (%s, %s, %s, %s, %s, %s) "
@@ -57,7 +58,7 @@ class AnalyticsOperations:
             return row[0]
 
     def analytics_events(self, workspace: UUID) -> list[dict[str, Any]]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             cur = conn.execute("select workspace_id, event_id, idempotency_key, event_type, "
                                "properties, occurred_at from analytics_events order by received_at, event_id")
             names = [c.name for c in cur.description]

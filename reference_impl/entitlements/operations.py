@@ -33,6 +33,7 @@ from harness.counters.capability import (
 )
 from harness.lifecycle import Database
 from harness.tenancy import bind_workspace, bound_workspace
+from reference_impl.connections import AppConnections
 
 __all__ = ["EntitlementOperations", "EntitlementSessionImpl", "period_label"]
 
@@ -105,7 +106,7 @@ class EntitlementSessionImpl:
         raise AssertionError("unreachable")
 
 
-class EntitlementOperations:
+class EntitlementOperations(AppConnections):
     """The ``entitlements`` capability of the reference adapter (mixed into ReferenceAdapter)."""
 
     db: Database
@@ -113,7 +114,7 @@ class EntitlementOperations:
 
     def grant_entitlement(self, workspace: UUID, feature: str, terms: PlanTerms) -> None:
         """The entitlement and its first period, which opens at the start of this month."""
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             conn.execute("insert into entitlements (workspace_id, feature, plan, quota, grace) "
                          "values (%s, %s, %s, %s, %s)",
                          (workspace, feature, terms.plan, terms.quota, terms.grace))
@@ -128,6 +129,7 @@ class EntitlementOperations:
                             ) -> Iterator[EntitlementSessionImpl]:
         if isolation not in ISOLATION_LEVELS:
             raise ValueError(f"isolation {isolation!r} is not one of {ISOLATION_LEVELS}")
+        # a session is a connection of its own: callers hold several at once, one per racer
         with self.db.connect_app() as conn:
             conn.isolation_level = _LEVELS[isolation]
             yield self.session_class(conn, self.setting, isolation)
@@ -136,18 +138,20 @@ class EntitlementOperations:
 
     def consume(self, workspace: UUID, feature: str, amount: int,
                 idempotency_key: str) -> ConsumeOutcome:
-        with self.entitlement_session() as session:
-            return session.consume(workspace, feature, amount, idempotency_key)
+        with self._app() as conn:   # one call at a time per thread: the thread's connection
+            conn.isolation_level = _LEVELS["read committed"]
+            return self.session_class(conn, self.setting, "read committed").consume(
+                workspace, feature, amount, idempotency_key)
 
     def usage_periods(self, workspace: UUID, feature: str) -> Sequence[PeriodUsage]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             rows = conn.execute("select period_start, used, quota, grace, closed from usage_counters "
                                 "where workspace_id = %s and feature = %s order by period_start",
                                 (workspace, feature)).fetchall()
         return [PeriodUsage(period_label(s), u, q, g, c) for s, u, q, g, c in rows]
 
     def consumption_records(self, workspace: UUID, feature: str) -> Sequence[UsageRecord]:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
             rows = conn.execute("select idempotency_key, amount, coalesce(granted, false), "
                                 "period_start from consumption_records where workspace_id = %s "
                                 "and feature = %s order by record_id", (workspace, feature)).fetchall()

@@ -15,7 +15,7 @@ import psycopg
 
 from harness.replay.capability import AutomationRunView
 from harness.tenancy import bound_workspace
-from reference_impl.events.connections import AppConnections
+from reference_impl.connections import AppConnections
 
 _COLUMNS = ("run_id, idempotency_key, status, attempts, max_attempts, next_attempt_at, last_error")
 

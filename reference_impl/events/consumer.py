@@ -28,8 +28,8 @@ from harness.replay.capability import (
     EnvelopeRejected,
 )
 from harness.tenancy import bound_workspace
+from reference_impl.connections import AppConnections
 from reference_impl.events.catalog import envelope_problems
-from reference_impl.events.connections import AppConnections
 
 HANDLER_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.002

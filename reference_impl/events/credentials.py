@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from harness.tenancy import bound_workspace
-from reference_impl.events.connections import AppConnections
+from reference_impl.connections import AppConnections
 
 
 class SecretStore:

@@ -31,7 +31,7 @@ from harness.replay.capability import (
     WebhookOutcome,
 )
 from harness.tenancy import bound_workspace
-from reference_impl.events.connections import AppConnections
+from reference_impl.connections import AppConnections
 
 TOLERANCE_SECONDS = 300
 SIGNATURE_HEADER = "webhook-signature"

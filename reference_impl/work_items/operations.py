@@ -20,6 +20,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from harness.tenancy import bound_workspace
+from reference_impl.connections import AppConnections
 from reference_impl.work_items import queries
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ PLAN_CASES = [(sort, status, paged) for sort in queries.SORTS for status in (Non
               for paged in (False, True)]
 
 
-class WorkItemOperations:
+class WorkItemOperations(AppConnections):
     """Mixed into ``ReferenceAdapter``: needs ``self.db`` and ``self.setting``."""
 
     db: Any
@@ -79,7 +80,7 @@ class WorkItemOperations:
     def issue_token(self, workspace_id: UUID, user_id: UUID, expires_in_seconds: float) -> str:
         """A new token for the user in the workspace; negative ``expires_in_seconds``: expired."""
         token = f"wit_{UUID(str(workspace_id)).hex}_{secrets.token_urlsafe(32)}"
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
             conn.execute("insert into api_tokens (workspace_id, user_id, token_sha256, expires_at) "
                          "values (%s, %s, %s, now() + %s)",
                          (workspace_id, user_id, queries.token_sha256(token),
@@ -87,7 +88,7 @@ class WorkItemOperations:
         return token
 
     def revoke_token(self, workspace_id: UUID, token: str) -> None:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
             done = conn.execute("update api_tokens set revoked_at = now() where workspace_id = %s "
                                 "and token_sha256 = %s", (workspace_id, queries.token_sha256(token)))
             if done.rowcount != 1:
@@ -95,7 +96,7 @@ class WorkItemOperations:
 
     def seed_work_items(self, workspace_id: UUID, user_id: UUID, count: int) -> list[UUID]:
         """``count`` drafts, written in one statement as the app role (the trigger records them)."""
-        with self.db.connect_app() as conn, bound_workspace(
+        with self._app() as conn, bound_workspace(
                 conn, self.setting, workspace_id,
                 {"app.actor_id": user_id, "app.correlation_id": f"seed-{uuid.uuid4().hex}"}):
             rows = conn.execute(
@@ -108,7 +109,7 @@ class WorkItemOperations:
     def tenant_snapshot(self, workspace_id: UUID) -> dict[str, list[dict[str, Any]]]:
         """Every row of the workspace in the API's tables, in a stable order."""
         snapshot = {}
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id), \
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id), \
                 conn.cursor(row_factory=dict_row) as cur:
             for table, key in SNAPSHOT_TABLES.items():
                 snapshot[table] = cur.execute(
@@ -122,7 +123,7 @@ class WorkItemOperations:
         plans = {}
         with self.db.connect_owner(autocommit=True) as owner:
             owner.execute("analyze work_items")  # what autovacuum would have done by now
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
             last = conn.execute("select priority, created_at, work_item_id from work_items "
                                 "where workspace_id = %s order by created_at limit 1",
                                 (workspace_id,)).fetchone()
@@ -141,7 +142,7 @@ class WorkItemOperations:
     def force_status(self, workspace_id: UUID, work_item_id: UUID, status: str) -> str | None:
         """UPDATE the status directly as the app role, skipping the API; the SQLSTATE if refused."""
         try:
-            with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace_id):
+            with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
                 conn.execute("update work_items set status = %s where workspace_id = %s "
                              "and work_item_id = %s", (status, workspace_id, work_item_id))
         except psycopg.Error as err:
