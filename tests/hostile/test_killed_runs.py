@@ -279,12 +279,14 @@ def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_wait
             "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
             "where c.relkind = 'r' and a.attname = 'workspace_id' and c.relnamespace = 'public'::regnamespace")]
         # every tenant table: the workload's reads and writes now wait. Taken one by one while the
-        # workload runs, a lock can close a cycle with a transaction holding another table
-        # (40P01, and this session may be the one the server cancels): then all are let go, so
-        # that transaction ends, and taken again
+        # workload runs, a lock can close a cycle with a workload transaction holding another
+        # table (40P01). The server cancels the session whose deadlock_timeout ends first: the
+        # workload's (100 ms on the embedded server), not this one's; should this one still be
+        # cancelled, all are let go, so that transaction ends, and taken again
         for _ in range(20):
             try:
-                blocker.execute("set lock_timeout = '20s'")   # undone by a rollback
+                blocker.execute("set lock_timeout = '20s'")   # both undone by a rollback
+                blocker.execute("set deadlock_timeout = '60s'")
                 for table in tables:
                     blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
                 break
