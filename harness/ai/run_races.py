@@ -26,9 +26,14 @@ _ROLLED_BACK = ("40001", "40P01")     # serialization failure, deadlock: the mov
 
 
 def concurrent_start_observations(adapter: AgentRuns, workers: Sequence[AgentRuns], workspace: UUID,
-                                  *, races: int = 8) -> list[dict[str, Any]]:
+                                  *, races: int = 32) -> list[dict[str, Any]]:
     """``races`` pending runs (made through ``adapter``), each started by every one of
-    ``workers`` (adapters of their own) at once."""
+    ``workers`` (adapters of their own) at once.
+
+    Whether the starts overlap is up to the scheduler, so a lost row lock is caught by most
+    races, not every one: 8 races once all missed it in a full test run on a loaded 2-core
+    machine (a race takes ~5 ms; 32 make a miss of all of them far rarer, as with
+    :func:`harness.isolation.owner_race.owner_races`)."""
     return [_race(adapter, workers, workspace) for _ in range(races)]
 
 
