@@ -41,12 +41,6 @@ class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOpera
         self.db = db
         self.setting = db.spec.tenant_setting
 
-    def close(self) -> None:
-        """Closes the adapter's connections (the harness calls it once the test is done)."""
-        super().close()
-        if self._app_connection is not None:
-            self._app_connection.close()
-
     # -- seeding -----------------------------------------------------------------------------
     def create_user(self, email: str) -> UUID:
         # users is under RLS: a new identity is created acting as itself (migration 0005_identity_analytics)
