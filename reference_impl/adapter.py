@@ -34,7 +34,7 @@ _MANAGES = {
 
 class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOperations, AiOperations,
                        EventsOperations):
-    """Operations run on one app-role connection per thread, reused
+    """Operations run on app-role connections kept and reused, one borrowed per operation
     (:class:`~reference_impl.connections.AppConnections`), each in its own transaction."""
 
     def __init__(self, db: Database) -> None:

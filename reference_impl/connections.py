@@ -1,13 +1,18 @@
-"""One app-role connection per thread, reused across operations, as a service keeps a pool.
+"""App-role connections kept and reused across operations, as a service keeps a pool.
 
 An adapter that opened a connection per operation would measure connection setup (a backend
-forked and authenticated: ~2 ms of server CPU each here), not the target. Each thread keeps its
-own connection (never shared: a transaction belongs to one thread); one that was closed or
-broken (a crash test terminates backends) is replaced on the next use. Every operation still
-runs in its own transaction bound to its workspace (``bound_workspace``): an operation that
-leaves one open (an error outside a transaction block) has it rolled back as a closed
-connection's would be, so nothing carries into the next. :meth:`AppConnections.close` closes
-every thread's connection (the harness calls an adapter's ``close()`` after its test).
+forked and authenticated: ~2 ms of server CPU each here), not the target. An operation borrows
+an idle connection (or opens one when none is idle) and gives it back when it is done; a
+borrowed connection is never shared, so callers that hold several at once (racers, each on a
+session of its own) get as many, and a thread that ends loses none. One that was closed or
+broken (a crash test terminates backends) is dropped, not given back.
+
+Every operation still runs in its own transaction bound to its workspace (``bound_workspace``).
+Nothing of one borrower reaches the next: a transaction left open (an error outside a
+transaction block) is rolled back, as closing the connection would, and the transaction
+characteristics a borrower set (``isolation_level``, ``read_only``, ``deferrable``,
+``autocommit``) are put back as they were opened. :meth:`AppConnections.close` closes every
+connection opened, idle or not (the harness calls an adapter's ``close()`` after its test).
 """
 
 from __future__ import annotations
@@ -21,34 +26,81 @@ from typing import Any
 import psycopg
 from psycopg.pq import TransactionStatus
 
+# what a borrower may change on a connection, put back before the next one borrows it
+_CHARACTERISTICS = ("autocommit", "isolation_level", "read_only", "deferrable")
+
+
+class _Kept:
+    """The idle connections, every connection opened (weakly), and how each was opened."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: list[psycopg.Connection] = []
+        self.opened: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
+        self.defaults: weakref.WeakKeyDictionary[psycopg.Connection, tuple] = weakref.WeakKeyDictionary()
+
+    def take(self) -> psycopg.Connection | None:
+        with self.lock:
+            while self.idle:
+                conn = self.idle.pop()
+                if not (conn.closed or conn.broken):
+                    return conn
+        return None
+
+    def add(self, conn: psycopg.Connection) -> None:
+        with self.lock:
+            self.opened.add(conn)
+            self.defaults[conn] = tuple(getattr(conn, name) for name in _CHARACTERISTICS)
+
+    def give_back(self, conn: psycopg.Connection) -> None:
+        if conn.closed or conn.broken:
+            return
+        try:
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.rollback()
+            for name, value in zip(_CHARACTERISTICS, self.defaults[conn], strict=True):
+                if getattr(conn, name) != value:
+                    setattr(conn, name, value)
+        except psycopg.Error:
+            conn.close()
+            return
+        with self.lock:
+            if conn in self.opened:       # not closed by close() meanwhile
+                self.idle.append(conn)
+
+    def close(self) -> None:
+        with self.lock:
+            opened, self.idle = list(self.opened), []
+            self.opened = weakref.WeakSet()
+        for conn in opened:
+            conn.close()
+
 
 class AppConnections:
     db: Any
 
+    def _kept(self) -> _Kept:
+        kept = self.__dict__.get("_app_kept")
+        if kept is None:
+            with _CREATE_LOCK:
+                kept = self.__dict__.setdefault("_app_kept", _Kept())
+        return kept
+
     @contextmanager
     def _app(self) -> Iterator[psycopg.Connection]:
-        local = self.__dict__.setdefault("_app_connections", threading.local())
-        conn = getattr(local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = local.conn = self.db.connect_app()
-            with self.__dict__.setdefault("_app_connections_lock", threading.Lock()):
-                # weakly: a finished thread's connection goes (and closes) with its thread-local
-                self.__dict__.setdefault("_app_connections_opened", weakref.WeakSet()).add(conn)
+        kept = self._kept()
+        conn = kept.take()
+        if conn is None:
+            conn = self.db.connect_app()
+            kept.add(conn)
         try:
             yield conn
         finally:
-            if conn.broken or conn.closed:
-                local.conn = None
-            elif conn.info.transaction_status != TransactionStatus.IDLE:
-                try:
-                    conn.rollback()
-                except psycopg.Error:
-                    conn.close()
-                    local.conn = None
+            kept.give_back(conn)
 
     def close(self) -> None:
-        """Closes the connections every thread opened (each is opened again if used later)."""
-        with self.__dict__.setdefault("_app_connections_lock", threading.Lock()):
-            opened = list(self.__dict__.pop("_app_connections_opened", ()))
-        for conn in opened:
-            conn.close()
+        """Closes every connection opened (each is opened again if used later)."""
+        self._kept().close()
+
+
+_CREATE_LOCK = threading.Lock()

@@ -129,8 +129,9 @@ class EntitlementOperations(AppConnections):
                             ) -> Iterator[EntitlementSessionImpl]:
         if isolation not in ISOLATION_LEVELS:
             raise ValueError(f"isolation {isolation!r} is not one of {ISOLATION_LEVELS}")
-        # a session is a connection of its own: callers hold several at once, one per racer
-        with self.db.connect_app() as conn:
+        # a session borrows a connection of its own (callers hold several at once, one per
+        # racer); its isolation level is put back when it is given back
+        with self._app() as conn:
             conn.isolation_level = _LEVELS[isolation]
             yield self.session_class(conn, self.setting, isolation)
 
@@ -138,7 +139,7 @@ class EntitlementOperations(AppConnections):
 
     def consume(self, workspace: UUID, feature: str, amount: int,
                 idempotency_key: str) -> ConsumeOutcome:
-        with self._app() as conn:   # one call at a time per thread: the thread's connection
+        with self._app() as conn:
             conn.isolation_level = _LEVELS["read committed"]
             return self.session_class(conn, self.setting, "read committed").consume(
                 workspace, feature, amount, idempotency_key)

@@ -1,5 +1,6 @@
-"""The reference adapter keeps one app-role connection per thread (reference_impl/connections.py):
-operations reuse it, each in its own transaction, and nothing of one operation reaches the next."""
+"""The reference adapter keeps its app-role connections and reuses them
+(reference_impl/connections.py): an operation borrows one, never shared while it is borrowed,
+and nothing of one operation reaches the next."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import uuid
 import psycopg
 
 from reference_impl.connections import AppConnections
+from tests.waits import wait_for
 
 
 def _app_sessions(owner_conn: psycopg.Connection, app_role: str) -> set[int]:
@@ -17,7 +19,8 @@ def _app_sessions(owner_conn: psycopg.Connection, app_role: str) -> set[int]:
         (app_role,))}
 
 
-def test_operations_in_one_thread_share_one_session_and_threads_do_not(target_adapter, owner_conn):
+def test_operations_one_after_another_reuse_one_session_and_borrowers_at_once_do_not(
+        target_adapter, owner_conn):
     app_role = target_adapter.db.spec.app_role
     before = _app_sessions(owner_conn, app_role)   # the pool may hold one opened ahead
     owner = target_adapter.create_user("one@example.com")
@@ -26,14 +29,37 @@ def test_operations_in_one_thread_share_one_session_and_threads_do_not(target_ad
     assert len(_app_sessions(owner_conn, app_role) - before) == 1
 
     seen: list[bool] = []
-    other = threading.Thread(target=lambda: seen.append(target_adapter.can_access(workspace, owner)))
-    other.start()
-    other.join(30)
-    assert seen == [True]
+    later = threading.Thread(target=lambda: seen.append(target_adapter.can_access(workspace, owner)))
+    later.start()
+    later.join(30)
+    assert seen == [True]                            # another thread, one after: the same session
+    assert len(_app_sessions(owner_conn, app_role) - before) == 1
+
+    with target_adapter._app() as held:              # borrowed: the next borrower gets its own
+        during = threading.Thread(target=lambda: seen.append(target_adapter.can_access(workspace, owner)))
+        during.start()
+        during.join(30)
+        assert seen == [True, True]
+        assert len(_app_sessions(owner_conn, app_role) - before) == 2
+        assert held.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     target_adapter.close()
-    assert _app_sessions(owner_conn, app_role) - before == set()
+    # a closed session's backend leaves pg_stat_activity once it has exited (soon, not at once)
+    assert wait_for(lambda: _app_sessions(owner_conn, app_role) - before == set(), 30), \
+        _app_sessions(owner_conn, app_role) - before
     assert target_adapter.can_access(workspace, owner)   # used again after close: a new session
     assert len(_app_sessions(owner_conn, app_role) - before) == 1
+
+
+def test_sessions_held_at_once_are_distinct_and_their_isolation_does_not_carry_over(target_adapter):
+    with target_adapter.entitlement_session("serializable") as one, \
+            target_adapter.entitlement_session("serializable") as two:
+        assert one.conn is not two.conn
+        assert one.conn.execute("show transaction_isolation").fetchone()[0] == "serializable"
+        one.conn.rollback()
+    with target_adapter._app() as conn:
+        assert conn in (one.conn, two.conn)            # given back, and reused
+        assert conn.execute("show transaction_isolation").fetchone()[0] == "read committed"
+        conn.rollback()
 
 
 def test_a_reused_connection_carries_no_binding_and_no_open_transaction(target_adapter, owner_conn):
@@ -52,7 +78,7 @@ def test_a_reused_connection_carries_no_binding_and_no_open_transaction(target_a
     assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     assert owner_conn.execute("select count(*) from users where email = 'left@example.com'").fetchone()[0] == 0
     with target_adapter._app() as again:
-        assert again is conn
+        assert again is conn                      # given back idle, and borrowed again
         assert again.execute("select current_setting('app.leftover', true)").fetchone()[0] in (None, "")
         again.rollback()
 
