@@ -124,7 +124,10 @@ class ValueChooser:
             return list(column.enum_labels)
         if base in ("text", "varchar", "bpchar", "citext", "name"):
             token = uuid.uuid4().hex[:8]
-            values = [*literals, f"{column.name}-{n}-{token}", f"{column.name}{n}.{token}@example.test", f"x{n}"]
+            # unique across factories too (concurrent writers each have one): the counter alone
+            # is not, so the last shapes carry the token as well before a bare letter and digits
+            values = [*literals, f"{column.name}-{n}-{token}", f"{column.name}{n}.{token}@example.test",
+                      f"x{n}{token}", f"x{n}"]
             limit = column.typmod - 4 if base in ("varchar", "bpchar") and column.typmod > 4 else None
             return [v[-limit:] if limit else v for v in values]
         if base in ("int2", "int4", "int8"):

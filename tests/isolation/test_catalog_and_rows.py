@@ -87,6 +87,24 @@ def test_a_value_a_check_accepted_before_is_asked_again_once_the_database_refuse
     assert 2 <= asked.count("tally") < 12 and asked.count("label") < 12
 
 
+def test_two_factories_writing_at_once_make_distinct_values_for_a_unique_handle(
+        owner_conn, catalog_of, fresh_database):
+    """A unique handle whose check allows only letters and digits (graphile-starter's
+    ``users.username``) takes the factory's last text shape; concurrent writers each have a
+    factory and a counter of their own, so the shape carries a random token too: one row from
+    each of two factories, in turn, never meets the other's (before: both wrote ``x2``)."""
+    owner_conn.execute("CREATE TABLE handles (workspace_id uuid NOT NULL REFERENCES workspaces "
+                       "(workspace_id), handle text NOT NULL UNIQUE CHECK (length(handle) <= 24 "
+                       "AND handle ~ '^[a-zA-Z]([_]?[a-zA-Z0-9])+$'))")
+    one, two = (RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting) for _ in range(2))
+    tenant = one.new_tenant()
+    for _ in range(5):
+        one.insert("handles", tenant)
+        two.insert("handles", tenant)
+    handles = [r[0] for r in owner_conn.execute("select handle from handles")]
+    assert len(handles) == len(set(handles)) == 10
+
+
 def test_what_the_catalog_cannot_solve_asks_for_an_override(owner_conn, catalog_of, fresh_database):
     owner_conn.execute(PROJECTS_AND_TASKS)
     factory = RowFactory(owner_conn, catalog_of(), fresh_database.spec.tenant_setting)
