@@ -18,12 +18,13 @@ import psycopg
 from psycopg import sql
 
 from harness import migrations, roles
-from harness.core import Catalog, RowFactory, read_catalog
-from harness.core.rows import seeding_binding
+from harness.core import Catalog, RowFactory, overrides_from, read_catalog, tenant_creator
+from harness.core.rows import CreateTenant, seeding_binding
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
-__all__ = ["DATABASE", "TableSum", "Workload", "checksums", "overrides_for", "prepare_target"]
+__all__ = ["DATABASE", "TableSum", "Workload", "adapter_for", "checksums", "overrides_for",
+           "prepare_target"]
 
 DATABASE = "rehearsal"
 
@@ -45,15 +46,19 @@ def prepare_target(spec: TargetSpec, admin: ConnParams) -> tuple[ConnParams, Con
     return owner, owner.as_user(spec.app_role, app_password)
 
 
-def overrides_for(spec: TargetSpec, owner: ConnParams, app: ConnParams):
-    """The target adapter's ``row_overrides`` on the rehearsal database (or none)."""
-    from harness.core import overrides_from
+def adapter_for(spec: TargetSpec, owner: ConnParams, app: ConnParams) -> object | None:
+    """The target's adapter on the rehearsal database (None: the spec names none)."""
     from harness.lifecycle import Database
 
     if not spec.adapter:
         return None
-    db = Database(name=owner.dbname, owner=owner, app=app, spec=spec)
-    return overrides_from(spec.load_adapter_class()(db))
+    return spec.load_adapter_class()(Database(name=owner.dbname, owner=owner, app=app, spec=spec))
+
+
+def overrides_for(spec: TargetSpec, owner: ConnParams, app: ConnParams):
+    """The target adapter's ``row_overrides`` on the rehearsal database (or none)."""
+    adapter = adapter_for(spec, owner, app)
+    return None if adapter is None else overrides_from(adapter)
 
 
 @dataclass
@@ -66,13 +71,24 @@ class Workload:
     catalog: Catalog = field(init=False)
     factory: RowFactory = field(init=False)
     tenants: list[object] = field(default_factory=list)
+    # the adapter's create_tenant: tenants made the product's own way, with principals that
+    # carry what the whole binding needs (a session id); None: the factory inserts the root row
+    create_tenant: CreateTenant | None = None
 
     def __post_init__(self) -> None:
         self.catalog = read_catalog(self.conn, self.spec)
-        binding = seeding_binding(self.spec.binding, self.spec.tenancy.root_owner)
+        binding = self.spec.binding if self.create_tenant is not None else \
+            seeding_binding(self.spec.binding, self.spec.tenancy.root_owner)
         self.factory = RowFactory(self.conn, self.catalog, binding,
-                                  self.overrides, root_owner=self.spec.tenancy.root_owner,
+                                  self.overrides, create_tenant=self.create_tenant,
+                                  root_owner=self.spec.tenancy.root_owner,
                                   reuse_global_parents=True)
+
+    @classmethod
+    def made_by(cls, conn: psycopg.Connection, spec: TargetSpec, adapter: object | None) -> Workload:
+        """A workload whose tenants the adapter makes when it can (``create_tenant``)."""
+        return cls(conn, spec, None if adapter is None else overrides_from(adapter),
+                   create_tenant=tenant_creator(adapter))
 
     def add_tenants(self, count: int) -> None:
         self.tenants += [self.factory.new_tenant() for _ in range(count)]

@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 
 from harness.core.findings import Finding
-from harness.core.rows import seeding_binding
+from harness.core.seeding import placeholders, seeding_binding
 from harness.errors import BackendUnavailable
 from harness.recovery.afterwards import durability_findings, sequence_findings, write_findings
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
@@ -36,6 +36,7 @@ from harness.recovery.dataset import (
     DATABASE,
     TableSum,
     Workload,
+    adapter_for,
     checksums,
     overrides_for,
     prepare_target,
@@ -81,10 +82,12 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
     restored: Cluster | None = None
     try:
         owner, app = prepare_target(spec, source.admin)
-        overrides = overrides_for(spec, owner, app)
+        adapter = adapter_for(spec, owner, app)
         mark("source migrated")
         with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
-            workload = Workload(conn, spec, overrides)
+            # tenants the adapter makes when it can: their principals carry what the binding
+            # needs (graphile-starter binds a session id, which only the product can make)
+            workload = Workload.made_by(conn, spec, adapter)
             workload.add_tenants(profile.tenants)
             workload.write(profile.rows_per_table)
             mark("workload seeded")
@@ -194,12 +197,21 @@ def _tenant_count(app: ConnParams, spec: TargetSpec, table: str, principal: Prin
     "not readable", with the restore point's)."""
     schema, name = table.split(".", 1)
     relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-    binding = seeding_binding(spec.binding, spec.tenancy.root_owner)
+    binding = _binding_for(spec, principal)
     with psycopg.connect(app.conninfo()) as conn, bound(conn, binding, principal):
         if not conn.execute("select has_any_column_privilege(%s::regclass, 'SELECT')",
                             (relation.as_string(conn),)).fetchone()[0]:
             return None
         return conn.execute(sql.SQL("select count(*) from {}").format(relation)).fetchone()[0]
+
+
+def _binding_for(spec: TargetSpec, principal: Principal | None):
+    """The spec's whole binding when ``principal`` carries every value it names (a tenant the
+    adapter made), else the part a harness-made tenant can fill."""
+    needed = {name for value in spec.binding.settings.values() for name in placeholders(value)}
+    if principal is not None and needed - {"tenant_id"} <= set(principal.values):
+        return spec.binding
+    return seeding_binding(spec.binding, spec.tenancy.root_owner)
 
 
 def _shown(rows: int | None) -> str:
