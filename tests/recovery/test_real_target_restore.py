@@ -12,12 +12,16 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from harness.children import scratch_dir
+from harness.recovery.cluster import Cluster, RehearsalDirs
+from harness.recovery.dataset import prepare_target
 from harness.recovery.logical import rehearse_logical
 from harness.recovery.profiles import RecoveryProfile
 from harness.recovery.restore import rehearse_restore
+from harness.standards.preflight import preflight
 from harness.target import load_target
 
 GRAPHILE = Path(__file__).resolve().parents[2] / "fixtures" / "targets" / "graphile-starter" / "target.yaml"
@@ -64,3 +68,19 @@ def test_graphile_dumped_and_restored_brings_one_tenants_rows_back(graphile):
     with scratch_dir("harness-recovery-") as folder:
         report = rehearse_logical(graphile, folder, PROFILE)
     assert report.findings == [] and report.tenant_rows > 0, report.summary()
+
+
+def test_the_stand_in_extensions_are_seen_by_every_role_so_preflight_finds_nothing(graphile):
+    """The stand-ins (pgcrypto, uuid-ossp) are found by any later session, of any role, as
+    installed extensions are: the app role lists them, and the preflight of the spec (which
+    allows them in standards.extensions) finds no problem."""
+    with scratch_dir("harness-recovery-") as folder:
+        cluster = Cluster.create(RehearsalDirs(folder), "preflight", {})
+        try:
+            owner, app = prepare_target(graphile, cluster.admin)
+            with psycopg.connect(app.conninfo()) as conn:
+                seen = {r[0] for r in conn.execute("select name from pg_available_extensions")}
+            assert {"pgcrypto", "uuid-ossp", "citext"} <= seen
+            assert preflight(graphile, owner) == []
+        finally:
+            cluster.stop()
