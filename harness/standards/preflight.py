@@ -53,7 +53,9 @@ def _app_role(conn: psycopg.Connection, spec: TargetSpec, where: str) -> list[Co
 
 
 def _extensions(conn: psycopg.Connection, spec: TargetSpec, where: str) -> list[ConfigError]:
-    available = {name for (name,) in conn.execute("select name from pg_available_extensions")}
+    # one installed in the database is there, whatever the server's catalog of packages lists
+    available = {name for (name,) in conn.execute(
+        "select name from pg_available_extensions union select extname from pg_extension")}
     return [ConfigError(where, f"standards.extensions.{name}",
                         f"extension {name!r} is not available on the server",
                         f"install {name} on the server (e.g. the pgvector package), or remove it "

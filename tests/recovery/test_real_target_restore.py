@@ -9,6 +9,7 @@ restores too."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,8 +17,7 @@ import psycopg
 import pytest
 
 from harness.children import scratch_dir
-from harness.recovery.cluster import Cluster, RehearsalDirs
-from harness.recovery.dataset import prepare_target
+from harness.lifecycle import Run
 from harness.recovery.logical import rehearse_logical
 from harness.recovery.profiles import RecoveryProfile
 from harness.recovery.restore import rehearse_restore
@@ -70,17 +70,19 @@ def test_graphile_dumped_and_restored_brings_one_tenants_rows_back(graphile):
     assert report.findings == [] and report.tenant_rows > 0, report.summary()
 
 
-def test_the_stand_in_extensions_are_seen_by_every_role_so_preflight_finds_nothing(graphile):
-    """The stand-ins (pgcrypto, uuid-ossp) are found by any later session, of any role, as
-    installed extensions are: the app role lists them, and the preflight of the spec (which
-    allows them in standards.extensions) finds no problem."""
-    with scratch_dir("harness-recovery-") as folder:
-        cluster = Cluster.create(RehearsalDirs(folder), "preflight", {})
-        try:
-            owner, app = prepare_target(graphile, cluster.admin)
-            with psycopg.connect(app.conninfo()) as conn:
-                seen = {r[0] for r in conn.execute("select name from pg_available_extensions")}
-            assert {"pgcrypto", "uuid-ossp", "citext"} <= seen
-            assert preflight(graphile, owner) == []
-        finally:
-            cluster.stop()
+def test_the_preflight_of_a_run_on_a_copy_of_the_cluster_finds_the_extensions_installed(graphile):
+    """A run starts from the cached, migrated cluster copied into its own folder, where the
+    stand-ins' control files are no longer on the server's search path; the extensions are
+    installed in the database all the same, and the preflight of the spec (which allows them in
+    standards.extensions) takes installed for available: no problem found."""
+    run = Run(graphile, uuid.uuid4().hex)
+    run.acquire()
+    try:
+        run.template()
+        with run.fresh_database("preflight") as db:
+            with psycopg.connect(db.owner.conninfo()) as conn:
+                installed = {r[0] for r in conn.execute("select extname from pg_extension")}
+            assert {"pgcrypto", "uuid-ossp", "citext"} <= installed
+            assert preflight(graphile, db.owner) == []
+    finally:
+        run.release()
