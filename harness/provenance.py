@@ -65,13 +65,12 @@ def migration_heads(spec: TargetSpec) -> tuple[str, ...]:
     Alembic imports it (~0.3 s of CPU), which a run whose template is cached would do only for
     this. A file added, removed or edited gives a new key, so a kept answer is never stale."""
     from harness import migrations
-    from harness.template_cache import cache_root, migration_files
+    from harness.template_cache import cache_root, hash_migration_files
 
     if spec.migrations.tool != "alembic":
         return migrations.script_heads(spec)
     digest = hashlib.sha256(f"heads 1\0{spec.migrations!r}\0".encode())
-    for name, path in migration_files(spec):
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    hash_migration_files(digest, spec)
     kept = cache_root() / "heads" / f"{digest.hexdigest()}.json"
     try:
         return tuple(json.loads(kept.read_text()))

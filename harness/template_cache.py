@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import fasteners
 import psycopg
@@ -45,8 +46,8 @@ from harness.pysource import reached_sources
 from harness.secrets import ConnParams
 from harness.target import TargetSpec
 
-__all__ = ["CACHED_TEMPLATE", "ClusterCache", "build_template", "cache_root", "kept_template",
-           "template_key"]
+__all__ = ["CACHED_TEMPLATE", "ClusterCache", "build_template", "cache_root", "hash_migration_files",
+           "kept_template", "template_key"]
 
 # bump when what a cached template contains changes shape
 FORMAT = "2"
@@ -80,6 +81,14 @@ def migration_files(spec: TargetSpec) -> list[tuple[str, Path]]:
     return found
 
 
+def hash_migration_files(digest: Any, spec: TargetSpec) -> list[tuple[str, Path]]:
+    """Feeds every migration file (its stable name and its bytes) to ``digest``; returns them."""
+    files = migration_files(spec)
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return files
+
+
 # spec fields no part of a build reads: the server start, the app role, the migration tool
 # (harness.migrations: its section, app_role, tenant_setting) and the extensions check. Every
 # other field, and any field added later, is hashed: a target that differs in one of these only
@@ -102,9 +111,7 @@ def template_key(spec: TargetSpec, server_build: str) -> str:
     for item in fields(spec):
         if item.name not in NOT_BUILT_FROM:  # reprs: the dsn (a secret) is never in them
             digest.update(f"{item.name}={getattr(spec, item.name)!r}".encode() + b"\0")
-    files = migration_files(spec)
-    for name, path in files:
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    files = hash_migration_files(digest, spec)
     for path in reached_sources(path for _, path in files):
         digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()

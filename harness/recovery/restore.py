@@ -28,7 +28,6 @@ import psycopg
 from psycopg import sql
 
 from harness.core.findings import Finding
-from harness.core.seeding import placeholders, seeding_binding
 from harness.errors import BackendUnavailable
 from harness.recovery.afterwards import durability_findings, sequence_findings, write_findings
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
@@ -43,7 +42,7 @@ from harness.recovery.dataset import (
 )
 from harness.recovery.profiles import RecoveryProfile
 from harness.secrets import ConnParams
-from harness.target import TargetSpec
+from harness.target import BindingSpec, TargetSpec
 from harness.tenancy import Principal, bound
 
 __all__ = ["RestoreReport", "rehearse_restore"]
@@ -105,7 +104,8 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
             principals = {t: workload.factory.principal_of(t) for t in workload.tenants}
             # what the app role, bound as the tenant's principal, sees at the point: the
             # restored copy must show the same (RLS and grants restored with the data)
-            seen_at_point = {t: _tenant_count(app, spec, t, principal) for t in tables}
+            binding = workload.factory.binding   # the whole binding when the adapter made the tenants
+            seen_at_point = {t: _tenant_count(app, binding, t, principal) for t in tables}
             report.rows_at_restore_point = sum(s.rows for s in at_point.values())
             conn.execute("select pg_create_restore_point(%s)", (RESTORE_POINT,))
             segment = conn.execute("select pg_walfile_name(pg_switch_wal())").fetchone()[0]
@@ -115,12 +115,12 @@ def rehearse_restore(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
         report.findings += _verify_backup(dirs)
         mark("backup verified")
         served = next((t for t in tables if seen_at_point[t]), tables[0])   # a table it reads
-        restored, seconds = _restore(dirs, source.password, app, spec, served, principal, report)
+        restored, seconds = _restore(dirs, source.password, app, binding, served, principal, report)
         if restored is None:
             return report
         report.recovery_seconds = seconds
         mark("restored copy promoted; the app role served a tenant query")
-        report.findings += _compare(restored, app, tables, spec, at_point, principal, seen_at_point)
+        report.findings += _compare(restored, app, tables, spec, binding, at_point, principal, seen_at_point)
         report.findings += _amcheck(restored, spec)
         report.findings += _afterwards(restored, owner, app, spec, principals)
         mark("restored copy verified, and took a write")
@@ -153,7 +153,7 @@ def _verify_backup(dirs: RehearsalDirs) -> list[Finding]:
     return []
 
 
-def _restore(dirs: RehearsalDirs, password: str, app: ConnParams, spec: TargetSpec, table: str,
+def _restore(dirs: RehearsalDirs, password: str, app: ConnParams, binding: BindingSpec, table: str,
              principal: Principal, report: RestoreReport) -> tuple[Cluster | None, float | None]:
     """Restores the backup, replays to the restore point, waits for the app role to be served."""
     started = time.monotonic()
@@ -173,7 +173,7 @@ def _restore(dirs: RehearsalDirs, password: str, app: ConnParams, spec: TargetSp
     try:
         cluster.start()
         cluster.wait_ready()
-        _tenant_count(_on(cluster, app), spec, table, principal)
+        _tenant_count(_on(cluster, app), binding, table, principal)
     except (BackendUnavailable, psycopg.Error) as exc:
         cluster.stop()
         report.findings.append(Finding(
@@ -190,14 +190,14 @@ def _on(cluster: Cluster, params: ConnParams) -> ConnParams:
     return replace(params, port=cluster.port)
 
 
-def _tenant_count(app: ConnParams, spec: TargetSpec, table: str, principal: Principal | None) -> int | None:
+def _tenant_count(app: ConnParams, binding: BindingSpec, table: str,
+                  principal: Principal | None) -> int | None:
     """Rows of ``table`` the app role sees bound as ``principal`` (None: as nobody, the binding's
     role with no setting); None when the role it acts as may not read the table at all (a design
     that serves a table only through functions, e.g. invitations: its grants are compared, as
     "not readable", with the restore point's)."""
     schema, name = table.split(".", 1)
     relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
-    binding = _binding_for(spec, principal)
     with psycopg.connect(app.conninfo()) as conn, bound(conn, binding, principal):
         if not conn.execute("select has_any_column_privilege(%s::regclass, 'SELECT')",
                             (relation.as_string(conn),)).fetchone()[0]:
@@ -205,20 +205,11 @@ def _tenant_count(app: ConnParams, spec: TargetSpec, table: str, principal: Prin
         return conn.execute(sql.SQL("select count(*) from {}").format(relation)).fetchone()[0]
 
 
-def _binding_for(spec: TargetSpec, principal: Principal | None):
-    """The spec's whole binding when ``principal`` carries every value it names (a tenant the
-    adapter made), else the part a harness-made tenant can fill."""
-    needed = {name for value in spec.binding.settings.values() for name in placeholders(value)}
-    if principal is not None and needed - {"tenant_id"} <= set(principal.values):
-        return spec.binding
-    return seeding_binding(spec.binding, spec.tenancy.root_owner)
-
-
 def _shown(rows: int | None) -> str:
     return "not readable (no SELECT grant)" if rows is None else f"{rows} rows"
 
 
-def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetSpec,
+def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetSpec, binding: BindingSpec,
              at_point: dict[str, TableSum], principal: Principal,
              seen_at_point: dict[str, int | None]) -> list[Finding]:
     found = []
@@ -238,8 +229,8 @@ def _compare(cluster: Cluster, app: ConnParams, tables: list[str], spec: TargetS
                              f"on the restored copy the app role is {flags}",
                              "restore roles with the data (pg_dumpall --roles-only for logical copies)"))
     for table in tables:
-        seen = _tenant_count(_on(cluster, app), spec, table, principal)
-        unbound = _tenant_count(_on(cluster, app), spec, table, None)
+        seen = _tenant_count(_on(cluster, app), binding, table, principal)
+        unbound = _tenant_count(_on(cluster, app), binding, table, None)
         if seen != seen_at_point[table] or unbound not in (0, None):
             found.append(Finding(table, "restored-rls",
                                  f"as the app role bound to one tenant: {_shown(seen)} (expected "

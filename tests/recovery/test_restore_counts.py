@@ -23,8 +23,8 @@ def test_a_table_the_app_role_may_not_read_is_not_readable_and_a_readable_one_is
     principal = Principal(tenant)
     spec = fresh_database.spec
 
-    assert _tenant_count(fresh_database.app, spec, "public.invitations", principal) is None
-    assert _tenant_count(fresh_database.app, spec, "public.notes", principal) == 2
+    assert _tenant_count(fresh_database.app, spec.binding, "public.invitations", principal) is None
+    assert _tenant_count(fresh_database.app, spec.binding, "public.notes", principal) == 2
     owner_conn.execute(f'grant select (workspace_id) on invitations to "{app_role}"')   # one column
-    assert _tenant_count(fresh_database.app, spec, "public.invitations", principal) == 1
+    assert _tenant_count(fresh_database.app, spec.binding, "public.invitations", principal) == 1
     assert _shown(None) == "not readable (no SELECT grant)" and _shown(3) == "3 rows"
