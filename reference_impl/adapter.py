@@ -16,7 +16,7 @@ import psycopg
 
 from harness.adapter import AccessDenied, AuditRecord, InvariantViolated
 from harness.lifecycle import Database
-from harness.tenancy import bind_workspace, bound_workspace
+from harness.tenancy import bind_workspace
 from reference_impl.ai.operations import AiOperations
 from reference_impl.analytics.operations import AnalyticsOperations
 from reference_impl.entitlements.operations import EntitlementOperations
@@ -92,13 +92,13 @@ class ReferenceAdapter(EntitlementOperations, AnalyticsOperations, WorkItemOpera
                          "where workspace_id = %s and user_id = %s", (workspace, user))
 
     def can_access(self, workspace: UUID, user: UUID) -> bool:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute("select 1 from memberships where workspace_id = %s and user_id = %s "
                                "and status = 'active'", (workspace, user)).fetchone()
             return row is not None
 
     def audit_trail(self, workspace: UUID, correlation_id: str) -> list[AuditRecord]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             rows = conn.execute(
                 "select action, actor_user_id, subject_user_id, correlation_id, details from audit_log "
                 "where workspace_id = %s and correlation_id = %s order by audit_id",

@@ -7,7 +7,8 @@ borrowed connection is never shared, so callers that hold several at once (racer
 session of its own) get as many, and a thread that ends loses none. One that was closed or
 broken (a crash test terminates backends) is dropped, not given back.
 
-Every operation still runs in its own transaction bound to its workspace (``bound_workspace``).
+Every operation still runs in its own transaction bound to its workspace
+(:meth:`AppConnections.in_workspace`).
 Nothing of one borrower reaches the next: a transaction left open (an error outside a
 transaction block) is rolled back, as closing the connection would, and the transaction
 characteristics a borrower set (``isolation_level``, ``read_only``, ``deferrable``,
@@ -22,22 +23,24 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
+
+from harness.tenancy import bound_workspace
 
 # what a borrower may change on a connection, put back before the next one borrows it
 _CHARACTERISTICS = ("autocommit", "isolation_level", "read_only", "deferrable")
 
 
 class _Kept:
-    """The idle connections, every connection opened (weakly), and how each was opened."""
+    """The idle connections, and every connection opened (weakly) with how it was opened."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.idle: list[psycopg.Connection] = []
-        self.opened: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
-        self.defaults: weakref.WeakKeyDictionary[psycopg.Connection, tuple] = weakref.WeakKeyDictionary()
+        self.opened: weakref.WeakKeyDictionary[psycopg.Connection, tuple] = weakref.WeakKeyDictionary()
 
     def take(self) -> psycopg.Connection | None:
         with self.lock:
@@ -49,16 +52,16 @@ class _Kept:
 
     def add(self, conn: psycopg.Connection) -> None:
         with self.lock:
-            self.opened.add(conn)
-            self.defaults[conn] = tuple(getattr(conn, name) for name in _CHARACTERISTICS)
+            self.opened[conn] = tuple(getattr(conn, name) for name in _CHARACTERISTICS)
 
     def give_back(self, conn: psycopg.Connection) -> None:
-        if conn.closed or conn.broken:
+        defaults = self.opened.get(conn)
+        if conn.closed or conn.broken or defaults is None:   # None: closed by close() meanwhile
             return
         try:
             if conn.info.transaction_status != TransactionStatus.IDLE:
                 conn.rollback()
-            for name, value in zip(_CHARACTERISTICS, self.defaults[conn], strict=True):
+            for name, value in zip(_CHARACTERISTICS, defaults, strict=True):
                 if getattr(conn, name) != value:
                     setattr(conn, name, value)
         except psycopg.Error:
@@ -71,13 +74,17 @@ class _Kept:
     def close(self) -> None:
         with self.lock:
             opened, self.idle = list(self.opened), []
-            self.opened = weakref.WeakSet()
+            self.opened = weakref.WeakKeyDictionary()
         for conn in opened:
             conn.close()
 
 
 class AppConnections:
+    """Mixin for the reference's operations classes: ``self.db`` and ``self.setting`` come from
+    the adapter."""
+
     db: Any
+    setting: str
 
     def _kept(self) -> _Kept:
         kept = self.__dict__.get("_app_kept")
@@ -97,6 +104,13 @@ class AppConnections:
             yield conn
         finally:
             kept.give_back(conn)
+
+    @contextmanager
+    def in_workspace(self, workspace: UUID) -> Iterator[psycopg.Connection]:
+        """A borrowed connection in one transaction bound to ``workspace``; the binding is
+        transaction-local, so it ends with the transaction and never reaches the next one."""
+        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            yield conn
 
     def close(self) -> None:
         """Closes every connection opened (each is opened again if used later)."""

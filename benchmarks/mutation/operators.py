@@ -26,8 +26,8 @@ Operators (names as the report shows them):
 - ``drop-down-step``: a Python operator: one ``op.execute(...)`` statement of a migration's
   ``downgrade()`` removed (a rollback that forgets to drop an index, a policy, a function: what
   the rollback rehearsal exists to catch);
-- ``split-transaction``: a Python operator: a ``with ... transaction():`` or ``with ...,
-  bound_workspace(...):`` block whose body runs SQL before and after a statement boundary is
+- ``split-transaction``: a Python operator: a ``with ... transaction():``, ``with ...,
+  bound_workspace(...):`` or ``with self.in_workspace(...) as conn:`` block whose body runs SQL before and after a statement boundary is
   split there into two blocks, the second opening (and binding) its own transaction, so what was
   one atomic step commits half-way.
 
@@ -201,7 +201,8 @@ def _call_end(text: str, at: int) -> int | None:
     return None
 
 
-_HEADER = re.compile(r"^([ \t]*)with [^\n]*(\.transaction\(\)|bound_workspace\([^\n]*\)):[ \t]*$", re.MULTILINE)
+_HEADER = re.compile(r"^([ \t]*)with [^\n]*(\.transaction\(\)|bound_workspace\([^\n]*\)|"
+                     r"in_workspace\([^\n]*\) as \w+):[ \t]*$", re.MULTILINE)
 _NOT_A_START = re.compile(r"[)\]}]|(else|elif|except|finally)\b")
 
 

@@ -27,12 +27,12 @@ from harness.ai.protocols import (
     ToolCallResult,
     ToolWrite,
 )
-from reference_impl.ai.workspace_tx import WorkspaceTransactions
+from reference_impl.connections import AppConnections
 
 _CALL = "select tool_call_id, state, failure_class, attempts from tool_calls"
 
 
-class AgentRunOperations(WorkspaceTransactions):
+class AgentRunOperations(AppConnections):
     """The ``agent-runs`` capability (harness.ai.protocols.AgentRuns)."""
 
     def create_run(self, workspace: UUID, agent: str, tools: Sequence[str], prompt_version: str,

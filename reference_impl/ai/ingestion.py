@@ -27,7 +27,7 @@ from harness.ai.protocols import (
     NotDue,
 )
 from reference_impl.ai.embedder import HashedNgramEmbedder, vector_literal
-from reference_impl.ai.workspace_tx import WorkspaceTransactions
+from reference_impl.connections import AppConnections
 
 CHUNK_WORDS = 60
 _JOB = ("select job_id, state, attempts, max_attempts, next_attempt_at, failure_class, last_error, "
@@ -66,7 +66,7 @@ def insert_chunks(conn: psycopg.Connection, workspace: UUID, document_id: UUID, 
     return ids
 
 
-class IngestionOperations(WorkspaceTransactions):
+class IngestionOperations(AppConnections):
     """The ``ingestion`` capability (harness.ai.protocols.Ingestion)."""
 
     def submit_document(self, workspace: UUID, title: str, body: str,

@@ -19,12 +19,12 @@ from psycopg.rows import dict_row
 from harness.ai.protocols import CitationTrace, DocumentRef, EvalRecord, Hit, SafetyRecord
 from reference_impl.ai.embedder import HashedNgramEmbedder, vector_literal
 from reference_impl.ai.ingestion import insert_chunks
-from reference_impl.ai.workspace_tx import WorkspaceTransactions
+from reference_impl.connections import AppConnections
 
 MODES = ("exact", "hnsw", "text", "hybrid")
 
 
-class RetrievalOperations(WorkspaceTransactions):
+class RetrievalOperations(AppConnections):
     """The ``retrieval`` capability (harness.ai.protocols.Retrieval)."""
 
     def embedding_versions(self) -> tuple[str, ...]:

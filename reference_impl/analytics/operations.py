@@ -18,7 +18,6 @@ import jsonschema
 from psycopg.types.json import Jsonb
 
 from harness.adapter import InvariantViolated
-from harness.tenancy import bound_workspace
 from reference_impl.connections import AppConnections
 
 TAXONOMY = Path(__file__).parent / "taxonomy"
@@ -45,7 +44,7 @@ class AnalyticsOperations(AppConnections):
         errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(properties), key=str)
         if errors:
             raise InvariantViolated(f"{event_type}: {errors[0].message}")
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute(
                 "insert into analytics_events (workspace_id, idempotency_key, event_type, "
                 "taxonomy_version, properties, occurred_at) values (%s, %s, %s, %s, %s, %s) "
@@ -58,7 +57,7 @@ class AnalyticsOperations(AppConnections):
             return row[0]
 
     def analytics_events(self, workspace: UUID) -> list[dict[str, Any]]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             cur = conn.execute("select workspace_id, event_id, idempotency_key, event_type, "
                                "properties, occurred_at from analytics_events order by received_at, event_id")
             names = [c.name for c in cur.description]

@@ -32,7 +32,7 @@ from harness.counters.capability import (
     UsageRecord,
 )
 from harness.lifecycle import Database
-from harness.tenancy import bind_workspace, bound_workspace
+from harness.tenancy import bind_workspace
 from reference_impl.connections import AppConnections
 
 __all__ = ["EntitlementOperations", "EntitlementSessionImpl", "period_label"]
@@ -114,7 +114,7 @@ class EntitlementOperations(AppConnections):
 
     def grant_entitlement(self, workspace: UUID, feature: str, terms: PlanTerms) -> None:
         """The entitlement and its first period, which opens at the start of this month."""
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             conn.execute("insert into entitlements (workspace_id, feature, plan, quota, grace) "
                          "values (%s, %s, %s, %s, %s)",
                          (workspace, feature, terms.plan, terms.quota, terms.grace))
@@ -139,20 +139,18 @@ class EntitlementOperations(AppConnections):
 
     def consume(self, workspace: UUID, feature: str, amount: int,
                 idempotency_key: str) -> ConsumeOutcome:
-        with self._app() as conn:
-            conn.isolation_level = _LEVELS["read committed"]
-            return self.session_class(conn, self.setting, "read committed").consume(
-                workspace, feature, amount, idempotency_key)
+        with self.entitlement_session() as session:   # a borrowed connection, as every call
+            return session.consume(workspace, feature, amount, idempotency_key)
 
     def usage_periods(self, workspace: UUID, feature: str) -> Sequence[PeriodUsage]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             rows = conn.execute("select period_start, used, quota, grace, closed from usage_counters "
                                 "where workspace_id = %s and feature = %s order by period_start",
                                 (workspace, feature)).fetchall()
         return [PeriodUsage(period_label(s), u, q, g, c) for s, u, q, g, c in rows]
 
     def consumption_records(self, workspace: UUID, feature: str) -> Sequence[UsageRecord]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             rows = conn.execute("select idempotency_key, amount, coalesce(granted, false), "
                                 "period_start from consumption_records where workspace_id = %s "
                                 "and feature = %s order by record_id", (workspace, feature)).fetchall()

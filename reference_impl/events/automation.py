@@ -14,7 +14,6 @@ from typing import Any
 import psycopg
 
 from harness.replay.capability import AutomationRunView
-from harness.tenancy import bound_workspace
 from reference_impl.connections import AppConnections
 
 _COLUMNS = ("run_id, idempotency_key, status, attempts, max_attempts, next_attempt_at, last_error")
@@ -29,7 +28,7 @@ class AutomationOperations(AppConnections):
     setting: str
 
     def start_automation_run(self, workspace: Any, automation: str, idempotency_key: str) -> str:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute(
                 "insert into automation_runs (workspace_id, automation, idempotency_key, next_attempt_at) "
                 "values (%s, %s, %s, now()) on conflict (workspace_id, idempotency_key) do nothing "
@@ -47,7 +46,7 @@ class AutomationOperations(AppConnections):
             faults[automation] = error
 
     def attempt_automation_run(self, workspace: Any, run_id: str) -> AutomationRunView:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             automation, status, attempts, max_attempts = conn.execute(
                 "select automation, status, attempts, max_attempts from automation_runs "
                 "where workspace_id = %s and run_id = %s for update", (workspace, run_id)).fetchone()
@@ -76,13 +75,13 @@ class AutomationOperations(AppConnections):
             (status, attempt, error, next_at, next_at, workspace, run_id))
 
     def automation_runs(self, workspace: Any) -> list[AutomationRunView]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             rows = conn.execute(f"select {_COLUMNS} from automation_runs where workspace_id = %s "
                                 "order by created_at", (workspace,)).fetchall()
         return [_view(r) for r in rows]
 
     def escalations(self, workspace: Any, run_id: str) -> list[str]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             return [r[0] for r in conn.execute("select reason from escalations where workspace_id = %s "
                                                "and run_id = %s order by escalation_id",
                                                (workspace, run_id)).fetchall()]

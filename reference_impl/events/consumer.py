@@ -48,7 +48,7 @@ class ConsumerOperations(AppConnections):
         problems = envelope_problems(envelope)
         if problems:
             raise EnvelopeRejected("; ".join(problems))
-        with self._app() as conn, bound_workspace(conn, self.setting, envelope["workspace_id"]):
+        with self.in_workspace(envelope["workspace_id"]) as conn:
             conn.execute(
                 "insert into events (workspace_id, event_id, event_type, correlation_id, version, "
                 "occurred_at, payload) values (%s, %s, %s, %s, %s, %s, %s)",
@@ -105,7 +105,7 @@ class ConsumerOperations(AppConnections):
                                                  envelope["event_id"], envelope["event_type"]))
 
     def _dead_letter(self, consumer: str, envelope: Mapping[str, Any], err: Exception, attempts: int) -> None:
-        with self._app() as conn, bound_workspace(conn, self.setting, envelope["workspace_id"]):
+        with self.in_workspace(envelope["workspace_id"]) as conn:
             conn.execute(
                 "insert into dead_letters (workspace_id, consumer, event_id, error_class, last_error, "
                 "attempts) values (%s, %s, %s, %s, %s, %s) "
@@ -118,7 +118,7 @@ class ConsumerOperations(AppConnections):
     # -- dead letters ------------------------------------------------------------------------
     def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
         try:
-            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            with self.in_workspace(workspace) as conn:
                 row = conn.execute("select status from dead_letters where workspace_id = %s and "
                                    "consumer = %s and event_id = %s for update",
                                    (workspace, consumer, event_id)).fetchone()
@@ -174,5 +174,5 @@ class ConsumerOperations(AppConnections):
         return {"workspace_id": workspace, "event_id": event_id, "event_type": row[0]}
 
     def _read(self, workspace: Any, query: str, params: tuple) -> list[tuple]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             return conn.execute(query, params).fetchall()

@@ -13,7 +13,6 @@ import threading
 import uuid
 from typing import Any
 
-from harness.tenancy import bound_workspace
 from reference_impl.connections import AppConnections
 
 
@@ -37,7 +36,7 @@ class CredentialOperations(AppConnections):
     def store_credential(self, workspace: Any, connector: str, secret: str) -> str:
         ref = f"secretref://{uuid.uuid4()}"
         self._secrets()[ref] = secret
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             return str(conn.execute("insert into connector_credentials (workspace_id, connector, secret_ref) "
                                     "values (%s, %s, %s) returning credential_id",
                                     (workspace, connector, ref)).fetchone()[0])
@@ -45,7 +44,7 @@ class CredentialOperations(AppConnections):
     def rotate_credential(self, workspace: Any, credential_id: str, new_secret: str) -> str:
         ref = f"secretref://{uuid.uuid4()}"
         self._secrets()[ref] = new_secret
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             old = conn.execute("update connector_credentials set status = 'rotated', rotated_at = now() "
                                "where workspace_id = %s and credential_id = %s and status = 'active' "
                                "returning connector, secret_ref", (workspace, credential_id)).fetchone()
@@ -57,7 +56,7 @@ class CredentialOperations(AppConnections):
                                     (workspace, old[0], ref)).fetchone()[0])
 
     def revoke_credential(self, workspace: Any, credential_id: str) -> None:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute("select secret_ref from connector_credentials where workspace_id = %s "
                                "and credential_id = %s for update", (workspace, credential_id)).fetchone()
             conn.execute("update connector_credentials set status = 'revoked', secret_ref = null, "
@@ -67,20 +66,20 @@ class CredentialOperations(AppConnections):
             self._secrets().pop(row[0], None)
 
     def read_credential(self, workspace: Any, credential_id: str) -> str | None:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute("select secret_ref from connector_credentials where workspace_id = %s "
                                "and credential_id = %s and status = 'active'",
                                (workspace, credential_id)).fetchone()
         return None if row is None else self._secrets().get(row[0])
 
     def credential_status(self, workspace: Any, credential_id: str) -> str | None:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute("select status from connector_credentials where workspace_id = %s "
                                "and credential_id = %s", (workspace, credential_id)).fetchone()
         return None if row is None else row[0]
 
     def _active_secret(self, workspace: Any, connector: str) -> str | None:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute("select secret_ref from connector_credentials where workspace_id = %s "
                                "and connector = %s and status = 'active' order by created_at desc limit 1",
                                (workspace, connector)).fetchone()

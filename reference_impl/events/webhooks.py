@@ -30,7 +30,6 @@ from harness.replay.capability import (
     SubscriptionState,
     WebhookOutcome,
 )
-from harness.tenancy import bound_workspace
 from reference_impl.connections import AppConnections
 
 TOLERANCE_SECONDS = 300
@@ -54,7 +53,7 @@ class WebhookOperations(AppConnections):
         if problem:
             return WebhookOutcome("rejected", problem)
         doc = json.loads(body)
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             stored = conn.execute(
                 "insert into inbound_webhooks (workspace_id, provider, provider_event_id, event_type, "
                 "payload, signed_at) values (%s, %s, %s, %s, %s, to_timestamp(%s)) "
@@ -68,7 +67,7 @@ class WebhookOperations(AppConnections):
         return WebhookOutcome("accepted")
 
     def stored_webhooks(self, workspace: Any, provider: str) -> list[str]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             return [r[0] for r in conn.execute(
                 "select provider_event_id from inbound_webhooks where workspace_id = %s "
                 "and provider = %s", (workspace, provider)).fetchall()]
@@ -102,7 +101,7 @@ class WebhookOperations(AppConnections):
 
     # -- subscription mirror -----------------------------------------------------------------
     def apply_subscription_event(self, workspace: Any, event: Mapping[str, Any]) -> None:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             self._apply_subscription(conn, workspace, event)
 
     def _apply_subscription(self, conn: psycopg.Connection, workspace: Any, event: Mapping[str, Any]) -> None:
@@ -117,14 +116,14 @@ class WebhookOperations(AppConnections):
              event["quantity"], event["sequence"]))
 
     def subscription_mirror(self, workspace: Any) -> dict[str, SubscriptionState]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             rows = conn.execute("select subscription_id, status, plan, quantity, provider_sequence "
                                 "from subscription_mirror where workspace_id = %s", (workspace,)).fetchall()
         return {r[0]: SubscriptionState(r[1], r[2], r[3], r[4]) for r in rows}
 
     def reconcile_subscriptions(self, workspace: Any, snapshot: Mapping[str, SubscriptionState]) -> list[str]:
         before = self.subscription_mirror(workspace)
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             for sub, state in snapshot.items():
                 if before.get(sub) != state:
                     self._apply_subscription(conn, workspace, {
@@ -135,7 +134,7 @@ class WebhookOperations(AppConnections):
 
     # -- outbound ----------------------------------------------------------------------------
     def create_delivery(self, workspace: Any, endpoint_url: str, event_id: str, idempotency_key: str) -> str:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             return str(conn.execute(
                 "insert into outbound_deliveries (workspace_id, endpoint_url, event_id, idempotency_key) "
                 "values (%s, %s, %s, %s) returning delivery_id",
@@ -148,7 +147,7 @@ class WebhookOperations(AppConnections):
         return self._attempt(workspace, delivery_id, replay=True)
 
     def delivery_attempts(self, workspace: Any, delivery_id: str) -> list[DeliveryAttemptView]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             rows = conn.execute("select attempt_no, idempotency_key, replay, status_code, latency_ms, error "
                                 "from delivery_attempts where workspace_id = %s and delivery_id = %s "
                                 "order by attempt_no", (workspace, delivery_id)).fetchall()
@@ -160,7 +159,7 @@ class WebhookOperations(AppConnections):
         # counted by a statement of their own, after the lock is held: counted in the locking
         # statement, a replay that waited for the lock would count with the snapshot it took
         # before waiting, and number its attempt like the one it waited for
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             url, event_id, key, limit = conn.execute(
                 "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts "
                 "from outbound_deliveries d where d.workspace_id = %s and d.delivery_id = %s for update",

@@ -58,7 +58,6 @@ from harness.replay.capability import (
     ReplayRefused,
     WebhookOutcome,
 )
-from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
 from reference_impl.events.consumer import HandlerError
 
@@ -103,14 +102,14 @@ class IngressReappliesAdapter(ReferenceAdapter):
         doc = json.loads(body)
         if outcome.status == "duplicate" and doc["type"].startswith("subscription."):
             # the mistake: the ingress's own write path applies the redelivery again, unguarded
-            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            with self.in_workspace(workspace) as conn:
                 ArrivalOrderMirrorAdapter._apply_subscription(self, conn, workspace, doc["data"])
         return outcome
 
 
 class StaleColumnReconcileAdapter(ReferenceAdapter):
     def reconcile_subscriptions(self, workspace: Any, snapshot: Mapping[str, Any]) -> list[str]:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             # the mistake: the query still names the column by its old name
             conn.execute("select subscription_id, provider_seq from subscription_mirror "
                          "where workspace_id = %s", (workspace,))
@@ -122,14 +121,14 @@ class FailedReplayClosesLetterAdapter(ReferenceAdapter):
         outcome = super().replay_event_dead_letter(workspace, consumer, event_id)
         if outcome == DEAD_LETTERED:
             # the mistake: the replay ran, so the letter is closed whatever its outcome
-            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            with self.in_workspace(workspace) as conn:
                 self._mark_replayed(conn, workspace, consumer, event_id)
         return outcome
 
 
 class UnlockedReplayBoundAdapter(ReferenceAdapter):
     def _attempt(self, workspace: Any, delivery_id: str, replay: bool) -> DeliveryAttemptView:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             url, event_id, key, limit, done = conn.execute(  # the mistake: no FOR UPDATE
                 "select d.endpoint_url, d.event_id, d.idempotency_key, d.max_attempts, "
                 "(select count(*) from delivery_attempts a where a.workspace_id = d.workspace_id "
@@ -149,7 +148,7 @@ class UnlockedReplayBoundAdapter(ReferenceAdapter):
 
 class ReplayIgnoresClaimAdapter(ReferenceAdapter):
     def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             row = conn.execute("select status from dead_letters where workspace_id = %s and "
                                "consumer = %s and event_id = %s for update",
                                (workspace, consumer, event_id)).fetchone()
@@ -167,7 +166,7 @@ class ReplayIgnoresClaimAdapter(ReferenceAdapter):
 class UnlockedLetterReplayAdapter(ReferenceAdapter):
     def replay_event_dead_letter(self, workspace: Any, consumer: str, event_id: str) -> str:
         try:
-            with self._app() as conn, bound_workspace(conn, self.setting, workspace):
+            with self.in_workspace(workspace) as conn:
                 row = conn.execute("select status from dead_letters where workspace_id = %s and "
                                    "consumer = %s and event_id = %s",   # the mistake: no FOR UPDATE
                                    (workspace, consumer, event_id)).fetchone()

@@ -18,7 +18,6 @@ from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
-from harness.tenancy import bound_workspace
 from reference_impl.adapter import ReferenceAdapter
 from reference_impl.analytics.operations import TAXONOMY_VERSION
 
@@ -26,7 +25,7 @@ from reference_impl.analytics.operations import TAXONOMY_VERSION
 class AnalyticsWithoutTaxonomyAdapter(ReferenceAdapter):
     def track_event(self, workspace: UUID, event_type: str, properties: dict[str, Any],
                     idempotency_key: str, occurred_at: datetime) -> UUID:
-        with self.db.connect_app() as conn, bound_workspace(conn, self.setting, workspace):
+        with self.in_workspace(workspace) as conn:
             conn.execute(
                 "insert into analytics_events (workspace_id, idempotency_key, event_type, "
                 "taxonomy_version, properties, occurred_at) values (%s, %s, %s, %s, %s, %s) "

@@ -80,7 +80,7 @@ class WorkItemOperations(AppConnections):
     def issue_token(self, workspace_id: UUID, user_id: UUID, expires_in_seconds: float) -> str:
         """A new token for the user in the workspace; negative ``expires_in_seconds``: expired."""
         token = f"wit_{UUID(str(workspace_id)).hex}_{secrets.token_urlsafe(32)}"
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
+        with self.in_workspace(workspace_id) as conn:
             conn.execute("insert into api_tokens (workspace_id, user_id, token_sha256, expires_at) "
                          "values (%s, %s, %s, now() + %s)",
                          (workspace_id, user_id, queries.token_sha256(token),
@@ -88,7 +88,7 @@ class WorkItemOperations(AppConnections):
         return token
 
     def revoke_token(self, workspace_id: UUID, token: str) -> None:
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
+        with self.in_workspace(workspace_id) as conn:
             done = conn.execute("update api_tokens set revoked_at = now() where workspace_id = %s "
                                 "and token_sha256 = %s", (workspace_id, queries.token_sha256(token)))
             if done.rowcount != 1:
@@ -109,7 +109,7 @@ class WorkItemOperations(AppConnections):
     def tenant_snapshot(self, workspace_id: UUID) -> dict[str, list[dict[str, Any]]]:
         """Every row of the workspace in the API's tables, in a stable order."""
         snapshot = {}
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id), \
+        with self.in_workspace(workspace_id) as conn, \
                 conn.cursor(row_factory=dict_row) as cur:
             for table, key in SNAPSHOT_TABLES.items():
                 snapshot[table] = cur.execute(
@@ -123,7 +123,7 @@ class WorkItemOperations(AppConnections):
         plans = {}
         with self.db.connect_owner(autocommit=True) as owner:
             owner.execute("analyze work_items")  # what autovacuum would have done by now
-        with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
+        with self.in_workspace(workspace_id) as conn:
             last = conn.execute("select priority, created_at, work_item_id from work_items "
                                 "where workspace_id = %s order by created_at limit 1",
                                 (workspace_id,)).fetchone()
@@ -142,7 +142,7 @@ class WorkItemOperations(AppConnections):
     def force_status(self, workspace_id: UUID, work_item_id: UUID, status: str) -> str | None:
         """UPDATE the status directly as the app role, skipping the API; the SQLSTATE if refused."""
         try:
-            with self._app() as conn, bound_workspace(conn, self.setting, workspace_id):
+            with self.in_workspace(workspace_id) as conn:
                 conn.execute("update work_items set status = %s where workspace_id = %s "
                              "and work_item_id = %s", (status, workspace_id, work_item_id))
         except psycopg.Error as err:

@@ -98,6 +98,6 @@ def test_a_split_transaction_commits_half_way_and_still_compiles():
     mutated = split.apply(text)
     compile(mutated, path, "exec")
     grant = mutated[mutated.index("def grant_entitlement"):mutated.index("@contextmanager")]
-    assert grant.count("bound_workspace(conn") == 2     # two transactions, each bound
-    assert grant.index("insert into entitlements") < grant.rindex("bound_workspace(conn") \
+    assert grant.count("in_workspace(workspace)") == 2     # two transactions, each bound
+    assert grant.index("insert into entitlements") < grant.rindex("in_workspace(workspace)") \
         < grant.index("insert into usage_counters")
