@@ -104,6 +104,10 @@ def rehearse_live(tool: MigrationTool, spec: TargetSpec, db: Database, config: R
                   clock, lock_timeout, config.payload_unique_keys) as workload, \
             LockSampler(db, workload, profile.sample_interval_s, clock) as sampler, \
             db.connect_owner(autocommit=True, prepare_threshold=None) as conn:
+        # the rehearsal's own reads and seeding never wait on someone else's lock for longer than
+        # the workload does: a lock held outside the run (an operator, a stuck session) fails the
+        # step with 55P03 instead of holding the run, and its SIGTERM, until the lock goes
+        conn.execute("select set_config('lock_timeout', %s, false)", (f"{int(lock_timeout * 1000)}ms",))
         bulk: dict[str, BulkTable] = {}
         for rev in revisions:
             _step(report, workload, clock, profile.settle_s, rev.id, "upgrade",
