@@ -12,7 +12,7 @@ from psycopg import sql
 
 from harness.core.findings import Finding
 from harness.recovery.cluster import Cluster, RehearsalDirs, bin_path
-from harness.recovery.dataset import DATABASE, Workload, checksums, overrides_for, prepare_target
+from harness.recovery.dataset import DATABASE, Workload, adapter_for, checksums, prepare_target
 from harness.recovery.profiles import RecoveryProfile
 from harness.target import TargetSpec
 
@@ -39,9 +39,9 @@ def rehearse_logical(spec: TargetSpec, root: Path, profile: RecoveryProfile) -> 
     dump = dirs.root / "backup" / "target.dump"
     try:
         owner, app = prepare_target(spec, cluster.admin)
-        overrides = overrides_for(spec, owner, app)
+        adapter = adapter_for(spec, owner, app)
         with psycopg.connect(owner.conninfo(), autocommit=True) as conn:
-            workload = Workload(conn, spec, overrides)
+            workload = Workload.made_by(conn, spec, adapter)   # as the point-in-time rehearsal's
             workload.add_tenants(profile.tenants)
             workload.write(profile.rows_per_table)
             tables, tenant, keys = workload.tables(), workload.tenants[0], workload.tenant_keys()

@@ -37,7 +37,6 @@ from harness.recovery.dataset import (
     Workload,
     adapter_for,
     checksums,
-    overrides_for,
     prepare_target,
 )
 from harness.recovery.profiles import RecoveryProfile
@@ -253,7 +252,8 @@ def _afterwards(cluster: Cluster, owner: ConnParams, app: ConnParams, spec: Targ
     with psycopg.connect(owner.conninfo(), autocommit=True) as conn, \
             psycopg.connect(app.conninfo(), autocommit=True) as app_conn:
         found = sequence_findings(conn, schemas) + durability_findings(app_conn, conn, schemas)
-        workload = Workload(conn, spec, overrides_for(spec, owner, app))
+        # made as the source's was, so its binding is the one the principals were made for
+        workload = Workload.made_by(conn, spec, adapter_for(spec, owner, app))
         workload.tenants = list(principals)
         for tenant, principal in principals.items():
             workload.factory.principals[str(tenant)] = principal
