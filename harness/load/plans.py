@@ -20,7 +20,7 @@ shapes break it, whatever the query's text says:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ from psycopg import sql
 from harness.target import BindingSpec
 from harness.tenancy import Principal, bind
 
-__all__ = ["PlanVerdict", "judge_plan", "json_plan"]
+__all__ = ["PlanVerdict", "judge_plan", "json_plan", "page_plan", "reads_table"]
 
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan",
           "Tid Range Scan", "Sample Scan")
@@ -76,6 +76,33 @@ def _scans_of(plan: dict[str, Any], table: str) -> list[tuple[dict, tuple]]:
             found.append((node, path))
         # a bitmap heap scan reads through its bitmap index scans: judge the index condition there
     return found
+
+
+def reads_table(plan: dict[str, Any], table: str) -> bool:
+    """Whether any node of ``plan`` scans ``table``."""
+    return bool(_scans_of(plan, table))
+
+
+def page_plan(statements: Sequence[str], plan_of: Callable[[str], dict[str, Any]], table: str
+              ) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """(plan, statement, why there is none): the first of a list request's ``statements`` (the
+    most rows per call first) whose plan reads ``table``. The page is not always the statement
+    that returns the most rows: an API may have PostgreSQL render the page as one row of JSON
+    (as PostgREST and the reference do), beside a token lookup that returns one row too.
+    ``plan_of`` raises :class:`psycopg.Error` for a statement the server cannot plan."""
+    if not statements:
+        return None, None, "the list requests ran no statement the app role could be seen running"
+    unplanned = None
+    for statement in statements:
+        try:
+            plan = plan_of(statement)
+        except psycopg.Error as exc:
+            unplanned = unplanned or f"no generic plan of {statement[:200]!r}: {str(exc).splitlines()[0]}"
+            continue
+        if reads_table(plan, table):
+            return plan, statement, None
+    return None, None, unplanned or (f"none of the {len(statements)} statements a list request ran "
+                                     f"reads {table}: " + "; ".join(s[:120] for s in statements))
 
 
 def _index_conditions(node: dict[str, Any]) -> str:

@@ -84,10 +84,13 @@ class ListProbe:
     def label(self) -> str:
         return f"{self.tenant_class} tenant, limit {self.limit}"
 
-    def page_statement(self) -> dict[str, Any] | None:
-        """The statement that returned the page: the most rows per call (ties: most calls)."""
-        return max(self.statements, key=lambda s: (s["rows"] / max(s["calls"], 1), s["calls"]),
-                   default=None)
+    def by_rows(self) -> list[dict[str, Any]]:
+        """The statements, the most rows per call first (ties: most calls): where to look first
+        for the one that read the page. Not the answer by itself: an API may return the page as
+        one row (PostgreSQL rendering it as JSON, as PostgREST does), so which statement read
+        the listed table is decided by its plan (``scenarios/load/conftest.py``)."""
+        return sorted(self.statements, key=lambda s: (s["rows"] / max(s["calls"], 1), s["calls"]),
+                      reverse=True)
 
 
 def list_probe(base_url: str, token: str, owner: psycopg.Connection, app_role: str, *,

@@ -20,6 +20,7 @@ a route or the ``authenticate`` seam keeps every request on the published routes
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any, get_args
 from urllib.parse import parse_qsl
 from uuid import UUID
@@ -30,6 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from reference_impl.api import prepared_pipeline
 from reference_impl.api.envelope import correlation_id_of, error_response
 from reference_impl.api.schemas import Sort, Status
 from reference_impl.api.session import PoolHolder
@@ -42,6 +44,9 @@ LIMIT = re.compile(r"[1-9][0-9]{0,2}")
 CURSOR = re.compile(r"[A-Za-z0-9_-]{1,400}")
 STATUSES, SORTS = frozenset(get_args(Status)), frozenset(get_args(Sort))
 BIND = "select set_config(%s, %s, true)"  # as harness.tenancy.bind sends it
+BIND_TEXT = prepared_pipeline.numbered(BIND)[0]
+LOOKUP_TEXT = prepared_pipeline.numbered(queries.AUTHENTICATE_SQL)[0]
+SORT_NAMES = {sort: sort.replace("-", "desc_") for sort in SORTS}  # statement names: [a-z_]
 
 
 class ListPath:
@@ -56,18 +61,16 @@ class ListPath:
         if request is not None:
             try:
                 pool = self.pool.get()
-                rows = await run_in_threadpool(fetch_page, pool, self.pool.database.tenant_setting,
+                body = await run_in_threadpool(fetch_page, pool, self.pool.database.tenant_setting,
                                                correlation_id_of(Request(scope)), *request)
             except PoolTimeout:
                 await error_response(Request(scope), 503, "unavailable",
                                      "no database connection became free in time")(scope, receive, send)
                 return
             except psycopg.Error:
-                rows = None  # the published route meets it too, and answers it as it always did
-            if rows is not None:
-                sort, limit = request[2], request[3]
-                await Response(queries.page_body(rows, sort, limit), media_type="application/json")(
-                    scope, receive, send)
+                body = None  # the published route meets it too, and answers it as it always did
+            if body is not None:
+                await Response(body, media_type="application/json")(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -103,29 +106,35 @@ class ListPath:
 
 
 def fetch_page(pool: ConnectionPool, setting: str, correlation_id: str, workspace_id: UUID, token: str,
-          sort: str, limit: int, status: str | None, cursor: queries.Cursor | None) -> list[tuple] | None:
-    """The page's rows (``limit + 1``), or None when the token is not live in its workspace.
+               sort: str, limit: int, status: str | None, cursor: queries.Cursor | None) -> bytes | None:
+    """The page's response body, or None when the token is not live in its workspace.
 
-    The binding, the token lookup and the page are pipelined: sent together, one round trip,
-    and with the connection in autocommit (only meanwhile, so that psycopg sends no BEGIN and
-    COMMIT of its own) they run in the one implicit transaction that ends at the pipeline's
-    sync, so the binding (``set_config(..., true)``) ends with them. psycopg prepares each
-    statement on its fifth use, so the server neither parses nor plans them again. The page is
-    read whatever the lookup finds (a pipeline cannot branch), and dropped unless the token is
-    live."""
+    The binding, the token lookup and the page (one row: :func:`queries.page_json_sql`) go as
+    one pipeline of prepared statements (:mod:`prepared_pipeline`), one round trip in one
+    implicit transaction that ends at the pipeline's sync, so the binding (``set_config(...,
+    true)``) ends with it. The page is read whatever the lookup finds (a pipeline cannot
+    branch), and dropped unless the token is live."""
     page, params = queries.page_json_text(workspace_id, sort=sort, limit=limit + 1, status=status,
-                                         cursor=cursor)
+                                          cursor=cursor)
+    page_text, page_takes = prepared_pipeline.numbered(page)
+    workspace = str(workspace_id).encode()
     with pool.connection() as conn:
-        conn.autocommit = True
-        try:
-            with conn.pipeline():
-                conn.execute(BIND, (setting, str(workspace_id)))
-                lookup = conn.execute(queries.AUTHENTICATE_SQL,
-                                      (correlation_id, workspace_id, queries.token_sha256(token)))
-                listed = conn.execute(page, params)
-            live = lookup.fetchone() is not None
-            rows = listed.fetchall()
-        finally:
-            if conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-                conn.autocommit = False
-    return rows if live else None
+        _, lookup, listed = prepared_pipeline.run(conn, [
+            (b"list_path_bind", BIND_TEXT, (setting.encode(), workspace)),
+            (b"list_path_lookup", LOOKUP_TEXT,
+             (correlation_id.encode(), workspace, queries.token_sha256(token).encode())),
+            (_page_name(sort, status is not None, cursor is not None), page_text,
+             [_text(params[key]) for key in page_takes])])
+    if lookup.ntuples == 0:
+        return None
+    return queries.page_body(listed.get_value(0, 0), int(listed.get_value(0, 1)), sort, limit)
+
+
+@cache
+def _page_name(sort: str, filtered: bool, after: bool) -> bytes:
+    return f"list_path_page_{SORT_NAMES[sort]}_{int(filtered)}{int(after)}".encode()
+
+
+def _text(value: Any) -> bytes:
+    return str(value).encode()
+

@@ -161,8 +161,10 @@ def list_items(conn: psycopg.Connection, workspace_id: UUID, *, sort: str, limit
 
 def page_json_sql(workspace_id: UUID, *, sort: str, limit: int, status: str | None = None,
                   cursor: Cursor | None = None) -> tuple[sql.Composed, dict[str, Any]]:
-    """:func:`list_sql` with each row rendered as JSON text next to its sort key: the statement
-    the API's list endpoint runs (and the one its EXPLAIN evidence is taken of)."""
+    """:func:`list_sql`'s rows as one row: the API's list endpoint runs this statement (and its
+    EXPLAIN evidence is taken of it). Its columns: the rows' JSON (PostgreSQL renders each row,
+    in the list's order, comma-separated) and how many rows there are. Fetched with one more
+    row than the page, the count says whether another page follows (:func:`page_body`)."""
     return _page_json_shape(sort, status is not None, cursor is not None), \
         _list_params(workspace_id, limit, status, cursor)
 
@@ -177,10 +179,14 @@ def page_json_text(workspace_id: UUID, *, sort: str, limit: int, status: str | N
 
 @cache
 def _page_json_shape(sort: str, filtered: bool, after: bool) -> sql.Composed:
-    lead = SORTS[sort][0]
-    return sql.SQL("select row_to_json(page)::text, {}, page.created_at, page.work_item_id::text "
-                   "from ({}) as page").format(sql.Identifier("page", lead) if lead else sql.NULL,
-                                               _list_shape(sort, filtered, after))
+    # the aggregate's ORDER BY is the list's own, so PostgreSQL (16 and later) reads the rows
+    # presorted, as the index returned them, and sorts nothing
+    lead, descending = SORTS[sort]
+    keys = [sql.Identifier("page", c) for c in ([lead] if lead else []) + ["created_at", "work_item_id"]]
+    direction = sql.SQL(" desc" if descending else "")
+    return sql.SQL("select coalesce(string_agg(row_to_json(page)::text, ',' order by {}), ''), "
+                   "count(*)::int from ({}) as page").format(
+                       sql.SQL(", ").join(k + direction for k in keys), _list_shape(sort, filtered, after))
 
 
 @cache
@@ -192,23 +198,31 @@ def list_page_json(conn: psycopg.Connection, workspace_id: UUID, *, sort: str, l
                    status: str | None = None, cursor: Cursor | None = None) -> bytes:
     """The same page as :func:`list_items`, as the response body: PostgreSQL renders each row's
     JSON, so the hot list path converts no value to Python and back (the rows are the ones
-    :func:`list_sql` selects; only the last row's sort key is read, for the next cursor)."""
+    :func:`list_sql` selects)."""
     rendered, params = page_json_text(workspace_id, sort=sort, limit=limit + 1, status=status,
                                       cursor=cursor)
-    return page_body(conn.execute(rendered, params).fetchall(), sort, limit)
+    items, rows = conn.execute(rendered, params).fetchone()
+    return page_body(items.encode(), rows, sort, limit)
 
 
-def page_body(rows: list[tuple[Any, ...]], sort: str, limit: int) -> bytes:
-    """The response body of :func:`page_json_sql`'s rows, fetched with ``limit + 1``: the first
-    ``limit`` rows' JSON, and a cursor after the last of them if one more row came."""
-    more = len(rows) > limit
-    rows = rows[:limit]
+# where an item of page_json_sql's text starts, after the first: row_to_json renders the columns
+# in ITEM_COLUMNS' order, and a '"' inside a JSON string is always escaped, so this appears
+# nowhere else
+NEXT_ITEM = b',{"' + ITEM_COLUMNS.split(",")[0].encode() + b'":'
+
+
+def page_body(items: bytes, rows: int, sort: str, limit: int) -> bytes:
+    """The response body of :func:`page_json_sql`'s row, fetched with ``limit + 1``: the first
+    ``limit`` items and, if one more row came, a cursor after the last of them (its sort key
+    read back from its own JSON, so the cursor holds ``created_at`` as the item shows it)."""
     next_cursor = None
-    if more and rows:
-        last = rows[-1]
-        next_cursor = Cursor(sort, last[1], last[2].isoformat(), last[3]).encode()
-    items = ",".join(r[0] for r in rows)
-    return f'{{"items":[{items}],"next_cursor":{json.dumps(next_cursor)}}}'.encode()
+    if rows > limit:
+        items = items[:items.rindex(NEXT_ITEM)]
+        last = json.loads(items[items.rfind(NEXT_ITEM) + 1:])
+        lead = SORTS[sort][0]
+        next_cursor = Cursor(sort, last[lead] if lead else None, last["created_at"],
+                             last["work_item_id"]).encode()
+    return b'{"items":[' + items + b'],"next_cursor":' + json.dumps(next_cursor).encode() + b"}"
 
 
 def get_item(conn: psycopg.Connection, workspace_id: UUID, item_id: UUID) -> dict[str, Any]:

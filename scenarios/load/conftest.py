@@ -40,7 +40,7 @@ from harness.load.database import (
     read_counters,
     top_statements,
 )
-from harness.load.plans import json_plan
+from harness.load.plans import json_plan, page_plan
 from harness.load.probe import Capacity, ListProbe, list_probe, requests_in_database
 from harness.load.runner import LoadRun, run_locust
 from harness.tenancy import Principal
@@ -75,6 +75,7 @@ class ProbeEvidence:
     probes: tuple[ListProbe, ...] = ()     # single list requests: large/small tenant, two page sizes
     list_plan: dict | None = None          # EXPLAIN (GENERIC_PLAN, FORMAT JSON) of the page's statement
     list_plan_error: str | None = None
+    list_statement: str | None = None      # that statement, as pg_stat_statements recorded it
 
 
 # the probe's page sizes: a small page, and one ten times larger (both under the API's maximum)
@@ -92,17 +93,11 @@ def _probe(url: str, tenants: list[dict], owner, spec, profile: LoadProfile,
               for limit in PROBE_LIMITS]
     probes.append(list_probe(url, small["token"], owner, spec.app_role, tenant_class=small["class"],
                              limit=PROBE_LIMITS[0]))
-    plan, plan_error = None, None
-    page = probes[0].page_statement()
-    if page is None:
-        plan_error = "the list requests ran no statement the app role could be seen running"
-    else:
-        try:
-            plan = json_plan(owner, page["query"], spec.app_role, spec.binding,
-                             Principal(large["workspace_id"]))
-        except psycopg.Error as exc:
-            plan_error = f"no generic plan of {page['query'][:200]!r}: {str(exc).splitlines()[0]}"
-    return ProbeEvidence(profile, unavailable, tuple(probes), plan, plan_error)
+    plan, statement, plan_error = page_plan(
+        [s["query"] for s in probes[0].by_rows()],
+        lambda query: json_plan(owner, query, spec.app_role, spec.binding, Principal(large["workspace_id"])),
+        LIST_TABLE)
+    return ProbeEvidence(profile, unavailable, tuple(probes), plan, plan_error, statement)
 
 
 def _capacity(url: str, tenants: list[dict], connect, profile: LoadProfile) -> tuple[Capacity | None, str | None]:

@@ -120,3 +120,34 @@ def test_a_variant_seam_keeps_every_request_on_the_published_route(target_adapte
     finally:
         for app in apps:
             app.state.pool.close()
+
+
+@pytest.mark.parametrize("sort", sorted(queries.SORTS))
+def test_pages_walked_by_cursor_are_the_workspaces_rows_in_order(target_adapter, owner_conn,
+                                                                 short_path_calls, sort):
+    """Every page the short path serves, followed cursor by cursor, against plain SQL written
+    apart from the list query: each row once, in the sort's order (ties on created_at broken by
+    work_item_id), a cursor on every page but the last, and each item as the row holds it."""
+    tenant = target_adapter.create_api_tenant("walk", items=11)   # one transaction: one created_at
+    target_adapter.seed_work_items(tenant["workspace_id"], tenant["user_id"], 6)
+    lead, descending = queries.SORTS[sort]
+    direction = " desc" if descending else ""
+    order = ", ".join(f"{key}{direction}" for key in ([lead] if lead else []) + ["created_at", "work_item_id"])
+    truth = owner_conn.execute(f"select work_item_id::text, title, priority, version from work_items "
+                               f"where workspace_id = %s order by {order}",
+                               (tenant["workspace_id"],)).fetchall()
+    with TestClient(target_adapter.asgi_app(), raise_server_exceptions=False) as client:
+        for limit in (1, 4, 17, 50):
+            seen, pages, cursor = [], 0, None
+            while True:
+                query = f"?sort={sort}&limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+                page = client.get(f"/v1/work-items{query}",
+                                  headers={"Authorization": f"Bearer {tenant['token']}"}).json()
+                seen += [(i["work_item_id"], i["title"], i["priority"], i["version"]) for i in page["items"]]
+                pages, cursor = pages + 1, page["next_cursor"]
+                if cursor is None:
+                    break
+                assert len(page["items"]) == limit, (limit, pages)
+            assert seen == [tuple(row) for row in truth], (sort, limit)
+            assert pages == -(-len(truth) // limit)   # a full last page carries no cursor
+    assert short_path_calls and all(short_path_calls)
