@@ -8,10 +8,11 @@ token each (``seed_load_tenants``, the same call a load run makes), serves ``spe
 under uvicorn on 127.0.0.1 (stopped by PID), then drives ``GET /healthz`` and ``GET
 /v1/work-items?limit=N`` in turn (``--rounds`` rounds, interleaved) with ``--clients`` threads
 on keep-alive httpx clients for ``--seconds`` each, and prints requests/s, p50 and p95 for both,
-the median list/health ratio, the server's and the database's CPU time per request (a loaded
-machine starves a process of CPU, so requests/s there follow CPU per request) and the machine's
-load average over the run. ``--baseline`` serves another checkout's app (``git archive main | tar -x -C DIR``) on
-the same database beside this one, every round interleaved. :func:`seeded_api`
+the median list/health ratio, the server's, the database's and the load generator's CPU time per
+request (a loaded machine starves a process of CPU, so requests/s there follow CPU per request),
+how busy the server and the load generator were, and the machine's load average over the run.
+``--baseline`` serves another checkout's app (``git archive main | tar -x -C DIR``) on the same
+database beside this one, every round interleaved. :func:`seeded_api`
 and :func:`served` are shared with ``api_list_breakdown.py``. The load generator shares the
 machine with the server, so the figures are for comparison, not a capacity claim.
 """
@@ -163,13 +164,20 @@ def database_cpu(server: psutil.Process | None) -> dict[int, float]:
 
 def measure(base_url: str, path: str, api: SeededApi, args: argparse.Namespace,
             process: psutil.Process | None, database: psutil.Process | None) -> dict:
-    """One side of one round, with the API server's and the database's CPU milliseconds per
-    request (the database's: its processes that lived through the whole side)."""
-    before, db_before = cpu_seconds(process), database_cpu(database)
+    """One side of one round, with the API server's, the database's and the load generator's
+    (this process's) CPU milliseconds per request (the database's: its processes that lived
+    through the whole side), and how busy the server and the load generator were (CPU seconds
+    per second of the side: one interpreter cannot pass ~100%)."""
+    before, db_before, client_before = cpu_seconds(process), database_cpu(database), time.process_time()
+    began = time.monotonic()
     row = drive(base_url, path, api.auth, args.clients, args.seconds)
-    db_after = database_cpu(database)
+    elapsed = time.monotonic() - began
+    db_after, server, client = database_cpu(database), cpu_seconds(process) - before, \
+        time.process_time() - client_before
     requests = max(row["requests"], 1)
-    row["cpu_ms"] = (cpu_seconds(process) - before) / requests * 1000
+    row["cpu_ms"] = server / requests * 1000
+    row["client_cpu_ms"] = client / requests * 1000
+    row["busy"] = (server / elapsed, client / elapsed)
     row["db_cpu_ms"] = sum(db_after[pid] - db_before[pid] for pid in db_after.keys() & db_before.keys()
                            ) / requests * 1000 if database is not None else float("nan")
     return row
@@ -209,8 +217,9 @@ def main() -> None:
             for row in (health, listing):
                 print(f"round {n} {row['path']:<26} {row['rps']:8.1f} req/s  p50 {row['p50_ms']:6.1f} ms  "
                       f"p95 {row['p95_ms']:6.1f} ms  server CPU {row['cpu_ms']:5.2f} ms/request  "
-                      f"database CPU {row['db_cpu_ms']:5.2f} ms/request  "
-                      f"({row['requests']} requests, {row['errors']} errors)")
+                      f"database CPU {row['db_cpu_ms']:5.2f} ms/request  load generator CPU "
+                      f"{row['client_cpu_ms']:5.2f} ms/request  busy: server {row['busy'][0]:.0%}, "
+                      f"load generator {row['busy'][1]:.0%}  ({row['requests']} requests, {row['errors']} errors)")
         ratios = sorted(listing["rps"] / health["rps"] for health, listing in results)
         p95s = sorted(listing["p95_ms"] for _, listing in results)
         print(f"list/health throughput ratio: median {statistics.median(ratios):.0%} "
@@ -218,7 +227,10 @@ def main() -> None:
               f"{statistics.median(p95s):.1f} ms (min {p95s[0]:.1f}; goal <= 25 ms); server CPU per "
               f"request, median: health {statistics.median(h['cpu_ms'] for h, _ in results):.2f} ms, "
               f"list {statistics.median(x['cpu_ms'] for _, x in results):.2f} ms; database CPU per list "
-              f"request, median: {statistics.median(x['db_cpu_ms'] for _, x in results):.2f} ms")
+              f"request, median: {statistics.median(x['db_cpu_ms'] for _, x in results):.2f} ms; load "
+              f"generator CPU per request, median: health "
+              f"{statistics.median(h['client_cpu_ms'] for h, _ in results):.2f} ms, list "
+              f"{statistics.median(x['client_cpu_ms'] for _, x in results):.2f} ms")
     print(f"1-minute load average during the run: {min(loads):.1f} to {max(loads):.1f}")
 
 
