@@ -8,7 +8,9 @@ of the ``api`` capability: a target with another API declares the capability uns
 - :func:`check_lifecycle`: draft -> active -> done -> archived and nothing else; an archived item
   never changes; the database itself refuses an illegal status written past the API.
 - :func:`check_concurrent_updates`: N writers holding the same version, one wins, the others get
-  409 and the item shows exactly the winner's write.
+  409 and the item shows exactly the winner's write (:func:`check_concurrent_transitions_and_deletes`
+  races transitions and deletes alike). With the target's ``hold_work_item`` the writers are
+  held at the item's row lock until all have read it, so the race is run, not hoped for.
 - :func:`check_timeline`: every mutation leaves exactly one timeline row with its actor and
   correlation id; a refused one leaves none; a deleted draft keeps its history.
 - :func:`check_pagination_under_inserts`: walking the list while another writer inserts neither
@@ -20,9 +22,12 @@ of the ``api`` capability: a target with another API declares the capability uns
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
+from uuid import UUID
 
 from harness.api.target import ApiFailure, ApiTarget, ApiTenant, HttpClient
 
@@ -30,6 +35,9 @@ __all__ = ["check_concurrent_transitions_and_deletes", "check_concurrent_updates
            "check_pagination_under_inserts", "check_timeline", "check_trace_fields"]
 
 ITEMS = "/v1/work-items"
+# (workspace, work item) -> a context holding the item's row lock; it gives a count of the
+# connections waiting on that lock (ApiTarget.hold_work_item)
+Hold = Callable[[UUID, UUID], AbstractContextManager[Callable[[], int]]]
 LEGAL = [("draft", "active"), ("active", "done"), ("done", "archived")]
 STATUSES = ("draft", "active", "done", "archived")
 
@@ -97,23 +105,15 @@ def check_lifecycle(client: HttpClient, tenant: ApiTenant, target: ApiTarget) ->
     log.raise_if_broken("the work item lifecycle is not enforced")
 
 
-def check_concurrent_updates(client: HttpClient, tenant: ApiTenant, writers: int = 8) -> None:
+def check_concurrent_updates(client: HttpClient, tenant: ApiTenant, writers: int = 8,
+                             hold: Hold | None = None) -> None:
+    """``writers`` PATCHes of one item at one version (held at its row lock with ``hold``, see
+    :func:`_race`): one wins, the rest get 409, the item shows the winner's write."""
     log = _Log(client, tenant)
     item = log.create("contended item")
     url = f"{ITEMS}/{item['work_item_id']}"
-    barrier, answers = threading.Barrier(writers), {}
-
-    def write(n: int) -> None:
-        barrier.wait()
-        answers[n] = client.request("PATCH", url, headers=tenant.auth(),
-                                    json={"version": item["version"], "title": f"writer {n}"})
-
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    statuses = {n: r.status_code for n, r in answers.items()}
+    statuses = _race(client, tenant, writers, "PATCH", url, log, _holding(hold, tenant, item),
+                     json=lambda n: {"version": item["version"], "title": f"writer {n}"})
     log.lines.append(f"{writers} concurrent PATCH {url} at version {item['version']}: {statuses}")
     winners = [n for n, s in statuses.items() if s == 200]
     log.expect(len(winners) == 1, f"{len(winners)} writers succeeded, exactly one must")
@@ -131,24 +131,61 @@ def check_concurrent_updates(client: HttpClient, tenant: ApiTenant, writers: int
     log.raise_if_broken("concurrent updates to one work item lost or corrupted a write")
 
 
-def _race(client: HttpClient, tenant: ApiTenant, writers: int, method: str, url: str,
+def _holding(hold: Hold | None, tenant: ApiTenant, item: dict) -> Callable[[], Any] | None:
+    return None if hold is None else lambda: hold(tenant.workspace_id, UUID(str(item["work_item_id"])))
+
+
+def _race(client: HttpClient, tenant: ApiTenant, writers: int, method: str, url: str, log: _Log,
+          hold: Callable[[], Any] | None = None, json: Callable[[int], Any] | None = None,
           **kw: Any) -> dict[int, int]:
-    """``writers`` requests released together by a barrier: writer -> status code."""
+    """``writers`` requests released together by a barrier: writer -> status code.
+
+    A barrier alone leaves the race to the scheduler: on a loaded machine the requests may reach
+    the database one after the other, and a write that checks its version in one statement and
+    writes without it in the next wins alone, as a correct one does. With ``hold`` (the target's
+    ``hold_work_item`` for the contended item) the row is locked while the requests are sent:
+    each request reads what it reads, then waits on that lock to write; once every request is
+    waiting (or their number has stopped growing for a second, as when the API's pool holds
+    fewer connections than there are writers), the lock is released, and they all write against
+    the version they read."""
     barrier, answers = threading.Barrier(writers), {}
 
     def send(n: int) -> None:
         barrier.wait()
-        answers[n] = client.request(method, url, headers=tenant.auth(), **kw).status_code
+        body = {"json": json(n)} if json is not None else {}
+        answers[n] = client.request(method, url, headers=tenant.auth(), **body, **kw).status_code
 
     threads = [threading.Thread(target=send, args=(n,)) for n in range(writers)]
-    for t in threads:
-        t.start()
+    with hold() if hold is not None else nullcontext() as waiting:
+        for t in threads:
+            t.start()
+        if waiting is not None:
+            held, settled = _until_settled(waiting, writers)
+            log.lines.append(f"{held} of {writers} requests were waiting on the row lock when it was "
+                             f"released{'' if settled else ' (gave up waiting for more after 15 s)'}")
     for t in threads:
         t.join(60)
     return answers
 
 
-def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTenant, writers: int = 8) -> None:
+def _until_settled(waiting: Callable[[], int], writers: int, quiet: float = 1.0,
+                   limit: float = 15.0) -> tuple[int, bool]:
+    """Polls ``waiting()`` until it reaches ``writers`` or stops growing for ``quiet`` seconds
+    (after at least one): (the last count, whether it settled before ``limit``)."""
+    started = last_change = time.monotonic()
+    count = 0
+    while time.monotonic() - started < limit:
+        now = waiting()
+        if now != count:
+            count, last_change = now, time.monotonic()
+        if count >= writers or (count and time.monotonic() - last_change >= quiet):
+            return count, True
+        time.sleep(0.01)
+    return count, False
+
+
+def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTenant, writers: int = 8,
+                                             hold: Hold | None = None) -> None:
     """Races beyond PATCH: ``writers`` transitions of one version to the same status, and
     ``writers`` deletes of one draft. Exactly one of each wins; the losers are refused (409, or
     404 for a delete that found the item gone); the item moves one version and the timeline
@@ -156,8 +193,8 @@ def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTena
     log = _Log(client, tenant)
     item = log.create("contended transition")
     url = f"{ITEMS}/{item['work_item_id']}"
-    moved = _race(client, tenant, writers, "POST", f"{url}/transitions",
-                  json={"version": item["version"], "to": "active"})
+    moved = _race(client, tenant, writers, "POST", f"{url}/transitions", log, _holding(hold, tenant, item),
+                  json=lambda n: {"version": item["version"], "to": "active"})
     log.lines.append(f"{writers} concurrent transitions of {url} v{item['version']} to active: {moved}")
     winners = [n for n, s in moved.items() if s == 200]
     log.expect(len(winners) == 1, f"{len(winners)} transitions succeeded, exactly one must")
@@ -171,7 +208,8 @@ def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTena
 
     draft = log.create("contended delete")
     draft_url = f"{ITEMS}/{draft['work_item_id']}"
-    deleted = _race(client, tenant, writers, "DELETE", draft_url, params={"version": draft["version"]})
+    deleted = _race(client, tenant, writers, "DELETE", draft_url, log, _holding(hold, tenant, draft),
+                    params={"version": draft["version"]})
     log.lines.append(f"{writers} concurrent deletes of {draft_url} v{draft['version']}: {deleted}")
     won = [n for n, s in deleted.items() if s == 204]
     log.expect(len(won) == 1, f"{len(won)} deletes succeeded, exactly one must")

@@ -3,8 +3,9 @@
 :class:`ApiTarget` is the Protocol: the HTTP API bound to the target's database (in-process, as
 an ASGI app; or, for a live server, the environment that lets ``spec.api.asgi`` reach that
 database), tenants with tokens, tokens expired or revoked on purpose, a snapshot of everything a
-tenant owns (to prove a refused request changed nothing), the plans of the list queries, and one
-write that skips the API (to prove the lifecycle is the database's rule, not only the API's).
+tenant owns (to prove a refused request changed nothing), the plans of the list queries, one
+write that skips the API (to prove the lifecycle is the database's rule, not only the API's), and
+an item's row lock held while racing writers line up behind it.
 
 Every response the suite reads goes through :class:`HttpClient`: an ``httpx.Client`` against a
 live server and Starlette's ``TestClient`` in-process both fit it.
@@ -12,7 +13,8 @@ live server and Starlette's ``TestClient`` in-process both fit it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -96,3 +98,9 @@ class ApiTarget(Protocol):
 
     def force_status(self, workspace_id: UUID, work_item_id: UUID, status: str) -> str | None:
         """Writes a status without the API; the SQLSTATE when the database refuses, else None."""
+
+    def hold_work_item(self, workspace_id: UUID, work_item_id: UUID
+                       ) -> AbstractContextManager[Callable[[], int]]:
+        """Holds the item's row lock (``SELECT ... FOR UPDATE`` on a connection of its own) while
+        the context runs, and gives a function counting the connections waiting on that lock:
+        the race checks send their writers meanwhile and release them together."""
