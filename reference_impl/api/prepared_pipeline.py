@@ -12,7 +12,8 @@ transaction the sync closes and a ``set_config(..., true)`` among them ends with
 Waiting is ``select`` on the connection's socket, which lets the interpreter lock go, as
 psycopg's own waits do. A statement that fails leaves its error as a :class:`psycopg.Error`
 after the rest of the pipeline is drained (the connection idle and usable); a connection left
-in any other state is closed, so its pool replaces it.
+in any other state is closed, so its pool replaces it. Statements deallocated behind its back
+(``DISCARD ALL``) are prepared again on the next call.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ ES = pq.ExecStatus
 Statement = tuple[bytes, bytes, Sequence[bytes | None]]
 _prepared: weakref.WeakKeyDictionary[psycopg.Connection, set[bytes]] = weakref.WeakKeyDictionary()
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%s")
+_NOT_PREPARED, _PREPARED_ALREADY = "26000", "42P05"   # DEALLOCATE or DISCARD ALL behind our back
 
 
 @cache
@@ -82,7 +84,12 @@ def run(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[pq.ab
             error = error or answer
         answers.append(answer)
     if error is not None:
-        sqlstate = (error.error_field(pq.DiagnosticField.SQLSTATE) or b"?????").decode()
+        sqlstate = _sqlstate(error)
+        if sqlstate in (_NOT_PREPARED, _PREPARED_ALREADY):   # the session's statements are not
+            with conn.transaction():                         # what we knew: read them again
+                known.clear()
+                known.update(r[0].encode() for r in conn.execute(
+                    "select name from pg_prepared_statements").fetchall())
         message = (error.error_field(pq.DiagnosticField.MESSAGE_PRIMARY) or b"").decode(errors="replace")
         try:
             refused = psycopg.errors.lookup(sqlstate)
@@ -90,6 +97,10 @@ def run(conn: psycopg.Connection, statements: Sequence[Statement]) -> list[pq.ab
             refused = psycopg.DatabaseError
         raise refused(f"SQLSTATE {sqlstate}: {message}")
     return answers
+
+
+def _sqlstate(result: pq.abc.PGresult) -> str:
+    return (result.error_field(pq.DiagnosticField.SQLSTATE) or b"?????").decode()
 
 
 def _drain(pg: pq.abc.PGconn) -> list[pq.abc.PGresult]:

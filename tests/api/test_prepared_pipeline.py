@@ -50,6 +50,21 @@ def test_a_refused_statement_raises_its_sqlstate_and_leaves_the_connection_usabl
 
 
 @pytest.mark.slow
+def test_statements_deallocated_or_forgotten_are_prepared_again_on_the_next_call(app_conn):
+    prepared_pipeline.run(app_conn, [BIND, READ])
+    app_conn.execute("deallocate all")
+    app_conn.commit()
+    with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+        prepared_pipeline.run(app_conn, [BIND, READ])
+    bound, read = prepared_pipeline.run(app_conn, [BIND, READ])
+    assert read.get_value(0, 1) == b"42"
+    prepared_pipeline._prepared[app_conn].clear()   # forgotten here, still prepared there
+    with pytest.raises(psycopg.errors.DuplicatePreparedStatement):
+        prepared_pipeline.run(app_conn, [BIND, READ])
+    assert prepared_pipeline.run(app_conn, [BIND, READ])[1].get_value(0, 0) == b"bound"
+
+
+@pytest.mark.slow
 def test_a_connection_lost_mid_pipeline_is_closed_for_its_pool(app_conn, owner_conn):
     pid = app_conn.info.backend_pid
     prepared_pipeline.run(app_conn, [BIND])
