@@ -9,8 +9,9 @@ of the ``api`` capability: a target with another API declares the capability uns
   never changes; the database itself refuses an illegal status written past the API.
 - :func:`check_concurrent_updates`: N writers holding the same version, one wins, the others get
   409 and the item shows exactly the winner's write (:func:`check_concurrent_transitions_and_deletes`
-  races transitions and deletes alike). With the target's ``hold_work_item`` the writers are
-  held at the item's row lock until all have read it, so the race is run, not hoped for.
+  races transitions and deletes alike). With :func:`held_rows` (the target's ``hold_work_item``)
+  the writers are held at the item's row lock until all have read it, so the race is run, not
+  hoped for.
 - :func:`check_timeline`: every mutation leaves exactly one timeline row with its actor and
   correlation id; a refused one leaves none; a deleted draft keeps its history.
 - :func:`check_pagination_under_inserts`: walking the list while another writer inserts neither
@@ -22,21 +23,23 @@ of the ``api`` capability: a target with another API declares the capability uns
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 from uuid import UUID
 
-from harness.api.target import ApiFailure, ApiTarget, ApiTenant, HttpClient
+import psycopg
 
-__all__ = ["check_concurrent_transitions_and_deletes", "check_concurrent_updates", "check_lifecycle",
+from harness.api.target import ApiFailure, ApiTarget, ApiTenant, HttpClient
+from harness.lock_queue import queued_behind, until_queued
+
+__all__ = ["check_concurrent_transitions_and_deletes", "check_concurrent_updates", "check_lifecycle", "held_rows",
            "check_pagination_under_inserts", "check_timeline", "check_trace_fields"]
 
 ITEMS = "/v1/work-items"
 # (workspace, work item) -> a context holding the item's row lock; it gives a count of the
-# connections waiting on that lock (ApiTarget.hold_work_item)
+# connections waiting on that lock (held_rows)
 Hold = Callable[[UUID, UUID], AbstractContextManager[Callable[[], int]]]
 LEGAL = [("draft", "active"), ("active", "done"), ("done", "archived")]
 STATUSES = ("draft", "active", "done", "archived")
@@ -131,6 +134,17 @@ def check_concurrent_updates(client: HttpClient, tenant: ApiTenant, writers: int
     log.raise_if_broken("concurrent updates to one work item lost or corrupted a write")
 
 
+def held_rows(target: ApiTarget, connect: Callable[[], psycopg.Connection]) -> Hold:
+    """The race checks' ``hold``: the target holds the item's row (``hold_work_item``), and the
+    requests queued behind it are counted on a connection of the harness's own (``connect``)."""
+    @contextmanager
+    def hold(workspace_id: UUID, work_item_id: UUID) -> Iterator[Callable[[], int]]:
+        with target.hold_work_item(workspace_id, work_item_id) as holder, connect() as watcher:
+            yield lambda: queued_behind(watcher, holder)
+
+    return hold
+
+
 def _holding(hold: Hold | None, tenant: ApiTenant, item: dict) -> Callable[[], Any] | None:
     return None if hold is None else lambda: hold(tenant.workspace_id, UUID(str(item["work_item_id"])))
 
@@ -160,28 +174,12 @@ def _race(client: HttpClient, tenant: ApiTenant, writers: int, method: str, url:
         for t in threads:
             t.start()
         if waiting is not None:
-            held, settled = _until_settled(waiting, writers)
-            log.lines.append(f"{held} of {writers} requests were waiting on the row lock when it was "
-                             f"released{'' if settled else ' (gave up waiting for more after 15 s)'}")
+            queue = until_queued(waiting, writers, limit_s=15.0, steady_s=1.0, poll_s=0.01)
+            log.lines.append(f"{queue.last} of {writers} requests were waiting on the row lock when it "
+                             f"was released{'' if queue.settled else ' (gave up waiting for more after 15 s)'}")
     for t in threads:
         t.join(60)
     return answers
-
-
-def _until_settled(waiting: Callable[[], int], writers: int, quiet: float = 1.0,
-                   limit: float = 15.0) -> tuple[int, bool]:
-    """Polls ``waiting()`` until it reaches ``writers`` or stops growing for ``quiet`` seconds
-    (after at least one): (the last count, whether it settled before ``limit``)."""
-    started = last_change = time.monotonic()
-    count = 0
-    while time.monotonic() - started < limit:
-        now = waiting()
-        if now != count:
-            count, last_change = now, time.monotonic()
-        if count >= writers or (count and time.monotonic() - last_change >= quiet):
-            return count, True
-        time.sleep(0.01)
-    return count, False
 
 
 def check_concurrent_transitions_and_deletes(client: HttpClient, tenant: ApiTenant, writers: int = 8,

@@ -13,7 +13,7 @@ live server and Starlette's ``TestClient`` in-process both fit it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -99,8 +99,7 @@ class ApiTarget(Protocol):
     def force_status(self, workspace_id: UUID, work_item_id: UUID, status: str) -> str | None:
         """Writes a status without the API; the SQLSTATE when the database refuses, else None."""
 
-    def hold_work_item(self, workspace_id: UUID, work_item_id: UUID
-                       ) -> AbstractContextManager[Callable[[], int]]:
+    def hold_work_item(self, workspace_id: UUID, work_item_id: UUID) -> AbstractContextManager[int]:
         """Holds the item's row lock (``SELECT ... FOR UPDATE`` on a connection of its own) while
-        the context runs, and gives a function counting the connections waiting on that lock:
-        the race checks send their writers meanwhile and release them together."""
+        the context runs, and gives that connection's backend pid: the race checks send their
+        writers meanwhile, count them queued behind it, and release them together."""

@@ -17,7 +17,7 @@ without ``pg_stat_statements`` the probe says so and the items it feeds fail wit
 
 **Requests in the database at once.** The probe holds an ``ACCESS EXCLUSIVE`` lock on the listed
 table, sends ``n`` list requests at the same time, and counts the backends waiting on that lock
-(``pg_blocking_pids``): each is a request that got a connection and reached its list statement.
+(:mod:`harness.lock_queue`): each is a request that got a connection and reached its list statement.
 A pool of two connections shows two, whatever the load; the lock is released within seconds, so
 every request still completes.
 """
@@ -34,6 +34,8 @@ from typing import Any
 import httpx
 import psycopg
 from psycopg import sql
+
+from harness.lock_queue import queued_behind, until_queued
 
 __all__ = ["Capacity", "ListProbe", "StatementSnapshot", "list_probe", "requests_in_database",
            "snapshot_statements"]
@@ -145,7 +147,6 @@ def requests_in_database(base_url: str, token: str, connect: Callable[[], psycop
     """Holds a lock on ``table`` while ``sent`` list requests arrive together; counts how many
     reach the database (wait on the lock) before it is released."""
     headers = {"Authorization": f"Bearer {token}"}
-    timeline: list[tuple[float, int]] = []
     with connect() as holder, connect() as watcher:
         watcher.autocommit = True
         holder.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.Identifier(table)))
@@ -163,22 +164,11 @@ def requests_in_database(base_url: str, token: str, connect: Callable[[], psycop
             futures = [pool.submit(one, i) for i in range(sent)]
             began = time.monotonic()
             try:
-                # until all arrived, or some did and the count has not moved for steady_s (a
-                # loaded runner takes a second to deliver the first), or hold_s passed; under
-                # the reference's own 5 s wait for a pooled connection
-                while (elapsed := time.monotonic() - began) < hold_s:
-                    waiting = watcher.execute("select count(*) from pg_stat_activity "
-                                              "where %s = any(pg_blocking_pids(pid))", (pid,)).fetchone()[0]
-                    timeline.append((round(elapsed, 2), int(waiting)))
-                    if waiting >= sent:
-                        break
-                    steady = {w for t, w in timeline if t >= elapsed - steady_s}
-                    if waiting and elapsed > steady_s and steady == {waiting}:
-                        break
-                    time.sleep(0.05)
+                # under the reference's own 5 s wait for a pooled connection
+                queue = until_queued(lambda: queued_behind(watcher, pid), sent,
+                                     limit_s=hold_s, steady_s=steady_s)
             finally:
                 held = time.monotonic() - began
                 holder.rollback()           # releases the lock: the queued requests go on
             statuses = tuple(f.result() for f in futures)
-    return Capacity(sent, max((w for _, w in timeline), default=0), statuses, round(held, 2),
-                    tuple(timeline))
+    return Capacity(sent, queue.most, statuses, round(held, 2), queue.timeline)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -152,20 +152,14 @@ class WorkItemOperations(AppConnections):
         return None
 
     @contextmanager
-    def hold_work_item(self, workspace_id: UUID, work_item_id: UUID) -> Iterator[Callable[[], int]]:
+    def hold_work_item(self, workspace_id: UUID, work_item_id: UUID) -> Iterator[int]:
         """The item's row lock held (FOR UPDATE, as the app role bound to the workspace) while
-        the context runs; yields a count of the backends waiting on it. Only the first waiter on
-        a row waits on the holder itself, the others queue behind it (the tuple lock), so every
-        backend of this database blocked by anyone is counted: while the lock is held, those
-        are the ones queued behind it."""
-        with self.in_workspace(workspace_id) as conn, \
-                self.db.connect_owner(autocommit=True) as watcher:
+        the context runs; yields the holding backend's pid."""
+        with self.in_workspace(workspace_id) as conn:
             if conn.execute("select 1 from work_items where workspace_id = %s and work_item_id = %s "
                             "for update", (workspace_id, work_item_id)).fetchone() is None:
                 raise LookupError(f"no work item {work_item_id} in workspace {workspace_id}")
-            yield lambda: watcher.execute("select count(*) from pg_stat_activity where datname = "
-                                          "current_database() and cardinality(pg_blocking_pids(pid)) > 0"
-                                          ).fetchone()[0]
+            yield conn.info.backend_pid
 
     def work_item_row_overrides(self, table: str) -> dict[str, Any]:
         return dict(self.ROW_OVERRIDES.get(table, {}))

@@ -21,6 +21,7 @@ with warnings.catch_warnings():
 
 from harness.api import CAPABILITY, ApiTarget, ApiTenant
 from harness.api.checks import TenantFence, armed, bad_credentials
+from harness.api.invariants import held_rows
 from harness.blame import note_response
 from harness.capabilities import require
 from harness.lifecycle import Database
@@ -43,6 +44,13 @@ def api_client(api_app) -> Iterator[TestClient]:
     with TestClient(api_app, raise_server_exceptions=False) as client:
         client.event_hooks["response"].append(note_response)
         yield client
+
+
+@pytest.fixture(scope="module")
+def row_hold(api_target: ApiTarget, module_database: Database):
+    """For the race checks: the target holds a contended item's row, the harness counts the
+    writers queued behind it on an owner connection of its own."""
+    return held_rows(api_target, lambda: module_database.connect_owner(autocommit=True))
 
 
 @pytest.fixture(scope="module")

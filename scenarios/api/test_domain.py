@@ -26,21 +26,21 @@ def test_the_lifecycle_is_enforced_by_the_database(api_client, api_target, tenan
 
 
 @pytest.mark.evidence("S04.concurrent-update-safety", story="F3-E2-S3")
-def test_concurrent_writers_of_one_version_cannot_both_win(api_client, api_target, tenant_a):
+def test_concurrent_writers_of_one_version_cannot_both_win(api_client, row_hold, tenant_a):
     """Eight writers PATCH the same item at the same version at once (held at its row lock until
     all have read it, then released together): exactly one gets 200, the
     rest 409, the item is one version later with the winner's title, and the timeline holds one
     update. Feeds S04.concurrent-update-safety."""
-    check_concurrent_updates(api_client, tenant_a, writers=8, hold=api_target.hold_work_item)
+    check_concurrent_updates(api_client, tenant_a, writers=8, hold=row_hold)
 
 
 @pytest.mark.evidence("S04.concurrent-update-safety", story="F3-E2-S3")
-def test_concurrent_transitions_and_deletes_of_one_version_have_one_winner(api_client, api_target, tenant_a):
+def test_concurrent_transitions_and_deletes_of_one_version_have_one_winner(api_client, row_hold, tenant_a):
     """Races beyond PATCH: eight transitions of one version to the same status, then eight
     deletes of one draft, each held at the item's row lock and released together. Exactly one of each wins, the rest are
     refused; the item moves one version and the timeline holds one row per winning change.
     Feeds S04.concurrent-update-safety."""
-    check_concurrent_transitions_and_deletes(api_client, tenant_a, writers=8, hold=api_target.hold_work_item)
+    check_concurrent_transitions_and_deletes(api_client, tenant_a, writers=8, hold=row_hold)
 
 
 @pytest.mark.evidence("S04.timeline-durability", story="F3-E2-S2")

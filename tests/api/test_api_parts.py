@@ -116,12 +116,3 @@ def test_a_tenant_knows_its_ids_and_hides_its_token():
     assert "wit_secret" not in repr(tenant)
     assert tenant.auth() == {"Authorization": "Bearer wit_secret"}
 
-
-def test_a_held_race_is_released_when_every_writer_waits_or_no_more_arrive():
-    from harness.api.invariants import _until_settled
-
-    arriving = iter([0, 0, 3, 5, 8, 8])
-    assert _until_settled(lambda: next(arriving), writers=8) == (8, True)
-    capped = iter([0, 2] + [2] * 1000)      # a pool of two connections: two ever wait
-    assert _until_settled(lambda: next(capped), writers=8, quiet=0.05) == (2, True)
-    assert _until_settled(lambda: 0, writers=8, limit=0.05) == (0, False)
