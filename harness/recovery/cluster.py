@@ -145,7 +145,7 @@ class Cluster:
     def start(self, timeout: int = 120) -> float:
         """Starts the postmaster (replaying WAL as needed); returns the seconds it took."""
         self.port = _free_port()
-        log = self.dirs.root / "logs" / f"{self.pgdata.name}.log"
+        log = self.log
         started = time.monotonic()
         try:
             self.dirs.run([bin_path("pg_ctl"), "-D", str(self.pgdata), "-l", str(log), "-w", "-t",
@@ -163,7 +163,15 @@ class Cluster:
             self.record.started(self.pid)
         return time.monotonic() - started
 
+    @property
+    def log(self) -> Path:
+        return self.dirs.root / "logs" / f"{self.pgdata.name}.log"
+
     def wait_ready(self, timeout: float = 120) -> None:
+        """Waits until the cluster has left recovery and takes connections. A postmaster that
+        exits meanwhile fails the wait at once, with its log: a restore that cannot reach its
+        target may first accept read-only connections (so ``pg_ctl start -w`` returns), then
+        end recovery and shut down, and the wait used to poll the closed port to its limit."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -171,7 +179,12 @@ class Cluster:
                     if not conn.execute("select pg_is_in_recovery()").fetchone()[0]:
                         return
             except psycopg.OperationalError:
-                pass
+                if self._ours() is None:
+                    self.pid = None
+                    if self.record is not None:
+                        self.record.stopped()
+                    raise BackendUnavailable(f"cluster {self.pgdata.name} stopped before it left "
+                                             f"recovery; server log: {self._log_tail(self.log)}") from None
             if time.monotonic() > deadline:
                 raise BackendUnavailable(f"cluster {self.pgdata.name} did not leave recovery in "
                                          f"{timeout:.0f}s")
@@ -208,10 +221,19 @@ class Cluster:
             return None
         try:
             proc = psutil.Process(self.pid)
-            return proc if proc.name() == "postgres" else None
+            # an exited postmaster nobody has reaped yet is a zombie: gone all the same
+            alive = proc.name() == "postgres" and proc.status() != psutil.STATUS_ZOMBIE
+            return proc if alive else None
         except psutil.NoSuchProcess:
             return None
 
     @staticmethod
     def _log_tail(log: Path) -> str:
-        return log.read_text(errors="replace")[-300:].strip() if log.exists() else ""
+        """The log's last FATAL or PANIC lines (why it stopped: "recovery ended before configured
+        recovery target was reached"), then its end."""
+        if not log.exists():
+            return ""
+        text = log.read_text(errors="replace")
+        fatal = [line.strip() for line in text.splitlines() if "FATAL:" in line or "PANIC:" in line]
+        tail = text[-300:].strip()
+        return " ... ".join([*(line for line in fatal[-2:] if line not in tail), tail])
