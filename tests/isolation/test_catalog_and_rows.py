@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from harness.core import RowFactory, SeedingFailure, overrides_from
@@ -146,3 +147,31 @@ def test_a_pgvector_table_is_seeded(owner_conn, catalog_of, fresh_database):
     row = factory.insert("probe_chunks", factory.new_tenant())
     assert owner_conn.execute("select vector_dims(embedding) from probe_chunks where probe_chunk_id = %s",
                               (row.values["probe_chunk_id"],)).fetchone() == (4,)
+
+
+def test_a_refused_row_undoes_only_itself_and_the_binding_stays_in_its_transaction(
+        owner_conn, catalog_of, fresh_database):
+    """Each row goes in a transaction of its own (a savepoint inside the caller's), opened with
+    the binding's settings in one message: a row the database refuses is undone alone, the
+    caller's transaction and its earlier rows go on, the setting never outlives the row's own
+    transaction on an autocommit connection, and the connection is left as it was found."""
+    owner_conn.execute("CREATE TABLE notes (workspace_id uuid NOT NULL REFERENCES workspaces "
+                       "(workspace_id), body text NOT NULL CHECK (length(body) < 40))")
+    setting = fresh_database.spec.tenant_setting
+    factory = RowFactory(owner_conn, catalog_of(), setting)
+    tenant = factory.new_tenant()
+    factory.insert("notes", tenant, {"body": "kept"})
+    assert owner_conn.info.transaction_status.name == "IDLE"
+    assert owner_conn.execute("select current_setting(%s, true)", (setting,)).fetchone()[0] in (None, "")
+    with pytest.raises(psycopg.errors.CheckViolation), owner_conn.transaction():
+        factory.insert("notes", tenant, {"body": "in the caller's transaction"})
+        with pytest.raises(psycopg.errors.CheckViolation):
+            factory.insert("notes", tenant, {"body": "x" * 50})
+        # the caller's transaction goes on after the refusal, its row still there
+        assert owner_conn.execute("select count(*) from notes").fetchone()[0] == 2
+        assert owner_conn.execute("select current_setting(%s)", (setting,)).fetchone()[0] == str(tenant)
+        raise psycopg.errors.CheckViolation("the caller gives up: its rows go with it")
+    with pytest.raises(psycopg.errors.CheckViolation):
+        factory.insert("notes", tenant, {"body": "y" * 50})
+    assert owner_conn.info.transaction_status.name == "IDLE"
+    assert [r[0] for r in owner_conn.execute("select body from notes")] == ["kept"]
