@@ -19,6 +19,7 @@ one (``SET LOCAL ROLE authenticated``), else the app role.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import psycopg
 from psycopg import sql
@@ -151,11 +152,11 @@ class Catalog:
             if not t.external:
                 self._by_name.setdefault(t.name, t)
 
-    @property
+    @cached_property
     def judged_tables(self) -> tuple[Table, ...]:
         return tuple(t for t in self.tables if not t.external)
 
-    @property
+    @cached_property
     def tenant_tables(self) -> tuple[Table, ...]:
         return tuple(t for t in self.tables if self.is_tenant(t))
 
@@ -181,7 +182,7 @@ class Catalog:
             return table.primary_key[0]
         return self.tenant_column
 
-    @property
+    @cached_property
     def tenant_root(self) -> Table | None:
         """The tenant table itself: ``tenancy.root``, else the table keyed by the tenant column."""
         if self.root_name is not None:
