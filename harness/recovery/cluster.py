@@ -180,9 +180,7 @@ class Cluster:
                         return
             except psycopg.OperationalError:
                 if self._ours() is None:
-                    self.pid = None
-                    if self.record is not None:
-                        self.record.stopped()
+                    self.stop()
                     raise BackendUnavailable(f"cluster {self.pgdata.name} stopped before it left "
                                              f"recovery; server log: {self._log_tail(self.log)}") from None
             if time.monotonic() > deadline:
@@ -205,6 +203,10 @@ class Cluster:
 
     def stop(self) -> None:
         if self._ours() is None:
+            if self.pid is not None:       # it exited by itself: the record says so too
+                self.pid = None
+                if self.record is not None:
+                    self.record.stopped()
             return
         with contextlib.suppress(BackendUnavailable, subprocess.TimeoutExpired):
             self.dirs.run([bin_path("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "-t",
