@@ -56,14 +56,17 @@ def until_queued(count: Callable[[], int], sent: int, *, limit_s: float, steady_
     ``steady_s`` (a loaded machine takes a moment to deliver the first), or ``limit_s`` passed
     (then ``settled`` is False)."""
     timeline: list[tuple[float, int]] = []
+    other_at = None      # when a count other than the current one was last seen
     began = time.monotonic()
     while (elapsed := time.monotonic() - began) < limit_s:
         queued = count()
+        if timeline and timeline[-1][1] != queued:
+            other_at = timeline[-1][0]
         timeline.append((round(elapsed, 2), queued))
         if queued >= sent:
             return Queue(tuple(timeline), True)
-        steady = {n for t, n in timeline if t >= elapsed - steady_s}
-        if queued and elapsed > steady_s and steady == {queued}:
+        steady = other_at is None or other_at < elapsed - steady_s
+        if queued and elapsed > steady_s and steady:
             return Queue(tuple(timeline), True)
         time.sleep(poll_s)
     return Queue(tuple(timeline), False)

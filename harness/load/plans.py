@@ -30,7 +30,7 @@ from psycopg import sql
 from harness.target import BindingSpec
 from harness.tenancy import Principal, bind
 
-__all__ = ["PlanVerdict", "judge_plan", "json_plan", "page_plan", "reads_table"]
+__all__ = ["PlanVerdict", "judge_plan", "json_plan", "page_plan"]
 
 _SCANS = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Tid Scan",
           "Tid Range Scan", "Sample Scan")
@@ -78,11 +78,6 @@ def _scans_of(plan: dict[str, Any], table: str) -> list[tuple[dict, tuple]]:
     return found
 
 
-def reads_table(plan: dict[str, Any], table: str) -> bool:
-    """Whether any node of ``plan`` scans ``table``."""
-    return bool(_scans_of(plan, table))
-
-
 def page_plan(statements: Sequence[str], plan_of: Callable[[str], dict[str, Any]], table: str
               ) -> tuple[dict[str, Any] | None, str | None, str | None]:
     """(plan, statement, why there is none): the first of a list request's ``statements`` (the
@@ -99,7 +94,7 @@ def page_plan(statements: Sequence[str], plan_of: Callable[[str], dict[str, Any]
         except psycopg.Error as exc:
             unplanned = unplanned or f"no generic plan of {statement[:200]!r}: {str(exc).splitlines()[0]}"
             continue
-        if reads_table(plan, table):
+        if _scans_of(plan, table):   # a node of the plan scans the table
             return plan, statement, None
     return None, None, unplanned or (f"none of the {len(statements)} statements a list request ran "
                                      f"reads {table}: " + "; ".join(s[:120] for s in statements))

@@ -137,4 +137,3 @@ def _page_name(sort: str, filtered: bool, after: bool) -> bytes:
 
 def _text(value: Any) -> bytes:
     return str(value).encode()
-

@@ -123,4 +123,3 @@ def _drain(pg: pq.abc.PGconn) -> list[pq.abc.PGresult]:
         if result.status == ES.FATAL_ERROR and pg.status == pq.ConnStatus.BAD:
             raise psycopg.OperationalError("the connection was lost in the middle of a pipeline")
         results.append(result)
-

@@ -115,4 +115,3 @@ def test_a_tenant_knows_its_ids_and_hides_its_token():
     assert set(tenant.path_ids()) == {"workspace_id", "user_id", "work_item_id"}
     assert "wit_secret" not in repr(tenant)
     assert tenant.auth() == {"Authorization": "Bearer wit_secret"}
-
