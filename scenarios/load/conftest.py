@@ -7,11 +7,13 @@ API on the module's database; every test of the module judges one property of wh
   counts what single list requests cost the database at two page sizes and two tenant sizes
   (``pg_stat_statements``, this database and the app role only) and takes the plan of the
   statement that returned the page. Counts, rows and plans, no time: it runs beside other tests.
-- ``test_load_slo.py`` (:func:`load_evidence`): first how many list requests reach the database
-  at once (held on a lock; this also opens the API's pool before the load), then locust against
-  the API (the tenants' tokens in a private file for the locustfile), the database side
-  (pg_stat_statements, table counters, plans) read before and after. Judged by time and load:
-  it runs after the parallel part, alone.
+- ``test_load_slo.py``: the API serves the module's database for the whole module
+  (:func:`load_api`); first how many list requests reach the database at once
+  (:func:`load_capacity`: held on a lock; this also opens the API's pool before the load), then
+  locust against the API (:func:`load_evidence`: the tenants' tokens in a private file for the
+  locustfile), the database side (pg_stat_statements, table counters, plans) read before and
+  after. A run that selects only the capacity test starts no locust. Judged by time and load: it
+  runs after the parallel part, alone.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +66,28 @@ class LoadEvidence:
     statements_unavailable: str | None
     baseline: dict[str, float]
     locust_json: str                       # what locust wrote, attached as evidence
-    capacity: Capacity | None = None       # list requests inside the database at once
-    capacity_error: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadApi:
+    """The API of ``test_load_slo.py`` under uvicorn on its seeded database, for the whole module."""
+
+    url: str
+    tenants: list[dict]
+    owner: psycopg.Connection
+    folder: Path                           # private: the tenants' tokens, locust's output
+    statements_unavailable: str | None
+    before: Counters                       # the database's counters before any request
+    stop: Callable[[], None]               # stops the API (its pool's backends exit, their counts land)
+
+
+@dataclass(frozen=True)
+class CapacityEvidence:
+    """How many simultaneous list requests reach the database, measured before the load."""
+
+    profile: LoadProfile
+    capacity: Capacity | None              # None: not asked by the profile, or not countable
+    error: str | None                      # why it could not be counted
 
 
 @dataclass(frozen=True)
@@ -145,7 +169,7 @@ def probe_evidence(module_adapter, module_database, harness_target, load_profile
 
 
 @pytest.fixture(scope="module")
-def load_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> LoadEvidence:
+def load_api(module_adapter, module_database, harness_target, load_profile_in_use) -> Iterator[LoadApi]:
     spec, profile = harness_target, load_profile_in_use
     api = require(module_adapter, "api", spec)
     tenants = _seed(api, profile)
@@ -153,20 +177,36 @@ def load_evidence(module_adapter, module_database, harness_target, load_profile_
             scratch_dir("harness-load-") as folder:   # recorded: a killed run's tokens go too
         unavailable = enable_statements(owner)
         before = read_counters(owner, spec.tenancy.schemas, unavailable is None)
-        tenants_file = Path(folder) / "tenants.json"
-        fd = os.open(tenants_file, os.O_WRONLY | os.O_CREAT, 0o600)  # tokens: private
-        with os.fdopen(fd, "w") as handle:
-            json.dump(tenants, handle)
-        env = {"LOADTEST_TENANTS": str(tenants_file), "LOADTEST_LARGE_USERS": str(profile.large_users)}
-        out = Path(folder) / "locust"
-        with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
-            # before the load: the pool seen from the database (which also opens it for the load)
-            capacity, capacity_error = _capacity(url, tenants, module_database.connect_owner, profile)
-            run = run_locust(profile, url, LOCUSTFILE, out, env, progress=sys.stderr)
-        locust_json = (out / "locust.json").read_text(encoding="utf-8")
-        after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
-        statements = top_statements(owner) if unavailable is None else []
-        plans = generic_plans(owner, statements, spec.app_role, spec.binding,
-                              Principal(tenants[0]["workspace_id"])) if statements else {}
-    return LoadEvidence(profile, run, before, after, statements, plans, unavailable, baseline_metrics(),
-                        locust_json, capacity, capacity_error)
+        with ExitStack() as server:
+            url = server.enter_context(live_server(spec.api.asgi, api.api_environment(), spec.root,
+                                                   where=str(spec.path)))
+            yield LoadApi(url, tenants, owner, Path(folder), unavailable, before, server.close)
+
+
+@pytest.fixture(scope="module")
+def load_capacity(load_api, module_database, load_profile_in_use) -> CapacityEvidence:
+    """Before the load: the API's pool seen from the database (which also opens it for the load)."""
+    capacity, error = _capacity(load_api.url, load_api.tenants, module_database.connect_owner,
+                                load_profile_in_use)
+    return CapacityEvidence(load_profile_in_use, capacity, error)
+
+
+@pytest.fixture(scope="module")
+def load_evidence(load_api, load_capacity, harness_target, load_profile_in_use) -> LoadEvidence:
+    spec, profile, owner = harness_target, load_profile_in_use, load_api.owner
+    tenants_file = load_api.folder / "tenants.json"
+    fd = os.open(tenants_file, os.O_WRONLY | os.O_CREAT, 0o600)  # tokens: private
+    with os.fdopen(fd, "w") as handle:
+        json.dump(load_api.tenants, handle)
+    env = {"LOADTEST_TENANTS": str(tenants_file), "LOADTEST_LARGE_USERS": str(profile.large_users)}
+    out = load_api.folder / "locust"
+    run = run_locust(profile, load_api.url, LOCUSTFILE, out, env, progress=sys.stderr)
+    locust_json = (out / "locust.json").read_text(encoding="utf-8")
+    load_api.stop()
+    unavailable = load_api.statements_unavailable
+    after = read_counters(owner, spec.tenancy.schemas, unavailable is None)
+    statements = top_statements(owner) if unavailable is None else []
+    plans = generic_plans(owner, statements, spec.app_role, spec.binding,
+                          Principal(load_api.tenants[0]["workspace_id"])) if statements else {}
+    return LoadEvidence(profile, run, load_api.before, after, statements, plans, unavailable, baseline_metrics(),
+                        locust_json)

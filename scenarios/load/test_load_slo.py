@@ -143,14 +143,14 @@ def test_the_measurements_slos_are_computed_from_exist_and_move_under_load(load_
 
 @pytest.mark.slow
 @pytest.mark.evidence("S11.load-slo", story="F8-E2-S1")
-def test_the_api_holds_the_profiles_concurrent_requests_in_the_database(load_evidence):
+def test_the_api_holds_the_profiles_concurrent_requests_in_the_database(load_capacity):
     """Simultaneous list requests all reach the database together, as many as the profile's
     ``concurrent_requests``: a connection pool smaller than the load makes the rest queue in the
     API, where no query plan or latency of a single request shows it."""
-    profile, capacity = load_evidence.profile, load_evidence.capacity
-    if load_evidence.capacity_error:
+    profile, capacity = load_capacity.profile, load_capacity.capacity
+    if load_capacity.error:
         raise LoadFailure("simultaneous requests could not be counted",
-                          [("probe", load_evidence.capacity_error)])
+                          [("probe", load_capacity.error)])
     if profile.concurrent_requests is None or capacity is None:
         raise LoadFailure(f"profile {profile.name} does not say how many requests must reach the database at once",
                           [("fix", "set concurrent_requests: N in the profile (loadtests/slo.yaml)")])
