@@ -41,13 +41,12 @@ FAMILY = Family(
                                         select=f"not ({_PROBE})",
                                         tests={"filter_sort_and_page_queries_meet_latency": "failed",
                                                "small_tenants_keep_their_p95": "failed"}),
-              # ten times the reference's list latency: the ceilings' and the baseline's reason
-              # to exist (S05 judges p95 alone, which a tenfold list on a quiet runner can keep
-              # under its ceiling: measured 82 ms against 150; the p50 ceilings of S04 and S11
-              # catch it, and its p50 against the reference's packet of the same session: a CI
-              # run once measured its p50 under the 30 ms ceiling, where the reference measured
-              # 4-8 ms; the variant measured 42 ms on a quiet machine; today's margins, which only
-              # the baseline comparison holds: the bite profile's comment in loadtests/slo.yaml)
+              # ten times the reference's list latency: the reason for the list's mean_ratio
+              # (its mean over get-by-id's in the same run: reference 0.36-0.45, this 3.3-3.9,
+              # ceiling 1.2, quiet or crowded), which fails S04 and S11 on a runner of any speed;
+              # the absolute p50 ceiling no longer does on a quiet one (9 ms against 30), and S05
+              # judges p95 alone (82 ms against 150); its run also compares with the reference's
+              # packet of the same session (the baseline's end-to-end wiring): loadtests/slo.yaml
               "load-tenfold-list": Variant(frozenset({"S04.query-performance-baseline", "S11.load-slo"}),
                                            stays_met=frozenset(), baseline="HARNESS_LOAD_BASELINE"),
               # mistakes of the data path, no delay added: each must fail the check made for it

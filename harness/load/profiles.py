@@ -2,7 +2,8 @@
 
 A profile says how much load (users, spawn rate, duration, locust workers, tenants of each
 class) and what each endpoint must keep: p50/p95/p99 ceilings in milliseconds, a maximum error
-ratio, a minimum throughput; the p95 ceiling of the small tenants while large ones saturate
+ratio, a minimum throughput, a ceiling on its mean latency relative to another endpoint of the
+same run (``mean_ratio``); the p95 ceiling of the small tenants while large ones saturate
 (fairness); how many list requests the API must hold in the database at once
 (``concurrent_requests``: its connection pool, seen from the database); and how much worse than the baseline packet a metric may get; ``stable_tolerance``: the load stops
 once its percentiles are that stable (``duration_s`` is then a cap; null: always run it whole).
@@ -18,10 +19,23 @@ from typing import Any
 from harness.errors import ConfigError
 from harness.profilefile import bounds, build, choose, read_document
 
-__all__ = ["ENV", "EndpointSlo", "LoadProfile", "TenantMix", "load_profile"]
+__all__ = ["ENV", "EndpointSlo", "LoadProfile", "MeanRatio", "TenantMix", "load_profile"]
 
 ENV = "HARNESS_LOAD_PROFILE"
 _MS = bounds(above=0)
+
+
+@dataclass(frozen=True)
+class MeanRatio:
+    """An endpoint's mean latency at most ``at_most`` times another endpoint's, in the same run.
+
+    Measured side by side, both endpoints meet the same runner, the same load and the same
+    neighbours, so a runner's noise moves them together while one endpoint's own slowdown moves
+    the ratio: a regression an absolute ceiling (sized for a crowded runner) lets through on a
+    quiet one."""
+
+    to: str                         # the other endpoint's locust request name
+    at_most: float = field(metadata=bounds(above=0))
 
 
 @dataclass(frozen=True)
@@ -32,6 +46,7 @@ class EndpointSlo:
     p99_ms: float | None = field(default=None, metadata=_MS)
     max_error_ratio: float | None = field(default=None, metadata=bounds(0, 1))
     min_rps: float | None = field(default=None, metadata=bounds(0))
+    mean_ratio: MeanRatio | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,14 @@ def load_profile(path: Path, name: str | None = None) -> LoadProfile:
     endpoints = tuple(build(EndpointSlo, rules, where, f"{fld}.endpoints.{endpoint}",
                             fixed={"name": str(endpoint)})
                       for endpoint, rules in endpoints_raw.items())
+    names = [e.name for e in endpoints]
+    for e in endpoints:
+        if e.mean_ratio is not None and (e.mean_ratio.to not in names or e.mean_ratio.to == e.name):
+            raise ConfigError(where, f"{fld}.endpoints.{e.name}.mean_ratio.to",
+                              f"names {'the endpoint itself' if e.mean_ratio.to == e.name else 'no endpoint of the profile'}"
+                              f" ({e.mean_ratio.to!r})",
+                              f"name another endpoint of {fld}.endpoints: "
+                              + ", ".join(repr(n) for n in names if n != e.name))
     fairness = build(Fairness, p.get("fairness") or {}, where, f"{fld}.fairness")
     return build(LoadProfile, p, where, fld, handled=frozenset({"endpoints", "fairness"}),
                  fixed={"name": name, "endpoints": endpoints, "extra": {},

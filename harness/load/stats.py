@@ -65,6 +65,12 @@ class EndpointStats:
         return float(max(self.histogram))
 
     @property
+    def mean(self) -> float | None:
+        """Mean response time in ms, from the histogram (locust rounds each time to 2 digits)."""
+        total = sum(self.histogram.values())
+        return None if total == 0 else sum(ms * n for ms, n in self.histogram.items()) / total
+
+    @property
     def error_ratio(self) -> float | None:
         return None if self.requests == 0 else self.failures / self.requests
 

@@ -7,10 +7,10 @@ baseline packet beyond the profile's tolerance fails even under the ceiling.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from harness.load.profiles import EndpointSlo, LoadProfile
-from harness.load.stats import LoadStats
+from harness.load.stats import EndpointStats, LoadStats
 
 __all__ = ["Verdict", "evaluate_endpoint", "evaluate_fairness", "regression"]
 
@@ -56,7 +56,20 @@ def evaluate_endpoint(stats: LoadStats, slo: EndpointSlo) -> list[Verdict]:
     if slo.min_rps is not None:
         verdicts.append(_check(slo.name, "rps", entry.rps(stats.duration_s), slo.min_rps, ">=",
                                entry.requests))
+    if slo.mean_ratio is not None:
+        verdicts.append(_mean_ratio(slo, entry, stats.endpoint(slo.mean_ratio.to)))
     return verdicts
+
+
+def _mean_ratio(slo: EndpointSlo, entry: EndpointStats, other: EndpointStats) -> Verdict:
+    """``slo``'s endpoint's mean latency over ``other``'s, measured in the same run."""
+    ratio = entry.mean / other.mean if entry.mean is not None and other.mean else None
+    verdict = _check(slo.name, "mean_ratio", ratio, slo.mean_ratio.at_most, "<=",
+                     min(entry.requests, other.requests))
+    if ratio is None:
+        return verdict
+    return replace(verdict, reason=f"mean {entry.mean:.3g} ms over {other.name}'s {other.mean:.3g} ms: "
+                                   f"{verdict.reason}")
 
 
 def evaluate_fairness(stats: LoadStats, profile: LoadProfile, endpoint: str) -> Verdict | None:

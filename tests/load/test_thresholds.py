@@ -8,6 +8,7 @@ endpoint and zero requests all fail; only a threshold the measurement keeps pass
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ import pytest
 from harness.errors import ConfigError
 from harness.load import EndpointSlo, evaluate_endpoint, evaluate_fairness, read_stats
 from harness.load.baseline import baseline_metrics
-from harness.load.profiles import LoadProfile, TenantMix, load_profile
+from harness.load.profiles import LoadProfile, MeanRatio, TenantMix, load_profile
+from harness.load.stats import EndpointStats, LoadStats
 from harness.load.thresholds import regression
 
 DATA = Path(__file__).parent / "data"
@@ -106,3 +108,56 @@ def test_the_shipped_profiles_load_and_a_bad_one_names_the_field(tmp_path):
         load_profile(bad, "ci")
     with pytest.raises(ConfigError, match="no such profile"):
         load_profile(bad, "nope")
+
+
+def test_a_mean_ratio_compares_two_endpoints_of_the_same_run(recorded):
+    """The list's mean over the POST's: a ceiling above the measured ratio passes, one under it
+    fails naming both means, and an endpoint the run never requested fails as zero requests."""
+    lst, post = recorded.endpoint("GET /v1/work-items"), recorded.endpoint("POST /v1/work-items")
+    hist = lst.histogram
+    assert lst.mean == pytest.approx(sum(ms * n for ms, n in hist.items()) / sum(hist.values()))
+    measured = lst.mean / post.mean
+
+    def verdict(to: str, at_most: float):
+        (v,) = evaluate_endpoint(recorded, EndpointSlo("GET /v1/work-items", mean_ratio=MeanRatio(to, at_most)))
+        return v
+
+    loose, tight = verdict("POST /v1/work-items", measured * 1.5), verdict("POST /v1/work-items", measured / 1.5)
+    assert loose.passed and loose.measured == pytest.approx(measured) and loose.metric == "mean_ratio"
+    assert not tight.passed and "POST /v1/work-items's" in tight.reason and "breaks" in tight.reason
+    never = verdict("DELETE /v1/work-items/{id}", 1000)
+    assert not never.passed and "zero requests" in never.reason
+
+
+def _stats(means: dict[str, tuple[float, int]]) -> LoadStats:
+    """Two endpoints whose every request took their mean (the figures of a measured run)."""
+    return LoadStats({name: EndpointStats(name, n, 0, Counter({ms: n}), 0.0, 12.0)
+                      for name, (ms, n) in means.items()}, [], 12.0)
+
+
+def test_the_shipped_list_ratio_passes_the_reference_and_fails_a_tenfold_list_quiet_or_crowded():
+    """The bite and ci profiles' list ceiling against the means measured on this kind of runner
+    (loadtests/slo.yaml's comment): the reference's runs, quiet and beside three CPU-bound
+    processes, keep it; the tenfold list's break it, where its p50 (9 ms on a quiet runner)
+    stays under the absolute ceiling."""
+    measured = {"reference quiet": (1.6, 4.3), "reference crowded": (3.4, 7.6),
+                "tenfold quiet": (13.1, 3.9), "tenfold crowded": (29.0, 8.3)}
+    for name in ("bite", "ci"):
+        slo = load_profile(ROOT / "loadtests" / "slo.yaml", name).endpoint("GET /v1/work-items")
+        assert slo.mean_ratio is not None and slo.mean_ratio.to == "GET /v1/work-items/{id}", name
+        for run, (list_ms, get_ms) in measured.items():
+            stats = _stats({"GET /v1/work-items": (list_ms, 800), slo.mean_ratio.to: (get_ms, 130)})
+            ratio = next(v for v in evaluate_endpoint(stats, slo) if v.metric == "mean_ratio")
+            assert ratio.passed is run.startswith("reference"), (name, run, ratio.reason)
+
+
+def test_a_mean_ratio_naming_no_endpoint_of_the_profile_names_the_field(tmp_path):
+    bad = tmp_path / "slo.yaml"
+    for rule, field, says in (("{to: 'GET /y', at_most: 2}", "mean_ratio.to", "no endpoint"),
+                              ("{to: 'GET /x', at_most: 2}", "mean_ratio.to", "the endpoint itself"),
+                              ("{to: 'GET /z', at_most: 0}", "mean_ratio.at_most", ""),
+                              ("{to: 'GET /z'}", "mean_ratio.at_most", "missing")):
+        endpoints = f"{{'GET /x': {{p95_ms: 9, mean_ratio: {rule}}}, 'GET /z': {{p95_ms: 9}}}}"
+        bad.write_text(f"profiles: {{ci: {{endpoints: {endpoints}}}}}\n")
+        with pytest.raises(ConfigError, match=rf"profiles\.ci\.endpoints\.GET /x\.{field}.*{says}"):
+            load_profile(bad, "ci")
