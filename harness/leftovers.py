@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import fasteners
 import psutil
 import psycopg
 from psycopg import sql
 
 from harness.backends import ServerState
 from harness.children import describe_children, reap_children
-from harness.run_directory import RUN_PREFIX
+from harness.run_directory import RUN_PREFIX, held_if_present
 
 __all__ = ["StaleRun", "find_stale_runs", "reap_stale_runs", "remove"]
 
@@ -78,10 +77,9 @@ def find_stale_runs(tmpdir: Path | None = None) -> list[StaleRun]:
 
 def remove(stale: StaleRun) -> bool:
     """Stops what the stale run left and deletes its directory; False if it came back to life."""
-    lock = fasteners.InterProcessLock(str(stale.directory / "lock"))
-    if not lock.acquire(blocking=False):
-        return False  # some live process is working in it
-    try:
+    with held_if_present(stale.directory) as held:
+        if not held:
+            return False  # some live process is working in it, or another reaper removed it
         if _stale(stale.directory) is None:
             return False
         record = _read(stale.directory / "server.json")
@@ -89,8 +87,6 @@ def remove(stale: StaleRun) -> bool:
             _stop_recorded(ServerState.from_json(record["server"]), stale.directory)
         _stop_unrecorded(stale.directory)
         reap_children(stale.directory)
-    finally:
-        lock.release()
     shutil.rmtree(stale.directory, ignore_errors=True)
     return True
 

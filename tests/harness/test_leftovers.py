@@ -131,3 +131,41 @@ def test_a_sigkilled_suites_bite_server_is_stopped_by_the_next_runs_cleanup(tmp_
             proc.wait(30)
         if postmaster is not None and leftover_servers(tmp):
             os.kill(postmaster, signal.SIGQUIT)   # the test failed: still leave nothing running
+
+
+def test_a_stale_run_another_process_reaped_first_is_not_made_again(tmp_path):
+    """Runs starting together each reap the stale runs they listed: the one that comes second to
+    a folder the first already removed finds nothing to do, and leaves no folder behind (its
+    lock once made the folder again, empty but for the lock file, to be raced for next time)."""
+    from harness.leftovers import find_stale_runs, remove
+    from harness.run_directory import RUN_PREFIX
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    folder = tmp_path / f"{RUN_PREFIX}{os.urandom(8).hex()}"
+    folder.mkdir()
+    (folder / "owner.json").write_text(f'{{"pid": {gone.stdout.strip()}, "started": 1.0}}')
+    (stale,) = find_stale_runs(tmp_path)
+    assert remove(stale), "the first reaper removes the stale run"
+    assert not folder.exists()
+    assert not remove(stale), "the second finds it gone"
+    assert not folder.exists(), f"the second reaper made the folder again: {list(folder.iterdir())}"
+
+
+def test_a_run_lock_held_by_a_live_process_keeps_a_reaper_out(tmp_path):
+    """The reaper's lock is the one the run's processes hold (fasteners, same file): while a run
+    holds it, a reaper in another process is refused, and takes it once it is let go."""
+    import fasteners
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    probe = ("import sys; from pathlib import Path; from harness.run_directory import held_if_present\n"
+             "with held_if_present(Path(sys.argv[1])) as held: print(held)")
+
+    def reaper_holds() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True, text=True,
+                              check=True, cwd=ROOT).stdout.strip()
+
+    with fasteners.InterProcessLock(str(folder / "lock")):
+        assert reaper_holds() == "False"
+    assert reaper_holds() == "True"
