@@ -8,9 +8,9 @@ against the target, its packets built as ``harness packet build`` builds them, w
 catalog's decision rules).
 
 A family's runs share one embedded server (a variant that changes cluster-wide state gets its
-own); :data:`RUNS_AT_ONCE` runs go at a time over all families, in registry order, started
-when the first test asks, so the cores are never idle; a family whose runs measure speed runs
-them one after the other. ``-k <family>`` runs one family's cases only.
+own); :data:`RUNS_AT_ONCE` runs go at a time over all families, longest first (the chains,
+the clean references, the variants), started when the first test asks, so the cores are never
+idle; a family whose runs measure speed runs them one after the other. ``-k <family>`` runs one family's cases only.
 
 A family may also declare a variant of a real schema (``<real>/<variant>``, under
 ``fixtures/targets/<real>/variants``): it fails its items, and the clean real schema, run the
@@ -100,16 +100,25 @@ class BiteRuns:
             by_family.setdefault(name, []).append(target)
         self.reference_lock = threading.Lock()
         self.references: dict[str, Verdicts] = {}
+        # longest first, so that no long run starts last beside idle cores: the chains of
+        # one-at-a-time runs (the load family's: a minute of locust runs that use a core at most
+        # half), then each family's clean reference (its whole suite), then the variants (a
+        # variant that compares with its reference's packet waits for a run started before it)
+        chains, references, variants = [], [], []
         for name, targets in by_family.items():
             fam = family(name)
-            targets.sort(key=lambda t: t != REFERENCE)   # a variant's baseline runs first
-            chained = {t: Future() for t in targets if in_chain(fam, t)}
+            chained = {t: Future() for t in sorted(targets, key=lambda t: t != REFERENCE)
+                       if in_chain(fam, t)}
             if chained:
                 self.futures.update({(name, t): f for t, f in chained.items()})
-                self.pool.submit(self._in_turn, fam, chained)
+                chains.append((fam, chained))
             for target in targets:
                 if target not in chained:
-                    self.futures[(name, target)] = self.pool.submit(self._run, fam, target)
+                    (references if target == REFERENCE else variants).append((fam, target))
+        for fam, chained in chains:
+            self.pool.submit(self._in_turn, fam, chained)
+        for fam, target in references + variants:
+            self.futures[(fam.name, target)] = self.pool.submit(self._run, fam, target)
 
     def _dsn(self, fam: Family) -> str:
         with self.lock:

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,9 +27,9 @@ def _databases(run: Run) -> set[str]:
         return {r[0] for r in conn.execute("select datname from pg_database")}
 
 
-def lifecycle_round_trip(spec_backend: str | None) -> None:
+def lifecycle_round_trip(spec_backend: str | None, run_id: str) -> None:
     spec = load_target(ROOT / "target.yaml", backend=spec_backend)
-    run = Run(spec, uuid.uuid4().hex)
+    run = Run(spec, run_id)
     state = run.acquire()
     try:
         template = run.template()
@@ -59,25 +58,25 @@ def lifecycle_round_trip(spec_backend: str | None) -> None:
         assert leftover_servers(state.handle["pgdata"]) == []
 
 
-def test_embedded_backend_start_migrate_clone_cleanup():
+def test_embedded_backend_start_migrate_clone_cleanup(new_run_id):
     """The default backend starts, migrates once, clones per test and leaves nothing behind."""
-    lifecycle_round_trip("embedded")
+    lifecycle_round_trip("embedded", new_run_id())
 
 
 @pytest.mark.docker
-def test_docker_backend_start_migrate_clone_cleanup(docker_image):
+def test_docker_backend_start_migrate_clone_cleanup(docker_image, new_run_id):
     """The docker backend (testcontainers) does the same, and removes its container."""
     import docker
 
     before = {c.id for c in docker.from_env().containers.list(all=True)}
-    lifecycle_round_trip("docker")
+    lifecycle_round_trip("docker", new_run_id())
     after = {c.id for c in docker.from_env().containers.list(all=True)}
     assert after <= before, "the harness left a container behind"
 
 
-def test_dsn_backend_creates_and_drops_only_its_own_databases(monkeypatch):
+def test_dsn_backend_creates_and_drops_only_its_own_databases(monkeypatch, new_run_id):
     """Against an existing server the harness touches only the databases it named."""
-    host = Run(load_target(ROOT / "target.yaml", backend="embedded"), uuid.uuid4().hex)
+    host = Run(load_target(ROOT / "target.yaml", backend="embedded"), new_run_id())
     server = host.acquire()
     try:
         with psycopg.connect(server.admin.conninfo(), autocommit=True) as conn:
@@ -86,7 +85,7 @@ def test_dsn_backend_creates_and_drops_only_its_own_databases(monkeypatch):
         monkeypatch.setenv("HARNESS_DSN", replace(server.admin, passfile=None).conninfo())
         spec = load_target(ROOT / "target.yaml", backend="dsn")
         assert spec.database.dsn.password is not None
-        guest = Run(spec, uuid.uuid4().hex)
+        guest = Run(spec, new_run_id())
         guest.acquire()
         with guest.fresh_database("dsn") as db:
             assert db.name in _databases(host)

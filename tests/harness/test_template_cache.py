@@ -110,26 +110,26 @@ def test_a_project_module_a_migration_imports_is_in_the_key(tmp_path, monkeypatc
     assert template_key(load_target(spec_path, backend="embedded"), "pg") != key
 
 
-def _start(spec_path: Path, *, fresh: bool = False) -> tuple[Run, str]:
-    run = Run(load_target(spec_path, backend="embedded"), uuid.uuid4().hex, fresh=fresh, pool_size=1)
+def _start(spec_path: Path, run_id: str, *, fresh: bool = False) -> tuple[Run, str]:
+    run = Run(load_target(spec_path, backend="embedded"), run_id, fresh=fresh, pool_size=1)
     run.acquire()
     return run, run.template_source
 
 
 @pytest.mark.slow
-def test_a_warm_run_starts_without_migrating_and_edits_rebuild(tmp_path, monkeypatch):
+def test_a_warm_run_starts_without_migrating_and_edits_rebuild(tmp_path, monkeypatch, new_run_id):
     """Cold: built; warm: from the cache, at head, with this run's own passwords; an edited
     migration or fresh=True: built again. The cache is private (0700)."""
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     spec_path = _copy_target(tmp_path)
-    first, source = _start(spec_path)
+    first, source = _start(spec_path, new_run_id())
     try:
         assert source == "built"
         old_admin = first.server.admin
         old_app = first.database(first.template()).app
     finally:
         first.release()
-    warm, source = _start(spec_path)
+    warm, source = _start(spec_path, new_run_id())
     try:
         assert source == "cache"
         with warm.fresh_database("warm") as db:
@@ -149,10 +149,10 @@ def test_a_warm_run_starts_without_migrating_and_edits_rebuild(tmp_path, monkeyp
         if path.is_dir():
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, f"{path} is open to others"
     _touch_migration(spec_path)
-    edited, source = _start(spec_path)
+    edited, source = _start(spec_path, new_run_id())
     edited.release()
     assert source == "built"
-    again, source = _start(spec_path, fresh=True)
+    again, source = _start(spec_path, new_run_id(), fresh=True)
     again.release()
     assert source == "built"
 

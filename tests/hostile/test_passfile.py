@@ -9,7 +9,6 @@ plugin's redaction of failure reports (``test_traceback_redaction.py``) is the s
 from __future__ import annotations
 
 import stat
-import uuid
 
 import psycopg
 import pytest
@@ -28,8 +27,8 @@ def _secrets(run: Run) -> list[str]:
     return [record["app_password"], record["server"]["admin"]["password"]]
 
 
-def test_the_dsns_of_an_own_server_carry_no_password_and_still_connect():
-    run = Run(load_target(ROOT / "target.yaml", backend="embedded"), uuid.uuid4().hex, pool_size=0)
+def test_the_dsns_of_an_own_server_carry_no_password_and_still_connect(new_run_id):
+    run = Run(load_target(ROOT / "target.yaml", backend="embedded"), new_run_id(), pool_size=0)
     state = run.acquire()
     try:
         secrets = _secrets(run)

@@ -9,7 +9,6 @@ restores too."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -70,12 +69,12 @@ def test_graphile_dumped_and_restored_brings_one_tenants_rows_back(graphile):
     assert report.findings == [] and report.tenant_rows > 0, report.summary()
 
 
-def test_the_preflight_of_a_run_on_a_copy_of_the_cluster_finds_the_extensions_installed(graphile):
+def test_the_preflight_of_a_run_on_a_copy_of_the_cluster_finds_the_extensions_installed(graphile, new_run_id):
     """A run starts from the cached, migrated cluster copied into its own folder, where the
     stand-ins' control files are no longer on the server's search path; the extensions are
     installed in the database all the same, and the preflight of the spec (which allows them in
     standards.extensions) takes installed for available: no problem found."""
-    run = Run(graphile, uuid.uuid4().hex)
+    run = Run(graphile, new_run_id())
     run.acquire()
     try:
         run.template()
