@@ -155,10 +155,14 @@ def rank_documents(hits: list[Any], owner: dict[Any, str]) -> dict[str, float]:
     for position, hit in enumerate(hits):
         chunk = getattr(hit, "chunk_id", hit)
         try:
-            doc = owner.get(chunk, f"unknown:{chunk}")
+            doc = owner.get(chunk)
         except TypeError:                       # an unhashable answer
-            doc = f"unknown:{chunk!r}"
-        ranking.setdefault(str(doc), float(len(hits) - position))   # rank order, best chunk first
+            doc = None
+        # an unknown answer is named by its repr: distinct answers stay distinct documents, and
+        # none holds a NUL, which ends an id inside trec_eval ('' and '\x00' were then one
+        # "duplicate doc", scored out of [0, 1])
+        name = str(doc) if doc is not None else f"unknown:{chunk!r}"
+        ranking.setdefault(name, float(len(hits) - position))   # rank order, best chunk first
     return ranking or {"none": 0.0}
 
 

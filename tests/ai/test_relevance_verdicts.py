@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from harness.ai.relevance import (
@@ -70,6 +70,7 @@ hits = st.lists(st.one_of(st.none(), st.integers(), st.text(max_size=4), st.list
 
 @settings(deadline=None, max_examples=50)
 @given(hits=hits)
+@example(hits=["", "\x00"])    # a NUL ends an id inside trec_eval: once one "duplicate doc", scored > 1
 def test_any_answer_gets_a_score(hits):
     """Unknown chunks, duplicates, unhashable or empty answers: a ranking and a score in [0, 1]."""
     run = {"q": rank_documents(hits, {"c1": "d1", "c2": "d2"})}
