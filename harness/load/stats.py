@@ -66,7 +66,7 @@ class EndpointStats:
 
     @property
     def mean(self) -> float | None:
-        """Mean response time in ms, from the histogram (locust rounds each time to 2 digits)."""
+        """Mean response time in ms, from the histogram (the times as locust rounded them)."""
         total = sum(self.histogram.values())
         return None if total == 0 else sum(ms * n for ms, n in self.histogram.items()) / total
 
