@@ -22,7 +22,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,29 +157,34 @@ def _seed(api: ApiTarget, profile: LoadProfile) -> list[dict]:
     return tenants
 
 
-@pytest.fixture(scope="module")
-def probe_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> ProbeEvidence:
-    spec, profile = harness_target, load_profile_in_use
+@contextmanager
+def _seeded(module_adapter, module_database, spec, profile) -> Iterator[tuple[list[dict], psycopg.Connection,
+                                                                               str | None, Callable]]:
+    """The module's tenants seeded through the API capability, the owner's connection with
+    pg_stat_statements on (or why not), and how to serve the API on that database."""
     api = require(module_adapter, "api", spec)
     tenants = _seed(api, profile)
     with module_database.connect_owner(autocommit=True) as owner:
-        unavailable = enable_statements(owner)
-        with live_server(spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path)) as url:
-            return _probe(url, tenants, owner, spec, profile, unavailable)
+        yield tenants, owner, enable_statements(owner), lambda: live_server(
+            spec.api.asgi, api.api_environment(), spec.root, where=str(spec.path))
+
+
+@pytest.fixture(scope="module")
+def probe_evidence(module_adapter, module_database, harness_target, load_profile_in_use) -> ProbeEvidence:
+    spec, profile = harness_target, load_profile_in_use
+    with _seeded(module_adapter, module_database, spec, profile) as (tenants, owner, unavailable, serve), \
+            serve() as url:
+        return _probe(url, tenants, owner, spec, profile, unavailable)
 
 
 @pytest.fixture(scope="module")
 def load_api(module_adapter, module_database, harness_target, load_profile_in_use) -> Iterator[LoadApi]:
     spec, profile = harness_target, load_profile_in_use
-    api = require(module_adapter, "api", spec)
-    tenants = _seed(api, profile)
-    with module_database.connect_owner(autocommit=True) as owner, \
+    with _seeded(module_adapter, module_database, spec, profile) as (tenants, owner, unavailable, serve), \
             scratch_dir("harness-load-") as folder:   # recorded: a killed run's tokens go too
-        unavailable = enable_statements(owner)
         before = read_counters(owner, spec.tenancy.schemas, unavailable is None)
         with ExitStack() as server:
-            url = server.enter_context(live_server(spec.api.asgi, api.api_environment(), spec.root,
-                                                   where=str(spec.path)))
+            url = server.enter_context(serve())
             yield LoadApi(url, tenants, owner, Path(folder), unavailable, before, server.close)
 
 
