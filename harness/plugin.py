@@ -303,7 +303,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         try:
             spec = load_target(options.target, backend=options.backend, check_imports=False)
         except ConfigError:
-            return
+            # a server needs its spec to be stopped: the next run's reaper (or harness doctor)
+            # stops it from its record; with none, the run's folder goes now, not at the next run
+            if server_recorded(run_id):
+                return
     # whatever a crashed or interrupted worker left running, the controller stops it here
     reap(spec, run_id)
     if provenance_missing and spec is not None:

@@ -169,3 +169,15 @@ def test_a_run_lock_held_by_a_live_process_keeps_a_reaper_out(tmp_path):
     with fasteners.InterProcessLock(str(folder / "lock")):
         assert reaper_holds() == "False"
     assert reaper_holds() == "True"
+
+
+def test_a_run_whose_target_cannot_be_read_leaves_no_run_folder(pytester_dir):
+    """A run refused its target (a missing file) but asked for Allure results: its controller
+    cannot load the spec at exit, and no server is recorded, so its folder goes with it (it was
+    left for the next run to reap, one per full ./dev test)."""
+    (pytester_dir / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    done = run_pytest(pytester_dir, "-q", "--alluredir", str(pytester_dir / "results"),
+                      "--harness-target", str(pytester_dir / "no-target.yaml"), "test_nothing.py")
+    tmp = private_tmp(pytester_dir)
+    assert done.returncode == 0, done.stdout + done.stderr   # no test asked for the target
+    assert sorted(p.name for p in tmp.glob("harness-run-*")) == [], done.stdout + done.stderr
