@@ -297,15 +297,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     alluredir = config.getoption("allure_report_dir", None)
     provenance_missing = bool(alluredir) and not (Path(alluredir) / provenance.FILE_NAME).exists()
     spec = None
+    recorded = server_recorded(run_id)
     # the spec (its loading imports the adapter: ~1 s of an xdist controller's exit) only when
     # a server is left to stop or provenance to write
-    if provenance_missing or server_recorded(run_id):
+    if provenance_missing or recorded:
         try:
             spec = load_target(options.target, backend=options.backend, check_imports=False)
         except ConfigError:
             # a server needs its spec to be stopped: the next run's reaper (or harness doctor)
             # stops it from its record; with none, the run's folder goes now, not at the next run
-            if server_recorded(run_id):
+            if recorded:
                 return
     # whatever a crashed or interrupted worker left running, the controller stops it here
     reap(spec, run_id)
