@@ -37,7 +37,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 
 import psycopg
@@ -113,6 +113,7 @@ class ClonePool:
         self._returned: deque[str] = deque()                     # given back, to be proven
         self._checking = 0
         self.reused = 0                                          # clones handed out again
+        self.unproven: Counter[str] = Counter()                  # why given-back clones were dropped
         self._wanted = dict.fromkeys(self._connect_ahead, True)   # kinds opened ahead now
         self.retry_after = retry_after
         self._refusals = dict.fromkeys(self._connect_ahead, 0)     # kind -> refusals in a row
@@ -251,9 +252,9 @@ class ClonePool:
                     return "stop", None, None
                 may_create = self._creating < self.creators
                 may_drop = self._dropping < self.creators
-                if self._waiting > coming and self._returned:
-                    self._checking += 1
-                    return "check", self._returned.popleft(), None
+                checkable = self._checkable()
+                if self._waiting > coming and checkable is not None:
+                    return "check", self._to_check(checkable), None
                 if self._waiting > coming and may_create:
                     self._creating += 1
                     return "create", None, None
@@ -264,9 +265,8 @@ class ClonePool:
                 if missing is not None:
                     self._connecting.add(missing)
                     return "connect", *missing
-                if self._returned:   # cheaper than a new clone, and it comes with its connection
-                    self._checking += 1
-                    return "check", self._returned.popleft(), None
+                if checkable is not None:   # cheaper than a new clone, and it comes with its connection
+                    return "check", self._to_check(checkable), None
                 if coming < self._ahead() and may_create:
                     self._creating += 1
                     return "create", None, None
@@ -274,6 +274,19 @@ class ClonePool:
                     self._dropping += 1
                     return "drop", self._used.popleft(), None
                 self._cond.wait(self._until_retry())
+
+    def _checkable(self) -> str | None:
+        """The first clone given back that no connection of ours is still opening to: a
+        connection opened ahead that arrives while the clone is proven counts as a session on it
+        and refuses the proof (its taker took the clone before that connection was ready and
+        connected itself; the late one is closed when it arrives, and the clone proven then)."""
+        opening = {clone for clone, _ in self._connecting}
+        return next((name for name in self._returned if name not in opening), None)
+
+    def _to_check(self, name: str) -> str:
+        self._returned.remove(name)
+        self._checking += 1
+        return name
 
     def _ahead(self) -> int:
         """How many clones to keep ready or in the making while nobody waits: the pool's size,
@@ -368,7 +381,7 @@ class ClonePool:
     def _check(self, admin: psycopg.Connection, name: str) -> None:
         """Hands a given-back clone out again if :mod:`harness.unchanged` proves it unchanged,
         first in line with its owner connection; else it is dropped like any used clone."""
-        proven = None
+        proven: tuple[psycopg.Connection, unchanged.Recorded] | unchanged.Unproven | None = None
         try:
             proven = unchanged.prove_unchanged(admin, name, self._recorded[name],
                                                self._connect_ahead["owner"])
@@ -376,7 +389,9 @@ class ClonePool:
             surplus: list[psycopg.Connection] = []
             with self._cond:
                 self._checking -= 1
-                if proven is None:
+                if not isinstance(proven, tuple):
+                    if proven is not None:
+                        self.unproven[proven.reason] += 1
                     self._recorded.pop(name, None)
                     self._used.append(name)
                 else:

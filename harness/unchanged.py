@@ -37,7 +37,7 @@ from datetime import datetime
 
 import psycopg
 
-__all__ = ["Recorded", "identity", "prove_unchanged"]
+__all__ = ["Recorded", "Unproven", "identity", "prove_unchanged"]
 
 # the row as made, minus what VACUUM moves on its own
 _IDENTITY = """select (to_jsonb(d) - array['datfrozenxid', 'datminmxid'])::text
@@ -85,9 +85,16 @@ def identity(admin: psycopg.Connection, name: str) -> Recorded:
     return Recorded(identity=row[0], stats_reset=None)
 
 
+@dataclass(frozen=True)
+class Unproven:
+    """Why a clone given back was not proven unchanged (it is dropped, never handed out again)."""
+
+    reason: str
+
+
 def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
-                    connect) -> tuple[psycopg.Connection, Recorded] | None:
-    """``(a connection to the clone, its new record)`` when the proof holds, else None.
+                    connect) -> tuple[psycopg.Connection, Recorded] | Unproven:
+    """``(a connection to the clone, its new record)`` when the proof holds, else why not.
 
     ``connect(name)`` opens an autocommit superuser connection to the clone (the pool's owner
     connection, handed to the next taker). Errors on ``admin`` propagate (the pool is broken);
@@ -97,35 +104,43 @@ def prove_unchanged(admin: psycopg.Connection, name: str, recorded: Recorded,
     pause = 0.002
     while admin.execute(_SESSIONS, (name,)).fetchone()[0] != 0:
         if time.monotonic() > deadline:
-            return None
+            return Unproven(f"a session stayed on it past {LEAVE_SECONDS:g} s")
         time.sleep(pause)
         pause = min(pause * 2, 0.05)   # prompt for a backend exiting, few queries for a leak
     # every session has left, so every count it made is flushed: read them now, in a later
     # statement (a session that arrived since keeps the clone unproven)
     row = admin.execute(_STATE, (name,)).fetchone()
-    if row is None:              # renamed or dropped under us
-        return None
+    if row is None:
+        return Unproven("renamed or dropped while it was being proven")
     ident, shared_marks, rows_written, stats_reset, counting, sessions, prepared = row
-    if (sessions != 0 or prepared or ident != recorded.identity or shared_marks or rows_written != 0
-            or not counting or stats_reset != recorded.stats_reset):
-        return None
+    problems = [why for failed, why in (
+        (sessions != 0, f"{sessions} session(s) arrived while it was being proven"),
+        (prepared, "a prepared transaction waits on it"),
+        (ident != recorded.identity, "its pg_database row changed"),
+        (shared_marks, "a per-database setting, comment or security label names it"),
+        (rows_written != 0, f"{rows_written} row(s) inserted, updated or deleted, catalogs included"),
+        (not counting, "track_counts is off"),
+        (stats_reset != recorded.stats_reset, "its statistics were reset by someone else"),
+    ) if failed]
+    if problems:
+        return Unproven("; ".join(problems))
     try:
         conn = connect(name)
-    except psycopg.Error:
-        return None
+    except psycopg.Error as exc:
+        return Unproven(f"the proving connection failed ({type(exc).__name__})")
     try:
         touched = conn.execute("select coalesce(sum(blks_read + blks_hit), 0) "
                                "from pg_statio_all_sequences").fetchone()[0]
         if touched != 0:
             conn.close()
-            return None
+            return Unproven("a sequence was read or advanced")
         conn.execute("select pg_stat_reset()")
         reset_at = conn.execute("select stats_reset from pg_stat_database "
                                 "where datname = current_database()").fetchone()[0]
-    except psycopg.Error:
+    except psycopg.Error as exc:
         conn.close()
-        return None
+        return Unproven(f"the proving connection failed ({type(exc).__name__})")
     if reset_at is None:
         conn.close()
-        return None
+        return Unproven("its statistics could not be reset")
     return conn, Recorded(identity=recorded.identity, stats_reset=reset_at)
