@@ -60,6 +60,8 @@ def pytest_fixture_setup(fixturedef, request):
     if fixturedef.argname in _fixtures:
         _rows.append({"test": request.node.nodeid, "fixture": fixturedef.argname,
                       "seconds": time.perf_counter() - started})
+    if fixturedef.argname == "fresh_database" and fixturedef.cached_result is not None:
+        _rows.append({"test": request.node.nodeid, "database": getattr(fixturedef.cached_result[0], "name", None)})
 
 
 def pytest_runtest_logreport(report):
@@ -301,6 +303,10 @@ def _run(name: str, folder: Path, args: list[str], xdist: int, round_no: int) ->
                     "teardown": [r["seconds"] for r in rows if r.get("phase") == "teardown"]}
     for _, fixture in PHASES:
         result[fixture] = [r["seconds"] for r in rows if r.get("fixture") == fixture]
+    # tests handed a clone an earlier test had used (proven unchanged by the pool)
+    databases = [r["database"] for r in rows if r.get("database")]
+    result["reused"] = [len(databases) - len(set(databases))]
+    result["clones"] = [len(databases)]
     # pytest's own share of each test's setup: its setup phase minus that test's fixtures
     fixtures_of: dict[str, float] = {}
     for r in rows:
@@ -333,7 +339,9 @@ def _report(results: dict, args: argparse.Namespace, modes: list[int]) -> int:
         m = merged[(mode, "harness")]
         parts = [(label, m[fixture]) for label, fixture in PHASES if m[fixture]]
         print(f"  {_mode(mode):<8} " + ", ".join(f"{label} {_ms(values).strip()}" for label, values in parts)
-              + f", pytest {_ms(m['pytest']).strip()}")
+              + f", pytest {_ms(m['pytest']).strip()}"
+              + (f"; {sum(m['reused'])} of {sum(m['clones'])} tests got a clone an earlier test had "
+                 "only read" if sum(m['clones']) else ""))
     goals = []
     for mode in modes:
         ours = merged[(mode, "harness")]
