@@ -209,7 +209,8 @@ def _admin(tmp: Path) -> str | None:
 
 
 def _workload_database(tmp: Path) -> str | None:
-    """The live rehearsal's database, once its tenant workload (app_user sessions) is running."""
+    """The live rehearsal's database, once its tenant workload (app_user sessions) is running
+    (its tables may not exist yet: the attack waits for them)."""
     import psycopg
 
     admin = _admin(tmp)
@@ -217,10 +218,8 @@ def _workload_database(tmp: Path) -> str | None:
         return None
     try:
         with psycopg.connect(admin, connect_timeout=3) as conn:
-            # the workload's reads (harness.rehearsal.workload) have begun: tenants and tables exist
             row = conn.execute("select datname from pg_stat_activity where usename = 'app_user' "
-                               "and datname like '%live%' and query like 'select count(*) from (select 1%' "
-                               "limit 1").fetchone()
+                               "and datname like '%live%' limit 1").fetchone()
     except psycopg.Error:
         return None
     return row[0] if row else None
@@ -244,6 +243,56 @@ def _sessions_gone(admin: str, database: str, run: subprocess.Popen, timeout: fl
     return time.monotonic()
 
 
+def _workload_waits(admin: str, run: subprocess.Popen, timeout: float = 3) -> bool:
+    """Whether a session of the tenant workload (app_user) waits on a lock within ``timeout``."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(admin, autocommit=True) as conn:
+        while time.monotonic() < deadline and run.poll() is None:
+            if conn.execute("select count(*) from pg_stat_activity where usename = 'app_user' "
+                            "and datname = current_database() and wait_event_type = 'Lock'").fetchone()[0]:
+                return True
+            time.sleep(0.05)
+    return False
+
+
+def _lock_every_tenant_table(blocker, admin: str, run: subprocess.Popen, log: Path) -> list[str]:
+    """Takes ACCESS EXCLUSIVE on every tenant table of the live rehearsal's database, while the
+    rehearsal moves on, and holds them once a workload session waits on one (before the
+    workload has tenants and rows to read, it waits on nothing: then they are let go, and taken
+    again a moment later). An attempt is also let go and made again, with the tables listed anew,
+    when it closes a cycle with a workload transaction holding another table (40P01: the server cancels the session whose deadlock_timeout ends first,
+    the workload's 100 ms on the embedded server, and should it cancel this one instead), when a
+    downgrade step dropped a listed table (42P01), or when a step's own exclusive lock outlasts
+    this one's lock_timeout (55P03)."""
+    import psycopg
+    from psycopg import sql
+
+    for _ in range(100):
+        if run.poll() is not None:
+            break
+        try:
+            blocker.execute("set lock_timeout = '5s'")       # both undone by a rollback
+            blocker.execute("set deadlock_timeout = '60s'")
+            tables = [r[0] for r in blocker.execute(
+                "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
+                "where c.relkind = 'r' and a.attname = 'workspace_id' "
+                "and c.relnamespace = 'public'::regnamespace")]
+            for table in tables:
+                blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
+            if tables and _workload_waits(admin, run):
+                return tables
+            blocker.rollback()                              # not yet: let the rehearsal go on
+        except (psycopg.errors.DeadlockDetected, psycopg.errors.UndefinedTable,
+                psycopg.errors.LockNotAvailable):
+            blocker.rollback()
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
+    pytest.fail(f"the workload's tables could not be locked while the rehearsal ran "
+                f"(exit {run.poll()}):\n{tail}")
+
+
 def _wait_or_dump_stacks(run: subprocess.Popen, timeout: float, log: Path) -> None:
     """Waits for ``run``; past ``timeout``, SIGABRT (the run has faulthandler on) and fail with
     the stacks it printed: where it hung, not only that it did."""
@@ -260,7 +309,6 @@ def _wait_or_dump_stacks(run: subprocess.Popen, timeout: float, log: Path) -> No
 def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_waits_on_a_lock(tmp_path):
     """The workload blocked on a lock used to hold the run for its lock timeout after SIGTERM."""
     import psycopg
-    from psycopg import sql
 
     tmp = private_tmp(tmp_path)
     # faulthandler on: a run that outlives its wait is stopped with SIGABRT, which makes it
@@ -274,26 +322,7 @@ def test_sigterm_stops_the_live_rehearsal_within_seconds_while_its_workload_wait
     admin = psycopg.conninfo.make_conninfo(server, dbname=found[-1])
     blocker = psycopg.connect(admin)
     try:
-        blocker.execute("set lock_timeout = '20s'")
-        tables = [r[0] for r in blocker.execute(
-            "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
-            "where c.relkind = 'r' and a.attname = 'workspace_id' and c.relnamespace = 'public'::regnamespace")]
-        # every tenant table: the workload's reads and writes now wait. Taken one by one while the
-        # workload runs, a lock can close a cycle with a workload transaction holding another
-        # table (40P01). The server cancels the session whose deadlock_timeout ends first: the
-        # workload's (100 ms on the embedded server), not this one's; should this one still be
-        # cancelled, all are let go, so that transaction ends, and taken again
-        for _ in range(20):
-            try:
-                blocker.execute("set lock_timeout = '20s'")   # both undone by a rollback
-                blocker.execute("set deadlock_timeout = '60s'")
-                for table in tables:
-                    blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
-                break
-            except psycopg.errors.DeadlockDetected:
-                blocker.rollback()
-        else:
-            raise AssertionError("the workload's tables could not be locked in 20 tries")
+        tables = _lock_every_tenant_table(blocker, admin, run, tmp_path / "run.log")
         time.sleep(1.5)
         sent = time.monotonic()
         run.send_signal(signal.SIGTERM)
