@@ -280,6 +280,8 @@ class ClonePool:
         connection opened ahead that arrives while the clone is proven counts as a session on it
         and refuses the proof (its taker took the clone before that connection was ready and
         connected itself; the late one is closed when it arrives, and the clone proven then)."""
+        if not self._returned:
+            return None
         opening = {clone for clone, _ in self._connecting}
         return next((name for name in self._returned if name not in opening), None)
 
@@ -389,9 +391,9 @@ class ClonePool:
             surplus: list[psycopg.Connection] = []
             with self._cond:
                 self._checking -= 1
-                if not isinstance(proven, tuple):
-                    if proven is not None:
-                        self.unproven[proven.reason] += 1
+                if isinstance(proven, unchanged.Unproven):
+                    self.unproven[proven.reason] += 1
+                if not isinstance(proven, tuple):   # unproven, or the proof itself failed
                     self._recorded.pop(name, None)
                     self._used.append(name)
                 else:

@@ -25,9 +25,10 @@ from tests.waits import wait_for
 _names = itertools.count(1)
 
 
-def _pool(harness_run, cls=ClonePool) -> ClonePool:
+def _pool(harness_run, cls=ClonePool, owner=None) -> ClonePool:
+    """A reusing pool of one clone; ``owner(name)`` opens its owner connections (ahead and to prove)."""
     prefix = f"harness_{harness_run.tag}_reusetest_"
-    ahead = {"owner": lambda name: harness_run.database(name).connect_owner(autocommit=True)}
+    ahead = {"owner": owner or (lambda name: harness_run.database(name).connect_owner(autocommit=True))}
     return cls(harness_run.server.admin, harness_run.template(), lambda: f"{prefix}{next(_names)}",
                1, "file_copy", connect_ahead=ahead, reuse=True)
 
@@ -131,9 +132,7 @@ def test_a_connection_still_opening_ahead_does_not_spoil_the_proof(harness_run):
         time.sleep(unchanged.LEAVE_SECONDS + 0.5)   # past the proof's wait for sessions to leave
         return conn
 
-    prefix = f"harness_{harness_run.tag}_latetest_"
-    pool = ClonePool(harness_run.server.admin, harness_run.template(), lambda: f"{prefix}{next(_names)}",
-                     1, "file_copy", connect_ahead={"owner": late_owner}, reuse=True)
+    pool = _pool(harness_run, owner=late_owner)
     try:
         pool.start()
         assert opening.wait(60)               # the pool's connection is on the first clone ...

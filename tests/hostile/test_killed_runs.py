@@ -22,6 +22,7 @@ import psutil
 import pytest
 
 from tests.harness.conftest import ROOT, leftover_servers
+from tests.waits import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -243,51 +244,47 @@ def _sessions_gone(admin: str, database: str, run: subprocess.Popen, timeout: fl
     return time.monotonic()
 
 
-def _workload_waits(admin: str, run: subprocess.Popen, timeout: float = 3) -> bool:
-    """Whether a session of the tenant workload (app_user) waits on a lock within ``timeout``."""
-    import psycopg
-
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(admin, autocommit=True) as conn:
-        while time.monotonic() < deadline and run.poll() is None:
-            if conn.execute("select count(*) from pg_stat_activity where usename = 'app_user' "
-                            "and datname = current_database() and wait_event_type = 'Lock'").fetchone()[0]:
-                return True
-            time.sleep(0.05)
-    return False
+def _workload_waits(watcher, run: subprocess.Popen, seconds: float = 3) -> bool:
+    """Whether a session of the tenant workload (app_user) waits on a lock within ``seconds``
+    (``watcher``: an autocommit connection to its database, so each read is a new snapshot)."""
+    waiting = ("select count(*) from pg_stat_activity where usename = 'app_user' "
+               "and datname = current_database() and wait_event_type = 'Lock'")
+    return wait_for(lambda: run.poll() is not None or watcher.execute(waiting).fetchone()[0] > 0,
+                    seconds) and run.poll() is None
 
 
 def _lock_every_tenant_table(blocker, admin: str, run: subprocess.Popen, log: Path) -> list[str]:
     """Takes ACCESS EXCLUSIVE on every tenant table of the live rehearsal's database, while the
-    rehearsal moves on, and holds them once a workload session waits on one (before the
-    workload has tenants and rows to read, it waits on nothing: then they are let go, and taken
-    again a moment later). An attempt is also let go and made again, with the tables listed anew,
-    when it closes a cycle with a workload transaction holding another table (40P01: the server cancels the session whose deadlock_timeout ends first,
-    the workload's 100 ms on the embedded server, and should it cancel this one instead), when a
-    downgrade step dropped a listed table (42P01), or when a step's own exclusive lock outlasts
-    this one's lock_timeout (55P03)."""
+    rehearsal moves on, and holds them once a workload session waits on one (before the workload
+    has tenants and rows to read, it waits on nothing: then they are let go, and taken again a
+    moment later). An attempt is also let go and made again, with the tables listed anew, when it
+    closes a cycle with a workload transaction holding another table (40P01: the server cancels
+    the session whose deadlock_timeout ends first, the workload's 100 ms on the embedded server,
+    and should it cancel this one instead), when a downgrade step dropped a listed table (42P01),
+    or when a step's own exclusive lock outlasts this one's lock_timeout (55P03)."""
     import psycopg
     from psycopg import sql
 
-    for _ in range(100):
-        if run.poll() is not None:
-            break
-        try:
-            blocker.execute("set lock_timeout = '5s'")       # both undone by a rollback
-            blocker.execute("set deadlock_timeout = '60s'")
-            tables = [r[0] for r in blocker.execute(
-                "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
-                "where c.relkind = 'r' and a.attname = 'workspace_id' "
-                "and c.relnamespace = 'public'::regnamespace")]
-            for table in tables:
-                blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
-            if tables and _workload_waits(admin, run):
-                return tables
-            blocker.rollback()                              # not yet: let the rehearsal go on
-        except (psycopg.errors.DeadlockDetected, psycopg.errors.UndefinedTable,
-                psycopg.errors.LockNotAvailable):
-            blocker.rollback()
-        time.sleep(0.05)
+    with psycopg.connect(admin, autocommit=True) as watcher:
+        for _ in range(100):
+            if run.poll() is not None:
+                break
+            try:
+                blocker.execute("set lock_timeout = '5s'")       # both undone by a rollback
+                blocker.execute("set deadlock_timeout = '60s'")
+                tables = [r[0] for r in blocker.execute(
+                    "select c.oid::regclass::text from pg_class c join pg_attribute a on a.attrelid = c.oid "
+                    "where c.relkind = 'r' and a.attname = 'workspace_id' "
+                    "and c.relnamespace = 'public'::regnamespace")]
+                for table in tables:
+                    blocker.execute(sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(table)))
+                if tables and _workload_waits(watcher, run):
+                    return tables
+                blocker.rollback()                              # not yet: let the rehearsal go on
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.UndefinedTable,
+                    psycopg.errors.LockNotAvailable):
+                blocker.rollback()
+            time.sleep(0.05)
     tail = log.read_text(errors="replace")[-3000:] if log.is_file() else ""
     pytest.fail(f"the workload's tables could not be locked while the rehearsal ran "
                 f"(exit {run.poll()}):\n{tail}")
